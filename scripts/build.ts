@@ -1,0 +1,31 @@
+import { rm } from "node:fs/promises";
+
+/**
+ * Builds dist/keyward: one executable with the runtime, code, migrations and docs assets inside.
+ * The binary must not read bunfig.toml or .env on its own where it runs: a stray bunfig.toml could
+ * preload code into it, and Keyward reads .env itself, below real environment variables.
+ */
+const result = await Bun.build({
+  entrypoints: ["./src/main.ts"],
+  compile: {
+    outfile: "./dist/keyward",
+    autoloadBunfig: false,
+    autoloadDotenv: false,
+    autoloadTsconfig: false,
+    autoloadPackageJson: false,
+  },
+  loader: { ".sql": "text" },
+  minify: true,
+  sourcemap: "linked",
+  bytecode: true,
+  format: "esm",
+});
+
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+// The compiled binary carries its source map inside (for readable stack traces in the log);
+// the copy Bun also writes beside it is not needed, and dist/ should hold only the executable.
+await rm("./dist/keyward.map", { force: true });
+console.log("built dist/keyward");

@@ -1,0 +1,79 @@
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { settings, type Setting } from "../config";
+
+/** Bad command-line usage: the message is one line; main prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+  }
+}
+
+export interface OptionHelp {
+  flag: string;
+  text: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Arguments after the name, e.g. `[--db FILE]`. */
+  synopsis: string;
+  options: ParseArgsOptionsConfig;
+  help: OptionHelp[];
+  /** Runs the command with parsed flags and positionals; resolves to the exit code. */
+  run(flags: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number>;
+  /** How many positionals the command takes, at most. */
+  maxPositionals?: number;
+}
+
+export interface Invocation {
+  help: boolean;
+  flags: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/** Strict parsing: an unknown flag, a missing value or an extra argument is a UsageError. */
+export function parseInvocation(command: Command, args: string[]): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new UsageError(describeParseError(error), command);
+  }
+  const { help = false, ...flags } = parsed.values;
+  if (!help && parsed.positionals.length > (command.maxPositionals ?? 0)) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[command.maxPositionals ?? 0]}'`, command);
+  }
+  return { help: help === true, flags, positionals: parsed.positionals };
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // node:util's messages run on with advice about "--"; the first sentence is the useful part.
+  const first = message.split(/\.\s/)[0] ?? message;
+  return first.charAt(0).toLowerCase() + first.slice(1).replace(/\.$/, "");
+}
+
+/** Flags that set config values, with help text taken from the config's own table. */
+export function configFlags(...keys: (keyof typeof settings)[]): Pick<Command, "options" | "help"> {
+  const options: ParseArgsOptionsConfig = {};
+  const help: OptionHelp[] = [];
+  for (const key of keys) {
+    const s: Setting<unknown> = settings[key];
+    if (s.flag === undefined) continue;
+    options[s.flag] = { type: "string" };
+    help.push({
+      flag: `--${s.flag} ${s.flag.toUpperCase()}`,
+      text: `${s.help} (env ${s.env.join(", ")}; default ${s.fallback})`,
+    });
+  }
+  return { options, help };
+}

@@ -1,0 +1,54 @@
+import { Database } from "bun:sqlite";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import * as schema from "./schema";
+
+export type Db = BunSQLiteDatabase<typeof schema>;
+
+/** The open database: drizzle for queries, the raw handle for pragmas, migrations and close. */
+export interface Store {
+  path: string;
+  sqlite: Database;
+  db: Db;
+}
+
+/** The database cannot be used; the message names the file and SQLite's reason. */
+export class DatabaseError extends Error {}
+
+/**
+ * Opens (creating if needed) the database and sets the pragmas that let the server and a CLI
+ * process share the file: WAL so readers never block the writer, a busy timeout so a second
+ * writer waits instead of failing, NORMAL sync (durable at each WAL checkpoint, safe in WAL mode).
+ * An unreadable or foreign file is reported, never rewritten.
+ */
+export function openDatabase(path: string): Store {
+  if (path !== ":memory:") createDirectory(dirname(path));
+  let sqlite: Database | undefined;
+  try {
+    sqlite = new Database(path, { create: true, readwrite: true, strict: true });
+    sqlite.run("PRAGMA busy_timeout = 5000");
+    sqlite.run("PRAGMA foreign_keys = ON");
+    sqlite.run("PRAGMA synchronous = NORMAL");
+    if (path !== ":memory:") sqlite.run("PRAGMA journal_mode = WAL");
+    // Take and release the write lock now, so a read-only file fails here with a clear message.
+    sqlite.run("BEGIN IMMEDIATE");
+    sqlite.run("ROLLBACK");
+  } catch (error) {
+    sqlite?.close();
+    throw new DatabaseError(`cannot open database ${path}: ${reason(error)}`);
+  }
+  return { path, sqlite, db: drizzle({ client: sqlite, schema }) };
+}
+
+function createDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new DatabaseError(`cannot create database directory ${dir}: ${reason(error)}`);
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+import type { Database } from "bun:sqlite";
+import bundle from "./migrations/migrations.js";
+
+/** One drizzle-kit migration, embedded in the binary through migrations.js. */
+export interface Migration {
+  tag: string;
+  createdAt: number;
+  hash: string;
+  statements: string[];
+}
+
+export interface MigrationReport {
+  applied: string[];
+  current: string;
+}
+
+/** The database was written by a newer build: running older code on it could corrupt it. */
+export class SchemaTooNewError extends Error {}
+
+const sqlByKey: Record<string, string | undefined> = bundle.migrations;
+
+export const migrations: Migration[] = bundle.journal.entries.map((entry) => {
+  const sql = sqlByKey[`m${String(entry.idx).padStart(4, "0")}`];
+  if (sql === undefined) throw new Error(`migration ${entry.tag} is missing from migrations.js`);
+  return {
+    tag: entry.tag,
+    createdAt: entry.when,
+    hash: new Bun.CryptoHasher("sha256").update(sql).digest("hex"),
+    statements: sql.split("--> statement-breakpoint").filter((s) => s.trim() !== ""),
+  };
+});
+
+/**
+ * Applies the pending migrations in one IMMEDIATE transaction. The bookkeeping table is the one
+ * drizzle-kit uses; taking the write lock before reading it means a CLI process and the server
+ * starting together cannot both apply the same migration.
+ */
+export function migrate(sqlite: Database, available: Migration[] = migrations): MigrationReport {
+  const run = sqlite.transaction((): MigrationReport => {
+    sqlite.run(
+      `CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+    );
+    const last = sqlite
+      .query<{ created_at: number }, []>(
+        `SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1`,
+      )
+      .get();
+    const lastApplied = last ? Number(last.created_at) : 0;
+    const newest = available.at(-1);
+    if (newest && lastApplied > newest.createdAt) {
+      throw new SchemaTooNewError(
+        `the database was written by a newer Keyward (its schema is ahead of ${newest.tag}); refusing to use it`,
+      );
+    }
+    const pending = available.filter((m) => m.createdAt > lastApplied);
+    const record = sqlite.prepare(`INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (?, ?)`);
+    for (const migration of pending) {
+      for (const statement of migration.statements) sqlite.run(statement);
+      record.run(migration.hash, migration.createdAt);
+    }
+    return { applied: pending.map((m) => m.tag), current: newest?.tag ?? "none" };
+  });
+  return run.immediate();
+}

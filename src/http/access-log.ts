@@ -1,0 +1,31 @@
+import { Elysia } from "elysia";
+import type { Logger } from "../log";
+
+/**
+ * One info line per request: method, path, status, milliseconds. The path never includes the
+ * query string, because a token may travel there (`?token=`).
+ */
+export const accessLog = (log: Logger) => {
+  const started = new WeakMap<Request, number>();
+  return new Elysia({ name: "keyward/access-log" })
+    .onRequest(({ request }) => {
+      started.set(request, performance.now());
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+      const start = started.get(request);
+      log.info("request", {
+        method: request.method,
+        path: pathOf(request.url),
+        status: Number(set.status ?? 200),
+        ms: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
+      });
+    });
+};
+
+/** The path of an absolute request URL, without parsing all of it. */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const end = url.indexOf("?", start);
+  return url.slice(start, end === -1 ? undefined : end);
+}

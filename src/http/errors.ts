@@ -1,0 +1,72 @@
+import { Elysia, t, type ValidationError } from "elysia";
+import type { Logger } from "../log";
+import { pathOf } from "./access-log";
+
+/** The one error shape of every 4xx and 5xx answer: a message safe to show and a stable code. */
+export const ErrorBody = t.Object(
+  {
+    error: t.String({ description: "What went wrong, in words safe to show a user" }),
+    code: t.String({ description: "A stable snake_case code for programs", examples: ["not_found"] }),
+  },
+  { title: "Error" },
+);
+export type ErrorBody = typeof ErrorBody.static;
+
+/** A failure a route or plugin throws on purpose; onError turns it into the error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
+
+/**
+ * Maps every failure to the error shape. Internals (stack traces, SQL, parser details) go to the
+ * log; the client only learns what it can act on.
+ */
+export const errorHandling = (log: Logger) =>
+  new Elysia({ name: "keyward/errors" }).onError({ as: "global" }, ({ code, error, request, set }) => {
+    if (error instanceof ApiError) {
+      set.status = error.status;
+      Object.assign(set.headers, error.headers);
+      return errorBody(error.code, error.message);
+    }
+    switch (code) {
+      case "NOT_FOUND":
+        set.status = 404;
+        return errorBody("not_found", `No route for ${request.method} ${pathOf(request.url)}`);
+      case "PARSE":
+        set.status = 400;
+        return errorBody("malformed_body", "The request body could not be parsed as its Content-Type says");
+      case "VALIDATION":
+        if (error.type === "response") break;
+        set.status = 422;
+        return errorBody("validation_failed", describeValidation(error));
+      case "INVALID_COOKIE_SIGNATURE":
+        set.status = 400;
+        return errorBody("invalid_cookie", "A signed cookie was tampered with");
+    }
+    const status = typeof code === "number" ? code : 500;
+    if (status >= 500) {
+      log.error("request failed", {
+        method: request.method,
+        path: pathOf(request.url),
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+    }
+    set.status = status;
+    return errorBody(status >= 500 ? "internal_error" : "request_failed", status >= 500 ? "Internal server error" : "Request failed");
+  });
+
+function describeValidation(error: Pick<ValidationError, "all" | "type">): string {
+  const first = error.all[0];
+  if (!first) return `Invalid ${error.type}`;
+  const where = first.path ? `${error.type}${first.path.replaceAll("/", ".")}` : error.type;
+  return `Invalid ${where}: ${first.summary ?? first.message}`;
+}

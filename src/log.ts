@@ -1,0 +1,71 @@
+import type { Config } from "./config";
+
+export type LogLevel = Config["logLevel"];
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  flush(): void;
+}
+
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Where log lines go: stderr by default, so stdout stays for what commands print on purpose. */
+export interface LogSink {
+  write(text: string): void;
+  flush(): void;
+}
+
+/**
+ * A logger that writes one line per event, as text or JSON. Lines are buffered and flushed once
+ * per event-loop turn, so logging every request costs one write syscall per burst, not per line.
+ */
+export function createLogger(
+  { logLevel, logFormat }: Pick<Config, "logLevel" | "logFormat">,
+  sink: LogSink = stderrSink(),
+): Logger {
+  let pending = false;
+  const flushSoon = () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      sink.flush();
+    });
+  };
+  const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
+    if (rank[level] < rank[logLevel]) return;
+    const time = new Date().toISOString();
+    sink.write(logFormat === "json" ? jsonLine(time, level, message, fields) : textLine(time, level, message, fields));
+    flushSoon();
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    flush: () => sink.flush(),
+  };
+}
+
+function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
+  return `${JSON.stringify({ time, level, msg, ...fields })}\n`;
+}
+
+function textLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
+  let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const text = String(value);
+    line += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
+  }
+  return `${line}\n`;
+}
+
+function stderrSink(): LogSink {
+  const writer = Bun.stderr.writer();
+  return { write: (text) => void writer.write(text), flush: () => void writer.flush() };
+}

@@ -1,0 +1,26 @@
+import { Elysia } from "elysia";
+import type { Store } from "../../db/client";
+import { VERSION } from "../../version";
+import { Health, Unhealthy } from "./model";
+import { databaseIsUsable } from "./service";
+
+export const health = ({ sqlite }: Store) =>
+  new Elysia({ name: "keyward/health", detail: { tags: ["System"] } }).get(
+    "/health",
+    ({ status }) =>
+      databaseIsUsable(sqlite)
+        ? { status: "ok" as const, version: VERSION }
+        : status(503, {
+            status: "unavailable" as const,
+            version: VERSION,
+            error: "The database cannot be read",
+            code: "database_unavailable" as const,
+          }),
+    {
+      response: { 200: Health, 503: Unhealthy },
+      detail: {
+        summary: "Is the server up and its database usable?",
+        description: "For load balancers and monitors. Needs no token.",
+      },
+    },
+  );

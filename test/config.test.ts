@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, resolveConfig, type ConfigSources } from "../src/config";
+
+const sources = (partial: Partial<ConfigSources> = {}): ConfigSources => ({
+  flags: {},
+  env: {},
+  dotenv: {},
+  ...partial,
+});
+
+describe("configuration", () => {
+  test("defaults suit a LAN server", () => {
+    expect(resolveConfig(sources())).toEqual({
+      host: "0.0.0.0",
+      port: 8000,
+      db: "./data/keyward.db",
+      logLevel: "info",
+      logFormat: "text",
+    });
+  });
+
+  test("flags beat the environment, which beats .env", () => {
+    const all = { flags: { port: "1111" }, env: { KEYWARD_PORT: "2222" }, dotenv: { KEYWARD_PORT: "3333" } };
+    expect(resolveConfig(sources(all)).port).toBe(1111);
+    expect(resolveConfig(sources({ ...all, flags: {} })).port).toBe(2222);
+    expect(resolveConfig(sources({ dotenv: all.dotenv })).port).toBe(3333);
+  });
+
+  test("PORT is honoured, and KEYWARD_PORT wins over it", () => {
+    expect(resolveConfig(sources({ env: { PORT: "9090" } })).port).toBe(9090);
+    expect(resolveConfig(sources({ env: { PORT: "9090", KEYWARD_PORT: "9191" } })).port).toBe(9191);
+  });
+
+  test("a real environment variable beats any .env entry, even one with a higher-ranked name", () => {
+    expect(resolveConfig(sources({ env: { PORT: "9090" }, dotenv: { KEYWARD_PORT: "9191" } })).port).toBe(9090);
+  });
+
+  test("an empty value counts as unset", () => {
+    expect(resolveConfig(sources({ env: { KEYWARD_PORT: "" }, dotenv: { KEYWARD_PORT: "7000" } })).port).toBe(7000);
+  });
+
+  test("flags that are not settings (booleans, unknown names) are ignored", () => {
+    expect(resolveConfig(sources({ flags: { json: true, other: "x" } })).port).toBe(8000);
+  });
+
+  test("log level and format are case-insensitive", () => {
+    const config = resolveConfig(sources({ env: { KEYWARD_LOG: "WARN", KEYWARD_LOG_FORMAT: "Json" } }));
+    expect(config.logLevel).toBe("warn");
+    expect(config.logFormat).toBe("json");
+  });
+
+  test("a bracketed IPv6 host is accepted and unbracketed", () => {
+    expect(resolveConfig(sources({ flags: { host: "[::1]" } })).host).toBe("::1");
+    expect(resolveConfig(sources({ flags: { host: "::" } })).host).toBe("::");
+    expect(resolveConfig(sources({ flags: { host: "keyward.lan" } })).host).toBe("keyward.lan");
+  });
+
+  const bad: [string, Partial<ConfigSources>, string][] = [
+    ["a port that is not a number", { env: { KEYWARD_PORT: "abc" } }, 'KEYWARD_PORT="abc": must be a whole number from 0 to 65535'],
+    ["a port out of range", { flags: { port: "70000" } }, '--port="70000": must be a whole number'],
+    ["a negative port", { env: { PORT: "-1" } }, 'PORT="-1"'],
+    ["a port with trailing junk", { dotenv: { KEYWARD_PORT: "80x" } }, 'KEYWARD_PORT (in .env)="80x"'],
+    ["an unknown log level", { env: { KEYWARD_LOG: "loud" } }, "must be one of debug, info, warn, error"],
+    ["an unknown log format", { env: { KEYWARD_LOG_FORMAT: "xml" } }, "must be one of text, json"],
+    ["a host with spaces", { env: { KEYWARD_HOST: "my host" } }, "must be a host name or an IP address"],
+    ["a db path with a NUL byte", { flags: { db: "a\0b" } }, "must be a file path"],
+  ];
+  test.each(bad)("rejects %s, naming the source", (_, partial, message) => {
+    expect(() => resolveConfig(sources(partial))).toThrow(ConfigError);
+    expect(() => resolveConfig(sources(partial))).toThrow(message);
+  });
+});

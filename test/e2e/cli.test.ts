@@ -1,0 +1,84 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { version } from "../../package.json";
+import { runKeyward, tempDir } from "../helpers/binary";
+
+describe("the keyward command line", () => {
+  test("--version prints the package version", async () => {
+    const { code, stdout } = await runKeyward(["--version"]);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`keyward ${version}`);
+  });
+
+  test.each([["--help"], ["-h"], ["help"]])("%s lists the commands and exits 0", async (flag) => {
+    const { code, stdout } = await runKeyward([flag]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("Usage: keyward [command]");
+    expect(stdout).toMatch(/^\s+serve\s/m);
+    expect(stdout).toMatch(/^\s+migrate\s/m);
+  });
+
+  test.each([
+    [["serve", "--help"], "Usage: keyward serve", "--port PORT"],
+    [["migrate", "--help"], "Usage: keyward migrate", "--db DB"],
+    [["help", "serve"], "Usage: keyward serve", "KEYWARD_HOST"],
+  ])("%p explains that command", async (args, usage, option) => {
+    const { code, stdout } = await runKeyward(args);
+    expect(code).toBe(0);
+    expect(stdout).toContain(usage);
+    expect(stdout).toContain(option);
+  });
+
+  test.each([
+    [["frobnicate"], "keyward: unknown command 'frobnicate'", "Usage: keyward [command]"],
+    [["serve", "--bogus"], "keyward serve: unknown option '--bogus'", "Usage: keyward serve"],
+    [["serve", "--port"], "keyward serve: option '--port <value>' argument missing", "Usage: keyward serve"],
+    [["migrate", "extra"], "keyward migrate: unexpected argument 'extra'", "Usage: keyward migrate"],
+    [["help", "nope"], "keyward: unknown command 'nope'", "Usage: keyward [command]"],
+  ])("%p is a usage error: one line, the usage, exit 2", async (args, line, usage) => {
+    const { code, stdout, stderr } = await runKeyward(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr.split("\n")[0]).toBe(line);
+    expect(stderr).toContain(usage);
+  });
+
+  test.each([
+    ["KEYWARD_PORT=abc", { KEYWARD_PORT: "abc" }, [], 'KEYWARD_PORT="abc": must be a whole number from 0 to 65535'],
+    ["PORT=99999", { PORT: "99999" }, [], 'PORT="99999"'],
+    ["KEYWARD_LOG=chatty", { KEYWARD_LOG: "chatty" }, [], "must be one of debug, info, warn, error"],
+    ["--port http", {}, ["--port", "http"], '--port="http"'],
+    ["--host 'bad host'", {}, ["--host", "bad host"], "must be a host name or an IP address"],
+  ] as [string, Record<string, string>, string[], string][])("bad configuration (%s) stops serve with exit 2 and a clear message", async (_, env, args, message) => {
+    const { code, stderr } = await runKeyward(["serve", ...args], { env });
+    expect(code).toBe(2);
+    expect(stderr).toContain("keyward: invalid configuration:");
+    expect(stderr).toContain(message);
+  });
+
+  test("a bad line in .env is a configuration error naming the line", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, ".env"), "KEYWARD_DB=./ok.db\nnot a setting\n");
+    const { code, stderr } = await runKeyward(["migrate"], { cwd });
+    expect(code).toBe(2);
+    expect(stderr).toContain(".env: line 2 is not KEY=value");
+  });
+
+  test("the database path comes from --db, else the environment, else .env, else ./data/keyward.db", async () => {
+    const cwd = tempDir();
+    const migrateIn = async (args: string[], env: Record<string, string> = {}) => {
+      const { code, stdout } = await runKeyward(["migrate", ...args], { cwd, env });
+      expect(code).toBe(0);
+      return stdout;
+    };
+    expect(await migrateIn([])).toContain("./data/keyward.db: applied");
+    expect(existsSync(join(cwd, "data/keyward.db"))).toBe(true);
+
+    writeFileSync(join(cwd, ".env"), "KEYWARD_DB=./from-dotenv.db\n");
+    expect(await migrateIn([])).toStartWith("./from-dotenv.db: applied");
+    expect(await migrateIn([], { KEYWARD_DB: "./from-env.db" })).toStartWith("./from-env.db: applied");
+    expect(await migrateIn(["--db", "./from-flag.db"], { KEYWARD_DB: "./from-env.db" })).toStartWith("./from-flag.db: applied");
+    expect(await migrateIn(["--db", "./from-flag.db"])).toStartWith("./from-flag.db: already up to date");
+  });
+});

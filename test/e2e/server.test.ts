@@ -1,0 +1,160 @@
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { version } from "../../package.json";
+import { binaryPath, buildOnce, runKeyward, tempDir } from "../helpers/binary";
+import { startKeyward, type RunningServer } from "../helpers/server";
+
+const running: RunningServer[] = [];
+async function start(...args: Parameters<typeof startKeyward>) {
+  const server = await startKeyward(...args);
+  running.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
+});
+
+describe("the server binary", () => {
+  test("copied alone into an empty directory, it starts, creates ./data/keyward.db and serves", async () => {
+    await buildOnce();
+    const cwd = tempDir();
+    const binary = join(cwd, "keyward");
+    copyFileSync(binaryPath, binary);
+    Bun.spawnSync(["chmod", "+x", binary]);
+    const server = await start({ cwd, binary, db: null });
+    const res = await server.fetch("/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", version });
+    expect(statSync(join(cwd, "data/keyward.db")).isFile()).toBe(true);
+    expect(statSync(join(cwd, "data")).mode & 0o777).toBe(0o700);
+  });
+
+  test("a second start on the same database applies no migration", async () => {
+    const cwd = tempDir();
+    const first = await start({ cwd });
+    expect(first.events().some((e) => e.msg === "database migrated")).toBe(true);
+    expect(await first.stop()).toBe(0);
+    const second = await start({ cwd });
+    expect(second.events().some((e) => e.msg === "database migrated")).toBe(false);
+    expect((await second.fetch("/health")).status).toBe(200);
+  });
+
+  test("an unknown route is a 404 in the JSON error shape", async () => {
+    const server = await start();
+    const res = await server.fetch("/no/such/thing");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "No route for GET /no/such/thing", code: "not_found" });
+  });
+
+  test("each request is logged once with method, path, status and ms, never its query string", async () => {
+    const server = await start();
+    await server.fetch("/swagger/json?token=kw_secret_in_query");
+    await server.fetch("/missing");
+    await Bun.sleep(50);
+    const linesFor = (path: string) => server.events().filter((e) => e.msg === "request" && e.path === path);
+    expect(linesFor("/swagger/json")).toHaveLength(1);
+    expect(linesFor("/swagger/json")[0]).toMatchObject({ level: "info", method: "GET", status: 200 });
+    expect(linesFor("/swagger/json")[0]!.ms).toBeNumber();
+    expect(linesFor("/missing")).toHaveLength(1);
+    expect(linesFor("/missing")[0]).toMatchObject({ method: "GET", status: 404 });
+    expect(server.logs()).not.toContain("kw_secret_in_query");
+  });
+
+  test("text logs are one readable line per event", async () => {
+    const server = await start({ env: { KEYWARD_LOG_FORMAT: "text" } });
+    await server.fetch("/health");
+    await server.stop();
+    expect(server.logs()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  request method=GET path=\/health status=200 ms=[\d.]+$/m);
+  });
+
+  test("KEYWARD_LOG=warn silences the info lines", async () => {
+    const server = await start({ env: { KEYWARD_LOG: "warn" } });
+    await server.fetch("/health");
+    await server.stop();
+    expect(server.events()).toEqual([]);
+  });
+
+  test("--port 0 takes a free port and logs the address it listens on", async () => {
+    const cwd = tempDir();
+    const proc = Bun.spawn([binaryPath, "serve", "--host", "127.0.0.1", "--port", "0", "--db", "k.db"], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", KEYWARD_LOG_FORMAT: "json" },
+      stderr: "pipe",
+    });
+    const reader = proc.stderr.getReader();
+    let text = "";
+    while (!text.includes('"listening"')) text += new TextDecoder().decode((await reader.read()).value);
+    const url = JSON.parse(text.split("\n").find((l) => l.includes('"listening"'))!).url as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).not.toEndWith(":0");
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    proc.kill();
+    expect(await proc.exited).toBe(0);
+  });
+
+  test.each(["SIGTERM", "SIGINT"] as const)("%s stops it cleanly: exit 0, database closed and intact", async (signal) => {
+    const server = await start();
+    expect((await server.fetch("/health")).status).toBe(200);
+    expect(await server.stop(signal)).toBe(0);
+    expect(server.events().map((e) => e.msg)).toContain("stopped");
+    expect(existsSync(`${server.db}-wal`)).toBe(false);
+    const db = new Database(server.db, { readonly: true });
+    expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+    db.close();
+  });
+});
+
+describe("a database it cannot use", () => {
+  test("a file that is not a database: exit 1, a clear message, and the file untouched", async () => {
+    const cwd = tempDir();
+    const path = join(cwd, "keyward.db");
+    const junk = "this is not an SQLite database, it is somebody's notes\n".repeat(100);
+    writeFileSync(path, junk);
+    const { code, stderr } = await runKeyward(["serve", "--port", "0", "--db", path], { cwd });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`keyward: cannot open database ${path}: file is not a database`);
+    expect(readFileSync(path, "utf8")).toBe(junk);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  test("a directory that cannot be created: exit 1 and a clear message", async () => {
+    const { code, stderr } = await runKeyward(["serve", "--port", "0", "--db", "/proc/keyward/keyward.db"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("keyward: cannot create database directory /proc/keyward");
+  });
+
+  test("a path that is a directory: exit 1 and a clear message", async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, "db-is-a-dir"));
+    const { code, stderr } = await runKeyward(["migrate", "--db", "db-is-a-dir"], { cwd });
+    expect(code).toBe(1);
+    expect(stderr).toContain("keyward: cannot open database db-is-a-dir");
+  });
+
+  test("a database from a newer Keyward: exit 1, and its data is left alone", async () => {
+    const cwd = tempDir();
+    expect((await runKeyward(["migrate", "--db", "k.db"], { cwd })).code).toBe(0);
+    const db = new Database(join(cwd, "k.db"));
+    db.run(`INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES ('from-the-future', 99999999999999)`);
+    db.close();
+    const { code, stderr } = await runKeyward(["serve", "--port", "0", "--db", "k.db"], { cwd });
+    expect(code).toBe(1);
+    expect(stderr).toContain("written by a newer Keyward");
+    const after = new Database(join(cwd, "k.db"), { readonly: true });
+    expect(after.query(`SELECT count(*) AS n FROM "__drizzle_migrations" WHERE hash = 'from-the-future'`).get()).toEqual({ n: 1 });
+    after.close();
+  });
+});
+
+describe("what the binary reads from its working directory", () => {
+  test("a stray bunfig.toml cannot preload code into it", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "evil.ts"), `require("fs").writeFileSync(${JSON.stringify(join(cwd, "pwned"))}, "yes");`);
+    writeFileSync(join(cwd, "bunfig.toml"), `preload = ["./evil.ts"]\n`);
+    const { code } = await runKeyward(["migrate"], { cwd });
+    expect(code).toBe(0);
+    expect(existsSync(join(cwd, "pwned"))).toBe(false);
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { accessLog, pathOf } from "../../src/http/access-log";
+import { errorHandling } from "../../src/http/errors";
+import { memoryLogger } from "../helpers/memory-log";
+
+describe("the access log", () => {
+  test("writes one line per request with method, path, status and milliseconds", async () => {
+    const log = memoryLogger();
+    const app = new Elysia().use(errorHandling(log)).use(accessLog(log)).get("/ok", () => "fine");
+    await app.handle(new Request("http://localhost/ok?token=kw_should_not_appear"));
+    await app.handle(new Request("http://localhost/missing"));
+    await Bun.sleep(5);
+    const requests = log.lines.filter((l) => l.msg === "request");
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toMatchObject({ level: "info", method: "GET", path: "/ok", status: 200 });
+    expect(requests[0]!.ms).toBeNumber();
+    expect(requests[1]).toMatchObject({ path: "/missing", status: 404 });
+    expect(JSON.stringify(log.lines)).not.toContain("kw_should_not_appear");
+  });
+
+  test.each([
+    ["http://h:8000/a/b?token=x", "/a/b"],
+    ["http://h/", "/"],
+    ["http://h", "/"],
+    ["https://[::1]:8443/x?", "/x"],
+    ["http://h/p%20q?x=/y", "/p%20q"],
+  ])("pathOf(%s) is %s", (url, path) => {
+    expect(pathOf(url)).toBe(path);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, test } from "bun:test";
+import { Elysia, t } from "elysia";
+import { ApiError, errorHandling } from "../../src/http/errors";
+import { memoryLogger } from "../helpers/memory-log";
+
+/** A small app behind the error plugin, with one route of each kind of failure. */
+function appWithFailures() {
+  const log = memoryLogger();
+  const app = new Elysia()
+    .use(errorHandling(log))
+    .post("/items", ({ body }) => body, { body: t.Object({ name: t.String({ minLength: 1 }), count: t.Integer() }) })
+    .get("/teapot", () => {
+      throw new ApiError(409, "already_exists", "That item exists", { "x-hint": "try another" });
+    })
+    .get("/bug", () => {
+      throw new Error("SQLITE_CORRUPT at /var/lib/secret/path");
+    })
+    .get("/bad-response", () => ({ wrong: true }) as unknown as { ok: boolean }, {
+      response: t.Object({ ok: t.Boolean() }),
+    });
+  return { app, log };
+}
+
+type App = ReturnType<typeof appWithFailures>["app"];
+const call = (app: App, path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
+const errorOf = async (res: Response) => (await res.json()) as Record<string, unknown>;
+const json = { "content-type": "application/json" };
+
+describe("the error shape", () => {
+  const cases: [string, string, RequestInit | undefined, number, string][] = [
+    ["an unknown route", "/nowhere?token=abc", undefined, 404, "not_found"],
+    ["malformed JSON", "/items", { method: "POST", headers: json, body: "{bad" }, 400, "malformed_body"],
+    ["a body of the wrong shape", "/items", { method: "POST", headers: json, body: '{"name":"","count":1}' }, 422, "validation_failed"],
+    ["a missing body field", "/items", { method: "POST", headers: json, body: '{"name":"x"}' }, 422, "validation_failed"],
+    ["a thrown ApiError", "/teapot", undefined, 409, "already_exists"],
+    ["an unexpected exception", "/bug", undefined, 500, "internal_error"],
+    ["a handler that breaks its own response schema", "/bad-response", undefined, 500, "internal_error"],
+  ];
+
+  test.each(cases)("%s gives {error, code} JSON", async (_, path, init, status, code) => {
+    const { app } = appWithFailures();
+    const res = await call(app, path, init);
+    expect(res.status).toBe(status);
+    expect(res.headers.get("content-type")).toStartWith("application/json");
+    const body = await errorOf(res);
+    expect(Object.keys(body).sort()).toEqual(["code", "error"]);
+    expect(body.code).toBe(code);
+    expect(typeof body.error).toBe("string");
+  });
+
+  test("a 404 names the method and path but not the query string", async () => {
+    const { app } = appWithFailures();
+    const body = await errorOf(await call(app, "/nowhere?token=kw_secret"));
+    expect(body.error).toBe("No route for GET /nowhere");
+  });
+
+  test("a validation error says which field is wrong", async () => {
+    const { app } = appWithFailures();
+    const res = await call(app, "/items", { method: "POST", headers: json, body: '{"name":"ok","count":"many"}' });
+    expect((await errorOf(res)).error).toContain("body.count");
+  });
+
+  test("an ApiError keeps its headers", async () => {
+    const { app } = appWithFailures();
+    expect((await call(app, "/teapot")).headers.get("x-hint")).toBe("try another");
+  });
+
+  test("an unexpected exception is logged with its detail, and the client learns none of it", async () => {
+    const { app, log } = appWithFailures();
+    const res = await call(app, "/bug");
+    expect(await res.text()).not.toContain("SQLITE_CORRUPT");
+    const logged = log.lines.find((l) => l.msg === "request failed");
+    expect(String(logged?.error)).toContain("SQLITE_CORRUPT");
+    expect(logged?.path).toBe("/bug");
+  });
+});
