@@ -15,7 +15,9 @@ const result = await Bun.build({
     autoloadPackageJson: false,
   },
   loader: { ".sql": "text" },
-  minify: true,
+  // Identifiers stay unminified: Elysia reads handlers' parameter names from their source to
+  // decide what each request needs (`server`, for the client address), and renaming breaks it.
+  minify: { whitespace: true, syntax: true, identifiers: false },
   sourcemap: "linked",
   bytecode: true,
   format: "esm",

@@ -1,5 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
+import { parseCidr, type Cidr } from "./lib/cidr";
+import { parseLifetime } from "./lib/durations";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
+import { normalizeUser } from "./lib/names";
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export const logFormats = ["text", "json"] as const;
@@ -20,6 +23,8 @@ export interface Setting<T> {
   fallback: T;
   parse: (raw: string) => T;
   help: string;
+  /** Never echo the value: an error names only the variable. */
+  secret?: boolean;
 }
 
 const setting = <T>(s: Setting<T>) => s;
@@ -59,7 +64,45 @@ export const settings = {
     parse: oneOf(logFormats),
     help: "text (one readable line per event) or json (one JSON object per line)",
   }),
+  tokenTtl: setting({
+    env: ["KEYWARD_TOKEN_TTL"],
+    fallback: parseLifetime("90d") as number | null,
+    parse: (raw) => parseLifetime(raw),
+    help: "lifetime of a new token when none is given: a duration (45s, 30m, 12h, 90d) or never",
+  }),
+  allowQueryToken: setting({
+    env: ["KEYWARD_ALLOW_QUERY_TOKEN"],
+    fallback: true,
+    parse: parseBoolean,
+    help: "accept a token as ?token=… in the URL (seed 000's LAN style); false to require headers",
+  }),
+  trustedProxies: setting({
+    env: ["KEYWARD_TRUSTED_PROXIES"],
+    fallback: [] as Cidr[],
+    parse: (raw) => raw.split(",").map((entry) => parseCidr(entry)),
+    help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed",
+  }),
+  adminToken: setting({
+    env: ["KEYWARD_ADMIN_TOKEN"],
+    fallback: null as string | null,
+    parse: parseAdminToken,
+    help: "a token (at least 16 characters) that is always an admin token; changing it retires the old value",
+    secret: true,
+  }),
+  apiTokens: setting({
+    env: ["API_TOKENS"],
+    fallback: [] as EnvToken[],
+    parse: parseApiTokens,
+    help: "comma-separated label:token or bare token entries accepted as tokens (seed 001); label admin makes an admin",
+    secret: true,
+  }),
 };
+
+/** One API_TOKENS entry: the label becomes the user (and the role, when it is admin). */
+export interface EnvToken {
+  label: string | null;
+  token: string;
+}
 
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: Settings[K]["fallback"] };
@@ -87,7 +130,7 @@ function resolveSetting<T>(s: Setting<T>, { flags, env, dotenv }: ConfigSources)
     return s.parse(raw!);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`${source}=${JSON.stringify(raw)}: ${why}`);
+    throw new ConfigError(s.secret ? `${source}: ${why}` : `${source}=${JSON.stringify(raw)}: ${why}`);
   }
 }
 
@@ -123,6 +166,39 @@ function parseHost(raw: string): string {
 function parsePath(raw: string): string {
   if (raw.includes("\0")) throw new Error("must be a file path");
   return raw;
+}
+
+function parseBoolean(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new Error("must be true or false");
+}
+
+const tokenText = /^[\x21-\x7e]{1,512}$/;
+
+function parseAdminToken(raw: string): string {
+  if (!tokenText.test(raw)) throw new Error("must be printable ASCII without spaces, at most 512 characters");
+  if (raw.length < 16) throw new Error("is too short to be safe: use at least 16 characters (openssl rand -hex 32)");
+  return raw;
+}
+
+function parseApiTokens(raw: string): EnvToken[] {
+  return raw
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map((entry, index) => {
+      const colon = entry.indexOf(":");
+      const label = colon === -1 ? null : entry.slice(0, colon);
+      const token = colon === -1 ? entry : entry.slice(colon + 1);
+      if (!tokenText.test(token) || token.includes(",")) throw new Error(`entry ${index + 1} has no usable token`);
+      try {
+        return { label: label === null ? null : normalizeUser(label), token };
+      } catch {
+        throw new Error(`entry ${index + 1} has a label that is not a user name`);
+      }
+    });
 }
 
 function oneOf<const T extends string>(allowed: readonly T[]) {

@@ -3,20 +3,42 @@ import type { Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
+import { bootstrapAdmin } from "./modules/tokens/bootstrap";
+import { createServices } from "./services";
 import { VERSION } from "./version";
+
+/** How often batched usage counts and audit events reach the database. */
+const FLUSH_INTERVAL_MS = 1000;
 
 /**
  * Opens and migrates the database, then serves until SIGTERM or SIGINT. Stopping lets requests in
- * flight finish before the database is closed, so nothing they wrote is lost.
+ * flight finish, writes what is batched in memory, then closes the database: nothing is lost.
  */
 export async function serve(config: Config, log: Logger): Promise<void> {
   const store = openDatabase(config.db);
   const { applied, current } = migrate(store.sqlite);
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
-  const app = createApp({ store, log }).listen({ hostname: config.host, port: config.port });
+  const services = createServices(store, config, log);
+  const app = createApp(services).listen({ hostname: config.host, port: config.port });
   const server = app.server!;
-  log.info("listening", { url: `http://${displayHost(server.hostname ?? config.host)}:${server.port}`, version: VERSION, db: config.db });
+  const url = `http://${displayHost(server.hostname ?? config.host)}:${server.port}`;
+  log.info("listening", { url, version: VERSION, db: config.db });
+
+  const first = bootstrapAdmin(store.db, config.tokenTtl);
+  if (first) {
+    log.warn("no admin token existed: created one and printed it once on standard output", { token_id: first.row.id });
+    process.stdout.write(bootstrapBanner(first.token, url));
+  }
+
+  const flush = () => {
+    try {
+      services.flush();
+    } catch (error) {
+      log.error("could not write usage counts and audit events; will retry", { error: String(error) });
+    }
+  };
+  const ticker = setInterval(flush, FLUSH_INTERVAL_MS);
 
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
@@ -25,6 +47,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     await server.stop();
+    clearInterval(ticker);
+    flush();
     store.sqlite.close();
     log.info("stopped");
     log.flush();
@@ -33,6 +57,21 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   await stopped.promise;
+}
+
+function bootstrapBanner(token: string, url: string): string {
+  const rule = "=".repeat(78);
+  return [
+    rule,
+    "Keyward had no admin token, so it made one. It is shown only this once:",
+    "",
+    `    ${token}`,
+    "",
+    "Keep it somewhere safe. Use it as a Bearer token, for example:",
+    `    curl -H "Authorization: Bearer ${token}" ${url}/api/v1/tokens`,
+    rule,
+    "",
+  ].join("\n");
 }
 
 function displayHost(host: string): string {

@@ -16,6 +16,11 @@ describe("configuration", () => {
       db: "./data/keyward.db",
       logLevel: "info",
       logFormat: "text",
+      tokenTtl: 90 * 86_400_000,
+      allowQueryToken: true,
+      trustedProxies: [],
+      adminToken: null,
+      apiTokens: [],
     });
   });
 
@@ -55,6 +60,33 @@ describe("configuration", () => {
     expect(resolveConfig(sources({ flags: { host: "keyward.lan" } })).host).toBe("keyward.lan");
   });
 
+  test("token settings: lifetimes, booleans, proxy ranges", () => {
+    const config = resolveConfig(
+      sources({
+        env: { KEYWARD_TOKEN_TTL: "never", KEYWARD_ALLOW_QUERY_TOKEN: "false", KEYWARD_TRUSTED_PROXIES: "10.0.0.1, 192.168.0.0/16" },
+      }),
+    );
+    expect(config.tokenTtl).toBeNull();
+    expect(config.allowQueryToken).toBe(false);
+    expect(config.trustedProxies.map((c) => c.text)).toEqual(["10.0.0.1/32", "192.168.0.0/16"]);
+    expect(resolveConfig(sources({ env: { KEYWARD_TOKEN_TTL: "12h" } })).tokenTtl).toBe(12 * 3_600_000);
+  });
+
+  test("API_TOKENS takes label:token and bare entries, as seed 001 writes them", () => {
+    const config = resolveConfig(sources({ env: { API_TOKENS: "admin:6a12a1f2aa, Analyst:9b34c5e6bb ,token3_user_viewer," } }));
+    expect(config.apiTokens).toEqual([
+      { label: "admin", token: "6a12a1f2aa" },
+      { label: "analyst", token: "9b34c5e6bb" },
+      { label: null, token: "token3_user_viewer" },
+    ]);
+  });
+
+  test("a bad secret is reported without echoing it", () => {
+    const attempt = () => resolveConfig(sources({ env: { KEYWARD_ADMIN_TOKEN: "short-secret" } }));
+    expect(attempt).toThrow("KEYWARD_ADMIN_TOKEN: is too short to be safe");
+    expect(attempt).not.toThrow("short-secret");
+  });
+
   const bad: [string, Partial<ConfigSources>, string][] = [
     ["a port that is not a number", { env: { KEYWARD_PORT: "abc" } }, 'KEYWARD_PORT="abc": must be a whole number from 0 to 65535'],
     ["a port out of range", { flags: { port: "70000" } }, '--port="70000": must be a whole number'],
@@ -64,6 +96,12 @@ describe("configuration", () => {
     ["an unknown log format", { env: { KEYWARD_LOG_FORMAT: "xml" } }, "must be one of text, json"],
     ["a host with spaces", { env: { KEYWARD_HOST: "my host" } }, "must be a host name or an IP address"],
     ["a db path with a NUL byte", { flags: { db: "a\0b" } }, "must be a file path"],
+    ["a token lifetime that is not a duration", { env: { KEYWARD_TOKEN_TTL: "soon" } }, "is not a duration like 45s"],
+    ["a zero token lifetime", { env: { KEYWARD_TOKEN_TTL: "0s" } }, "is zero"],
+    ["a boolean that is not one", { env: { KEYWARD_ALLOW_QUERY_TOKEN: "maybe" } }, "must be true or false"],
+    ["a proxy that is not an address", { env: { KEYWARD_TRUSTED_PROXIES: "10.0.0.0/8,proxy.lan" } }, "is not an IP address or CIDR range"],
+    ["an API_TOKENS label that is not a name", { env: { API_TOKENS: "bad label:abc" } }, "entry 1 has a label that is not a user name"],
+    ["an API_TOKENS entry with no token", { env: { API_TOKENS: "admin:" } }, "entry 1 has no usable token"],
   ];
   test.each(bad)("rejects %s, naming the source", (_, partial, message) => {
     expect(() => resolveConfig(sources(partial))).toThrow(ConfigError);

@@ -5,7 +5,7 @@ import { settings, type Setting } from "../config";
 export class UsageError extends Error {
   constructor(
     message: string,
-    readonly command?: Command,
+    readonly command?: Command | CommandGroup,
   ) {
     super(message);
   }
@@ -24,14 +24,23 @@ export interface Command {
   options: ParseArgsOptionsConfig;
   help: OptionHelp[];
   /** Runs the command with parsed flags and positionals; resolves to the exit code. */
-  run(flags: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number>;
-  /** How many positionals the command takes, at most. */
-  maxPositionals?: number;
+  run(flags: Flags, positionals: string[]): Promise<number>;
+  /** Names of the positional arguments, in order; a name ending in `?` is optional. */
+  positionals?: string[];
+}
+
+export type Flags = Record<string, string | boolean | string[] | undefined>;
+
+/** A command made of subcommands: `keyward token create …`. */
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  subcommands: Command[];
 }
 
 export interface Invocation {
   help: boolean;
-  flags: Record<string, string | boolean | string[] | undefined>;
+  flags: Flags;
   positionals: string[];
 }
 
@@ -49,8 +58,13 @@ export function parseInvocation(command: Command, args: string[]): Invocation {
     throw new UsageError(describeParseError(error), command);
   }
   const { help = false, ...flags } = parsed.values;
-  if (!help && parsed.positionals.length > (command.maxPositionals ?? 0)) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[command.maxPositionals ?? 0]}'`, command);
+  const names = command.positionals ?? [];
+  if (!help) {
+    if (parsed.positionals.length > names.length) {
+      throw new UsageError(`unexpected argument '${parsed.positionals[names.length]}'`, command);
+    }
+    const missing = names.slice(parsed.positionals.length).find((name) => !name.endsWith("?"));
+    if (missing) throw new UsageError(`missing argument <${missing}>`, command);
   }
   return { help: help === true, flags, positionals: parsed.positionals };
 }

@@ -1,19 +1,39 @@
 import { VERSION } from "../version";
-import type { Command } from "./command";
+import type { Command, CommandGroup } from "./command";
 
-export function rootUsage(commands: Command[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+type Entry = Command | CommandGroup;
+
+function list(entries: { name: string; summary: string }[]): string[] {
+  const width = Math.max(...entries.map((e) => e.name.length));
+  return entries.map((e) => `  ${e.name.padEnd(width)}  ${e.summary}`);
+}
+
+export function rootUsage(entries: Entry[]): string {
   return [
     `Keyward ${VERSION}: a token authority for small networks, in one executable.`,
     "",
     "Usage: keyward [command] [options]",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...list(entries),
     "",
     "With no command, keyward serves. Options:",
     "  -h, --help     show help (also: keyward <command> --help, or keyward help <command>)",
     "  -v, --version  print the version",
+    "",
+  ].join("\n");
+}
+
+export function groupUsage(group: CommandGroup): string {
+  return [
+    `Usage: keyward ${group.name} <command> [options]`,
+    "",
+    group.summary,
+    "",
+    "Commands:",
+    ...list(group.subcommands.map((c) => ({ name: c.name.slice(group.name.length + 1), summary: c.summary }))),
+    "",
+    `Run keyward ${group.name} <command> --help for its options.`,
     "",
   ].join("\n");
 }
@@ -30,4 +50,8 @@ export function commandUsage(command: Command): string {
     `  ${"-h, --help".padEnd(width)}  show this help`,
     "",
   ].join("\n");
+}
+
+export function usageOf(entry: Entry): string {
+  return "subcommands" in entry ? groupUsage(entry) : commandUsage(entry);
 }

@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Server-wide values that must survive restarts and travel with the database
@@ -9,3 +9,50 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/**
+ * API, login and environment tokens. Only the SHA-256 of a token is kept: the plaintext is shown
+ * once, at creation. `revoked_at` may lie in the future: a rotated token's grace period.
+ */
+export const tokens = sqliteTable(
+  "tokens",
+  {
+    id: text("id").primaryKey(),
+    user: text("user").notNull(),
+    name: text("name"),
+    role: text("role").notNull().default("user"),
+    hash: text("hash").notNull(),
+    hint: text("hint").notNull(),
+    source: text("source", { enum: ["api", "cli", "env", "login", "bootstrap"] }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    revokeReason: text("revoke_reason"),
+    replacedBy: text("replaced_by"),
+    allowedIps: text("allowed_ips", { mode: "json" }).$type<string[]>(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    lastIp: text("last_ip"),
+    requestCount: integer("request_count").notNull().default(0),
+  },
+  (table) => [uniqueIndex("tokens_hash_unique").on(table.hash), index("tokens_user_idx").on(table.user)],
+);
+
+/** Who did what, newest last: token changes, bootstrap, authentication failures. No secrets. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    action: text("action").notNull(),
+    actor: text("actor"),
+    user: text("user"),
+    tokenId: text("token_id"),
+    ip: text("ip"),
+    detail: text("detail"),
+  },
+  (table) => [
+    index("audit_at_idx").on(table.at),
+    index("audit_user_idx").on(table.user, table.at),
+    index("audit_action_idx").on(table.action, table.at),
+  ],
+);

@@ -1,4 +1,5 @@
 import { Elysia, t, type ValidationError } from "elysia";
+import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
 import { pathOf } from "./access-log";
 
@@ -12,17 +13,7 @@ export const ErrorBody = t.Object(
 );
 export type ErrorBody = typeof ErrorBody.static;
 
-/** A failure a route or plugin throws on purpose; onError turns it into the error shape. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
 export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
 
@@ -32,9 +23,8 @@ export const errorBody = (code: string, error: string): ErrorBody => ({ error, c
  */
 export const errorHandling = (log: Logger) =>
   new Elysia({ name: "keyward/errors" }).onError({ as: "global" }, ({ code, error, request, set }) => {
-    if (error instanceof ApiError) {
-      set.status = error.status;
-      Object.assign(set.headers, error.headers);
+    if (error instanceof DomainError) {
+      set.status = statusOf[error.kind];
       return errorBody(error.code, error.message);
     }
     switch (code) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { ApiError, errorHandling } from "../../src/http/errors";
+import { errorHandling } from "../../src/http/errors";
+import { DomainError } from "../../src/lib/errors";
 import { memoryLogger } from "../helpers/memory-log";
 
 /** A small app behind the error plugin, with one route of each kind of failure. */
@@ -9,8 +10,8 @@ function appWithFailures() {
   const app = new Elysia()
     .use(errorHandling(log))
     .post("/items", ({ body }) => body, { body: t.Object({ name: t.String({ minLength: 1 }), count: t.Integer() }) })
-    .get("/teapot", () => {
-      throw new ApiError(409, "already_exists", "That item exists", { "x-hint": "try another" });
+    .get("/conflict", () => {
+      throw new DomainError("conflict", "already_exists", "That item exists");
     })
     .get("/bug", () => {
       throw new Error("SQLITE_CORRUPT at /var/lib/secret/path");
@@ -32,7 +33,7 @@ describe("the error shape", () => {
     ["malformed JSON", "/items", { method: "POST", headers: json, body: "{bad" }, 400, "malformed_body"],
     ["a body of the wrong shape", "/items", { method: "POST", headers: json, body: '{"name":"","count":1}' }, 422, "validation_failed"],
     ["a missing body field", "/items", { method: "POST", headers: json, body: '{"name":"x"}' }, 422, "validation_failed"],
-    ["a thrown ApiError", "/teapot", undefined, 409, "already_exists"],
+    ["a domain error from a service", "/conflict", undefined, 409, "already_exists"],
     ["an unexpected exception", "/bug", undefined, 500, "internal_error"],
     ["a handler that breaks its own response schema", "/bad-response", undefined, 500, "internal_error"],
   ];
@@ -60,9 +61,9 @@ describe("the error shape", () => {
     expect((await errorOf(res)).error).toContain("body.count");
   });
 
-  test("an ApiError keeps its headers", async () => {
+  test("a domain error keeps its message", async () => {
     const { app } = appWithFailures();
-    expect((await call(app, "/teapot")).headers.get("x-hint")).toBe("try another");
+    expect((await errorOf(await call(app, "/conflict"))).error).toBe("That item exists");
   });
 
   test("an unexpected exception is logged with its detail, and the client learns none of it", async () => {

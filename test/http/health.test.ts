@@ -1,15 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createApp } from "../../src/app";
-import { openDatabase } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
 import { VERSION } from "../../src/version";
-import { memoryLogger } from "../helpers/memory-log";
-
-function app() {
-  const store = openDatabase(":memory:");
-  migrate(store.sqlite);
-  return { store, app: createApp({ store, log: memoryLogger() }) };
-}
+import { inProcessApp as app } from "../helpers/app";
 
 describe("GET /health", () => {
   test("is 200 with the version while the database works", async () => {

@@ -1,0 +1,31 @@
+import { DomainError } from "./errors";
+
+const userPattern = /^[\p{L}\p{N}._@+-]{1,64}$/u;
+const rolePattern = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Roles with a meaning of their own; every other role is a label carried to protected services. */
+export const ADMIN_ROLE = "admin";
+export const DEVICE_ROLE = "device";
+
+/**
+ * User names are case-insensitive (`Alice` and `alice` are one person): they are stored in
+ * Unicode NFC, lower case. Letters, digits and `._@+-` only, so an e-mail address works as a name.
+ */
+export function normalizeUser(text: string): string {
+  const user = text.trim().normalize("NFC").toLowerCase();
+  if (!userPattern.test(user)) {
+    throw new DomainError("invalid", "invalid_user", "A user name is 1 to 64 letters, digits or . _ @ + -");
+  }
+  return user;
+}
+
+export function parseRole(text: string): string {
+  const role = text.trim().toLowerCase();
+  if (!rolePattern.test(role)) {
+    throw new DomainError("invalid", "invalid_role", "A role is a lower-case word of up to 32 letters, digits, _ or -");
+  }
+  if (role === DEVICE_ROLE) {
+    throw new DomainError("invalid", "reserved_role", "The device role is reserved for device tokens");
+  }
+  return role;
+}

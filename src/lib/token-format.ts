@@ -1,0 +1,47 @@
+import { base62, sha256Hex } from "./crypto";
+
+/**
+ * Keyward API tokens look like `kw_<43 random base62><6 checksum>`: 256 bits from the CSPRNG,
+ * a prefix secret scanners can match, and a CRC32 so a mistyped or made-up token is refused
+ * before any database lookup.
+ */
+export const TOKEN_PREFIX = "kw_";
+const RANDOM_LENGTH = 43;
+const CHECKSUM_LENGTH = 6;
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
+const shape = /^kw_[0-9A-Za-z]{49}$/;
+
+export function generateToken(): string {
+  const random = base62(crypto.getRandomValues(new Uint8Array(32)), RANDOM_LENGTH);
+  return `${TOKEN_PREFIX}${random}${checksum(random)}`;
+}
+
+/** True when the text has the shape of a Keyward token (it may still be mistyped). */
+export function looksLikeToken(text: string): boolean {
+  return shape.test(text);
+}
+
+/** True when the shape and the checksum are right: worth a lookup. */
+export function hasValidChecksum(text: string): boolean {
+  if (!shape.test(text)) return false;
+  const random = text.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + RANDOM_LENGTH);
+  return text.slice(-CHECKSUM_LENGTH) === checksum(random);
+}
+
+/** What is stored: a stolen database gives hashes, never a usable token. */
+export function hashToken(token: string): string {
+  return sha256Hex(token);
+}
+
+/** A hint to tell tokens apart in lists, safe to show: the prefix and the last 4 characters. */
+export function tokenHint(token: string): string {
+  const prefix = token.startsWith(TOKEN_PREFIX) ? TOKEN_PREFIX : "";
+  return `${prefix}…${token.slice(-4)}`;
+}
+
+function checksum(random: string): string {
+  const crc = Bun.hash.crc32(`${TOKEN_PREFIX}${random}`);
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, crc);
+  return base62(bytes, CHECKSUM_LENGTH);
+}

@@ -1,0 +1,36 @@
+import { t } from "elysia";
+import type { AuditRow } from "./service";
+
+export const AuditEvent = t.Object(
+  {
+    id: t.Integer(),
+    at: t.String({ format: "date-time" }),
+    action: t.String({ examples: ["token.revoked"] }),
+    actor: t.Nullable(t.String({ description: "Who did it: a user, cli or system", examples: ["admin"] })),
+    user: t.Nullable(t.String({ description: "Whose token or account it concerned", examples: ["alice"] })),
+    token_id: t.Nullable(t.String()),
+    ip: t.Nullable(t.String()),
+    detail: t.Nullable(t.String()),
+  },
+  { title: "AuditEvent" },
+);
+
+export const AuditQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  before: t.Optional(t.Integer({ minimum: 1, description: "Only events older than this id: the last id of the previous page" })),
+  user: t.Optional(t.String({ maxLength: 64 })),
+  action: t.Optional(t.String({ maxLength: 64, examples: ["auth.failed"] })),
+});
+
+export function presentAudit(row: AuditRow): typeof AuditEvent.static {
+  return {
+    id: row.id,
+    at: row.at.toISOString(),
+    action: row.action,
+    actor: row.actor,
+    user: row.user,
+    token_id: row.tokenId,
+    ip: row.ip,
+    detail: row.detail,
+  };
+}

@@ -1,0 +1,17 @@
+import { t } from "elysia";
+
+export const DataMessage = t.Object(
+  { message: t.String({ examples: ["Hello alice, here is your data!"] }) },
+  { title: "DataMessage" },
+);
+
+export const Me = t.Object(
+  {
+    user: t.String({ examples: ["alice"] }),
+    role: t.String({ examples: ["user"] }),
+    token_id: t.String({ examples: ["tok_3kTMd9QzLx0bWv7R"] }),
+    source: t.String({ examples: ["api"] }),
+    expires_at: t.Nullable(t.String({ format: "date-time" })),
+  },
+  { title: "Me" },
+);

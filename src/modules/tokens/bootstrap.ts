@@ -1,0 +1,29 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { tokens } from "../../db/schema";
+import { ADMIN_ROLE } from "../../lib/names";
+import { recordAudit } from "../audit/service";
+import { activeAt, issueToken, type IssuedToken } from "./service";
+
+/**
+ * On a server nobody can administer yet (no admin token that still works), creates one so the
+ * operator can start. Returns it (to be printed once), or null when an admin token exists.
+ */
+export function bootstrapAdmin(db: Db, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
+  return db.transaction((tx) => {
+    const working = tx
+      .select({ id: tokens.id })
+      .from(tokens)
+      .where(and(eq(tokens.role, ADMIN_ROLE), activeAt(now)))
+      .get();
+    if (working) return null;
+    const issued = issueToken(
+      tx,
+      { user: "admin", role: ADMIN_ROLE, name: "first admin token", lifetimeMs, source: "bootstrap" },
+      { name: "system" },
+      now,
+    );
+    recordAudit(tx, { action: "admin.bootstrap", actor: "system", user: "admin", tokenId: issued.row.id }, now);
+    return issued;
+  });
+}

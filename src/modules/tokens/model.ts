@@ -1,0 +1,104 @@
+import { t } from "elysia";
+import type { TokenRow } from "./service";
+
+const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
+const NullableTimestamp = t.Nullable(Timestamp);
+
+export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoked"], {
+  description: "active; rotating (rotated, working until its grace period ends); expired; revoked",
+});
+
+const tokenFields = {
+  id: t.String({ description: "Public id, safe to show and log", examples: ["tok_3kTMd9QzLx0bWv7R"] }),
+  user: t.String({ examples: ["alice"] }),
+  name: t.Nullable(t.String({ examples: ["alice's laptop"] })),
+  role: t.String({ description: "admin, or any label (user, analyst, viewer…) passed on to services", examples: ["user"] }),
+  source: t.UnionEnum(["api", "cli", "env", "login", "bootstrap"]),
+  hint: t.String({ description: "The prefix and last 4 characters, to tell tokens apart", examples: ["kw_…X9aQ"] }),
+  status: TokenStatus,
+  created_at: Timestamp,
+  expires_at: NullableTimestamp,
+  revoked_at: t.Nullable(t.String({ format: "date-time", description: "In the future while a rotated token's grace period runs" })),
+  revoke_reason: t.Nullable(t.String({ examples: ["rotated"] })),
+  replaced_by: t.Nullable(t.String({ description: "The successor's id, once rotated" })),
+  allowed_ips: t.Nullable(t.Array(t.String(), { examples: [["192.168.1.0/24"]] })),
+  last_used_at: NullableTimestamp,
+  last_ip: t.Nullable(t.String({ examples: ["192.168.1.23"] })),
+  request_count: t.Integer({ minimum: 0 }),
+};
+
+export const TokenRecord = t.Object(tokenFields, { title: "Token" });
+export type TokenRecord = typeof TokenRecord.static;
+
+export const IssuedTokenRecord = t.Object(
+  {
+    token: t.String({
+      description: "The secret. Shown this once: Keyward keeps only its hash.",
+      examples: ["kw_4Qv1nTq8H0aXyZ3bF6mC2pL9sD7gK5jW1eR0tU8iO3yN2mA"],
+    }),
+    ...tokenFields,
+  },
+  { title: "IssuedToken" },
+);
+
+export const CreateToken = t.Object(
+  {
+    user: t.String({ minLength: 1, maxLength: 64, description: "Whose token; case-insensitive", examples: ["alice"] }),
+    name: t.Optional(t.String({ maxLength: 100, examples: ["alice's laptop"] })),
+    role: t.Optional(t.String({ maxLength: 32, default: "user", examples: ["analyst"] })),
+    expires_in: t.Optional(
+      t.String({ maxLength: 16, description: "45s, 30m, 12h, 90d, 2w or never (default: KEYWARD_TOKEN_TTL)", examples: ["90d"] }),
+    ),
+    allowed_ips: t.Optional(
+      t.Array(t.String({ maxLength: 64 }), { maxItems: 100, description: "Addresses or CIDR ranges it may be used from", examples: [["192.168.1.0/24"]] }),
+    ),
+  },
+  { title: "CreateToken" },
+);
+
+export const RotateToken = t.Object(
+  {
+    grace: t.Optional(
+      t.String({ maxLength: 16, description: "How long the old token keeps working (default 0s: revoked at once)", examples: ["24h"] }),
+    ),
+  },
+  { title: "RotateToken" },
+);
+
+export const TokenQuery = t.Object({
+  user: t.Optional(t.String({ maxLength: 64, description: "Only this user's tokens" })),
+  active: t.Optional(t.Boolean({ description: "true: only tokens that work now; false: only those that do not" })),
+});
+
+export const RevokeUserTokens = t.Object({ user: t.String({ minLength: 1, maxLength: 64, examples: ["alice"] }) }, { title: "RevokeUserTokens" });
+export const RevokedCount = t.Object({ user: t.String(), revoked: t.Integer({ minimum: 0 }) }, { title: "RevokedCount" });
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export function tokenStatus(row: TokenRow, now = new Date()): TokenRecord["status"] {
+  if (row.revokedAt !== null && row.revokedAt <= now) return "revoked";
+  if (row.expiresAt !== null && row.expiresAt <= now) return "expired";
+  return row.revokedAt !== null ? "rotating" : "active";
+}
+
+/** A token row as the API shows it: snake_case, ISO timestamps, a status, and never the hash. */
+export function presentToken(row: TokenRow, now = new Date()): TokenRecord {
+  return {
+    id: row.id,
+    user: row.user,
+    name: row.name,
+    role: row.role,
+    source: row.source,
+    hint: row.hint,
+    status: tokenStatus(row, now),
+    created_at: row.createdAt.toISOString(),
+    expires_at: iso(row.expiresAt),
+    revoked_at: iso(row.revokedAt),
+    revoke_reason: row.revokeReason,
+    replaced_by: row.replacedBy,
+    allowed_ips: row.allowedIps,
+    last_used_at: iso(row.lastUsedAt),
+    last_ip: row.lastIp,
+    request_count: row.requestCount,
+  };
+}

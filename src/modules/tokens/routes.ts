@@ -1,0 +1,140 @@
+import { Elysia, t } from "elysia";
+import type { Db } from "../../db/client";
+import type { authentication } from "../../http/auth";
+import { ErrorBody } from "../../http/errors";
+import { parseDuration, parseLifetime } from "../../lib/durations";
+import { DomainError } from "../../lib/errors";
+import {
+  CreateToken,
+  IssuedTokenRecord,
+  presentToken,
+  RevokedCount,
+  RevokeUserTokens,
+  RotateToken,
+  TokenQuery,
+  TokenRecord,
+} from "./model";
+import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "./service";
+import type { UsageTracker } from "./usage";
+import type { TokenVerifier } from "./verifier";
+
+export interface TokenRouteDeps {
+  db: Db;
+  auth: ReturnType<typeof authentication>;
+  verifier: TokenVerifier;
+  usage: UsageTracker;
+  defaultLifetimeMs: number | null;
+}
+
+const denied = { 401: ErrorBody, 403: ErrorBody };
+
+/** Wraps a duration parser so a bad value is a 422 naming the field. */
+function duration<T>(field: string, parse: (text: string) => T, text: string): T {
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new DomainError("invalid", "invalid_duration", `${field}: ${(error as Error).message}`);
+  }
+}
+
+export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: TokenRouteDeps) =>
+  new Elysia({ name: "keyward/tokens", prefix: "/api/v1/tokens", detail: { tags: ["Tokens"] } })
+    .use(auth)
+    .post(
+      "/",
+      ({ body, principal, ip, status }) => {
+        const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
+        const { token, row } = issueToken(
+          db,
+          { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api" },
+          { name: principal.user, tokenId: principal.tokenId, ip },
+        );
+        return status(201, { token, ...presentToken(row) });
+      },
+      {
+        auth: "admin",
+        body: CreateToken,
+        response: { 201: IssuedTokenRecord, ...denied, 422: ErrorBody },
+        detail: {
+          summary: "Create a token",
+          description: "Returns the token once, with its record. Keyward stores only its hash.",
+        },
+      },
+    )
+    .get(
+      "/",
+      ({ query }) => {
+        usage.flush();
+        return listTokens(db, query).map((row) => presentToken(row));
+      },
+      {
+        auth: "admin",
+        query: TokenQuery,
+        response: { 200: t.Array(TokenRecord), ...denied, 422: ErrorBody },
+        detail: { summary: "List tokens", description: "Newest first. Never includes a secret or a hash." },
+      },
+    )
+    .post(
+      "/revoke",
+      ({ body, principal, ip }) => {
+        const revoked = revokeUserTokens(db, body.user, { name: principal.user, tokenId: principal.tokenId, ip });
+        verifier.forgetAll();
+        return { user: body.user.toLowerCase(), revoked };
+      },
+      {
+        auth: "admin",
+        body: RevokeUserTokens,
+        response: { 200: RevokedCount, ...denied, 422: ErrorBody },
+        detail: {
+          summary: "Revoke all of one user's tokens",
+          description: "Tokens from the environment (API_TOKENS, KEYWARD_ADMIN_TOKEN) are left alone.",
+        },
+      },
+    )
+    .get(
+      "/:id",
+      ({ params }) => {
+        usage.flush();
+        return presentToken(getToken(db, params.id));
+      },
+      {
+        auth: "admin",
+        response: { 200: TokenRecord, ...denied, 404: ErrorBody },
+        detail: { summary: "Show one token's record" },
+      },
+    )
+    .delete(
+      "/:id",
+      ({ params, principal, ip }) => {
+        const row = revokeToken(db, params.id, { name: principal.user, tokenId: principal.tokenId, ip });
+        verifier.forgetAll();
+        return presentToken(row);
+      },
+      {
+        auth: "admin",
+        response: { 200: TokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody },
+        detail: {
+          summary: "Revoke a token",
+          description: "The record stays, with revoked_at. A token from the environment cannot be revoked here (409).",
+        },
+      },
+    )
+    .post(
+      "/:id/rotate",
+      ({ params, body, principal, ip, status }) => {
+        const graceMs = body?.grace === undefined ? 0 : duration("grace", parseDuration, body.grace);
+        const { token, row } = rotateToken(db, params.id, graceMs, { name: principal.user, tokenId: principal.tokenId, ip });
+        verifier.forgetAll();
+        return status(201, { token, ...presentToken(row) });
+      },
+      {
+        auth: "admin",
+        body: t.Optional(RotateToken),
+        response: { 201: IssuedTokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+        detail: {
+          summary: "Rotate a token",
+          description:
+            "Issues a successor with the same user, role, name, allowed IPs and lifetime. The old token works until `grace` ends (default: revoked at once); its record shows revoked_at and replaced_by.",
+        },
+      },
+    );

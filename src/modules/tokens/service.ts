@@ -1,0 +1,203 @@
+import { and, desc, eq, gt, isNull, lte, ne, or, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { tokens } from "../../db/schema";
+import { parseCidr } from "../../lib/cidr";
+import { randomBase62 } from "../../lib/crypto";
+import { DomainError } from "../../lib/errors";
+import { normalizeUser, parseRole } from "../../lib/names";
+import { generateToken, hashToken, looksLikeToken, tokenHint } from "../../lib/token-format";
+import { recordAudit } from "../audit/service";
+
+export type TokenRow = typeof tokens.$inferSelect;
+export type TokenSource = TokenRow["source"];
+
+/** Who asked for a change, for the audit log. */
+export interface Actor {
+  name: string;
+  tokenId?: string | null;
+  ip?: string | null;
+}
+
+export interface IssueRequest {
+  user: string;
+  name?: string | null;
+  role?: string;
+  /** Milliseconds from now, or null for a token that never expires. */
+  lifetimeMs: number | null;
+  allowedIps?: string[] | null;
+  source: TokenSource;
+}
+
+export interface IssuedToken {
+  /** The secret: returned once, never stored. */
+  token: string;
+  row: TokenRow;
+}
+
+export const newTokenId = () => `tok_${randomBase62(16)}`;
+
+/** Creates a token; its plaintext exists only in the return value. */
+export function issueToken(db: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+  const values = validateIssue(request, now);
+  return db.transaction((tx) => {
+    const issued = insertToken(tx, values);
+    recordAudit(
+      tx,
+      { action: "token.created", actor: actor.name, user: issued.row.user, tokenId: issued.row.id, ip: actor.ip, detail: `role ${issued.row.role}, source ${issued.row.source}` },
+      now,
+    );
+    return issued;
+  });
+}
+
+type NewToken = Omit<typeof tokens.$inferInsert, "id" | "hash" | "hint">;
+
+function validateIssue(request: IssueRequest, now: Date): NewToken {
+  const name = request.name?.trim() || null;
+  if (name !== null && (name.length > 100 || /\p{Cc}/u.test(name))) {
+    throw new DomainError("invalid", "invalid_name", "A token name is at most 100 printable characters");
+  }
+  return {
+    user: normalizeUser(request.user),
+    name,
+    role: parseRole(request.role ?? "user"),
+    source: request.source,
+    createdAt: now,
+    expiresAt: request.lifetimeMs === null ? null : new Date(now.getTime() + request.lifetimeMs),
+    allowedIps: parseAllowedIps(request.allowedIps),
+  };
+}
+
+function insertToken(db: Db, values: NewToken): IssuedToken {
+  const token = generateToken();
+  const row = db
+    .insert(tokens)
+    .values({ ...values, id: newTokenId(), hash: hashToken(token), hint: tokenHint(token) })
+    .returning()
+    .get();
+  return { token, row };
+}
+
+export function parseAllowedIps(list: string[] | null | undefined): string[] | null {
+  if (!list || list.length === 0) return null;
+  if (list.length > 100) throw new DomainError("invalid", "invalid_allowed_ips", "At most 100 allowed IP ranges");
+  try {
+    return [...new Set(list.map((entry) => parseCidr(entry).text))];
+  } catch (error) {
+    throw new DomainError("invalid", "invalid_allowed_ips", (error as Error).message);
+  }
+}
+
+export interface TokenFilter {
+  user?: string;
+  /** true: only tokens that authenticate now; false: only those that no longer do. */
+  active?: boolean;
+}
+
+export function listTokens(db: Db, filter: TokenFilter, now = new Date()): TokenRow[] {
+  const where: (SQL | undefined)[] = [];
+  if (filter.user !== undefined) where.push(eq(tokens.user, normalizeUser(filter.user)));
+  if (filter.active !== undefined) where.push(filter.active ? activeAt(now) : notActiveAt(now));
+  return db.select().from(tokens).where(and(...where)).orderBy(desc(tokens.createdAt)).all();
+}
+
+/** Tokens that authenticate at `now`: not revoked yet (a grace period may be running), not expired. */
+export const activeAt = (now: Date) =>
+  and(or(isNull(tokens.revokedAt), gt(tokens.revokedAt, now)), or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)));
+const notActiveAt = (now: Date) => or(lte(tokens.revokedAt, now), lte(tokens.expiresAt, now));
+
+/** Finds a token by its id, or by the token itself (as seed 001's CLI revokes: `revoke <token>`). */
+export function getToken(db: Db, idOrToken: string): TokenRow {
+  const column = looksLikeToken(idOrToken) ? tokens.hash : tokens.id;
+  const key = looksLikeToken(idOrToken) ? hashToken(idOrToken) : idOrToken;
+  const row = db.select().from(tokens).where(eq(column, key)).get();
+  if (!row) throw new DomainError("not_found", "token_not_found", `No token with id ${idOrToken.startsWith("tok_") ? idOrToken : "like that"}`);
+  return row;
+}
+
+function refuseEnvToken(row: TokenRow): void {
+  if (row.source === "env") {
+    throw new DomainError(
+      "conflict",
+      "env_token",
+      "This token comes from the server's environment (API_TOKENS or KEYWARD_ADMIN_TOKEN); remove it there and restart",
+    );
+  }
+}
+
+/** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
+export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
+  return db.transaction((tx) => {
+    const row = getToken(tx, idOrToken);
+    refuseEnvToken(row);
+    if (row.revokedAt !== null && row.revokedAt <= now) return row;
+    const updated = tx
+      .update(tokens)
+      .set({ revokedAt: now, revokeReason: "revoked" })
+      .where(eq(tokens.id, row.id))
+      .returning()
+      .get();
+    recordAudit(tx, { action: "token.revoked", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip }, now);
+    return updated;
+  });
+}
+
+/** Revokes every token of one user that still works; returns how many. */
+export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "revoked", now = new Date()): number {
+  const name = normalizeUser(user);
+  return db.transaction((tx) => {
+    const revoked = tx
+      .update(tokens)
+      .set({ revokedAt: now, revokeReason: reason })
+      .where(and(eq(tokens.user, name), activeAt(now), ne(tokens.source, "env")))
+      .returning({ id: tokens.id })
+      .all();
+    recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
+    return revoked.length;
+  });
+}
+
+export interface Rotation extends IssuedToken {
+  previous: TokenRow;
+}
+
+/**
+ * Issues a successor with the same user, role, name, allowed IPs and lifetime, and ends the old
+ * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
+ * with the old token revoked and no successor.
+ */
+export function rotateToken(db: Db, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
+  return db.transaction((tx) => {
+    const old = getToken(tx, id);
+    refuseEnvToken(old);
+    if ((old.revokedAt !== null && old.revokedAt <= now) || (old.expiresAt !== null && old.expiresAt <= now)) {
+      throw new DomainError("conflict", "token_inactive", "Only a token that still works can be rotated");
+    }
+    if (old.replacedBy !== null) {
+      throw new DomainError("conflict", "already_rotated", `This token was already rotated to ${old.replacedBy}`);
+    }
+    const lifetime = old.expiresAt === null ? null : old.expiresAt.getTime() - old.createdAt.getTime();
+    const issued = insertToken(tx, {
+      user: old.user,
+      name: old.name,
+      role: old.role,
+      source: old.source,
+      createdAt: now,
+      expiresAt: lifetime === null ? null : new Date(now.getTime() + lifetime),
+      allowedIps: old.allowedIps,
+    });
+    const endsAt = new Date(now.getTime() + graceMs);
+    const previous = tx
+      .update(tokens)
+      .set({ revokedAt: endsAt, revokeReason: "rotated", replacedBy: issued.row.id })
+      .where(eq(tokens.id, old.id))
+      .returning()
+      .get();
+    recordAudit(
+      tx,
+      { action: "token.rotated", actor: actor.name, user: old.user, tokenId: old.id, ip: actor.ip, detail: `successor ${issued.row.id}, old one ends ${endsAt.toISOString()}` },
+      now,
+    );
+    return { ...issued, previous };
+  });
+}

@@ -1,0 +1,130 @@
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { tokens } from "../../db/schema";
+import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
+import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
+import type { TokenSource } from "./service";
+
+/** Who a request is, once its token checks out. */
+export interface Principal {
+  user: string;
+  role: string;
+  tokenId: string;
+  source: TokenSource;
+  expiresAt: Date | null;
+}
+
+export type VerifyFailure = "malformed" | "unknown" | "expired" | "revoked" | "ip_not_allowed";
+
+export type Verification =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: VerifyFailure; tokenId?: string; user?: string };
+
+/** What the verifier keeps of a token: enough to decide, nothing secret. */
+export interface KnownToken {
+  id: string;
+  user: string;
+  role: string;
+  source: TokenSource;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  allowedIps: Cidr[] | null;
+}
+
+/** Longer than any token Keyward issues or accepts from the environment: not worth hashing. */
+const MAX_TOKEN_LENGTH = 512;
+
+/**
+ * The hot path. A token of Keyward's shape with a bad checksum is refused without a lookup;
+ * good ones are looked up by hash through a bounded cache whose entries live at most `ttlMs`,
+ * so a revocation made by another process (the CLI) is seen within that time. Expiry is checked
+ * against the clock on every call, so a cached entry never outlives it.
+ */
+export class TokenVerifier {
+  private readonly cache = new Map<string, { token: KnownToken | null; fetchedAt: number }>();
+  private readonly byHash;
+
+  constructor(
+    db: Db,
+    private readonly envTokens: ReadonlyMap<string, KnownToken> = new Map(),
+    private readonly ttlMs = 1000,
+    private readonly capacity = 10_000,
+  ) {
+    this.byHash = db
+      .select({
+        id: tokens.id,
+        user: tokens.user,
+        role: tokens.role,
+        source: tokens.source,
+        expiresAt: tokens.expiresAt,
+        revokedAt: tokens.revokedAt,
+        allowedIps: tokens.allowedIps,
+      })
+      .from(tokens)
+      .where(eq(tokens.hash, sql.placeholder("hash")))
+      .prepare();
+  }
+
+  verify(token: string, ip: string, now = Date.now()): Verification {
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
+    const shaped = looksLikeToken(token);
+    if (shaped && !hasValidChecksum(token)) return { ok: false, reason: "malformed" };
+    const hash = hashToken(token);
+    const known = this.envTokens.get(hash) ?? (shaped ? this.lookup(hash, now) : null);
+    if (!known) return { ok: false, reason: "unknown" };
+    return judge(known, ip, now);
+  }
+
+  /** Drops every cached entry: called after this process revokes or rotates anything. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
+  private lookup(hash: string, now: number): KnownToken | null {
+    const cached = this.cache.get(hash);
+    if (cached && now - cached.fetchedAt < this.ttlMs) return cached.token;
+    const row = this.byHash.get({ hash });
+    const token = row ? toKnown(row) : null;
+    this.cache.delete(hash);
+    if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hash, { token, fetchedAt: now });
+    return token;
+  }
+}
+
+function judge(token: KnownToken, ip: string, now: number): Verification {
+  const who = { tokenId: token.id, user: token.user };
+  if (token.revokedAt !== null && token.revokedAt <= now) return { ok: false, reason: "revoked", ...who };
+  if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
+  if (token.allowedIps && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
+  return {
+    ok: true,
+    principal: {
+      user: token.user,
+      role: token.role,
+      tokenId: token.id,
+      source: token.source,
+      expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt),
+    },
+  };
+}
+
+export function toKnown(row: {
+  id: string;
+  user: string;
+  role: string;
+  source: TokenSource;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  allowedIps: string[] | null;
+}): KnownToken {
+  return {
+    id: row.id,
+    user: row.user,
+    role: row.role,
+    source: row.source,
+    expiresAt: row.expiresAt?.getTime() ?? null,
+    revokedAt: row.revokedAt?.getTime() ?? null,
+    allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
+  };
+}
