@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../log";
+import type { Principal } from "../modules/tokens/verifier";
 
 /**
  * One info line per request: method, path, status, milliseconds. The path never includes the
@@ -11,13 +12,16 @@ export const accessLog = (log: Logger) => {
     .onRequest(({ request }) => {
       started.set(request, performance.now());
     })
-    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+    .onAfterResponse({ as: "global" }, (context) => {
+      const { request, set } = context;
       const start = started.get(request);
       log.info("request", {
         method: request.method,
         path: pathOf(request.url),
         status: Number(set.status ?? 200),
         ms: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
+        // Set by the auth macro: the user (seed 001 logs who made each request), never the token.
+        user: (context as { principal?: Principal }).principal?.user,
       });
     });
 };

@@ -1,0 +1,376 @@
+import { Database } from "bun:sqlite";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { ADMIN_TOKEN, client } from "../helpers/api";
+import { runKeyward } from "../helpers/binary";
+import { startKeyward, type RunningServer } from "../helpers/server";
+
+const running: RunningServer[] = [];
+async function start(options: Parameters<typeof startKeyward>[0] = {}) {
+  const server = await startKeyward({ ...options, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env } });
+  running.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
+});
+
+const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
+
+async function createToken(server: RunningServer, body: Record<string, unknown> = { user: "alice" }) {
+  const res = await client(server).post("/api/v1/tokens", body);
+  expect(res.status).toBe(201);
+  return res.body as { token: string; id: string } & Record<string, unknown>;
+}
+
+describe("presenting a token", () => {
+  let server: RunningServer;
+  let token: string;
+  beforeAll(async () => {
+    server = await startKeyward({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
+    token = (await createToken(server, { user: "Alice" })).token;
+  });
+  afterAll(() => server.stop());
+
+  const ways: [string, (t: string) => [string, Record<string, string>], number][] = [
+    ["Bearer header", (t) => ["/data", { authorization: `Bearer ${t}` }], 200],
+    ["lower-case scheme", (t) => ["/data", { authorization: `bearer ${t}` }], 200],
+    ["upper-case scheme", (t) => ["/data", { authorization: `BEARER ${t}` }], 200],
+    ["query parameter (seed 000)", (t) => [`/data?token=${t}`, {}], 200],
+    ["nothing", () => ["/data", {}], 401],
+    ["Basic instead of Bearer", (t) => ["/data", { authorization: `Basic ${btoa(`alice:${t}`)}` }], 401],
+    ["Bearer with no token", () => ["/data", { authorization: "Bearer" }], 401],
+    ["Bearer with two tokens", (t) => ["/data", { authorization: `Bearer ${t} ${t}` }], 401],
+    ["Bearer with a character a token never has", (t) => ["/data", { authorization: `Bearer ${t}"` }], 401],
+    ["a mistyped token", (t) => ["/data", { authorization: `Bearer ${t.slice(0, -1)}${t.endsWith("x") ? "y" : "x"}` }], 401],
+    ["a made-up token of the right shape", () => ["/data", { authorization: `Bearer kw_${"A".repeat(49)}` }], 401],
+    ["a broken header with a good query token", (t) => [`/data?token=${t}`, { authorization: "Bearer bad token" }], 401],
+  ];
+
+  test.each(ways)("%s → %i", async (_, make, status) => {
+    const [path, headers] = make(token);
+    const res = await server.fetch(path, { headers });
+    expect(res.status).toBe(status);
+    if (status === 200) {
+      expect(await res.json()).toEqual({ message: "Hello alice, here is your data!" });
+    } else {
+      expect(await res.json()).toEqual(invalid);
+      expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
+    }
+  });
+
+  test("/api/v1/me shows the principal", async () => {
+    const me = await client(server, token).get("/api/v1/me");
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ user: "alice", role: "user", source: "api" });
+    expect(me.body.token_id).toMatch(/^tok_/);
+    expect(Date.parse(me.body.expires_at)).toBeGreaterThan(Date.now() + 89 * 86_400_000);
+  });
+
+  test("a non-admin token gets 403 on every management endpoint", async () => {
+    const user = client(server, token);
+    for (const res of [
+      await user.get("/api/v1/tokens"),
+      await user.post("/api/v1/tokens", { user: "mallory", role: "admin" }),
+      await user.get("/api/v1/audit"),
+      await user.post("/api/v1/tokens/revoke", { user: "alice" }),
+    ]) {
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ error: "This needs the admin role", code: "insufficient_role" });
+    }
+  });
+});
+
+describe("the token lifecycle over HTTP", () => {
+  test("create returns the secret once; records never carry it", async () => {
+    const server = await start();
+    const created = await createToken(server, { user: "bob", name: "bob's laptop", role: "analyst", expires_in: "12h", allowed_ips: ["127.0.0.0/8"] });
+    expect(created).toMatchObject({ user: "bob", name: "bob's laptop", role: "analyst", source: "api", status: "active", allowed_ips: ["127.0.0.0/8"], request_count: 0 });
+    expect(created.hint).toBe(`kw_…${created.token.slice(-4)}`);
+    expect(Date.parse(created.expires_at as string) - Date.parse(created.created_at as string)).toBe(12 * 3_600_000);
+    const one = await client(server).get(`/api/v1/tokens/${created.id}`);
+    const all = await client(server).get("/api/v1/tokens");
+    for (const text of [JSON.stringify(one.body), JSON.stringify(all.body)]) {
+      expect(text).not.toContain(created.token);
+      expect(text).not.toContain('"hash"');
+    }
+    expect(one.body.id).toBe(created.id);
+  });
+
+  test("expires_in never, and the list's user and active filters", async () => {
+    const server = await start();
+    const forever = await createToken(server, { user: "carol", expires_in: "never" });
+    expect(forever.expires_at).toBeNull();
+    const other = await createToken(server, { user: "dave" });
+    await client(server).delete(`/api/v1/tokens/${other.id}`);
+    const api = client(server);
+    expect((await api.get("/api/v1/tokens?user=CAROL")).body.map((r: { id: string }) => r.id)).toEqual([forever.id]);
+    const active = (await api.get("/api/v1/tokens?active=true")).body.map((r: { user: string }) => r.user);
+    expect(active).toContain("carol");
+    expect(active).not.toContain("dave");
+    expect((await api.get("/api/v1/tokens?active=false")).body.map((r: { user: string }) => r.user)).toEqual(["dave"]);
+  });
+
+  test.each([
+    ["no user", {}, 422, "validation_failed"],
+    ["a user with spaces", { user: "bob smith" }, 422, "invalid_user"],
+    ["a bad role", { user: "bob", role: "Root User" }, 422, "invalid_role"],
+    ["a negative duration", { user: "bob", expires_in: "-5d" }, 422, "invalid_duration"],
+    ["an absurd duration", { user: "bob", expires_in: "99999999d" }, 422, "invalid_duration"],
+    ["a zero duration", { user: "bob", expires_in: "0s" }, 422, "invalid_duration"],
+    ["a bad CIDR", { user: "bob", allowed_ips: ["10.0.0.0/40"] }, 422, "invalid_allowed_ips"],
+    ["a number for the user", { user: 42 }, 422, "validation_failed"],
+  ])("create with %s → %i %s, and nothing is stored", async (_, body, status, code) => {
+    const server = await start();
+    const res = await client(server).post("/api/v1/tokens", body);
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+    const list = await client(server).get("/api/v1/tokens?source=api");
+    expect(list.body.filter((r: { source: string }) => r.source !== "env")).toEqual([]);
+  });
+
+  test("a token with a short TTL stops working when it expires", async () => {
+    const server = await start();
+    const { token } = await createToken(server, { user: "eve", expires_in: "1s" });
+    expect((await client(server, token).get("/data")).status).toBe(200);
+    await Bun.sleep(1100);
+    const res = await client(server, token).get("/data");
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(invalid);
+  });
+
+  test("KEYWARD_TOKEN_TTL sets the default lifetime", async () => {
+    const server = await start({ env: { KEYWARD_TOKEN_TTL: "30m" } });
+    const created = await createToken(server, { user: "frank" });
+    expect(Date.parse(created.expires_at as string) - Date.parse(created.created_at as string)).toBe(30 * 60_000);
+  });
+
+  test("revoking over HTTP refuses the token at once and keeps the record", async () => {
+    const server = await start();
+    const { token, id } = await createToken(server);
+    expect((await client(server, token).get("/data")).status).toBe(200);
+    const revoked = await client(server).delete(`/api/v1/tokens/${id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ id, status: "revoked", revoke_reason: "revoked" });
+    expect((await client(server, token).get("/data")).status).toBe(401);
+    expect((await client(server).get(`/api/v1/tokens/${id}`)).body.status).toBe("revoked");
+    expect((await client(server).delete("/api/v1/tokens/tok_doesnotexist")).status).toBe(404);
+  });
+
+  test("rotating without grace: the old token stops, the new one works with the same user and role", async () => {
+    const server = await start();
+    const old = await createToken(server, { user: "gina", role: "viewer", name: "kiosk" });
+    const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`);
+    expect(rotated.status).toBe(201);
+    expect(rotated.body).toMatchObject({ user: "gina", role: "viewer", name: "kiosk", status: "active" });
+    expect((await client(server, old.token).get("/data")).status).toBe(401);
+    expect((await client(server, rotated.body.token).get("/data")).body).toEqual({ message: "Hello gina, here is your data!" });
+    const record = await client(server).get(`/api/v1/tokens/${old.id}`);
+    expect(record.body).toMatchObject({ status: "revoked", revoke_reason: "rotated", replaced_by: rotated.body.id });
+  });
+
+  test("rotating with grace: the old token works until the grace period ends, visibly", async () => {
+    const server = await start();
+    const old = await createToken(server, { user: "hank" });
+    const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`, { grace: "2s" });
+    expect(rotated.status).toBe(201);
+    const record = await client(server).get(`/api/v1/tokens/${old.id}`);
+    expect(record.body).toMatchObject({ status: "rotating", replaced_by: rotated.body.id });
+    expect(Date.parse(record.body.revoked_at)).toBeGreaterThan(Date.now());
+    expect((await client(server, old.token).get("/data")).status).toBe(200);
+    expect((await client(server, rotated.body.token).get("/data")).status).toBe(200);
+    await Bun.sleep(2100);
+    expect((await client(server, old.token).get("/data")).status).toBe(401);
+    expect((await client(server, rotated.body.token).get("/data")).status).toBe(200);
+  });
+
+  test("all of one user's tokens can be revoked in one call", async () => {
+    const server = await start();
+    const tokens = [await createToken(server, { user: "ivan" }), await createToken(server, { user: "ivan" })];
+    const other = await createToken(server, { user: "judy" });
+    const res = await client(server).post("/api/v1/tokens/revoke", { user: "Ivan" });
+    expect(res.body).toEqual({ user: "ivan", revoked: 2 });
+    for (const { token } of tokens) expect((await client(server, token).get("/data")).status).toBe(401);
+    expect((await client(server, other.token).get("/data")).status).toBe(200);
+  });
+});
+
+describe("who may use a token, and from where", () => {
+  test("an IP outside allowed_ips gets 403 ip_not_allowed", async () => {
+    const server = await start();
+    const { token } = await createToken(server, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
+    const res = await client(server, token).get("/data");
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: "This token may not be used from 127.0.0.1", code: "ip_not_allowed" });
+  });
+
+  test("X-Forwarded-For counts only from a proxy in KEYWARD_TRUSTED_PROXIES", async () => {
+    const trusting = await start({ env: { KEYWARD_TRUSTED_PROXIES: "127.0.0.1/32" } });
+    const { token, id } = await createToken(trusting, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
+    const api = client(trusting, token);
+    expect((await api.get("/data", { "x-forwarded-for": "10.1.2.3" })).status).toBe(200);
+    expect((await api.get("/data", { "x-forwarded-for": "10.1.2.3, 192.168.9.9" })).status).toBe(403);
+    expect((await api.get("/data", { "x-forwarded-for": "not-an-ip" })).status).toBe(403);
+    await trusting.stop();
+
+    const wary = await start({ cwd: trusting.cwd });
+    expect((await client(wary, token).get("/data", { "x-forwarded-for": "10.1.2.3" })).status).toBe(403);
+    expect((await client(wary).get(`/api/v1/tokens/${id}`)).body.last_ip).toBe("10.1.2.3");
+  });
+
+  test("KEYWARD_ALLOW_QUERY_TOKEN=false refuses ?token= but still takes the header", async () => {
+    const server = await start({ env: { KEYWARD_ALLOW_QUERY_TOKEN: "false" } });
+    const { token } = await createToken(server);
+    expect((await server.fetch(`/data?token=${token}`)).status).toBe(401);
+    expect((await client(server, token).get("/data")).status).toBe(200);
+  });
+});
+
+describe("tokens from the environment and the first admin", () => {
+  test("API_TOKENS (seed 001): labels become users, admin is an admin, all are listed as env and cannot be revoked", async () => {
+    const adminValue = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
+    const analystValue = "9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6";
+    const server = await start({ env: { KEYWARD_ADMIN_TOKEN: "", API_TOKENS: `admin:${adminValue},analyst:${analystValue}` } });
+    expect((await client(server, analystValue).get("/data")).body).toEqual({ message: "Hello analyst, here is your data!" });
+    const list = await client(server, adminValue).get("/api/v1/tokens");
+    expect(list.status).toBe(200);
+    const envRows = list.body.filter((r: { source: string }) => r.source === "env");
+    expect(envRows.map((r: { user: string; role: string }) => `${r.user}/${r.role}`).sort()).toEqual(["admin/admin", "analyst/user"]);
+    const refused = await client(server, adminValue).delete(`/api/v1/tokens/${envRows[0].id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe("env_token");
+    expect(server.logs()).not.toContain("Keyward had no admin token");
+  });
+
+  test("with no admin token, the first start prints one once on stdout; it works; the second start prints none", async () => {
+    const first = await start({ env: { KEYWARD_ADMIN_TOKEN: "" } });
+    await Bun.sleep(100);
+    const printed = first.logs().match(/^ {4}(kw_[0-9A-Za-z]{49})$/m)?.[1];
+    expect(printed).toBeDefined();
+    expect((await client(first, printed!).get("/api/v1/me")).body).toMatchObject({ user: "admin", role: "admin", source: "bootstrap" });
+    await first.stop();
+    const second = await start({ cwd: first.cwd, env: { KEYWARD_ADMIN_TOKEN: "" } });
+    await Bun.sleep(100);
+    expect(second.logs()).not.toContain("kw_");
+    expect((await client(second, printed!).get("/api/v1/me")).status).toBe(200);
+  });
+
+  test("changing KEYWARD_ADMIN_TOKEN retires the old value", async () => {
+    const first = await start({ env: { KEYWARD_ADMIN_TOKEN: "first-admin-value-1234567890" } });
+    expect((await client(first, "first-admin-value-1234567890").get("/api/v1/tokens")).status).toBe(200);
+    await first.stop();
+    const second = await start({ cwd: first.cwd, env: { KEYWARD_ADMIN_TOKEN: "second-admin-value-1234567890" } });
+    expect((await client(second, "first-admin-value-1234567890").get("/api/v1/tokens")).status).toBe(401);
+    expect((await client(second, "second-admin-value-1234567890").get("/api/v1/tokens")).status).toBe(200);
+  });
+});
+
+describe("usage, audit and secrecy", () => {
+  test("usage counts, last use and last IP are kept, and survive a SIGTERM restart", async () => {
+    const server = await start();
+    const { token, id } = await createToken(server, { user: "lena" });
+    for (let i = 0; i < 7; i++) expect((await client(server, token).get("/data")).status).toBe(200);
+    const record = await client(server).get(`/api/v1/tokens/${id}`);
+    expect(record.body).toMatchObject({ request_count: 7, last_ip: "127.0.0.1" });
+    expect(Date.now() - Date.parse(record.body.last_used_at)).toBeLessThan(10_000);
+    for (let i = 0; i < 3; i++) await client(server, token).get("/data");
+    expect(await server.stop("SIGTERM")).toBe(0);
+    const again = await start({ cwd: server.cwd });
+    expect((await client(again).get(`/api/v1/tokens/${id}`)).body.request_count).toBe(10);
+  });
+
+  test("the audit log records creation, revocation and failures, with IPs and ids but never a secret", async () => {
+    const server = await start();
+    const { token, id } = await createToken(server, { user: "mia" });
+    await client(server).delete(`/api/v1/tokens/${id}`);
+    await client(server, token).get("/data");
+    await client(server, "kw_0000000000000000000000000000000000000000000000000").get("/data");
+    const audit = await client(server).get("/api/v1/audit?limit=10");
+    expect(audit.status).toBe(200);
+    const actions = audit.body.map((e: { action: string }) => e.action);
+    expect(actions.slice(0, 4)).toEqual(["auth.failed", "auth.failed", "token.revoked", "token.created"]);
+    expect(audit.body[1]).toMatchObject({ user: "mia", token_id: id, ip: "127.0.0.1", detail: "revoked" });
+    expect(audit.body[0]).toMatchObject({ detail: "malformed", token_id: null });
+    expect(audit.body[3]).toMatchObject({ actor: "admin", user: "mia", token_id: id });
+    expect(JSON.stringify(audit.body)).not.toContain(token);
+    const filtered = await client(server).get("/api/v1/audit?user=mia&action=token.created");
+    expect(filtered.body).toHaveLength(1);
+    const page = await client(server).get(`/api/v1/audit?limit=2&before=${audit.body[1].id}`);
+    expect(page.body.map((e: { id: number }) => e.id)).toEqual(audit.body.slice(2, 4).map((e: { id: number }) => e.id));
+  });
+
+  test("each protected request is logged with its user, and no token reaches the log", async () => {
+    const server = await start();
+    const { token } = await createToken(server, { user: "nina" });
+    await server.fetch(`/data?token=${token}`);
+    await client(server, token).get("/data");
+    await client(server, `${token}x`).get("/data");
+    await Bun.sleep(100);
+    const lines = server.events().filter((e) => e.msg === "request" && e.path === "/data");
+    expect(lines.map((e) => e.user)).toEqual(["nina", "nina", undefined]);
+    expect(server.logs()).not.toContain(token);
+    expect(server.logs()).not.toContain(ADMIN_TOKEN);
+  });
+
+  test("the database file holds no usable token", async () => {
+    const server = await start();
+    const created = await Promise.all([createToken(server, { user: "olga" }), createToken(server, { user: "pete" })]);
+    await server.stop();
+    const files = [server.db, `${server.db}-wal`].filter((f) => Bun.file(f).size > 0);
+    const bytes = files.map((f) => readFileSync(f).toString("latin1")).join("");
+    for (const { token } of created) {
+      expect(bytes).not.toContain(token);
+      expect(bytes).not.toContain(token.slice(3, 30));
+    }
+    expect(bytes).not.toContain(ADMIN_TOKEN);
+    const db = new Database(server.db, { readonly: true });
+    expect(db.query("SELECT count(*) AS n FROM tokens WHERE length(hash) = 64").get()).toEqual({ n: 3 });
+    db.close();
+  });
+});
+
+describe("the token CLI beside a running server", () => {
+  test("create, list, show, revoke and rotate work on the server's database; a CLI revoke is refused within a second", async () => {
+    const server = await start();
+    const env = { KEYWARD_DB: server.db };
+    const created = await runKeyward(["token", "create", "quinn", "--role", "viewer", "--expires", "2h", "--allow-ip", "127.0.0.1", "--json"], { env });
+    expect(created.code).toBe(0);
+    const issued = JSON.parse(created.stdout);
+    expect(issued).toMatchObject({ user: "quinn", role: "viewer", source: "cli", allowed_ips: ["127.0.0.1/32"] });
+    expect((await client(server, issued.token).get("/data")).status).toBe(200);
+
+    const list = await runKeyward(["token", "list", "--user", "quinn"], { env });
+    expect(list.stdout).toMatch(new RegExp(`${issued.id}\\s+quinn\\s+-\\s+viewer\\s+active`));
+    expect(list.stdout).not.toContain(issued.token);
+    const show = await runKeyward(["token", "show", issued.id, "--json"], { env });
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: issued.id, status: "active" });
+
+    const revoked = await runKeyward(["token", "revoke", issued.id], { env });
+    expect(revoked.code).toBe(0);
+    await Bun.sleep(1050);
+    expect((await client(server, issued.token).get("/data")).status).toBe(401);
+
+    const other = JSON.parse((await runKeyward(["token", "create", "rita", "--json"], { env })).stdout);
+    const rotated = await runKeyward(["token", "rotate", other.id, "--grace", "1h", "--json"], { env });
+    const successor = JSON.parse(rotated.stdout);
+    expect(successor.token).not.toBe(other.token);
+    expect((await client(server, successor.token).get("/data")).status).toBe(200);
+    expect((await client(server, other.token).get("/data")).status).toBe(200);
+
+    const audit = await runKeyward(["audit", "--limit", "3", "--json"], { env });
+    expect(JSON.parse(audit.stdout).map((e: { action: string }) => e.action)).toContain("token.rotated");
+  });
+
+  test.each([
+    [["token", "show", "tok_missing"], 1, "No token with id tok_missing"],
+    [["token", "create", "bad user"], 2, "A user name is"],
+    [["token", "create", "sam", "--expires", "later"], 2, '--expires: "later" is not a duration'],
+    [["token", "rotate"], 2, "missing argument <id>"],
+    [["token", "revoke"], 2, "Give a token id, or --user USER"],
+    [["audit", "--limit", "0"], 2, "--limit must be a whole number from 1 to 1000"],
+  ])("%p fails with exit %i and a clear message", async (args, code, message) => {
+    const result = await runKeyward(args);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toContain(message);
+  });
+});

@@ -1,0 +1,174 @@
+import { describe, expect, test } from "bun:test";
+import { DomainError } from "../../../src/lib/errors";
+import { listAudit } from "../../../src/modules/audit/service";
+import { bootstrapAdmin } from "../../../src/modules/tokens/bootstrap";
+import { syncEnvTokens } from "../../../src/modules/tokens/env-tokens";
+import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "../../../src/modules/tokens/service";
+import { UsageTracker } from "../../../src/modules/tokens/usage";
+import { memoryStore } from "../../helpers/database";
+
+const actor = { name: "admin", tokenId: "tok_admin", ip: "192.168.1.2" };
+const hour = 3_600_000;
+
+function failure(run: () => unknown): DomainError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error("expected a DomainError");
+}
+
+describe("issuing tokens", () => {
+  test("stores the user in lower case, the role, the expiry and the canonical IP ranges", () => {
+    const { db } = memoryStore();
+    const now = new Date("2026-01-01T00:00:00Z");
+    const { row } = issueToken(db, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
+    expect(row).toMatchObject({ user: "alice", role: "analyst", allowedIps: ["10.0.0.0/8"], expiresAt: new Date("2026-01-01T01:00:00Z") });
+    expect(listAudit(db, { limit: 5 })[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
+  });
+
+  test.each([
+    ["an empty user", { user: "" }, "invalid_user"],
+    ["a user with a space", { user: "bob smith" }, "invalid_user"],
+    ["a role with capitals and spaces", { role: "Power User" }, "invalid_role"],
+    ["the reserved device role", { role: "device" }, "reserved_role"],
+    ["a name with a control character", { name: "a\u0007b" }, "invalid_name"],
+    ["a bad IP range", { allowedIps: ["10.0.0.0/99"] }, "invalid_allowed_ips"],
+  ])("refuses %s", (_, extra, code) => {
+    const { db } = memoryStore();
+    const error = failure(() => issueToken(db, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
+    expect(error.kind).toBe("invalid");
+    expect(error.code).toBe(code);
+    expect(listTokens(db, {})).toEqual([]);
+  });
+
+  test("a unicode user name is fine, and case-insensitive", () => {
+    const { db } = memoryStore();
+    issueToken(db, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
+    expect(listTokens(db, { user: "ZOË" })).toHaveLength(1);
+  });
+});
+
+describe("listing, revoking and rotating", () => {
+  test("list filters by user and by whether the token works now", () => {
+    const { db } = memoryStore();
+    const a = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    revokeToken(db, a.row.id, actor);
+    expect(listTokens(db, { user: "alice" }).map((r) => r.id)).toEqual([a.row.id]);
+    expect(listTokens(db, { active: true }).map((r) => r.user)).toEqual(["bob"]);
+    expect(listTokens(db, { active: false }).map((r) => r.user)).toEqual(["alice"]);
+  });
+
+  test("revoking keeps the record, and a second revoke changes nothing", () => {
+    const { db } = memoryStore();
+    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const first = revokeToken(db, row.id, actor);
+    const second = revokeToken(db, row.id, actor);
+    expect(first.revokedAt).not.toBeNull();
+    expect(second.revokedAt).toEqual(first.revokedAt);
+    expect(listAudit(db, { limit: 10, action: "token.revoked" })).toHaveLength(1);
+  });
+
+  test("a token can be found by the token itself, as seed 001's CLI revokes", () => {
+    const { db } = memoryStore();
+    const { token, row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    expect(getToken(db, token).id).toBe(row.id);
+    expect(failure(() => getToken(db, "tok_nope")).kind).toBe("not_found");
+  });
+
+  test("rotation without grace ends the old token at once and links its successor", () => {
+    const { db } = memoryStore();
+    const now = new Date("2026-01-01T00:00:00Z");
+    const { row } = issueToken(db, { user: "alice", name: "laptop", role: "viewer", lifetimeMs: hour, allowedIps: ["10.0.0.0/8"], source: "api" }, actor, now);
+    const later = new Date(now.getTime() + 600_000);
+    const rotation = rotateToken(db, row.id, 0, actor, later);
+    expect(rotation.previous).toMatchObject({ revokedAt: later, revokeReason: "rotated", replacedBy: rotation.row.id });
+    expect(rotation.row).toMatchObject({ user: "alice", name: "laptop", role: "viewer", allowedIps: ["10.0.0.0/8"], expiresAt: new Date(later.getTime() + hour) });
+  });
+
+  test("rotation with grace leaves the old token working until the grace ends", () => {
+    const { db } = memoryStore();
+    const now = new Date("2026-01-01T00:00:00Z");
+    const { row } = issueToken(db, { user: "alice", lifetimeMs: null, source: "api" }, actor, now);
+    const rotation = rotateToken(db, row.id, 86_400_000, actor, now);
+    expect(rotation.previous.revokedAt).toEqual(new Date("2026-01-02T00:00:00Z"));
+    expect(rotation.row.expiresAt).toBeNull();
+    expect(failure(() => rotateToken(db, row.id, 0, actor, now)).code).toBe("already_rotated");
+  });
+
+  test("a revoked or expired token cannot be rotated", () => {
+    const { db } = memoryStore();
+    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    revokeToken(db, row.id, actor);
+    expect(failure(() => rotateToken(db, row.id, 0, actor)).code).toBe("token_inactive");
+  });
+
+  test("all of a user's working tokens can be revoked in one call", () => {
+    const { db } = memoryStore();
+    for (let i = 0; i < 3; i++) issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    expect(revokeUserTokens(db, "ALICE", actor)).toBe(3);
+    expect(listTokens(db, { active: true }).map((r) => r.user)).toEqual(["bob"]);
+    expect(revokeUserTokens(db, "alice", actor)).toBe(0);
+  });
+});
+
+describe("environment tokens and the first admin", () => {
+  test("API_TOKENS entries are listed with source env and cannot be revoked or rotated (409)", () => {
+    const { db } = memoryStore();
+    const known = syncEnvTokens(db, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
+    expect(known.size).toBe(2);
+    const rows = listTokens(db, {});
+    expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
+      ["admin", "admin", "env", "API_TOKENS"],
+      ["env-2", "user", "env", "API_TOKENS"],
+    ]);
+    for (const row of rows) {
+      expect(failure(() => revokeToken(db, row.id, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+      expect(failure(() => rotateToken(db, row.id, 0, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+    }
+  });
+
+  test("changing KEYWARD_ADMIN_TOKEN retires the old value; restarting with the same value keeps its record", () => {
+    const { db } = memoryStore();
+    syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
+    const firstId = listTokens(db, {})[0]!.id;
+    syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
+    expect(listTokens(db, {}).map((r) => r.id)).toEqual([firstId]);
+    syncEnvTokens(db, { adminToken: "second-admin-token-value", apiTokens: [] });
+    const rows = listTokens(db, {});
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
+    expect(listTokens(db, { active: true })).toHaveLength(1);
+    expect(listAudit(db, { limit: 5, action: "token.env_removed" })).toHaveLength(1);
+  });
+
+  test("bootstrap makes one admin token when none works, and none when one does", () => {
+    const { db } = memoryStore();
+    const first = bootstrapAdmin(db, hour);
+    expect(first?.row).toMatchObject({ user: "admin", role: "admin", source: "bootstrap" });
+    expect(bootstrapAdmin(db, hour)).toBeNull();
+    revokeToken(db, first!.row.id, actor);
+    expect(bootstrapAdmin(db, hour)).not.toBeNull();
+    expect(listAudit(db, { limit: 10, action: "admin.bootstrap" })).toHaveLength(2);
+  });
+});
+
+describe("usage tracking", () => {
+  test("counts uses in memory and writes them on flush", () => {
+    const { db } = memoryStore();
+    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const usage = new UsageTracker(db);
+    for (let i = 0; i < 5; i++) usage.record(row.id, "10.0.0.5", 1_000 + i);
+    usage.record(row.id, "10.0.0.6", 2_000);
+    expect(getToken(db, row.id).requestCount).toBe(0);
+    usage.flush();
+    expect(getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.6", lastUsedAt: new Date(2_000) });
+    usage.record(row.id, "10.0.0.7");
+    usage.flush();
+    expect(getToken(db, row.id).requestCount).toBe(7);
+  });
+});
