@@ -34,7 +34,7 @@ export const IssuedTokenRecord = t.Object(
   {
     token: t.String({
       description: "The secret. Shown this once: Keyward keeps only its hash.",
-      examples: ["kw_4Qv1nTq8H0aXyZ3bF6mC2pL9sD7gK5jW1eR0tU8iO3yN2mA"],
+      examples: ["kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"],
     }),
     ...tokenFields,
   },

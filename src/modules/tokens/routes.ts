@@ -41,7 +41,7 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
   new Elysia({ name: "keyward/tokens", prefix: "/api/v1/tokens", detail: { tags: ["Tokens"] } })
     .use(auth)
     .post(
-      "/",
+      "",
       ({ body, principal, ip, status }) => {
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
         const { token, row } = issueToken(
@@ -62,7 +62,7 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       },
     )
     .get(
-      "/",
+      "",
       ({ query }) => {
         usage.flush();
         return listTokens(db, query).map((row) => presentToken(row));
