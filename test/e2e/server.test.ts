@@ -48,6 +48,22 @@ describe("the server binary", () => {
     expect(await res.json()).toEqual({ error: "No route for GET /no/such/thing", code: "not_found" });
   });
 
+  test.each([
+    ["malformed JSON", "application/json", "{\"user\": ", 400, "malformed_body"],
+    ["a JSON array instead of an object", "application/json", "[1,2]", 422, "validation_failed"],
+    ["plain text", "text/plain", "user=alice", 422, "validation_failed"],
+  ])("a body of %s gets %i in the JSON error shape, and nothing is created", async (_, type, body, status, code) => {
+    const server = await start({ env: { KEYWARD_ADMIN_TOKEN: "e2e-admin-token-abcdefghijkl" } });
+    const headers = { authorization: "Bearer e2e-admin-token-abcdefghijkl", "content-type": type };
+    const res = await server.fetch("/api/v1/tokens", { method: "POST", headers, body });
+    expect(res.status).toBe(status);
+    const error = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(error).sort()).toEqual(["code", "error"]);
+    expect(error.code).toBe(code);
+    const list = (await (await server.fetch("/api/v1/tokens", { headers })).json()) as { source: string }[];
+    expect(list.filter((t) => t.source !== "env")).toEqual([]);
+  });
+
   test("each request is logged once with method, path, status and ms, never its query string", async () => {
     const server = await start();
     await server.fetch("/swagger/json?token=kw_secret_in_query");
