@@ -4,27 +4,32 @@ import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { auditRoutes } from "./modules/audit/routes";
+import { echoRoutes } from "./modules/echo/routes";
 import { health } from "./modules/health/routes";
+import { homeRoutes } from "./modules/home/routes";
+import { loginRoutes } from "./modules/login/routes";
 import { principalRoutes } from "./modules/principal/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit }: Services) {
-  const auth = authentication({
-    verifier,
-    usage,
-    audit,
-    allowQueryToken: config.allowQueryToken,
-    trustedProxies: config.trustedProxies,
-  });
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate }: Services) {
+  const { allowQueryToken, trustedProxies } = config;
+  const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
+    // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
+    .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
     .use(errorHandling(log))
     .use(accessLog(log))
     .use(docs)
+    .use(homeRoutes)
     .use(health(store))
+    .use(loginRoutes({ db: store.db, failures, audit, trustedProxies, lifetimeMs: config.loginTtl, openLogin: config.openLogin }))
+    .use(echoRoutes({ authenticate, allowQueryToken, trustedProxies }))
     .use(principalRoutes(auth))
     .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
+    .use(userRoutes({ db: store.db, auth, verifier }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }));
 }
 

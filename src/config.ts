@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseCidr, type Cidr } from "./lib/cidr";
-import { parseLifetime } from "./lib/durations";
+import { parseDuration, parseLifetime } from "./lib/durations";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
 import { normalizeUser } from "./lib/names";
 
@@ -82,6 +82,34 @@ export const settings = {
     parse: (raw) => raw.split(",").map((entry) => parseCidr(entry)),
     help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed",
   }),
+  loginTtl: setting({
+    env: ["KEYWARD_LOGIN_TTL"],
+    fallback: parseLifetime("1h") as number | null,
+    parse: (raw) => parseLifetime(raw),
+    help: "lifetime of a token handed out by POST /login (seed 000: one hour)",
+  }),
+  openLogin: setting({
+    env: ["KEYWARD_OPEN_LOGIN"],
+    fallback: false,
+    parse: parseBoolean,
+    help: "lab mode (seed 002): /login with only an id, for a name that is not an account, issues a token without a password",
+  }),
+  maxFailures: setting({
+    env: ["KEYWARD_MAX_FAILURES"],
+    fallback: 10,
+    parse: (raw) => parseWhole(raw, 1, 1_000_000),
+    help: "failed logins or token presentations per client address (or user name) before 429",
+  }),
+  failureWindow: setting({
+    env: ["KEYWARD_FAILURE_WINDOW"],
+    fallback: parseDuration("1m"),
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      if (ms === 0) throw new Error("must be longer than zero");
+      return ms;
+    },
+    help: "the window those failures are counted in, and how long a lockout lasts",
+  }),
   adminToken: setting({
     env: ["KEYWARD_ADMIN_TOKEN"],
     fallback: null as string | null,
@@ -149,11 +177,15 @@ function readDotenv(path: string): Record<string, string> {
   }
 }
 
-function parsePort(raw: string): number {
-  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
-    throw new Error("must be a whole number from 0 to 65535");
+function parseWhole(raw: string, min: number, max: number): number {
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new Error(`must be a whole number from ${min} to ${max}`);
   }
   return Number(raw);
+}
+
+function parsePort(raw: string): number {
+  return parseWhole(raw, 0, 65535);
 }
 
 function parseHost(raw: string): string {

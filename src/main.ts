@@ -3,6 +3,7 @@ import { auditCommand } from "./cli/commands/audit";
 import { migrateCommand } from "./cli/commands/migrate";
 import { serveCommand } from "./cli/commands/serve";
 import { tokenCommands } from "./cli/commands/token";
+import { userCommands } from "./cli/commands/user";
 import { rootUsage, usageOf } from "./cli/usage";
 import { ConfigError } from "./config";
 import { DatabaseError } from "./db/client";
@@ -10,7 +11,7 @@ import { SchemaTooNewError } from "./db/migrate";
 import { DomainError } from "./lib/errors";
 import { VERSION } from "./version";
 
-const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, auditCommand];
+const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, auditCommand];
 
 /** Exit codes: 0 done, 1 could not do it (database unusable, no such token…), 2 bad usage or configuration. */
 async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,7 @@
 import type { Config } from "./config";
 import type { Store } from "./db/client";
+import { createAuthenticator, type Authenticate } from "./http/authenticate";
+import { FailureLimiter } from "./lib/failure-limiter";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
@@ -14,6 +16,9 @@ export interface Services {
   verifier: TokenVerifier;
   usage: UsageTracker;
   audit: AuditQueue;
+  /** Failed logins and token presentations, per client address and per user name. */
+  failures: FailureLimiter;
+  authenticate: Authenticate;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
   flush(): void;
 }
@@ -23,15 +28,22 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   for (const { label, token } of config.apiTokens) {
     if (token.length < 16) log.warn("an API_TOKENS entry is short and guessable; use openssl rand -hex 32", { label });
   }
+  if (config.openLogin) {
+    log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
+  }
   const usage = new UsageTracker(store.db);
   const audit = new AuditQueue(store.db);
+  const verifier = new TokenVerifier(store.db, envTokens);
+  const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
   return {
     store,
     config,
     log,
-    verifier: new TokenVerifier(store.db, envTokens),
+    verifier,
     usage,
     audit,
+    failures,
+    authenticate: createAuthenticator({ verifier, usage, audit, failures }),
     flush() {
       usage.flush();
       audit.flush();

@@ -56,3 +56,16 @@ export const auditEvents = sqliteTable(
     index("audit_action_idx").on(table.action, table.at),
   ],
 );
+
+/**
+ * People who log in with a password. The name is the token's `user`, in lower case, so a
+ * disabled account's tokens can be refused with one join. Only an argon2id hash is kept.
+ */
+export const users = sqliteTable("users", {
+  username: text("username").primaryKey(),
+  passwordHash: text("password_hash").notNull(),
+  role: text("role").notNull().default("user"),
+  disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});

@@ -9,7 +9,12 @@ export type AuditAction =
   | "token.revoked"
   | "token.revoked_all"
   | "token.env_removed"
-  | "auth.failed";
+  | "user.created"
+  | "user.updated"
+  | "user.removed"
+  | "login.failed"
+  | "auth.failed"
+  | "auth.locked";
 
 export interface AuditEntry {
   action: AuditAction;

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { tokens } from "../../db/schema";
+import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
 import type { TokenSource } from "./service";
@@ -14,7 +14,7 @@ export interface Principal {
   expiresAt: Date | null;
 }
 
-export type VerifyFailure = "malformed" | "unknown" | "expired" | "revoked" | "ip_not_allowed";
+export type VerifyFailure = "malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed";
 
 export type Verification =
   | { ok: true; principal: Principal }
@@ -29,6 +29,8 @@ export interface KnownToken {
   expiresAt: number | null;
   revokedAt: number | null;
   allowedIps: Cidr[] | null;
+  /** The user's account is disabled: all their tokens are refused until it is enabled. */
+  disabled: boolean;
 }
 
 /** Longer than any token Keyward issues or accepts from the environment: not worth hashing. */
@@ -59,8 +61,10 @@ export class TokenVerifier {
         expiresAt: tokens.expiresAt,
         revokedAt: tokens.revokedAt,
         allowedIps: tokens.allowedIps,
+        disabled: users.disabled,
       })
       .from(tokens)
+      .leftJoin(users, eq(users.username, tokens.user))
       .where(eq(tokens.hash, sql.placeholder("hash")))
       .prepare();
   }
@@ -96,6 +100,7 @@ function judge(token: KnownToken, ip: string, now: number): Verification {
   const who = { tokenId: token.id, user: token.user };
   if (token.revokedAt !== null && token.revokedAt <= now) return { ok: false, reason: "revoked", ...who };
   if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
+  if (token.disabled) return { ok: false, reason: "disabled", ...who };
   if (token.allowedIps && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
   return {
     ok: true,
@@ -117,6 +122,7 @@ export function toKnown(row: {
   expiresAt: Date | null;
   revokedAt: Date | null;
   allowedIps: string[] | null;
+  disabled?: boolean | null;
 }): KnownToken {
   return {
     id: row.id,
@@ -126,5 +132,6 @@ export function toKnown(row: {
     expiresAt: row.expiresAt?.getTime() ?? null,
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
+    disabled: row.disabled === true,
   };
 }

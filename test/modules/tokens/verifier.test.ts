@@ -88,7 +88,7 @@ describe("verifying a token", () => {
   test("environment tokens are checked in memory", () => {
     const { store } = setup();
     const known = new Map([
-      [hashToken("seed-001-style-token"), { id: "tok_env", user: "admin", role: "admin", source: "env" as const, expiresAt: null, revokedAt: null, allowedIps: null }],
+      [hashToken("seed-001-style-token"), { id: "tok_env", user: "admin", role: "admin", source: "env" as const, expiresAt: null, revokedAt: null, allowedIps: null, disabled: false }],
     ]);
     const verifier = new TokenVerifier(store.db, known);
     store.sqlite.close();

@@ -1,0 +1,53 @@
+interface Window {
+  failures: number;
+  /** When the current window ends; while locked, when the lockout ends. */
+  until: number;
+}
+
+export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
+
+/**
+ * Counts failures per key (a client address, a user name) in fixed windows; at `max` failures the
+ * key is locked until its window ends. Memory is bounded: past `capacity` keys the oldest entry is
+ * dropped, so an attacker rotating addresses cannot grow it, only age out its own entries.
+ */
+export class FailureLimiter {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly capacity = 100_000,
+  ) {}
+
+  check(key: string, now = Date.now()): Lockout {
+    const window = this.windows.get(key);
+    if (!window) return { locked: false };
+    if (now >= window.until) {
+      this.windows.delete(key);
+      return { locked: false };
+    }
+    return window.failures >= this.max ? { locked: true, retryAfterMs: window.until - now } : { locked: false };
+  }
+
+  /** Counts one failure; true when this one locked the key (worth an audit entry). */
+  fail(key: string, now = Date.now()): boolean {
+    const current = this.windows.get(key);
+    const window = current && now < current.until ? current : { failures: 0, until: now + this.windowMs };
+    window.failures++;
+    if (window !== current) {
+      this.windows.delete(key);
+      if (this.windows.size >= this.capacity) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(key, window);
+    }
+    if (window.failures === this.max) {
+      window.until = now + this.windowMs;
+      return true;
+    }
+    return false;
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+}

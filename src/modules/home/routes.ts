@@ -1,0 +1,33 @@
+import { Elysia, t } from "elysia";
+import { VERSION } from "../../version";
+
+const sentence = "Authentication server running";
+
+/** A page without script or style, so it needs no Content-Security-Policy exceptions. */
+const page = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Keyward</title></head>
+<body>
+<h1>Keyward</h1>
+<p>${sentence}. Version ${VERSION}.</p>
+<ul>
+<li><a href="/swagger">API documentation</a></li>
+<li><a href="/health">Health</a></li>
+</ul>
+</body>
+</html>
+`;
+
+/** Seed 002's first test: GET / says the server is running. Browsers get a small page of links. */
+export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["System"] } }).get(
+  "/",
+  ({ request, set }) => {
+    const wantsHtml = request.headers.get("accept")?.includes("text/html") ?? false;
+    set.headers["content-type"] = wantsHtml ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+    return wantsHtml ? page : sentence;
+  },
+  {
+    response: { 200: t.String({ examples: [sentence] }) },
+    detail: { summary: "Is the server running? (seed 002)", description: "Plain text, or a page of links for a browser." },
+  },
+);

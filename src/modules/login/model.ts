@@ -1,0 +1,20 @@
+import { t } from "elysia";
+
+/** Seed 000 sends `username`; seed 002's client sends `id`. Either works, as a form or JSON. */
+export const LoginBody = t.Object(
+  {
+    username: t.Optional(t.String({ maxLength: 256, examples: ["alice"] })),
+    id: t.Optional(t.String({ maxLength: 256, description: "The same as username (seed 002)", examples: ["user@email.com"] })),
+    password: t.Optional(t.String({ maxLength: 4096, examples: ["correct horse battery staple"] })),
+  },
+  { title: "Login" },
+);
+
+export const LoginSuccess = t.Object(
+  {
+    message: t.Literal("Login successful"),
+    token: t.String({ examples: ["kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"] }),
+    expires_at: t.Nullable(t.String({ format: "date-time" })),
+  },
+  { title: "LoginSuccess" },
+);

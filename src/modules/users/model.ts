@@ -1,0 +1,41 @@
+import { t } from "elysia";
+import type { UserRow } from "./service";
+
+export const UserRecord = t.Object(
+  {
+    username: t.String({ examples: ["alice"] }),
+    role: t.String({ examples: ["user"] }),
+    disabled: t.Boolean(),
+    created_at: t.String({ format: "date-time" }),
+    updated_at: t.String({ format: "date-time" }),
+  },
+  { title: "User" },
+);
+
+export const CreateUser = t.Object(
+  {
+    username: t.String({ minLength: 1, maxLength: 64, description: "Case-insensitive; letters, digits, . _ @ + -", examples: ["alice"] }),
+    password: t.String({ minLength: 8, maxLength: 1024, examples: ["correct horse battery staple"] }),
+    role: t.Optional(t.String({ maxLength: 32, default: "user", examples: ["analyst"] })),
+  },
+  { title: "CreateUser" },
+);
+
+export const UpdateUser = t.Object(
+  {
+    password: t.Optional(t.String({ minLength: 8, maxLength: 1024 })),
+    role: t.Optional(t.String({ maxLength: 32 })),
+    disabled: t.Optional(t.Boolean({ description: "true refuses all of the user's tokens at once; false restores them" })),
+  },
+  { title: "UpdateUser", minProperties: 1 },
+);
+
+export function presentUser(row: UserRow): typeof UserRecord.static {
+  return {
+    username: row.username,
+    role: row.role,
+    disabled: row.disabled,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}

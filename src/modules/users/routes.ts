@@ -1,0 +1,67 @@
+import { Elysia, t } from "elysia";
+import type { Db } from "../../db/client";
+import type { authentication } from "../../http/auth";
+import { ErrorBody } from "../../http/errors";
+import type { TokenVerifier } from "../tokens/verifier";
+import { CreateUser, presentUser, UpdateUser, UserRecord } from "./model";
+import { addUser, listUsers, removeUser, updateUser } from "./service";
+
+export interface UserRouteDeps {
+  db: Db;
+  auth: ReturnType<typeof authentication>;
+  verifier: TokenVerifier;
+}
+
+const denied = { 401: ErrorBody, 403: ErrorBody };
+
+export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
+  new Elysia({ name: "keyward/users", prefix: "/api/v1/users", detail: { tags: ["Users"] } })
+    .use(auth)
+    .post(
+      "",
+      async ({ body, principal, ip, status }) => {
+        const row = await addUser(db, body, { name: principal.user, tokenId: principal.tokenId, ip });
+        return status(201, presentUser(row));
+      },
+      {
+        auth: "admin",
+        body: CreateUser,
+        response: { 201: UserRecord, ...denied, 409: ErrorBody, 422: ErrorBody },
+        detail: { summary: "Add a user who can log in with a password", description: "The password is kept only as an argon2id hash." },
+      },
+    )
+    .get("", () => listUsers(db).map(presentUser), {
+      auth: "admin",
+      response: { 200: t.Array(UserRecord), ...denied },
+      detail: { summary: "List users" },
+    })
+    .patch(
+      "/:username",
+      async ({ params, body, principal, ip }) => {
+        const row = await updateUser(db, params.username, body, { name: principal.user, tokenId: principal.tokenId, ip });
+        verifier.forgetAll();
+        return presentUser(row);
+      },
+      {
+        auth: "admin",
+        body: UpdateUser,
+        response: { 200: UserRecord, ...denied, 404: ErrorBody, 422: ErrorBody },
+        detail: {
+          summary: "Change a user's password, role or disabled flag",
+          description: "Disabling refuses all of the user's tokens at once. A new password or role ends their login sessions.",
+        },
+      },
+    )
+    .delete(
+      "/:username",
+      ({ params, principal, ip }) => {
+        const row = removeUser(db, params.username, { name: principal.user, tokenId: principal.tokenId, ip });
+        verifier.forgetAll();
+        return presentUser(row);
+      },
+      {
+        auth: "admin",
+        response: { 200: UserRecord, ...denied, 404: ErrorBody },
+        detail: { summary: "Remove a user", description: "Also revokes every token of that user." },
+      },
+    );

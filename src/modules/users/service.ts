@@ -1,0 +1,90 @@
+import { and, asc, eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { tokens, users } from "../../db/schema";
+import { DomainError } from "../../lib/errors";
+import { normalizeUser, parseRole } from "../../lib/names";
+import { recordAudit } from "../audit/service";
+import { activeAt, revokeUserTokens, type Actor } from "../tokens/service";
+
+export type UserRow = typeof users.$inferSelect;
+
+/** Long enough to resist guessing; short enough that hashing it cannot be used to tie up the CPU. */
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 1024;
+
+export function checkPassword(password: string): string {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD || password.includes("\0")) {
+    throw new DomainError("invalid", "weak_password", `A password is ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
+  }
+  return password;
+}
+
+export const hashPassword = (password: string) => Bun.password.hash(checkPassword(password), { algorithm: "argon2id" });
+
+export async function addUser(db: Db, input: { username: string; password: string; role?: string }, actor: Actor, now = new Date()): Promise<UserRow> {
+  const username = normalizeUser(input.username);
+  const role = parseRole(input.role ?? "user");
+  const passwordHash = await hashPassword(input.password);
+  return db.transaction((tx) => {
+    if (tx.select({ username: users.username }).from(users).where(eq(users.username, username)).get()) {
+      throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
+    }
+    const row = tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning().get();
+    recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
+    return row;
+  });
+}
+
+export function listUsers(db: Db): UserRow[] {
+  return db.select().from(users).orderBy(asc(users.username)).all();
+}
+
+export function getUser(db: Db, username: string): UserRow {
+  const row = db.select().from(users).where(eq(users.username, normalizeUser(username))).get();
+  if (!row) throw new DomainError("not_found", "user_not_found", `No user ${username.trim().toLowerCase()}`);
+  return row;
+}
+
+export interface UserChange {
+  password?: string;
+  role?: string;
+  disabled?: boolean;
+}
+
+/**
+ * Changes a password, role or disabled flag. A new password or role ends the user's login
+ * sessions (their `login` tokens), so nobody keeps a session opened with the old one.
+ */
+export async function updateUser(db: Db, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
+  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+  const role = change.role === undefined ? undefined : parseRole(change.role);
+  return db.transaction((tx) => {
+    const user = getUser(tx, username);
+    const updated = tx
+      .update(users)
+      .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })
+      .where(eq(users.username, user.username))
+      .returning()
+      .get();
+    const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled")].filter(Boolean);
+    if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
+      tx.update(tokens)
+        .set({ revokedAt: now, revokeReason: "password or role changed" })
+        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), activeAt(now)))
+        .run();
+    }
+    recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
+    return updated;
+  });
+}
+
+/** Removes the account and revokes every token of that user. */
+export function removeUser(db: Db, username: string, actor: Actor, now = new Date()): UserRow {
+  return db.transaction((tx) => {
+    const user = getUser(tx, username);
+    tx.delete(users).where(eq(users.username, user.username)).run();
+    revokeUserTokens(tx, user.username, actor, "user removed", now);
+    recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
+    return user;
+  });
+}

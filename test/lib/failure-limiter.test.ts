@@ -1,0 +1,35 @@
+import { describe, expect, test } from "bun:test";
+import { FailureLimiter } from "../../src/lib/failure-limiter";
+
+describe("the failure limiter", () => {
+  test("locks a key at the limit, for one window from the failure that locked it", () => {
+    const limiter = new FailureLimiter(3, 60_000);
+    expect(limiter.fail("ip:a", 0)).toBe(false);
+    expect(limiter.fail("ip:a", 10_000)).toBe(false);
+    expect(limiter.check("ip:a", 10_000)).toEqual({ locked: false });
+    expect(limiter.fail("ip:a", 20_000)).toBe(true);
+    expect(limiter.check("ip:a", 20_000)).toEqual({ locked: true, retryAfterMs: 60_000 });
+    expect(limiter.check("ip:a", 79_999)).toEqual({ locked: true, retryAfterMs: 1 });
+    expect(limiter.check("ip:a", 80_000)).toEqual({ locked: false });
+  });
+
+  test("failures spread over more than a window never lock", () => {
+    const limiter = new FailureLimiter(3, 1000);
+    for (let t = 0; t < 10_000; t += 600) limiter.fail("ip:a", t);
+    expect(limiter.check("ip:a", 10_000).locked).toBe(false);
+  });
+
+  test("keys are independent: one address locked, another free", () => {
+    const limiter = new FailureLimiter(2, 1000);
+    limiter.fail("ip:a", 0);
+    limiter.fail("ip:a", 1);
+    expect(limiter.check("ip:a", 2).locked).toBe(true);
+    expect(limiter.check("ip:b", 2).locked).toBe(false);
+  });
+
+  test("memory stays bounded when an attacker rotates addresses", () => {
+    const limiter = new FailureLimiter(5, 60_000, 1000);
+    for (let i = 0; i < 50_000; i++) limiter.fail(`ip:10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, i);
+    expect(limiter.size).toBe(1000);
+  });
+});

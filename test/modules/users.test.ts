@@ -1,0 +1,125 @@
+import { describe, expect, test } from "bun:test";
+import { DomainError } from "../../src/lib/errors";
+import { listAudit } from "../../src/modules/audit/service";
+import { login } from "../../src/modules/login/service";
+import { issueToken, listTokens } from "../../src/modules/tokens/service";
+import { TokenVerifier } from "../../src/modules/tokens/verifier";
+import { addUser, getUser, listUsers, removeUser, updateUser } from "../../src/modules/users/service";
+import { memoryStore } from "../helpers/database";
+
+const actor = { name: "admin", ip: "10.0.0.1" };
+const options = { lifetimeMs: 3_600_000, openLogin: false };
+
+async function failure(run: () => Promise<unknown> | unknown): Promise<DomainError> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error("expected a DomainError");
+}
+
+describe("accounts", () => {
+  test("a user is stored with an argon2id hash, never the password", async () => {
+    const { db, sqlite } = memoryStore();
+    const row = await addUser(db, { username: "Alice", password: "correct horse", role: "analyst" }, actor);
+    expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
+    expect(row.passwordHash).toStartWith("$argon2id$");
+    expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
+    expect(listAudit(db, { limit: 1 })[0]).toMatchObject({ action: "user.created", user: "alice" });
+  });
+
+  test("names are unique whatever their case", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "alice", password: "correct horse" }, actor);
+    expect(await failure(() => addUser(db, { username: "ALICE", password: "another one" }, actor))).toMatchObject({ kind: "conflict", code: "user_exists" });
+  });
+
+  test.each([
+    ["a short password", { username: "bob", password: "short" }, "weak_password"],
+    ["a bad name", { username: "bob smith", password: "long enough" }, "invalid_user"],
+    ["a bad role", { username: "bob", password: "long enough", role: "Super User" }, "invalid_role"],
+  ])("refuses %s and stores nothing", async (_, input, code) => {
+    const { db } = memoryStore();
+    expect((await failure(() => addUser(db, input, actor))).code).toBe(code);
+    expect(listUsers(db)).toEqual([]);
+  });
+
+  test("disabling refuses all the user's tokens; enabling restores them", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "carol", password: "correct horse" }, actor);
+    const { token } = issueToken(db, { user: "carol", lifetimeMs: 3_600_000, source: "api" }, actor);
+    const verifier = new TokenVerifier(db);
+    expect(verifier.verify(token, "10.0.0.2").ok).toBe(true);
+    await updateUser(db, "carol", { disabled: true }, actor);
+    verifier.forgetAll();
+    expect(verifier.verify(token, "10.0.0.2")).toMatchObject({ ok: false, reason: "disabled" });
+    await updateUser(db, "carol", { disabled: false }, actor);
+    verifier.forgetAll();
+    expect(verifier.verify(token, "10.0.0.2").ok).toBe(true);
+  });
+
+  test("a new password ends login sessions but leaves API tokens", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "dave", password: "first password" }, actor);
+    const session = await login(db, { name: "dave", password: "first password" }, options, actor);
+    issueToken(db, { user: "dave", lifetimeMs: null, source: "api" }, actor);
+    await updateUser(db, "dave", { password: "second password" }, actor);
+    const active = listTokens(db, { user: "dave", active: true });
+    expect(active.map((t) => t.source)).toEqual(["api"]);
+    expect(listTokens(db, { user: "dave" }).find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
+    expect(await login(db, { name: "dave", password: "first password" }, options, actor)).toBeNull();
+    expect(await login(db, { name: "dave", password: "second password" }, options, actor)).not.toBeNull();
+  });
+
+  test("removing a user revokes all their tokens", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "erin", password: "correct horse" }, actor);
+    issueToken(db, { user: "erin", lifetimeMs: null, source: "api" }, actor);
+    removeUser(db, "erin", actor);
+    expect(listTokens(db, { user: "erin", active: true })).toEqual([]);
+    expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
+  });
+});
+
+describe("logging in", () => {
+  test("the right password gives a login token with the account's role and the login lifetime", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "frank", password: "correct horse", role: "viewer" }, actor);
+    const now = Date.now();
+    const issued = await login(db, { name: "Frank", password: "correct horse" }, options, actor);
+    expect(issued?.row).toMatchObject({ user: "frank", role: "viewer", source: "login" });
+    expect(issued!.row.expiresAt!.getTime() - now).toBeGreaterThanOrEqual(3_600_000 - 1000);
+  });
+
+  test.each([
+    ["a wrong password", { name: "gina", password: "wrong horse" }],
+    ["no password", { name: "gina" }],
+    ["an empty password", { name: "gina", password: "" }],
+    ["an unknown user", { name: "nobody", password: "correct horse" }],
+    ["no name", { password: "correct horse" }],
+    ["a name that is not a name", { name: "'; DROP TABLE users; --", password: "x" }],
+  ])("%s gets nothing", async (_, credentials) => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "gina", password: "correct horse" }, actor);
+    expect(await login(db, credentials, options, actor)).toBeNull();
+    expect(listTokens(db, {})).toEqual([]);
+  });
+
+  test("a disabled account cannot log in", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "hank", password: "correct horse" }, actor);
+    await updateUser(db, "hank", { disabled: true }, actor);
+    expect(await login(db, { name: "hank", password: "correct horse" }, options, actor)).toBeNull();
+  });
+
+  test("open login gives a user token to a name that is not an account, and never to an account", async () => {
+    const { db } = memoryStore();
+    await addUser(db, { username: "root", password: "correct horse", role: "admin" }, actor);
+    const open = { ...options, openLogin: true };
+    expect((await login(db, { name: "user@email.com" }, open, actor))?.row).toMatchObject({ user: "user@email.com", role: "user", source: "login" });
+    expect(await login(db, { name: "root" }, open, actor)).toBeNull();
+    expect(await login(db, { name: "someone" }, options, actor)).toBeNull();
+  });
+});
