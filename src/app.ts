@@ -4,6 +4,7 @@ import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { auditRoutes } from "./modules/audit/routes";
+import { deviceRoutes } from "./modules/devices/routes";
 import { echoRoutes } from "./modules/echo/routes";
 import { health } from "./modules/health/routes";
 import { homeRoutes } from "./modules/home/routes";
@@ -14,7 +15,7 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate }: Services) {
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings }: Services) {
   const { allowQueryToken, trustedProxies } = config;
   const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
@@ -28,6 +29,21 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
     .use(loginRoutes({ db: store.db, failures, audit, trustedProxies, lifetimeMs: config.loginTtl, openLogin: config.openLogin }))
     .use(echoRoutes({ authenticate, allowQueryToken, trustedProxies }))
     .use(principalRoutes(auth))
+    .use(
+      deviceRoutes({
+        db: store.db,
+        auth,
+        authenticate,
+        signer,
+        sightings,
+        audit,
+        failures,
+        policy: config.deviceEnrollment,
+        lifetimeMs: config.deviceTokenDays * 86_400_000,
+        allowQueryToken,
+        trustedProxies,
+      }),
+    )
     .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
     .use(userRoutes({ db: store.db, auth, verifier }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }));

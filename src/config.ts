@@ -6,6 +6,8 @@ import { normalizeUser } from "./lib/names";
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export const logFormats = ["text", "json"] as const;
+export const jwtAlgorithms = ["HS256", "HS384", "HS512"] as const;
+export const enrollmentPolicies = ["open", "token", "approval"] as const;
 
 /** A setting has a bad value; the message names where it came from. Startup exits with 2. */
 export class ConfigError extends Error {}
@@ -110,6 +112,40 @@ export const settings = {
     },
     help: "the window those failures are counted in, and how long a lockout lasts",
   }),
+  secretKey: setting({
+    env: ["SECRET_KEY"],
+    fallback: null as string | null,
+    parse: parseSecretKey,
+    help: "key that signs device main tokens (JWT); if unset, one is generated at first start and kept in the database",
+    secret: true,
+  }),
+  algorithm: setting({
+    env: ["ALGORITHM"],
+    fallback: "HS256" as (typeof jwtAlgorithms)[number],
+    parse: (raw) => {
+      const value = raw.trim().toUpperCase();
+      if (!jwtAlgorithms.includes(value as (typeof jwtAlgorithms)[number])) throw new Error(`must be one of ${jwtAlgorithms.join(", ")}`);
+      return value as (typeof jwtAlgorithms)[number];
+    },
+    help: "signing algorithm of device main tokens: HS256, HS384 or HS512; verification accepts only this one",
+  }),
+  deviceTokenDays: setting({
+    env: ["ACCESS_TOKEN_EXPIRE_DAY"],
+    fallback: 30,
+    parse: (raw) => {
+      if (!/^\d{1,5}(\.\d{1,6})?$/.test(raw.trim()) || Number(raw) <= 0 || Number(raw) > 36_500) {
+        throw new Error("must be a number of days above 0 (decimals allowed), at most 36500");
+      }
+      return Number(raw);
+    },
+    help: "lifetime of a device main token, in days (decimals allowed: 0.5 is twelve hours)",
+  }),
+  deviceEnrollment: setting({
+    env: ["KEYWARD_DEVICE_ENROLLMENT"],
+    fallback: "open" as (typeof enrollmentPolicies)[number],
+    parse: oneOf(enrollmentPolicies),
+    help: "who may enroll a device: open (anyone, as the seed), token (a valid user token), approval (an admin approves each)",
+  }),
   adminToken: setting({
     env: ["KEYWARD_ADMIN_TOKEN"],
     fallback: null as string | null,
@@ -212,6 +248,11 @@ const tokenText = /^[\x21-\x7e]{1,512}$/;
 function parseAdminToken(raw: string): string {
   if (!tokenText.test(raw)) throw new Error("must be printable ASCII without spaces, at most 512 characters");
   if (raw.length < 16) throw new Error("is too short to be safe: use at least 16 characters (openssl rand -hex 32)");
+  return raw;
+}
+
+function parseSecretKey(raw: string): string {
+  if (raw.length < 32) throw new Error("is too short to sign tokens safely: use at least 32 characters (openssl rand -hex 32)");
   return raw;
 }
 

@@ -1,5 +1,6 @@
 import { parseInvocation, UsageError, type Command, type CommandGroup } from "./cli/command";
 import { auditCommand } from "./cli/commands/audit";
+import { deviceCommands } from "./cli/commands/device";
 import { migrateCommand } from "./cli/commands/migrate";
 import { serveCommand } from "./cli/commands/serve";
 import { tokenCommands } from "./cli/commands/token";
@@ -11,7 +12,7 @@ import { SchemaTooNewError } from "./db/migrate";
 import { DomainError } from "./lib/errors";
 import { VERSION } from "./version";
 
-const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, auditCommand];
+const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, deviceCommands, auditCommand];
 
 /** Exit codes: 0 done, 1 could not do it (database unusable, no such token…), 2 bad usage or configuration. */
 async function main(argv: string[]): Promise<number> {

@@ -4,6 +4,8 @@ import { createAuthenticator, type Authenticate } from "./http/authenticate";
 import { FailureLimiter } from "./lib/failure-limiter";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
+import { DeviceSightings, verifyMainToken } from "./modules/devices/service";
+import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
@@ -18,6 +20,8 @@ export interface Services {
   audit: AuditQueue;
   /** Failed logins and token presentations, per client address and per user name. */
   failures: FailureLimiter;
+  signer: DeviceSigner;
+  sightings: DeviceSightings;
   authenticate: Authenticate;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
   flush(): void;
@@ -35,6 +39,13 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   const audit = new AuditQueue(store.db);
   const verifier = new TokenVerifier(store.db, envTokens);
   const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
+  const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
+  const sightings = new DeviceSightings(store.db);
+  const devices = async (jwt: string, fingerprint: string) => {
+    const check = await verifyMainToken(store.db, signer, jwt, fingerprint);
+    if (check.ok) sightings.seen(check.device.id);
+    return check;
+  };
   return {
     store,
     config,
@@ -43,10 +54,13 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     usage,
     audit,
     failures,
-    authenticate: createAuthenticator({ verifier, usage, audit, failures }),
+    signer,
+    sightings,
+    authenticate: createAuthenticator({ verifier, usage, audit, failures, devices }),
     flush() {
       usage.flush();
       audit.flush();
+      sightings.flush();
     },
   };
 }

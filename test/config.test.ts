@@ -23,6 +23,10 @@ describe("configuration", () => {
       failureWindow: 60_000,
       allowQueryToken: true,
       trustedProxies: [],
+      secretKey: null,
+      algorithm: "HS256",
+      deviceTokenDays: 30,
+      deviceEnrollment: "open",
       adminToken: null,
       apiTokens: [],
     });
@@ -85,6 +89,12 @@ describe("configuration", () => {
     ]);
   });
 
+  test("device settings use the seed's names; decimals of days are allowed", () => {
+    const config = resolveConfig(sources({ env: { ALGORITHM: "hs512", ACCESS_TOKEN_EXPIRE_DAY: "0.5", SECRET_KEY: "k".repeat(40) } }));
+    expect(config).toMatchObject({ algorithm: "HS512", deviceTokenDays: 0.5, secretKey: "k".repeat(40) });
+    expect(() => resolveConfig(sources({ env: { SECRET_KEY: "tiny" } }))).toThrow("SECRET_KEY: is too short");
+  });
+
   test("a bad secret is reported without echoing it", () => {
     const attempt = () => resolveConfig(sources({ env: { KEYWARD_ADMIN_TOKEN: "short-secret" } }));
     expect(attempt).toThrow("KEYWARD_ADMIN_TOKEN: is too short to be safe");
@@ -104,6 +114,11 @@ describe("configuration", () => {
     ["a zero token lifetime", { env: { KEYWARD_TOKEN_TTL: "0s" } }, "is zero"],
     ["a zero failure limit", { env: { KEYWARD_MAX_FAILURES: "0" } }, "must be a whole number from 1"],
     ["a zero failure window", { env: { KEYWARD_FAILURE_WINDOW: "0s" } }, "must be longer than zero"],
+    ["an algorithm other than HMAC", { env: { ALGORITHM: "none" } }, "must be one of HS256, HS384, HS512"],
+    ["RS256, which needs a key pair", { env: { ALGORITHM: "RS256" } }, "must be one of HS256, HS384, HS512"],
+    ["a negative device lifetime", { env: { ACCESS_TOKEN_EXPIRE_DAY: "-1" } }, "must be a number of days above 0"],
+    ["a zero device lifetime", { env: { ACCESS_TOKEN_EXPIRE_DAY: "0" } }, "must be a number of days above 0"],
+    ["an unknown enrollment policy", { env: { KEYWARD_DEVICE_ENROLLMENT: "anyone" } }, "must be one of open, token, approval"],
     ["a login lifetime in words", { env: { KEYWARD_LOGIN_TTL: "an hour" } }, "is not a duration"],
     ["a boolean that is not one", { env: { KEYWARD_ALLOW_QUERY_TOKEN: "maybe" } }, "must be true or false"],
     ["a proxy that is not an address", { env: { KEYWARD_TRUSTED_PROXIES: "10.0.0.0/8,proxy.lan" } }, "is not an IP address or CIDR range"],

@@ -69,3 +69,33 @@ export const users = sqliteTable("users", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/** Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. */
+export const devices = sqliteTable("devices", {
+  id: text("id").primaryKey(),
+  fingerprint: text("fingerprint").notNull().unique(),
+  label: text("label"),
+  status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
+  firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
+  lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
+});
+
+/**
+ * A device's main token (JWT) and short token, by hash only. The id is the JWT's `jti`; issue and
+ * expiry are whole seconds, the JWT's own `iat` and `exp`.
+ */
+export const deviceTokens = sqliteTable(
+  "device_tokens",
+  {
+    id: text("id").primaryKey(),
+    deviceId: text("device_id")
+      .notNull()
+      .references(() => devices.id, { onDelete: "cascade" }),
+    mainHash: text("main_hash").notNull().unique(),
+    shortHash: text("short_hash").notNull().unique(),
+    issuedAt: integer("issued_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("device_tokens_device_idx").on(table.deviceId)],
+);

@@ -41,9 +41,10 @@ export const authentication = ({ authenticate, allowQueryToken, trustedProxies }
   new Elysia({ name: "keyward/auth" }).macro({
     auth: (need: Need) => ({
       detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : [])] },
-      resolve({ request, server, set, status }) {
+      async resolve({ request, server, set, status }) {
         const ip = clientIp(request, server, trustedProxies);
-        const outcome = authenticate(presentedToken(request, allowQueryToken), ip, need);
+        const fingerprint = request.headers.get("x-hardware-fingerprint");
+        const outcome = await authenticate({ token: presentedToken(request, allowQueryToken), ip, need, fingerprint });
         if (!outcome.ok) {
           Object.assign(set.headers, outcome.headers);
           return status(outcome.status, outcome.body);

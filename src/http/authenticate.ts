@@ -1,5 +1,7 @@
 import type { FailureLimiter } from "../lib/failure-limiter";
-import { ADMIN_ROLE } from "../lib/names";
+import { ADMIN_ROLE, DEVICE_ROLE } from "../lib/names";
+import type { DeviceCheck } from "../modules/devices/service";
+import { looksLikeJwt } from "../modules/devices/signing";
 import type { AuditQueue } from "../modules/audit/service";
 import type { UsageTracker } from "../modules/tokens/usage";
 import type { Principal, TokenVerifier } from "../modules/tokens/verifier";
@@ -17,38 +19,77 @@ export interface AuthenticatorDeps {
   usage: UsageTracker;
   audit: AuditQueue;
   failures: FailureLimiter;
+  devices: DeviceAuthenticator;
+}
+
+/** Checks a device's main token (a JWT) presented with the fingerprint the request claims. */
+export type DeviceAuthenticator = (jwt: string, fingerprint: string) => Promise<DeviceCheck>;
+
+export interface Presented {
+  token: string | null;
+  ip: string;
+  need: Need;
+  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. */
+  fingerprint?: string | null;
+  /** The 401 body; seed 002's /echo words it its own way. */
+  invalid?: ErrorBody;
 }
 
 export const INVALID_TOKEN = errorBody("invalid_token", "Invalid or expired authentication token");
 
+const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' };
+
 /**
  * Decides one presented token for one client address: 429 while the address is locked out after
  * too many failures, 401 for no token or a bad one (counted towards that lockout), 403 for a good
- * token used from outside its ranges or without the needed role. A success counts one use.
+ * token used from outside its ranges, from another device, or without the needed role. A success
+ * counts one use. Only a device's JWT needs async work; everything else answers at once.
  */
-export function createAuthenticator({ verifier, usage, audit, failures }: AuthenticatorDeps) {
-  return function authenticate(token: string | null, ip: string, need: Need, invalid: ErrorBody = INVALID_TOKEN): AuthOutcome {
-    if (token === null) return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } };
-    const locked = lockedOut(failures, `ip:${ip}`);
-    if (locked) return locked;
-    const result = verifier.verify(token, ip);
-    if (!result.ok) {
-      audit.push({ action: "auth.failed", ip, tokenId: result.tokenId, user: result.user, detail: result.reason });
-      if (result.reason === "ip_not_allowed") {
-        return { ok: false, status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${ip}`), headers: {} };
-      }
-      countFailure(failures, audit, `ip:${ip}`, { ip });
-      return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' } };
-    }
-    const { principal } = result;
+export function createAuthenticator({ verifier, usage, audit, failures, devices }: AuthenticatorDeps) {
+  const refuse = (ip: string, invalid: ErrorBody, detail: string, who: { tokenId?: string; user?: string } = {}): AuthOutcome => {
+    audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
+    countFailure(failures, audit, `ip:${ip}`, { ip });
+    return { ok: false, status: 401, body: invalid, headers: challenge };
+  };
+
+  const admit = (principal: Principal, ip: string, need: Need): AuthOutcome => {
     if (need === "admin" && principal.role !== ADMIN_ROLE) {
       audit.push({ action: "auth.failed", ip, tokenId: principal.tokenId, user: principal.user, detail: "not admin" });
       return { ok: false, status: 403, body: errorBody("insufficient_role", "This needs the admin role"), headers: {} };
     }
-    usage.record(principal.tokenId, ip);
     return { ok: true, principal };
   };
+
+  const device = async (jwt: string, fingerprint: string, ip: string, need: Need, invalid: ErrorBody): Promise<AuthOutcome> => {
+    const check = await devices(jwt, fingerprint);
+    if (!check.ok) {
+      const who = { tokenId: check.tokenId, user: check.deviceId };
+      if (check.reason !== "fingerprint_mismatch") return refuse(ip, invalid, `device ${check.reason}`, who);
+      audit.push({ action: "auth.failed", ip, ...who, detail: "fingerprint_mismatch" });
+      return { ok: false, status: 403, body: FINGERPRINT_MISMATCH, headers: {} };
+    }
+    const { device: row, token } = check;
+    return admit({ user: row.id, role: DEVICE_ROLE, tokenId: token.id, source: "device", expiresAt: token.expiresAt }, ip, need);
+  };
+
+  return function authenticate({ token, ip, need, fingerprint, invalid = INVALID_TOKEN }: Presented): AuthOutcome | Promise<AuthOutcome> {
+    if (token === null) return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } };
+    const locked = lockedOut(failures, `ip:${ip}`);
+    if (locked) return locked;
+    if (fingerprint && looksLikeJwt(token)) return device(token, fingerprint, ip, need, invalid);
+    const result = verifier.verify(token, ip);
+    if (!result.ok) {
+      if (result.reason !== "ip_not_allowed") return refuse(ip, invalid, result.reason, result);
+      audit.push({ action: "auth.failed", ip, tokenId: result.tokenId, user: result.user, detail: result.reason });
+      return { ok: false, status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${ip}`), headers: {} };
+    }
+    const outcome = admit(result.principal, ip, need);
+    if (outcome.ok) usage.record(result.principal.tokenId, ip);
+    return outcome;
+  };
 }
+
+export const FINGERPRINT_MISMATCH = errorBody("fingerprint_mismatch", "The hardware fingerprint does not match the one bound in the token");
 
 export type Authenticate = ReturnType<typeof createAuthenticator>;
 

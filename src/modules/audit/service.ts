@@ -12,6 +12,12 @@ export type AuditAction =
   | "user.created"
   | "user.updated"
   | "user.removed"
+  | "device.enrolled"
+  | "device.pending"
+  | "device.approved"
+  | "device.revoked"
+  | "device.labelled"
+  | "device.token_issued"
   | "login.failed"
   | "auth.failed"
   | "auth.locked";

@@ -26,10 +26,10 @@ const invalidToken = errorBody("invalid_token", "Invalid token");
 export const echoRoutes = ({ authenticate, allowQueryToken, trustedProxies }: EchoRouteDeps) =>
   new Elysia({ name: "keyward/echo", detail: { tags: ["Login"] } }).post(
     "/echo",
-    ({ body, request, server, set, status }) => {
+    async ({ body, request, server, set, status }) => {
       const ip = clientIp(request, server, trustedProxies);
       const token = presentedToken(request, allowQueryToken) ?? body.token ?? null;
-      const outcome = authenticate(token, ip, "token", invalidToken);
+      const outcome = await authenticate({ token, ip, need: "token", invalid: invalidToken });
       if (!outcome.ok) {
         Object.assign(set.headers, outcome.headers);
         return status(outcome.status, outcome.body);

@@ -7,10 +7,11 @@ import type { TokenSource } from "./service";
 
 /** Who a request is, once its token checks out. */
 export interface Principal {
+  /** The user; for a device, its id. */
   user: string;
   role: string;
   tokenId: string;
-  source: TokenSource;
+  source: TokenSource | "device";
   expiresAt: Date | null;
 }
 

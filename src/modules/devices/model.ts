@@ -1,0 +1,66 @@
+import { t } from "elysia";
+import type { DeviceRow } from "./service";
+
+const fingerprintField = t.String({ minLength: 1, maxLength: 512, description: "The device's hardware fingerprint", examples: ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456"] });
+
+export const EnrollBody = t.Object({ hardware_fingerprint: fingerprintField }, { title: "Enroll" });
+
+export const IssuedDeviceTokens = t.Object(
+  {
+    main_token: t.String({ description: "A JWT (HS256 by default) with hardware_fingerprint, sub, jti, iat and exp" }),
+    short_token: t.String({ minLength: 32, maxLength: 32, description: "32 characters derived from the main token with a keyed hash", examples: ["Qm9vdHN0cmFwX3Rva2VuX2V4YW1wbGVf"] }),
+    expires_at: t.String({ format: "date-time" }),
+    device_id: t.String({ examples: ["dev_7Hc2Lq9ZpX4mWn1R"] }),
+  },
+  { title: "DeviceTokens" },
+);
+
+export const PendingDevice = t.Object(
+  {
+    status: t.Literal("pending"),
+    device_id: t.String(),
+    message: t.String({ examples: ["Waiting for an admin to approve this device; enroll again to collect its tokens"] }),
+  },
+  { title: "PendingDevice" },
+);
+
+export const VerifyQuery = t.Object({
+  short_token: t.Optional(t.String({ maxLength: 64, description: "Or the X-Short-Token header, or a Bearer header" })),
+  hardware_fingerprint: t.Optional(t.String({ maxLength: 512, description: "Or the X-Hardware-Fingerprint header" })),
+});
+
+export const Verified = t.Object(
+  {
+    valid: t.Literal(true),
+    hardware_fingerprint: t.String(),
+    device_id: t.String(),
+    expires_at: t.String({ format: "date-time" }),
+  },
+  { title: "VerifiedDevice" },
+);
+
+export const DeviceRecord = t.Object(
+  {
+    id: t.String({ examples: ["dev_7Hc2Lq9ZpX4mWn1R"] }),
+    fingerprint: t.String(),
+    label: t.Nullable(t.String({ examples: ["front-desk kiosk"] })),
+    status: t.UnionEnum(["active", "pending", "revoked"]),
+    first_seen: t.String({ format: "date-time" }),
+    last_seen: t.String({ format: "date-time" }),
+  },
+  { title: "Device" },
+);
+
+export const DeviceQuery = t.Object({ status: t.Optional(t.UnionEnum(["active", "pending", "revoked"])) });
+export const LabelBody = t.Object({ label: t.Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
+
+export function presentDevice(row: DeviceRow): typeof DeviceRecord.static {
+  return {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    label: row.label,
+    status: row.status,
+    first_seen: row.firstSeen.toISOString(),
+    last_seen: row.lastSeen.toISOString(),
+  };
+}

@@ -1,0 +1,128 @@
+import { Elysia, t } from "elysia";
+import type { Db } from "../../db/client";
+import { presentedToken, type authentication } from "../../http/auth";
+import { countFailure, FINGERPRINT_MISMATCH, INVALID_TOKEN, lockedOut, type Authenticate } from "../../http/authenticate";
+import { clientIp } from "../../http/client-ip";
+import { errorBody, ErrorBody } from "../../http/errors";
+import type { Cidr } from "../../lib/cidr";
+import type { FailureLimiter } from "../../lib/failure-limiter";
+import { DEVICE_ROLE } from "../../lib/names";
+import type { AuditQueue } from "../audit/service";
+import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
+import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, verifyShortToken, type DeviceSightings, type EnrollmentPolicy } from "./service";
+import type { DeviceSigner } from "./signing";
+
+export interface DeviceRouteDeps {
+  db: Db;
+  auth: ReturnType<typeof authentication>;
+  authenticate: Authenticate;
+  signer: DeviceSigner;
+  sightings: DeviceSightings;
+  audit: AuditQueue;
+  failures: FailureLimiter;
+  policy: EnrollmentPolicy;
+  lifetimeMs: number;
+  allowQueryToken: boolean;
+  trustedProxies: readonly Cidr[];
+}
+
+const expired = errorBody("token_expired", "The token has expired");
+
+/** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
+export const deviceRoutes = (deps: DeviceRouteDeps) => {
+  const { db, auth, authenticate, signer, sightings, audit, failures, trustedProxies } = deps;
+  return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
+    .use(auth)
+    .post(
+      "/api/v1/tokens/main",
+      async ({ body, request, server, set, status }) => {
+        const ip = clientIp(request, server, trustedProxies);
+        let actor = { name: "anonymous", ip };
+        if (deps.policy === "token") {
+          const outcome = await authenticate({ token: presentedToken(request, deps.allowQueryToken), ip, need: "token" });
+          if (!outcome.ok) {
+            Object.assign(set.headers, outcome.headers);
+            return status(outcome.status, outcome.body);
+          }
+          if (outcome.principal.role === DEVICE_ROLE) return status(403, errorBody("insufficient_role", "A device cannot enroll devices"));
+          actor = { name: outcome.principal.user, ip };
+        }
+        const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
+        if (result.status === "pending") {
+          return status(202, {
+            status: "pending" as const,
+            device_id: result.device.id,
+            message: "Waiting for an admin to approve this device; enroll again to collect its tokens",
+          });
+        }
+        return status(201, { main_token: result.mainToken, short_token: result.shortToken, expires_at: result.expiresAt.toISOString(), device_id: result.device.id });
+      },
+      {
+        body: EnrollBody,
+        response: { 201: IssuedDeviceTokens, 202: PendingDevice, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        detail: {
+          summary: "Enroll a device by its hardware fingerprint (seed 003)",
+          description:
+            "JSON or form. Under KEYWARD_DEVICE_ENROLLMENT=open anyone may enroll; =token needs a user or admin token; =approval answers 202 until an admin approves, after which the same request collects the tokens. Enrolling again issues a new main token and retires the earlier ones.",
+        },
+      },
+    )
+    .get(
+      "/api/v1/tokens/verify",
+      async ({ query, request, server, set, status }) => {
+        const ip = clientIp(request, server, trustedProxies);
+        const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
+        const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
+        if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
+        const locked = lockedOut(failures, `ip:${ip}`);
+        if (locked && !locked.ok) {
+          Object.assign(set.headers, locked.headers);
+          return status(429, locked.body);
+        }
+        const check = await verifyShortToken(db, signer, shortToken ?? "", fingerprint);
+        if (!check.ok) {
+          audit.push({ action: "auth.failed", ip, user: check.deviceId, tokenId: check.tokenId, detail: `short token ${check.reason}` });
+          if (check.reason === "fingerprint_mismatch") return status(403, FINGERPRINT_MISMATCH);
+          countFailure(failures, audit, `ip:${ip}`, { ip });
+          set.headers["www-authenticate"] = 'Bearer realm="keyward", error="invalid_token"';
+          return status(401, check.reason === "expired" ? expired : INVALID_TOKEN);
+        }
+        sightings.seen(check.device.id);
+        return { valid: true as const, hardware_fingerprint: check.device.fingerprint, device_id: check.device.id, expires_at: check.token.expiresAt.toISOString() };
+      },
+      {
+        query: VerifyQuery,
+        response: { 200: Verified, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        detail: {
+          summary: "Verify a device's short token and fingerprint (seed 003)",
+          description:
+            "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint as ?hardware_fingerprint= or X-Hardware-Fingerprint. 401 token_expired, 401 invalid_token (unknown, revoked, garbled), 403 fingerprint_mismatch.",
+        },
+      },
+    )
+    .get("/api/v1/devices", ({ query }) => {
+      sightings.flush();
+      return listDevices(db, query.status).map(presentDevice);
+    }, {
+      auth: "admin",
+      query: DeviceQuery,
+      response: { 200: t.Array(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      detail: { summary: "List devices", description: "Newest first; filter by status." },
+    })
+    .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => presentDevice(approveDevice(db, params.id, { name: principal.user, ip })), {
+      auth: "admin",
+      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      detail: { summary: "Approve a pending device", description: "It collects its tokens by enrolling again." },
+    })
+    .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => presentDevice(revokeDevice(db, params.id, { name: principal.user, ip })), {
+      auth: "admin",
+      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
+    })
+    .patch("/api/v1/devices/:id", ({ params, body, principal, ip }) => presentDevice(labelDevice(db, params.id, body.label, { name: principal.user, ip })), {
+      auth: "admin",
+      body: LabelBody,
+      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      detail: { summary: "Label a device" },
+    });
+};

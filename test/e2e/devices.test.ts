@@ -1,0 +1,199 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { SignJWT } from "jose";
+import { ADMIN_TOKEN, client } from "../helpers/api";
+import { runKeyward } from "../helpers/binary";
+import { startKeyward, type RunningServer } from "../helpers/server";
+
+const running: RunningServer[] = [];
+const SECRET = "device-signing-secret-for-the-tests-0123456789";
+async function start(env: Record<string, string> = {}, cwd?: string) {
+  const server = await startKeyward({ cwd, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: SECRET, ...env } });
+  running.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
+});
+
+interface DeviceTokens {
+  main_token: string;
+  short_token: string;
+  expires_at: string;
+  device_id: string;
+}
+
+async function enroll(server: RunningServer, fingerprint: string, token?: string) {
+  return client(server, token ?? "").post<DeviceTokens & { status?: string; code?: string }>("/api/v1/tokens/main", { hardware_fingerprint: fingerprint });
+}
+
+const verify = (server: RunningServer, query: string, headers: Record<string, string> = {}) => client(server, "").get(`/api/v1/tokens/verify${query}`, headers);
+
+describe("seed 003: enroll a fingerprint, verify the short token", () => {
+  test("enrolling (JSON or form) gives a JWT main token and a 32-character short token", async () => {
+    const server = await start();
+    const res = await enroll(server, "fp-laptop-1");
+    expect(res.status).toBe(201);
+    expect(res.body.main_token.split(".")).toHaveLength(3);
+    expect(res.body.short_token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(res.body.device_id).toMatch(/^dev_/);
+    expect(Date.parse(res.body.expires_at) - Date.now()).toBeGreaterThan(29.9 * 86_400_000);
+    const viaForm = await server.fetch("/api/v1/tokens/main", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "hardware_fingerprint=fp-laptop-2",
+    });
+    expect(viaForm.status).toBe(201);
+  });
+
+  test.each([
+    ["query parameters", (s: string) => `?short_token=${s}&hardware_fingerprint=fp-1`, {}],
+    ["headers", () => "", (s: string) => ({ "x-short-token": s, "x-hardware-fingerprint": "fp-1" })],
+    ["a Bearer header", () => "?hardware_fingerprint=fp-1", (s: string) => ({ authorization: `Bearer ${s}` })],
+  ] as const)("verifying with %s → 200 valid", async (_, query, headers) => {
+    const server = await start();
+    const { body } = await enroll(server, "fp-1");
+    const res = await verify(server, query(body.short_token), typeof headers === "function" ? headers(body.short_token) : headers);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ valid: true, hardware_fingerprint: "fp-1", device_id: body.device_id, expires_at: body.expires_at });
+  });
+
+  test("the refusals: another fingerprint 403, garbled or unknown 401, revoked 401, no fingerprint 400", async () => {
+    const server = await start();
+    const { body } = await enroll(server, "fp-1");
+    const mismatch = await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-2`);
+    expect(mismatch.status).toBe(403);
+    expect(mismatch.body.code).toBe("fingerprint_mismatch");
+    for (const bad of ["garbled!", "A".repeat(32), ""]) {
+      const res = await verify(server, `?short_token=${bad}&hardware_fingerprint=fp-1`);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe("invalid_token");
+    }
+    expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(400);
+    await client(server).post(`/api/v1/devices/${body.device_id}/revoke`);
+    expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).body.code).toBe("invalid_token");
+  });
+
+  test("an expired token → 401 token_expired", async () => {
+    const server = await start({ ACCESS_TOKEN_EXPIRE_DAY: "0.00002" });
+    const { body } = await enroll(server, "fp-short-lived");
+    expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-short-lived`)).status).toBe(200);
+    await Bun.sleep(2100);
+    const res = await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-short-lived`);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: "The token has expired", code: "token_expired" });
+  });
+
+  test("enrolling the same fingerprint again replaces the earlier tokens", async () => {
+    const server = await start();
+    const first = (await enroll(server, "fp-1")).body;
+    const second = (await enroll(server, "fp-1")).body;
+    expect(second.device_id).toBe(first.device_id);
+    expect((await verify(server, `?short_token=${first.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
+    expect((await verify(server, `?short_token=${second.short_token}&hardware_fingerprint=fp-1`)).status).toBe(200);
+  });
+});
+
+describe("the main token as a credential", () => {
+  test("with the matching X-Hardware-Fingerprint it opens /data and /api/v1/me as the device", async () => {
+    const server = await start();
+    const { body } = await enroll(server, "fp-1");
+    const headers = { "x-hardware-fingerprint": "fp-1" };
+    const me = await client(server, body.main_token).get("/api/v1/me", headers);
+    expect(me.body).toMatchObject({ user: body.device_id, role: "device", source: "device" });
+    expect((await client(server, body.main_token).get("/data", headers)).status).toBe(200);
+    expect((await client(server, body.main_token).get("/data", { "x-hardware-fingerprint": "fp-2" })).status).toBe(403);
+    expect((await client(server, body.main_token).get("/data")).status).toBe(401);
+    expect((await client(server, body.main_token).get("/api/v1/tokens", headers)).status).toBe(403);
+  });
+
+  test("JWTs forged by a client are refused: alg none, another algorithm, another key, tampered, expired", async () => {
+    const server = await start();
+    const { body } = await enroll(server, "fp-1");
+    const [header, payload, signature] = body.main_token.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const sign = (alg: string, secret: string, extra: Record<string, unknown> = {}) =>
+      new SignJWT({ ...claims, ...extra }).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
+    const forgeries = [
+      `${encode({ alg: "none", typ: "JWT" })}.${payload}.`,
+      await sign("HS384", SECRET),
+      await sign("HS256", "a-different-secret-that-is-long-enough"),
+      `${header}.${encode({ ...claims, sub: "dev_someoneelse" })}.${signature}`,
+      await sign("HS256", SECRET, { exp: Math.floor(Date.now() / 1000) - 10 }),
+    ];
+    for (const forged of forgeries) {
+      const res = await client(server, forged).get("/api/v1/me", { "x-hardware-fingerprint": "fp-1" });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  test("ALGORITHM=HS512 signs with HS512, and a restart without SECRET_KEY keeps tokens valid (the generated key persists)", async () => {
+    const first = await start({ SECRET_KEY: "", ALGORITHM: "HS512" });
+    const { body } = await enroll(first, "fp-1");
+    expect(JSON.parse(Buffer.from(body.main_token.split(".")[0]!, "base64url").toString()).alg).toBe("HS512");
+    await first.stop();
+    const second = await start({ SECRET_KEY: "", ALGORITHM: "HS512" }, first.cwd);
+    expect((await verify(second, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(200);
+    expect(second.logs()).not.toMatch(/device_signing_key|SECRET_KEY=/);
+  });
+
+  test("a bad ALGORITHM stops the server at start with exit 2", async () => {
+    const result = await runKeyward(["serve", "--port", "0"], { env: { ALGORITHM: "RS256" } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("ALGORITHM");
+  });
+});
+
+describe("enrollment policies", () => {
+  test("token: enrolling needs a user or admin token; devices and strangers are refused", async () => {
+    const server = await start({ KEYWARD_DEVICE_ENROLLMENT: "token" });
+    expect((await enroll(server, "fp-1")).status).toBe(401);
+    const user = (await client(server).post("/api/v1/tokens", { user: "alice" })).body.token as string;
+    const res = await enroll(server, "fp-1", user);
+    expect(res.status).toBe(201);
+    const audit = await client(server).get("/api/v1/audit?action=device.enrolled");
+    expect(audit.body[0]).toMatchObject({ actor: "alice", user: res.body.device_id });
+  });
+
+  test("approval: 202 pending, an admin approves, the same request then collects the tokens", async () => {
+    const server = await start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const pending = await enroll(server, "fp-kiosk");
+    expect(pending.status).toBe(202);
+    expect(pending.body).toMatchObject({ status: "pending" });
+    expect((await enroll(server, "fp-kiosk")).status).toBe(202);
+    const listed = await client(server).get("/api/v1/devices?status=pending");
+    expect(listed.body.map((d: { id: string }) => d.id)).toEqual([pending.body.device_id]);
+    expect((await client(server).post(`/api/v1/devices/${pending.body.device_id}/approve`)).body.status).toBe("active");
+    const collected = await enroll(server, "fp-kiosk");
+    expect(collected.status).toBe(201);
+    expect((await verify(server, `?short_token=${collected.body.short_token}&hardware_fingerprint=fp-kiosk`)).status).toBe(200);
+  });
+
+  test("open (the default): anyone may enroll", async () => {
+    const server = await start();
+    expect((await enroll(server, "fp-anyone")).status).toBe(201);
+  });
+});
+
+describe("device administration", () => {
+  test("list, label, revoke over HTTP; events in the audit log; CLI list/label/revoke/approve", async () => {
+    const server = await start();
+    const { body } = await enroll(server, "fp-1");
+    const labelled = await server.fetch(`/api/v1/devices/${body.device_id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ label: "front-desk kiosk" }),
+    });
+    expect(await labelled.json()).toMatchObject({ label: "front-desk kiosk", status: "active" });
+    await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-wrong`);
+    const env = { KEYWARD_DB: server.db };
+    const list = await runKeyward(["device", "list"], { env });
+    expect(list.stdout).toMatch(new RegExp(`${body.device_id}\\s+front-desk kiosk\\s+active`));
+    expect((await runKeyward(["device", "label", body.device_id, "lobby"], { env })).stdout).toContain("Labelled");
+    expect((await runKeyward(["device", "revoke", body.device_id], { env })).code).toBe(0);
+    expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
+    expect((await runKeyward(["device", "approve", body.device_id], { env })).stderr).toContain("A revoked device cannot be approved");
+    const actions = (await client(server).get("/api/v1/audit?limit=20")).body.map((e: { action: string; detail: string }) => `${e.action}${e.detail ? ` ${e.detail}` : ""}`);
+    expect(actions).toEqual(expect.arrayContaining(["device.enrolled", "device.labelled front-desk kiosk", "device.revoked", "auth.failed short token fingerprint_mismatch"]));
+  });
+});
