@@ -40,7 +40,7 @@ export interface AuthPluginDeps {
 export const authentication = ({ authenticate, allowQueryToken, trustedProxies }: AuthPluginDeps) =>
   new Elysia({ name: "keyward/auth" }).macro({
     auth: (need: Need) => ({
-      detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : [])] },
+      detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
       async resolve({ request, server, set, status }) {
         const ip = clientIp(request, server, trustedProxies);
         const fingerprint = request.headers.get("x-hardware-fingerprint");

@@ -30,6 +30,12 @@ export const docs = new Elysia({ name: "keyward/docs" })
           securitySchemes: {
             bearer: { type: "http", scheme: "bearer", description: "An API, login or device token" },
             queryToken: { type: "apiKey", in: "query", name: "token", description: "The same token as a query parameter" },
+            hardwareFingerprint: {
+              type: "apiKey",
+              in: "header",
+              name: "X-Hardware-Fingerprint",
+              description: "With a device's main token as the Bearer token: the fingerprint bound in it",
+            },
           },
         },
       },
