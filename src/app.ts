@@ -6,6 +6,7 @@ import { errorHandling } from "./http/errors";
 import { auditRoutes } from "./modules/audit/routes";
 import { deviceRoutes } from "./modules/devices/routes";
 import { echoRoutes } from "./modules/echo/routes";
+import { forwardAuthRoutes } from "./modules/forward-auth/routes";
 import { health } from "./modules/health/routes";
 import { homeRoutes } from "./modules/home/routes";
 import { loginRoutes } from "./modules/login/routes";
@@ -28,6 +29,7 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
     .use(health(store))
     .use(loginRoutes({ db: store.db, failures, audit, trustedProxies, lifetimeMs: config.loginTtl, openLogin: config.openLogin }))
     .use(echoRoutes({ authenticate, allowQueryToken, trustedProxies }))
+    .use(forwardAuthRoutes({ authenticate, allowQueryToken, trustedProxies }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({

@@ -1,0 +1,79 @@
+import { Elysia, t } from "elysia";
+import { presentedToken } from "../../http/auth";
+import type { Authenticate } from "../../http/authenticate";
+import { clientIp } from "../../http/client-ip";
+import { errorBody, ErrorBody } from "../../http/errors";
+import type { Cidr } from "../../lib/cidr";
+
+export interface ForwardAuthDeps {
+  authenticate: Authenticate;
+  allowQueryToken: boolean;
+  trustedProxies: readonly Cidr[];
+}
+
+/** The cookie a browser may carry the token in, for services behind a proxy. */
+export const TOKEN_COOKIE = "keyward_token";
+
+/**
+ * The token a proxied request carries: its Authorization header, a `keyward_token` cookie, or
+ * (where allowed) `?token=` in the original URL the proxy reports.
+ */
+function forwardedToken(request: Request, allowQuery: boolean): string | null {
+  const direct = presentedToken(request, false);
+  if (direct !== null) return direct;
+  const cookie = request.headers.get("cookie")?.match(/(?:^|;\s*)keyward_token=([^;]+)/)?.[1];
+  if (cookie) return decodeURIComponent(cookie);
+  if (!allowQuery) return null;
+  const original = request.headers.get("x-original-url") ?? request.headers.get("x-forwarded-uri");
+  if (!original) return null;
+  const query = original.indexOf("?");
+  return query === -1 ? null : new URLSearchParams(original.slice(query + 1)).get("token");
+}
+
+const ForwardQuery = t.Object({
+  role: t.Optional(t.String({ maxLength: 200, description: "Roles that may pass, comma-separated (any of them); by default any valid token passes", examples: ["admin"] })),
+});
+
+/**
+ * What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` call before letting a
+ * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
+ * WWW-Authenticate, 403 when the role is not one the service asked for.
+ */
+export const forwardAuthRoutes = ({ authenticate, allowQueryToken, trustedProxies }: ForwardAuthDeps) =>
+  new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } }).all(
+    "/auth/forward",
+    async ({ query, request, server, set, status }) => {
+      const ip = clientIp(request, server, trustedProxies);
+      const fingerprint = request.headers.get("x-hardware-fingerprint");
+      const outcome = await authenticate({ token: forwardedToken(request, allowQueryToken), ip, need: "token", fingerprint });
+      if (!outcome.ok) {
+        Object.assign(set.headers, outcome.headers);
+        return status(outcome.status, outcome.body);
+      }
+      const { principal } = outcome;
+      const wanted = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
+      if (wanted.length > 0 && !wanted.includes(principal.role)) {
+        return status(403, errorBody("insufficient_role", `This service needs the role ${wanted.join(" or ")}`));
+      }
+      set.headers["remote-user"] = principal.user;
+      set.headers["remote-groups"] = principal.role;
+      set.headers["x-keyward-token-id"] = principal.tokenId;
+      return { user: principal.user, role: principal.role, token_id: principal.tokenId };
+    },
+    {
+      query: ForwardQuery,
+      response: {
+        200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
+        401: ErrorBody,
+        403: ErrorBody,
+        422: ErrorBody,
+        429: ErrorBody,
+      },
+      detail: {
+        summary: "Forward auth for reverse proxies",
+        description:
+          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id.",
+        security: [{ bearer: [] }],
+      },
+    },
+  );
