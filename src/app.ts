@@ -3,6 +3,7 @@ import { accessLog } from "./http/access-log";
 import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
+import { bodyLimit } from "./http/limits";
 import { auditRoutes } from "./modules/audit/routes";
 import { deviceRoutes } from "./modules/devices/routes";
 import { echoRoutes } from "./modules/echo/routes";
@@ -24,6 +25,7 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
     .use(errorHandling(log))
     .use(accessLog(log))
+    .use(bodyLimit)
     .use(docs)
     .use(homeRoutes)
     .use(health(store))

@@ -1,11 +1,18 @@
 import { createApp } from "./app";
 import type { Config } from "./config";
 import { openDatabase } from "./db/client";
+import { MAX_BODY_BYTES } from "./http/limits";
 import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
 import { bootstrapAdmin } from "./modules/tokens/bootstrap";
 import { createServices } from "./services";
 import { VERSION } from "./version";
+
+/**
+ * Bun refuses bodies past this before Keyward sees them, with a bare 413. It is above Keyward's own
+ * limit so that a body with a declared length gets Keyward's 413 in the error shape instead.
+ */
+const BUN_BODY_CAP = 8 * MAX_BODY_BYTES;
 
 /** How often batched usage counts and audit events reach the database. */
 const FLUSH_INTERVAL_MS = 1000;
@@ -20,7 +27,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
-  const app = createApp(services).listen({ hostname: config.host, port: config.port });
+  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP });
   const server = app.server!;
   const url = `http://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });

@@ -52,3 +52,14 @@ function createDirectory(dir: string): void {
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * A write transaction that takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on
+ * one file, a deferred transaction that reads and then writes can fail at once with SQLITE_BUSY
+ * when the other process wrote in between; an immediate one waits its turn (busy_timeout).
+ */
+export function writeTransaction<T>(db: Db, work: (tx: Transaction) => T): T {
+  return db.transaction(work, { behavior: "immediate" });
+}

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { auditEvents } from "../../db/schema";
 
 export type AuditAction =
@@ -97,7 +97,7 @@ export class AuditQueue {
     const dropped = this.dropped;
     this.pending = [];
     this.dropped = 0;
-    this.db.transaction((tx) => {
+    writeTransaction(this.db, (tx) => {
       // Chunks keep each INSERT under SQLite's limit on bound parameters.
       for (let i = 0; i < batch.length; i += 1000) tx.insert(auditEvents).values(batch.slice(i, i + 1000)).run();
       if (dropped > 0) {

@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -69,7 +69,7 @@ export async function enroll(
   const mainToken = await signer.sign(claims);
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
-  db.transaction((tx) => {
+  writeTransaction(db, (tx) => {
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, device.id), isNull(deviceTokens.revokedAt))).run();
     tx.insert(deviceTokens)
       .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt })
@@ -142,7 +142,7 @@ export function getDevice(db: Db, id: string): DeviceRow {
 }
 
 export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const device = getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
     if (device.status === "active") return device;
@@ -154,7 +154,7 @@ export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()
 
 /** Revokes the device and every token it holds. */
 export function revokeDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     getDevice(tx, id);
     const revoked = tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning().get();
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
@@ -168,7 +168,7 @@ export function labelDevice(db: Db, id: string, label: string | null, actor: Act
   if (text !== null && (text.length > 100 || /\p{Cc}/u.test(text))) {
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
   }
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     getDevice(tx, id);
     const labelled = tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning().get();
     recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
@@ -190,7 +190,7 @@ export class DeviceSightings {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    this.db.transaction((tx) => {
+    writeTransaction(this.db, (tx) => {
       for (const [id, at] of batch) tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id)).run();
     });
   }

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import { recordAudit } from "../audit/service";
@@ -10,7 +10,7 @@ import { activeAt, issueToken, type IssuedToken } from "./service";
  * operator can start. Returns it (to be printed once), or null when an admin token exists.
  */
 export function bootstrapAdmin(db: Db, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const working = tx
       .select({ id: tokens.id })
       .from(tokens)

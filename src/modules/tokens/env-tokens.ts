@@ -1,6 +1,6 @@
 import { and, eq, isNull, notInArray } from "drizzle-orm";
 import type { EnvToken } from "../../config";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import { hashToken, tokenHint } from "../../lib/token-format";
@@ -29,7 +29,7 @@ interface Wanted {
  */
 export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date()): Map<string, KnownToken> {
   const wanted = wantedTokens(settings);
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const known = new Map<string, KnownToken>();
     for (const want of wanted.values()) {
       const existing = tx.select().from(tokens).where(eq(tokens.hash, want.hash)).get();

@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, lte, ne, or, type SQL } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
@@ -39,7 +39,7 @@ export const newTokenId = () => `tok_${randomBase62(16)}`;
 /** Creates a token; its plaintext exists only in the return value. */
 export function issueToken(db: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
   const values = validateIssue(request, now);
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const issued = insertToken(tx, values);
     recordAudit(
       tx,
@@ -127,7 +127,7 @@ function refuseEnvToken(row: TokenRow): void {
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
 export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const row = getToken(tx, idOrToken);
     refuseEnvToken(row);
     if (row.revokedAt !== null && row.revokedAt <= now) return row;
@@ -145,7 +145,7 @@ export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new D
 /** Revokes every token of one user that still works; returns how many. */
 export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "revoked", now = new Date()): number {
   const name = normalizeUser(user);
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const revoked = tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: reason })
@@ -167,7 +167,7 @@ export interface Rotation extends IssuedToken {
  * with the old token revoked and no successor.
  */
 export function rotateToken(db: Db, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const old = getToken(tx, id);
     refuseEnvToken(old);
     if ((old.revokedAt !== null && old.revokedAt <= now) || (old.expiresAt !== null && old.expiresAt <= now)) {

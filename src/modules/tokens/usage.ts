@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 
 interface Pending {
@@ -45,7 +45,7 @@ export class UsageTracker {
   }
 
   private write(batch: Map<string, Pending>): void {
-    this.db.transaction((tx) => {
+    writeTransaction(this.db, (tx) => {
       for (const [id, use] of batch) {
         tx.update(tokens)
           .set({

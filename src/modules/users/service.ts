@@ -1,5 +1,5 @@
 import { and, asc, eq } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
@@ -25,7 +25,7 @@ export async function addUser(db: Db, input: { username: string; password: strin
   const username = normalizeUser(input.username);
   const role = parseRole(input.role ?? "user");
   const passwordHash = await hashPassword(input.password);
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     if (tx.select({ username: users.username }).from(users).where(eq(users.username, username)).get()) {
       throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
     }
@@ -58,7 +58,7 @@ export interface UserChange {
 export async function updateUser(db: Db, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
   const role = change.role === undefined ? undefined : parseRole(change.role);
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
     const updated = tx
       .update(users)
@@ -80,7 +80,7 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
 
 /** Removes the account and revokes every token of that user. */
 export function removeUser(db: Db, username: string, actor: Actor, now = new Date()): UserRow {
-  return db.transaction((tx) => {
+  return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
     tx.delete(users).where(eq(users.username, user.username)).run();
     revokeUserTokens(tx, user.username, actor, "user removed", now);
