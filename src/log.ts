@@ -8,6 +8,8 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Whether lines of this level are written: lets hot paths skip building them. */
+  enabled(level: LogLevel): boolean;
   flush(): void;
 }
 
@@ -47,6 +49,7 @@ export function createLogger(
     info: emit("info"),
     warn: emit("warn"),
     error: emit("error"),
+    enabled: (level) => rank[level] >= rank[logLevel],
     flush: () => sink.flush(),
   };
 }

@@ -7,6 +7,8 @@ import type { Principal } from "../modules/tokens/verifier";
  * query string, because a token may travel there (`?token=`).
  */
 export const accessLog = (log: Logger) => {
+  // Below info level there is nothing to write: no hooks at all, so no cost per request.
+  if (!log.enabled("info")) return new Elysia({ name: "keyward/access-log" });
   const started = new WeakMap<Request, number>();
   return new Elysia({ name: "keyward/access-log" })
     .onRequest(({ request }) => {

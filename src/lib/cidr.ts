@@ -20,8 +20,13 @@ export function parseIp(text: string): IpAddress | null {
   return { version: 6, value: v6 };
 }
 
+const plainIpv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** The address as Keyward shows and logs it: IPv4-mapped IPv6 written as plain IPv4. */
 export function normalizeIp(text: string): string {
+  // The common cases need no parsing: a plain IPv4 peer, or one mapped into IPv6.
+  if (plainIpv4.test(text)) return text;
+  if (text.startsWith("::ffff:") && plainIpv4.test(text.slice(7))) return text.slice(7);
   const ip = parseIp(text);
   if (!ip) return text;
   return ip.version === 4 ? formatIpv4(ip.value) : text.toLowerCase();

@@ -22,7 +22,14 @@ export function randomBase62(length: number): string {
 }
 
 export function sha256Hex(text: string): string {
-  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+  return Bun.SHA256.hash(text, "hex") as string;
+}
+
+/** A 32-bit number in base62, left-padded to `length`: plain arithmetic, no BigInt. */
+export function base62Uint32(value: number, length: number): string {
+  let out = "";
+  for (let n = value >>> 0; n > 0; n = Math.floor(n / 62)) out = alphabet[n % 62] + out;
+  return out.padStart(length, "0");
 }
 
 /** Compares two secrets in time that depends only on their length. */

@@ -1,4 +1,4 @@
-import { base62, sha256Hex } from "./crypto";
+import { base62, base62Uint32, sha256Hex } from "./crypto";
 
 /**
  * Keyward API tokens look like `kw_<43 random base62><6 checksum>`: 256 bits from the CSPRNG,
@@ -40,8 +40,5 @@ export function tokenHint(token: string): string {
 }
 
 function checksum(random: string): string {
-  const crc = Bun.hash.crc32(`${TOKEN_PREFIX}${random}`);
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, crc);
-  return base62(bytes, CHECKSUM_LENGTH);
+  return base62Uint32(Bun.hash.crc32(`${TOKEN_PREFIX}${random}`), CHECKSUM_LENGTH);
 }

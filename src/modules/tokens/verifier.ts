@@ -32,6 +32,8 @@ export interface KnownToken {
   allowedIps: Cidr[] | null;
   /** The user's account is disabled: all their tokens are refused until it is enabled. */
   disabled: boolean;
+  /** Built once per cache entry, not per request. */
+  principal: Principal;
 }
 
 /** Longer than any token Keyward issues or accepts from the environment: not worth hashing. */
@@ -103,16 +105,7 @@ function judge(token: KnownToken, ip: string, now: number): Verification {
   if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
   if (token.disabled) return { ok: false, reason: "disabled", ...who };
   if (token.allowedIps && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
-  return {
-    ok: true,
-    principal: {
-      user: token.user,
-      role: token.role,
-      tokenId: token.id,
-      source: token.source,
-      expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt),
-    },
-  };
+  return { ok: true, principal: token.principal };
 }
 
 export function toKnown(row: {
@@ -134,5 +127,6 @@ export function toKnown(row: {
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
     disabled: row.disabled === true,
+    principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, expiresAt: row.expiresAt },
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { generateToken, hashToken } from "../../../src/lib/token-format";
 import { issueToken, revokeToken } from "../../../src/modules/tokens/service";
-import { TokenVerifier } from "../../../src/modules/tokens/verifier";
+import { toKnown, TokenVerifier } from "../../../src/modules/tokens/verifier";
 import { memoryStore } from "../../helpers/database";
 
 const admin = { name: "test" };
@@ -88,7 +88,7 @@ describe("verifying a token", () => {
   test("environment tokens are checked in memory", () => {
     const { store } = setup();
     const known = new Map([
-      [hashToken("seed-001-style-token"), { id: "tok_env", user: "admin", role: "admin", source: "env" as const, expiresAt: null, revokedAt: null, allowedIps: null, disabled: false }],
+      [hashToken("seed-001-style-token"), toKnown({ id: "tok_env", user: "admin", role: "admin", source: "env", expiresAt: null, revokedAt: null, allowedIps: null })],
     ]);
     const verifier = new TokenVerifier(store.db, known);
     store.sqlite.close();

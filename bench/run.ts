@@ -1,0 +1,260 @@
+/**
+ * npm run bench: bare Bun.serve (the ceiling), the compiled Keyward, and Fastify with
+ * @fastify/bearer-auth on Node, side by side on loopback, driven by wrk. Servers are pinned to
+ * CPU 0 and wrk to CPU 1 when taskset exists. Writes bench/RESULTS.md and bench/chart.svg.
+ */
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { renderChart } from "./chart";
+
+const root = resolve(import.meta.dir, "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = [64, 256];
+const ADMIN = "bench-admin-token-0123456789abcdef";
+
+const hasTaskset = Bun.spawnSync(["which", "taskset"]).exitCode === 0 && cpus().length >= 2;
+const pin = (cpu: number) => (hasTaskset ? ["taskset", "-c", String(cpu)] : []);
+
+if (Bun.spawnSync(["which", "wrk"]).exitCode !== 0) {
+  console.error("bench needs wrk (Debian: apt-get install -y wrk)");
+  process.exit(1);
+}
+
+interface Server {
+  name: string;
+  url: string;
+  proc: Bun.Subprocess;
+}
+
+function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = probe;
+  probe.stop(true);
+  return port;
+}
+
+async function waitFor(url: string, timeoutMs = 10_000): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (await fetch(url).then((r) => r.status < 500, () => false)) return performance.now() - start;
+    await Bun.sleep(1);
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function start(name: string, command: string[], env: Record<string, string> = {}): Promise<Server & { port: number }> {
+  const port = freePort();
+  const proc = Bun.spawn([...pin(0), ...command.map((part) => part.replace("{port}", String(port)))], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/health`).catch(() => waitFor(`${url}/data`));
+  return { name, url, proc, port };
+}
+
+function keyward(dir: string) {
+  return start("keyward", [join(root, "dist/keyward"), "serve", "--host", "127.0.0.1", "--port", "{port}", "--db", join(dir, "keyward.db")], {
+    KEYWARD_ADMIN_TOKEN: ADMIN,
+    KEYWARD_LOG: "warn",
+    KEYWARD_MAX_FAILURES: "1000000",
+    SECRET_KEY: "bench-signing-secret-0123456789abcdef-xyz",
+  });
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  errors: number;
+}
+
+const toMs = (value: string, unit: string) => Number(value) * (unit === "us" ? 0.001 : unit === "s" ? 1000 : 1);
+
+async function wrk(server: Server, path: string, connections: number, headers: string[] = [], lua?: string): Promise<Run> {
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(server.proc.pid))), 200);
+  const args = [...pin(1), "wrk", "-t1", `-c${connections}`, `-d${SECONDS}s`, "--latency", ...headers.flatMap((h) => ["-H", h])];
+  const proc = Bun.spawn([...args, ...(lua ? ["-s", lua] : []), `${server.url}${path}`], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  clearInterval(sampler);
+  const latency = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+    return m ? toMs(m[1]!, m[2]!) : NaN;
+  };
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0), p50: latency("50"), p99: latency("99"), rssMb: peak, errors: non2xx + socketErrors };
+}
+
+const median = (runs: Run[]): Run => {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+function luaPost(path: string, body: string, token?: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "keyward-bench-")), "post.lua");
+  writeFileSync(
+    file,
+    [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`, `wrk.headers["Content-Type"] = "application/json"`, ...(token ? [`wrk.headers["Authorization"] = "Bearer ${token}"`] : [])].join("\n"),
+  );
+  return file;
+}
+
+async function post(server: Server, path: string, body: unknown, token = ADMIN) {
+  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return (await res.json()) as Record<string, string>;
+}
+
+/** Rows like the ones Keyward writes, straight into the file, to measure lookups among a million tokens. */
+function seedTokens(dbPath: string, count: number): void {
+  const db = new Database(dbPath);
+  const insert = db.prepare("INSERT INTO tokens (id, user, role, hash, hint, source, created_at, request_count) VALUES (?, ?, 'user', ?, 'kw_…xxxx', 'api', ?, 0)");
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      insert.run(`tok_seed${i.toString(36).padStart(8, "0")}`, `user${i % 5000}`, new Bun.CryptoHasher("sha256").update(`seed ${i}`).digest("hex"), now);
+    }
+  })();
+  db.close();
+}
+
+async function coldStart(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const dir = mkdtempSync(join(tmpdir(), "keyward-cold-"));
+    const port = freePort();
+    const begin = performance.now();
+    const proc = Bun.spawn([join(root, "dist/keyward"), "serve", "--host", "127.0.0.1", "--port", String(port), "--db", join(dir, "k.db")], {
+      env: { PATH: process.env.PATH ?? "", KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_LOG: "warn" },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) await Bun.sleep(1);
+    times.push(performance.now() - begin);
+    proc.kill();
+    await proc.exited;
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+
+// ---- the comparison: A B C A B C, for each connection count ----
+const dir = mkdtempSync(join(tmpdir(), "keyward-bench-"));
+const kw = await keyward(dir);
+const token = (await post(kw, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
+for (let i = 0; i < 999; i++) await post(kw, "/api/v1/tokens", { user: `filler${i}` });
+const ceiling = await start("bun", ["bun", "bench/ceiling.ts", "{port}"]);
+const fastify = await start("fastify", ["node", "bench/fastify-peer.mjs", "{port}", token]);
+
+const auth = [`Authorization: Bearer ${token}`];
+const comparison: Record<string, Record<number, Run[]>> = { bun: {}, keyward: {}, fastify: {} };
+for (const connections of CONNECTIONS) {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const server of [ceiling, kw, fastify]) {
+      const run = await wrk(server, "/data", connections, auth);
+      (comparison[server.name]![connections] ??= []).push(run);
+      console.log(`${server.name.padEnd(8)} c=${connections} round ${round + 1}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, RSS ${run.rssMb.toFixed(0)} MB, errors ${run.errors}`);
+    }
+  }
+}
+ceiling.proc.kill();
+fastify.proc.kill();
+
+// ---- Keyward's other scenarios ----
+const device = await post(kw, "/api/v1/tokens/main", { hardware_fingerprint: "fp-bench" });
+await post(kw, "/api/v1/users", { username: "benchuser", password: "correct horse battery" });
+const scenarios: Record<string, Run> = {};
+const scenario = async (name: string, run: () => Promise<Run>) => {
+  scenarios[name] = median([await run(), await run()]);
+  const r = scenarios[name]!;
+  console.log(`${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}`);
+};
+await scenario("/auth/forward (c=64)", () => wrk(kw, "/auth/forward", 64, auth));
+await scenario("device short-token verify (c=64)", () => wrk(kw, `/api/v1/tokens/verify?short_token=${device.short_token}&hardware_fingerprint=fp-bench`, 64));
+await scenario("token creation (c=64)", () => wrk(kw, "/api/v1/tokens", 64, [], luaPost("/api/v1/tokens", JSON.stringify({ user: "created" }), ADMIN)));
+await scenario("password login, argon2id (c=16)", () => wrk(kw, "/login", 16, [], luaPost("/login", JSON.stringify({ username: "benchuser", password: "correct horse battery" }))));
+kw.proc.kill();
+await kw.proc.exited;
+
+// ---- a million tokens ----
+const million = mkdtempSync(join(tmpdir(), "keyward-million-"));
+const big = await keyward(million);
+const bigToken = (await post(big, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
+big.proc.kill();
+await big.proc.exited;
+const seedStart = performance.now();
+seedTokens(join(million, "keyward.db"), 999_999);
+console.log(`seeded 999,999 tokens in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+const bigAgain = await keyward(million);
+const millionRuns: Record<number, Run> = {};
+for (const connections of CONNECTIONS) {
+  const runs: Run[] = [];
+  for (let round = 0; round < ROUNDS; round++) runs.push(await wrk(bigAgain, "/data", connections, [`Authorization: Bearer ${bigToken}`]));
+  millionRuns[connections] = median(runs);
+  console.log(`1M tokens c=${connections}: ${millionRuns[connections]!.rps.toFixed(0)} req/s`);
+}
+bigAgain.proc.kill();
+
+const cold = await coldStart();
+console.log(`cold start to first 200: ${cold.toFixed(1)} ms (median of 5)`);
+
+// ---- report ----
+const m = (name: string, c: number) => median(comparison[name]![c]!);
+const version = (cmd: string[]) => new TextDecoder().decode(Bun.spawnSync(cmd).stdout).trim().split("\n")[0];
+const lines: string[] = [];
+const row = (...cells: (string | number)[]) => lines.push(`| ${cells.join(" | ")} |`);
+lines.push("# Benchmark results", "");
+lines.push(`Run on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`npm run bench\`.`, "");
+lines.push(`- Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Linux ${version(["uname", "-r"])}`);
+lines.push(`- Versions: Keyward ${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version}, Bun ${Bun.version}, Node ${version(["node", "--version"])}, ${version(["wrk", "-v"])}`);
+lines.push(`- Load: wrk, 1 thread, ${SECONDS} s per run, ${ROUNDS} rounds in the order Bun, Keyward, Fastify (A B C A B C); medians shown.`);
+lines.push(`- Pinning: ${hasTaskset ? "servers on CPU 0, wrk on CPU 1 (taskset)" : "none (taskset missing or one core)"}.`);
+lines.push("- Keyward: the compiled binary, KEYWARD_LOG=warn (no access-log line per request), usage tracking on, 1,000 tokens in its database.", "");
+lines.push("## GET /data with a Bearer token", "");
+row("server", "connections", "req/s", "p50 ms", "p99 ms", "peak RSS MB", "errors", "× Bun.serve", "× Fastify");
+row("---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+for (const c of CONNECTIONS) {
+  for (const name of ["bun", "keyward", "fastify"]) {
+    const r = m(name, c);
+    row(name === "bun" ? "bare Bun.serve" : name === "fastify" ? "Fastify + bearer-auth" : "Keyward", c, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), r.rssMb.toFixed(0), r.errors, (r.rps / m("bun", c).rps).toFixed(2), (r.rps / m("fastify", c).rps).toFixed(2));
+  }
+}
+lines.push("", "![req/s by server and connections](chart.svg)", "", "## Keyward scenarios", "");
+row("scenario", "req/s", "p50 ms", "p99 ms", "errors");
+row("---", "---:", "---:", "---:", "---:");
+for (const c of CONNECTIONS) {
+  const r = millionRuns[c]!;
+  row(`GET /data among 1,000,000 tokens (c=${c})`, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), r.errors);
+}
+for (const [name, r] of Object.entries(scenarios)) row(name, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), r.errors);
+lines.push("", `Cold start, binary launch to first 200 from /health on a new database: ${cold.toFixed(1)} ms (median of 5).`, "");
+
+const targets: [string, boolean, string][] = [];
+for (const c of CONNECTIONS) {
+  const k = m("keyward", c);
+  targets.push([`verify ≥ 0.8× bare Bun.serve (c=${c})`, k.rps >= 0.8 * m("bun", c).rps, `${(k.rps / m("bun", c).rps).toFixed(2)}×`]);
+  targets.push([`verify ≥ 1.6× Fastify + bearer-auth (c=${c})`, k.rps >= 1.6 * m("fastify", c).rps, `${(k.rps / m("fastify", c).rps).toFixed(2)}×`]);
+  targets.push([`1,000,000 tokens within 10% of 1,000 (c=${c})`, millionRuns[c]!.rps >= 0.9 * k.rps, `${((millionRuns[c]!.rps / k.rps) * 100).toFixed(0)}%`]);
+}
+targets.push(["p99 under 5 ms at 256 connections", m("keyward", 256).p99 < 5, `${m("keyward", 256).p99.toFixed(2)} ms`]);
+targets.push(["cold start under 100 ms", cold < 100, `${cold.toFixed(1)} ms`]);
+const rssPeak = Math.max(...CONNECTIONS.map((c) => m("keyward", c).rssMb));
+targets.push(["RSS under 100 MB under load", rssPeak < 100, `${rssPeak.toFixed(0)} MB`]);
+lines.push("## Targets", "");
+row("target", "measured", "met?");
+row("---", "---:", "---");
+for (const [name, met, value] of targets) row(name, value, met ? "yes" : "**no**");
+lines.push("");
+writeFileSync(join(root, "bench/RESULTS.md"), `${lines.join("\n")}\n`);
+writeFileSync(join(root, "bench/chart.svg"), renderChart(CONNECTIONS.map((c) => ({ label: `${c} connections`, bars: [["Bun.serve", m("bun", c).rps], ["Keyward", m("keyward", c).rps], ["Fastify", m("fastify", c).rps]] }))));
+console.log(lines.join("\n"));
