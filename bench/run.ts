@@ -82,7 +82,7 @@ const toMs = (value: string, unit: string) => Number(value) * (unit === "us" ? 0
 async function wrk(server: Server, path: string, connections: number, headers: string[] = [], lua?: string): Promise<Run> {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(server.proc.pid))), 200);
-  const args = [...pin(1), "wrk", "-t1", `-c${connections}`, `-d${SECONDS}s`, "--latency", ...headers.flatMap((h) => ["-H", h])];
+  const args = [...pin(1), "wrk", "-t1", `-c${connections}`, `-d${SECONDS}s`, "--timeout", "10s", "--latency", ...headers.flatMap((h) => ["-H", h])];
   const proc = Bun.spawn([...args, ...(lua ? ["-s", lua] : []), `${server.url}${path}`], { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
@@ -182,7 +182,7 @@ const scenario = async (name: string, run: () => Promise<Run>) => {
 await scenario("/auth/forward (c=64)", () => wrk(kw, "/auth/forward", 64, auth));
 await scenario("device short-token verify (c=64)", () => wrk(kw, `/api/v1/tokens/verify?short_token=${device.short_token}&hardware_fingerprint=fp-bench`, 64));
 await scenario("token creation (c=64)", () => wrk(kw, "/api/v1/tokens", 64, [], luaPost("/api/v1/tokens", JSON.stringify({ user: "created" }), ADMIN)));
-await scenario("password login, argon2id (c=16)", () => wrk(kw, "/login", 16, [], luaPost("/login", JSON.stringify({ username: "benchuser", password: "correct horse battery" }))));
+await scenario("password login, argon2id (c=4)", () => wrk(kw, "/login", 4, [], luaPost("/login", JSON.stringify({ username: "benchuser", password: "correct horse battery" }))));
 kw.proc.kill();
 await kw.proc.exited;
 
