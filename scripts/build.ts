@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { adminBundlePlugin, buildAdminBundle } from "./admin-bundle";
 
 /**
  * Builds dist/keyward: one executable with the runtime, code, migrations and docs assets inside.
@@ -15,6 +16,7 @@ const result = await Bun.build({
     autoloadPackageJson: false,
   },
   loader: { ".sql": "text" },
+  plugins: [adminBundlePlugin(await buildAdminBundle())],
   // Identifiers stay unminified: Elysia reads handlers' parameter names from their source to
   // decide what each request needs (`server`, for the client address), and renaming breaks it.
   minify: { whitespace: true, syntax: true, identifiers: false },

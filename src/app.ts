@@ -3,8 +3,8 @@ import { accessLog } from "./http/access-log";
 import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
-import { inFlight } from "./http/in-flight";
 import { bodyLimit } from "./http/limits";
+import { adminRoutes } from "./modules/admin-ui/routes";
 import { auditRoutes } from "./modules/audit/routes";
 import { deviceRoutes } from "./modules/devices/routes";
 import { echoRoutes } from "./modules/echo/routes";
@@ -18,21 +18,18 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp(
-  { store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings }: Services,
-  requests = inFlight(),
-) {
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings }: Services) {
   const { allowQueryToken, trustedProxies } = config;
   const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
     // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
-    .use(requests.plugin)
     .use(errorHandling(log))
     .use(accessLog(log))
     .use(bodyLimit)
     .use(docs)
     .use(homeRoutes)
+    .use(adminRoutes)
     .use(health(store))
     .use(loginRoutes({ db: store.db, failures, audit, trustedProxies, lifetimeMs: config.loginTtl, openLogin: config.openLogin }))
     .use(echoRoutes({ authenticate, allowQueryToken, trustedProxies }))

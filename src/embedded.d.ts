@@ -12,3 +12,8 @@ declare module "swagger-ui-dist/swagger-ui.css" {
   const path: string;
   export default path;
 }
+// The admin page, bundled at build time by scripts/admin-bundle.ts.
+declare module "keyward:admin-bundle" {
+  export const script: string;
+  export const style: string;
+}

@@ -1,7 +1,6 @@
 import { createApp } from "./app";
 import type { Config } from "./config";
 import { openDatabase } from "./db/client";
-import { inFlight } from "./http/in-flight";
 import { MAX_BODY_BYTES } from "./http/limits";
 import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
@@ -28,8 +27,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
-  const requests = inFlight();
-  const app = createApp(services, requests).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP });
+  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP });
   const server = app.server!;
   const url = `http://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });
@@ -56,7 +54,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     await server.stop();
-    await requests.drained(10_000);
+    // stop() can resolve while a handler still awaits (an argon2id hash): wait for it.
+    for (const deadline = Date.now() + 10_000; server.pendingRequests > 0 && Date.now() < deadline; ) await Bun.sleep(5);
     clearInterval(ticker);
     flush();
     store.sqlite.close();

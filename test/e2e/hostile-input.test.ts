@@ -34,13 +34,13 @@ function storedState(): string {
 
 const hostileIds = ["..%2F..%2Fetc%2Fpasswd", "%00", "'%20OR%201=1--", "%E2%80%AE", "x".repeat(2000), "%FF%FE"];
 const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
-const hostileBodies: [string, string, string | Uint8Array][] = [
+const hostileBodies: [string, string, string | Blob][] = [
   ["malformed JSON", "application/json", '{"user": "alice",'],
   ["JSON null", "application/json", "null"],
   ["a JSON string", "application/json", '"just a string"'],
   ["deeply nested JSON", "application/json", nested(100_000)],
   ["NUL bytes", "application/json", '{"user":"al\\u0000ice","username":"b\\u0000","password":"\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000","hardware_fingerprint":"\\u0000"}'],
-  ["invalid UTF-8", "application/json", new Uint8Array([0x7b, 0x22, 0x75, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d])],
+  ["invalid UTF-8", "application/json", new Blob([new Uint8Array([0x7b, 0x22, 0x75, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d])])],
   ["SQL-looking strings", "application/json", JSON.stringify({ user: "x'; DROP TABLE tokens; --", username: "' OR '1'='1", password: "' OR '1'='1' --", role: "admin'--", hardware_fingerprint: "'); DELETE FROM devices; --" })],
   ["unicode names", "application/json", JSON.stringify({ user: "ユーザー", username: "Zoë‮", password: "pässwörd-ünïcode", role: "rôle" })],
   ["absurd durations", "application/json", JSON.stringify({ user: "carol", expires_in: "-99999999999d", grace: "9".repeat(400) + "d" })],

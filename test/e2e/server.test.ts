@@ -110,6 +110,18 @@ describe("the server binary", () => {
     expect(await proc.exited).toBe(0);
   });
 
+  test("SIGTERM while a login is still hashing its password: the login finishes, then the server stops", async () => {
+    const server = await start({ env: { KEYWARD_ADMIN_TOKEN: "e2e-admin-token-abcdefghijkl" } });
+    const headers = { authorization: "Bearer e2e-admin-token-abcdefghijkl", "content-type": "application/json" };
+    await server.fetch("/api/v1/users", { method: "POST", headers, body: JSON.stringify({ username: "late", password: "correct horse battery" }) });
+    const login = server.fetch("/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "late", password: "correct horse battery" }) });
+    await Bun.sleep(20);
+    server.proc.kill("SIGTERM");
+    expect((await login).status).toBe(200);
+    expect(await server.proc.exited).toBe(0);
+    expect(server.logs()).not.toContain("request failed");
+  });
+
   test.each(["SIGTERM", "SIGINT"] as const)("%s stops it cleanly: exit 0, database closed and intact", async (signal) => {
     const server = await start();
     expect((await server.fetch("/health")).status).toBe(200);

@@ -11,6 +11,7 @@ const page = `<!doctype html>
 <h1>Keyward</h1>
 <p>${sentence}. Version ${VERSION}.</p>
 <ul>
+<li><a href="/admin">Admin page</a></li>
 <li><a href="/swagger">API documentation</a></li>
 <li><a href="/health">Health</a></li>
 </ul>

@@ -1,0 +1,67 @@
+/// <reference lib="dom" />
+import { api } from "./api";
+import { h, replace, table, when } from "./dom";
+import type { View } from "./main";
+
+interface DeviceRecord {
+  id: string;
+  fingerprint: string;
+  label: string | null;
+  status: string;
+  first_seen: string;
+  last_seen: string;
+}
+
+export const devicesView: View = {
+  title: "Devices",
+  async render(root, notify) {
+    const list = h("div");
+    const act = async (what: () => Promise<unknown>) => {
+      try {
+        await what();
+        await load();
+      } catch (error) {
+        notify((error as Error).message);
+      }
+    };
+
+    async function load() {
+      const devices = await api<DeviceRecord[]>("GET", "/api/v1/devices");
+      replace(
+        list,
+        table(
+          ["Device", "Label", "Status", "Fingerprint", "First seen", "Last seen", ""],
+          devices.map((d) => [
+            h("code", {}, d.id),
+            d.label ?? "—",
+            h("span", { class: `status ${d.status}` }, d.status),
+            h("code", { class: "fingerprint" }, d.fingerprint),
+            when(d.first_seen),
+            when(d.last_seen),
+            h(
+              "span",
+              { class: "actions" },
+              d.status === "pending" && h("button", { type: "button", onclick: () => confirm(`Approve ${d.id}?`) && act(() => api("POST", `/api/v1/devices/${d.id}/approve`)) }, "Approve"),
+              d.status !== "revoked" && h("button", { type: "button", onclick: () => confirm(`Revoke ${d.id}? All its tokens stop working.`) && act(() => api("POST", `/api/v1/devices/${d.id}/revoke`)) }, "Revoke"),
+              h(
+                "button",
+                {
+                  type: "button",
+                  onclick: () => {
+                    const label = prompt(`Label for ${d.id}:`, d.label ?? "");
+                    if (label !== null) void act(() => api("PATCH", `/api/v1/devices/${d.id}`, { label }));
+                  },
+                },
+                "Label",
+              ),
+            ),
+          ]),
+          "No devices have enrolled.",
+        ),
+      );
+    }
+
+    replace(root, h("h2", {}, "Devices"), list);
+    await load();
+  },
+};

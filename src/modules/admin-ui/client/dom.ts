@@ -1,0 +1,47 @@
+/// <reference lib="dom" />
+type Child = Node | string | number | null | undefined | false;
+type Props = Record<string, string | boolean | ((event: Event) => void) | undefined>;
+
+/**
+ * Builds an element. Text always goes in as text nodes, never as HTML, so a token name like
+ * `<img src=x onerror=alert(1)>` shows as those characters.
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === "function") element.addEventListener(key.replace(/^on/, ""), value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function replace(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren();
+  for (const child of children) if (child !== null && child !== undefined && child !== false) parent.append(child instanceof Node ? child : String(child));
+}
+
+/** A table from column names and rows of cells. */
+export function table(columns: string[], rows: Child[][], empty: string): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "empty" }, empty);
+  return h(
+    "table",
+    {},
+    h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", {}, c)))),
+    h("tbody", {}, ...rows.map((cells) => h("tr", {}, ...cells.map((cell) => h("td", {}, cell))))),
+  );
+}
+
+export const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+
+/** Reads a form's named fields as strings, leaving out empty ones. */
+export function fields(form: HTMLFormElement): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of new FormData(form)) if (typeof value === "string" && value.trim() !== "") out[key] = value.trim();
+  return out;
+}

@@ -1,0 +1,140 @@
+/// <reference lib="dom" />
+import { api } from "./api";
+import { fields, h, replace, table, when } from "./dom";
+import type { View } from "./main";
+
+interface TokenRecord {
+  id: string;
+  user: string;
+  name: string | null;
+  role: string;
+  hint: string;
+  status: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  last_ip: string | null;
+  request_count: number;
+  source: string;
+}
+
+/** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
+function secretBox(token: string, user: string): HTMLElement {
+  const copied = h("span", { class: "copied", "data-testid": "copied" });
+  return h(
+    "div",
+    { class: "secret", role: "alert" },
+    h("p", {}, h("strong", {}, `New token for ${user}. Copy it now: it will not be shown again.`)),
+    h("code", { "data-testid": "new-token" }, token),
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          await navigator.clipboard.writeText(token);
+          copied.textContent = "Copied";
+        },
+      },
+      "Copy",
+    ),
+    copied,
+  );
+}
+
+export const tokensView: View = {
+  title: "Tokens",
+  async render(root, notify) {
+    const list = h("div");
+    const revealed = h("div");
+    const filter = h(
+      "form",
+      { class: "row", onsubmit: (e) => (e.preventDefault(), void load()) },
+      h("input", { name: "user", placeholder: "user", "aria-label": "Filter by user" }),
+      h("select", { name: "active", "aria-label": "Filter by status" }, h("option", { value: "" }, "any status"), h("option", { value: "true" }, "working"), h("option", { value: "false" }, "not working")),
+      h("button", { type: "submit" }, "Filter"),
+    );
+    const create = h(
+      "form",
+      {
+        class: "row",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const form = e.target as HTMLFormElement;
+          const input = fields(form);
+          try {
+            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", input);
+            replace(revealed, secretBox(created.token, created.user));
+            form.reset();
+            await load();
+          } catch (error) {
+            notify((error as Error).message);
+          }
+        },
+      },
+      h("input", { name: "user", placeholder: "user", required: true, "aria-label": "User" }),
+      h("input", { name: "name", placeholder: "name (optional)", "aria-label": "Name" }),
+      h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
+      h("input", { name: "expires_in", placeholder: "expires in (90d, never)", "aria-label": "Expires in" }),
+      h("button", { type: "submit" }, "Create token"),
+    );
+
+    const act = async (what: () => Promise<unknown>) => {
+      try {
+        await what();
+        await load();
+      } catch (error) {
+        notify((error as Error).message);
+      }
+    };
+
+    async function load() {
+      const query = new URLSearchParams(fields(filter)).toString();
+      const tokens = await api<TokenRecord[]>("GET", `/api/v1/tokens${query ? `?${query}` : ""}`);
+      replace(
+        list,
+        table(
+          ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
+          tokens.map((t) => [
+            t.user,
+            t.name ?? "—",
+            t.role,
+            h("code", {}, t.hint),
+            when(t.created_at),
+            when(t.expires_at),
+            when(t.last_used_at),
+            t.last_ip ?? "—",
+            t.request_count,
+            h("span", { class: `status ${t.status}` }, t.status),
+            t.source === "env" || t.status === "revoked" || t.status === "expired"
+              ? ""
+              : h(
+                  "span",
+                  { class: "actions" },
+                  h("button", { type: "button", onclick: () => confirm(`Revoke ${t.user}'s token ${t.hint}?`) && act(() => api("DELETE", `/api/v1/tokens/${t.id}`)) }, "Revoke"),
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      onclick: () => {
+                        const grace = prompt(`Rotate ${t.user}'s token ${t.hint}? The old one keeps working for (e.g. 0s, 24h):`, "0s");
+                        if (grace !== null) {
+                          void act(async () => {
+                            const next = await api<{ token: string; user: string }>("POST", `/api/v1/tokens/${t.id}/rotate`, { grace });
+                            replace(revealed, secretBox(next.token, next.user));
+                          });
+                        }
+                      },
+                    },
+                    "Rotate",
+                  ),
+                ),
+          ]),
+          "No tokens match.",
+        ),
+      );
+    }
+
+    replace(root, h("h2", {}, "New token"), create, revealed, h("h2", {}, "Tokens"), filter, list);
+    await load();
+  },
+};

@@ -1,0 +1,85 @@
+/// <reference lib="dom" />
+import { api } from "./api";
+import { fields, h, replace, table, when } from "./dom";
+import type { View } from "./main";
+
+interface UserRecord {
+  username: string;
+  role: string;
+  disabled: boolean;
+  created_at: string;
+}
+
+export const usersView: View = {
+  title: "Users",
+  async render(root, notify) {
+    const list = h("div");
+    const act = async (what: () => Promise<unknown>) => {
+      try {
+        await what();
+        await load();
+      } catch (error) {
+        notify((error as Error).message);
+      }
+    };
+    const add = h(
+      "form",
+      {
+        class: "row",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const form = e.target as HTMLFormElement;
+          void act(async () => {
+            await api("POST", "/api/v1/users", fields(form));
+            form.reset();
+          });
+        },
+      },
+      h("input", { name: "username", placeholder: "user name", required: true, "aria-label": "User name" }),
+      h("input", { name: "password", type: "password", placeholder: "password (8+)", required: true, autocomplete: "new-password", "aria-label": "Password" }),
+      h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
+      h("button", { type: "submit" }, "Add user"),
+    );
+
+    async function load() {
+      const users = await api<UserRecord[]>("GET", "/api/v1/users");
+      const path = (u: UserRecord) => `/api/v1/users/${encodeURIComponent(u.username)}`;
+      replace(
+        list,
+        table(
+          ["User", "Role", "Status", "Created", ""],
+          users.map((u) => [
+            u.username,
+            u.role,
+            h("span", { class: `status ${u.disabled ? "revoked" : "active"}` }, u.disabled ? "disabled" : "enabled"),
+            when(u.created_at),
+            h(
+              "span",
+              { class: "actions" },
+              h(
+                "button",
+                { type: "button", onclick: () => confirm(`${u.disabled ? "Enable" : "Disable"} ${u.username}?`) && act(() => api("PATCH", path(u), { disabled: !u.disabled })) },
+                u.disabled ? "Enable" : "Disable",
+              ),
+              h(
+                "button",
+                {
+                  type: "button",
+                  onclick: () => {
+                    const password = prompt(`New password for ${u.username} (8 characters or more). Their login sessions end.`);
+                    if (password) void act(() => api("PATCH", path(u), { password }));
+                  },
+                },
+                "Reset password",
+              ),
+            ),
+          ]),
+          "No users yet.",
+        ),
+      );
+    }
+
+    replace(root, h("h2", {}, "Add a user"), add, h("h2", {}, "Users"), list);
+    await load();
+  },
+};

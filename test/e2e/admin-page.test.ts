@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join, resolve } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ADMIN_TOKEN, client } from "../helpers/api";
+import { hasChromium, launchChromium } from "../helpers/browser";
+import { startKeyward, type RunningServer } from "../helpers/server";
+
+// A real browser is slower than a fetch: give each step room.
+setDefaultTimeout(30_000);
+
+const docs = resolve(import.meta.dir, "../../docs");
+const XSS_NAME = "<img src=x onerror=alert(1)>";
+
+let server: RunningServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const alerts: string[] = [];
+const blocked: string[] = [];
+
+beforeAll(async () => {
+  server = await startKeyward({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
+  await client(server).post("/api/v1/users", { username: "carol", password: "correct horse battery", role: "viewer" });
+  await client(server).post("/api/v1/tokens/main", { hardware_fingerprint: "cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456" });
+  if (!hasChromium) return;
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+  page = await context.newPage();
+  page.on("dialog", (dialog) => {
+    if (dialog.type() === "alert") alerts.push(dialog.message());
+    void dialog.accept();
+  });
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to/.test(message.text())) blocked.push(message.text());
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
+  test("it is served with a strict policy and no inline script", async () => {
+    const res = await server.fetch("/admin");
+    const policy = res.headers.get("content-security-policy")!;
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain("unsafe-inline");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>|<style>|\son\w+=/);
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  test("signing in with a wrong token is refused; with the admin token it opens the tokens page", async () => {
+    await page.goto(`${server.url}/admin`);
+    await page.screenshot({ path: join(docs, "admin-sign-in.png") });
+    await page.fill("input[name=token]", "kw_not_a_real_token");
+    await page.click("text=Sign in");
+    await page.waitForSelector("text=That token does not work.");
+    await page.fill("input[name=token]", ADMIN_TOKEN);
+    await page.click("button:text-is('Sign in')");
+    await page.waitForSelector("h2:text('Tokens')");
+    expect(page.url()).toBe(`${server.url}/admin`);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+  });
+
+  test("creating a token shows it once, with a warning and a copy button that copies it", async () => {
+    await page.fill("form >> input[aria-label=User]", "alice");
+    await page.fill("form >> input[aria-label=Name]", XSS_NAME);
+    await page.fill("form >> input[aria-label=Role]", "analyst");
+    await page.click("text=Create token");
+    const shown = (await page.textContent("[data-testid=new-token]"))!;
+    expect(shown).toMatch(/^kw_[0-9A-Za-z]{49}$/);
+    expect(await page.textContent(".secret")).toContain("it will not be shown again");
+    await page.click(".secret >> button:text-is('Copy')");
+    await page.waitForSelector("[data-testid=copied]:text('Copied')");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown);
+    expect((await client(server, shown).get("/api/v1/me")).body).toMatchObject({ user: "alice", role: "analyst" });
+    expect(page.url()).not.toContain(shown);
+    await page.screenshot({ path: join(docs, "admin-tokens.png"), fullPage: true });
+  });
+
+  test("a token name that is HTML shows as text and runs nothing", async () => {
+    const cell = page.locator("td", { hasText: XSS_NAME });
+    await expect(cell.count()).resolves.toBe(1);
+    expect(await page.locator("td img").count()).toBe(0);
+    expect(alerts).toEqual([]);
+    expect(blocked).toEqual([]);
+  });
+
+  test("revoking after the confirmation refuses the token at once", async () => {
+    const token = (await page.textContent("[data-testid=new-token]"))!;
+    const row = page.locator("tr", { hasText: XSS_NAME });
+    await row.locator("text=Revoke").click();
+    await page.locator("tr", { hasText: XSS_NAME }).locator(".status.revoked").waitFor();
+    expect((await client(server, token).get("/data")).status).toBe(401);
+  });
+
+  test("the users, devices and audit pages list what exists", async () => {
+    await page.click("nav >> text=Users");
+    await page.waitForSelector("td:text('carol')");
+    await page.screenshot({ path: join(docs, "admin-users.png"), fullPage: true });
+    await page.click("nav >> text=Devices");
+    await page.waitForSelector("td .status.active");
+    await page.screenshot({ path: join(docs, "admin-devices.png"), fullPage: true });
+    await page.click("nav >> text=Audit");
+    await page.waitForSelector("td:text('token.revoked')");
+    await page.screenshot({ path: join(docs, "admin-audit.png"), fullPage: true });
+    expect(alerts).toEqual([]);
+  });
+});
