@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { accessLog } from "./http/access-log";
+import { requestObserver } from "./http/access-log";
 import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
@@ -11,21 +11,23 @@ import { echoRoutes } from "./modules/echo/routes";
 import { forwardAuthRoutes } from "./modules/forward-auth/routes";
 import { health } from "./modules/health/routes";
 import { homeRoutes } from "./modules/home/routes";
+import { introspectionRoutes } from "./modules/introspection/routes";
 import { loginRoutes } from "./modules/login/routes";
+import { metricsRoutes } from "./modules/metrics/routes";
 import { principalRoutes } from "./modules/principal/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings }: Services) {
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings, metrics }: Services) {
   const { allowQueryToken, trustedProxies } = config;
   const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
     // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
     .use(errorHandling(log))
-    .use(accessLog(log))
+    .use(requestObserver(log, metrics))
     .use(bodyLimit)
     .use(docs)
     .use(homeRoutes)
@@ -52,7 +54,9 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
     )
     .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
     .use(userRoutes({ db: store.db, auth, verifier }))
-    .use(auditRoutes({ db: store.db, auth, queue: audit }));
+    .use(auditRoutes({ db: store.db, auth, queue: audit }))
+    .use(introspectionRoutes({ db: store.db, auth, verifier, signer, role: config.introspectRole }))
+    .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -146,6 +146,22 @@ export const settings = {
     parse: oneOf(enrollmentPolicies),
     help: "who may enroll a device: open (anyone, as the seed), token (a valid user token), approval (an admin approves each)",
   }),
+  introspectRole: setting({
+    env: ["KEYWARD_INTROSPECT_ROLE"],
+    fallback: "resource-server",
+    parse: (raw) => {
+      const role = raw.trim().toLowerCase();
+      if (!/^[a-z][a-z0-9_-]{0,31}$/.test(role)) throw new Error("must be a role: a lower-case word");
+      return role;
+    },
+    help: "besides admin, the role whose tokens may call POST /oauth/introspect (give it to your resource servers)",
+  }),
+  metricsPublic: setting({
+    env: ["KEYWARD_METRICS_PUBLIC"],
+    fallback: false,
+    parse: parseBoolean,
+    help: "serve GET /metrics without a token (for a Prometheus on the same trusted network)",
+  }),
   adminToken: setting({
     env: ["KEYWARD_ADMIN_TOKEN"],
     fallback: null as string | null,

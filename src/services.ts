@@ -6,6 +6,7 @@ import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
 import { DeviceSightings, verifyMainToken } from "./modules/devices/service";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
+import { Metrics } from "./modules/metrics/registry";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
@@ -22,6 +23,7 @@ export interface Services {
   failures: FailureLimiter;
   signer: DeviceSigner;
   sightings: DeviceSightings;
+  metrics: Metrics;
   authenticate: Authenticate;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
   flush(): void;
@@ -41,6 +43,7 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store.db);
+  const metrics = new Metrics();
   const devices = async (jwt: string, fingerprint: string) => {
     const check = await verifyMainToken(store.db, signer, jwt, fingerprint);
     if (check.ok) sightings.seen(check.device.id);
@@ -56,7 +59,8 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     failures,
     signer,
     sightings,
-    authenticate: createAuthenticator({ verifier, usage, audit, failures, devices }),
+    metrics,
+    authenticate: createAuthenticator({ verifier, usage, audit, failures, devices, metrics }),
     flush() {
       usage.flush();
       audit.flush();

@@ -27,6 +27,8 @@ describe("configuration", () => {
       algorithm: "HS256",
       deviceTokenDays: 30,
       deviceEnrollment: "open",
+      introspectRole: "resource-server",
+      metricsPublic: false,
       adminToken: null,
       apiTokens: [],
     });

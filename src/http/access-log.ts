@@ -1,27 +1,32 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../log";
+import type { Metrics } from "../modules/metrics/registry";
 import type { Principal } from "../modules/tokens/verifier";
 
 /**
- * One info line per request: method, path, status, milliseconds. The path never includes the
- * query string, because a token may travel there (`?token=`).
+ * Watches every request once it is answered: counts it (route template, method, status, time)
+ * for /metrics and writes one info line with method, path, status, milliseconds and the user.
+ * The path never includes the query string, because a token may travel there (`?token=`).
  */
-export const accessLog = (log: Logger) => {
-  // Below info level there is nothing to write: no hooks at all, so no cost per request.
-  if (!log.enabled("info")) return new Elysia({ name: "keyward/access-log" });
+export const requestObserver = (log: Logger, metrics: Metrics) => {
+  const logging = log.enabled("info");
   const started = new WeakMap<Request, number>();
-  return new Elysia({ name: "keyward/access-log" })
+  return new Elysia({ name: "keyward/request-observer" })
     .onRequest(({ request }) => {
       started.set(request, performance.now());
     })
     .onAfterResponse({ as: "global" }, (context) => {
-      const { request, set } = context;
+      const { request, set, route } = context;
       const start = started.get(request);
+      const ms = start === undefined ? 0 : performance.now() - start;
+      const status = Number(set.status ?? 200);
+      metrics.request(route || "unmatched", request.method, status, ms / 1000);
+      if (!logging) return;
       log.info("request", {
         method: request.method,
         path: pathOf(request.url),
-        status: Number(set.status ?? 200),
-        ms: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
+        status,
+        ms: Math.round(ms * 10) / 10,
         // Set by the auth macro: the user (seed 001 logs who made each request), never the token.
         user: (context as { principal?: Principal }).principal?.user,
       });

@@ -3,6 +3,7 @@ import { ADMIN_ROLE, DEVICE_ROLE } from "../lib/names";
 import type { DeviceCheck } from "../modules/devices/service";
 import { looksLikeJwt } from "../modules/devices/signing";
 import type { AuditQueue } from "../modules/audit/service";
+import type { Metrics } from "../modules/metrics/registry";
 import type { UsageTracker } from "../modules/tokens/usage";
 import type { Principal, TokenVerifier } from "../modules/tokens/verifier";
 import { errorBody, type ErrorBody } from "./errors";
@@ -20,6 +21,7 @@ export interface AuthenticatorDeps {
   audit: AuditQueue;
   failures: FailureLimiter;
   devices: DeviceAuthenticator;
+  metrics: Metrics;
 }
 
 /** Checks a device's main token (a JWT) presented with the fingerprint the request claims. */
@@ -45,8 +47,9 @@ const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_
  * token used from outside its ranges, from another device, or without the needed role. A success
  * counts one use. Only a device's JWT needs async work; everything else answers at once.
  */
-export function createAuthenticator({ verifier, usage, audit, failures, devices }: AuthenticatorDeps) {
+export function createAuthenticator({ verifier, usage, audit, failures, devices, metrics }: AuthenticatorDeps) {
   const refuse = (ip: string, invalid: ErrorBody, detail: string, who: { tokenId?: string; user?: string } = {}): AuthOutcome => {
+    metrics.authentication("failure", detail);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
     countFailure(failures, audit, `ip:${ip}`, { ip });
     return { ok: false, status: 401, body: invalid, headers: challenge };
@@ -54,6 +57,7 @@ export function createAuthenticator({ verifier, usage, audit, failures, devices 
 
   const admit = (principal: Principal, ip: string, need: Need): AuthOutcome => {
     if (need === "admin" && principal.role !== ADMIN_ROLE) {
+      metrics.authentication("failure", "not_admin");
       audit.push({ action: "auth.failed", ip, tokenId: principal.tokenId, user: principal.user, detail: "not admin" });
       return { ok: false, status: 403, body: errorBody("insufficient_role", "This needs the admin role"), headers: {} };
     }
@@ -65,26 +69,38 @@ export function createAuthenticator({ verifier, usage, audit, failures, devices 
     if (!check.ok) {
       const who = { tokenId: check.tokenId, user: check.deviceId };
       if (check.reason !== "fingerprint_mismatch") return refuse(ip, invalid, `device ${check.reason}`, who);
+      metrics.authentication("failure", "fingerprint_mismatch");
       audit.push({ action: "auth.failed", ip, ...who, detail: "fingerprint_mismatch" });
       return { ok: false, status: 403, body: FINGERPRINT_MISMATCH, headers: {} };
     }
     const { device: row, token } = check;
-    return admit({ user: row.id, role: DEVICE_ROLE, tokenId: token.id, source: "device", expiresAt: token.expiresAt }, ip, need);
+    metrics.authentication("success", "device");
+    return admit({ user: row.id, role: DEVICE_ROLE, tokenId: token.id, source: "device", issuedAt: token.issuedAt, expiresAt: token.expiresAt }, ip, need);
   };
 
   return function authenticate({ token, ip, need, fingerprint, invalid = INVALID_TOKEN }: Presented): AuthOutcome | Promise<AuthOutcome> {
-    if (token === null) return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } };
+    if (token === null) {
+      metrics.authentication("failure", "missing");
+      return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } };
+    }
     const locked = lockedOut(failures, `ip:${ip}`);
-    if (locked) return locked;
+    if (locked) {
+      metrics.authentication("failure", "locked_out");
+      return locked;
+    }
     if (fingerprint && looksLikeJwt(token)) return device(token, fingerprint, ip, need, invalid);
     const result = verifier.verify(token, ip);
     if (!result.ok) {
       if (result.reason !== "ip_not_allowed") return refuse(ip, invalid, result.reason, result);
+      metrics.authentication("failure", result.reason);
       audit.push({ action: "auth.failed", ip, tokenId: result.tokenId, user: result.user, detail: result.reason });
       return { ok: false, status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${ip}`), headers: {} };
     }
     const outcome = admit(result.principal, ip, need);
-    if (outcome.ok) usage.record(result.principal.tokenId, ip);
+    if (outcome.ok) {
+      usage.record(result.principal.tokenId, ip);
+      metrics.authentication("success", result.principal.source);
+    }
     return outcome;
   };
 }

@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { accessLog, pathOf } from "../../src/http/access-log";
+import { pathOf, requestObserver } from "../../src/http/access-log";
+import { Metrics } from "../../src/modules/metrics/registry";
 import { errorHandling } from "../../src/http/errors";
 import { memoryLogger } from "../helpers/memory-log";
 
 describe("the access log", () => {
   test("writes one line per request with method, path, status and milliseconds", async () => {
     const log = memoryLogger();
-    const app = new Elysia().use(errorHandling(log)).use(accessLog(log)).get("/ok", () => "fine");
+    const app = new Elysia().use(errorHandling(log)).use(requestObserver(log, new Metrics())).get("/ok", () => "fine");
     await app.handle(new Request("http://localhost/ok?token=kw_should_not_appear"));
     await app.handle(new Request("http://localhost/missing"));
     await Bun.sleep(5);

@@ -101,7 +101,7 @@ const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a)
  * that no longer derives from its main token (another key, a tampered row) is refused; then the
  * expiry; then the fingerprint bound in the main token.
  */
-export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken: string, fingerprint: string, now = new Date()): Promise<DeviceCheck> {
+export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   if (!looksLikeShortToken(shortToken)) return { ok: false, reason: "invalid" };
   const found = usable(tokenWithDevice(db, eq(deviceTokens.shortHash, sha256Hex(shortToken))), now);
   if (!found) return { ok: false, reason: "invalid" };
@@ -116,18 +116,21 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
   });
   if (sha256Hex(main) !== token.mainHash || !constantTimeEqual(signer.shortTokenOf(main), shortToken)) return { ok: false, reason: "invalid", ...who };
   if (token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
-  if (!sameFingerprint(fingerprint, device.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
+  if (fingerprint !== null && !sameFingerprint(fingerprint, device.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, device, token };
 }
 
-/** A main token presented as a Bearer credential, with the fingerprint the request claims. */
-export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string, fingerprint: string, now = new Date()): Promise<DeviceCheck> {
+/**
+ * A main token presented as a Bearer credential, with the fingerprint the request claims
+ * (null when a resource server introspects it on the device's behalf).
+ */
+export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   const check = await signer.verify(jwt);
   if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "invalid" };
   const found = usable(tokenWithDevice(db, eq(deviceTokens.id, check.claims.tokenId)), now);
   if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "invalid" };
   const who = { deviceId: found.device.id, tokenId: found.token.id };
-  if (!sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
+  if (fingerprint !== null && !sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, ...found };
 }
 

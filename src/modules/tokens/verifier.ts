@@ -12,6 +12,7 @@ export interface Principal {
   role: string;
   tokenId: string;
   source: TokenSource | "device";
+  issuedAt: Date;
   expiresAt: Date | null;
 }
 
@@ -27,6 +28,7 @@ export interface KnownToken {
   user: string;
   role: string;
   source: TokenSource;
+  createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
   allowedIps: Cidr[] | null;
@@ -61,6 +63,7 @@ export class TokenVerifier {
         user: tokens.user,
         role: tokens.role,
         source: tokens.source,
+        createdAt: tokens.createdAt,
         expiresAt: tokens.expiresAt,
         revokedAt: tokens.revokedAt,
         allowedIps: tokens.allowedIps,
@@ -72,7 +75,8 @@ export class TokenVerifier {
       .prepare();
   }
 
-  verify(token: string, ip: string, now = Date.now()): Verification {
+  /** Checks a token presented from `ip`; null (introspection on a client's behalf) skips the address check. */
+  verify(token: string, ip: string | null, now = Date.now()): Verification {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
     const shaped = looksLikeToken(token);
     if (shaped && !hasValidChecksum(token)) return { ok: false, reason: "malformed" };
@@ -99,12 +103,12 @@ export class TokenVerifier {
   }
 }
 
-function judge(token: KnownToken, ip: string, now: number): Verification {
+function judge(token: KnownToken, ip: string | null, now: number): Verification {
   const who = { tokenId: token.id, user: token.user };
   if (token.revokedAt !== null && token.revokedAt <= now) return { ok: false, reason: "revoked", ...who };
   if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
   if (token.disabled) return { ok: false, reason: "disabled", ...who };
-  if (token.allowedIps && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
+  if (token.allowedIps && ip !== null && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
   return { ok: true, principal: token.principal };
 }
 
@@ -113,6 +117,7 @@ export function toKnown(row: {
   user: string;
   role: string;
   source: TokenSource;
+  createdAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
   allowedIps: string[] | null;
@@ -123,10 +128,11 @@ export function toKnown(row: {
     user: row.user,
     role: row.role,
     source: row.source,
+    createdAt: row.createdAt.getTime(),
     expiresAt: row.expiresAt?.getTime() ?? null,
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
     disabled: row.disabled === true,
-    principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, expiresAt: row.expiresAt },
+    principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt },
   };
 }

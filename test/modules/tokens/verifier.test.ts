@@ -22,7 +22,7 @@ describe("verifying a token", () => {
     const result = verifier.verify(token, "127.0.0.1");
     expect(result).toEqual({
       ok: true,
-      principal: { user: "alice", role: "analyst", tokenId: row.id, source: "api", expiresAt: row.expiresAt },
+      principal: { user: "alice", role: "analyst", tokenId: row.id, source: "api", issuedAt: row.createdAt, expiresAt: row.expiresAt },
     });
   });
 
@@ -88,7 +88,7 @@ describe("verifying a token", () => {
   test("environment tokens are checked in memory", () => {
     const { store } = setup();
     const known = new Map([
-      [hashToken("seed-001-style-token"), toKnown({ id: "tok_env", user: "admin", role: "admin", source: "env", expiresAt: null, revokedAt: null, allowedIps: null })],
+      [hashToken("seed-001-style-token"), toKnown({ id: "tok_env", user: "admin", role: "admin", source: "env", createdAt: new Date(), expiresAt: null, revokedAt: null, allowedIps: null })],
     ]);
     const verifier = new TokenVerifier(store.db, known);
     store.sqlite.close();
