@@ -1,35 +1,5 @@
-import { rm } from "node:fs/promises";
-import { adminBundlePlugin, buildAdminBundle } from "./admin-bundle";
+/** npm run build: dist/keyward for this machine. */
+import { compile } from "./compile";
 
-/**
- * Builds dist/keyward: one executable with the runtime, code, migrations and docs assets inside.
- * The binary must not read bunfig.toml or .env on its own where it runs: a stray bunfig.toml could
- * preload code into it, and Keyward reads .env itself, below real environment variables.
- */
-const result = await Bun.build({
-  entrypoints: ["./src/main.ts"],
-  compile: {
-    outfile: "./dist/keyward",
-    autoloadBunfig: false,
-    autoloadDotenv: false,
-    autoloadTsconfig: false,
-    autoloadPackageJson: false,
-  },
-  loader: { ".sql": "text" },
-  plugins: [adminBundlePlugin(await buildAdminBundle())],
-  // Identifiers stay unminified: Elysia reads handlers' parameter names from their source to
-  // decide what each request needs (`server`, for the client address), and renaming breaks it.
-  minify: { whitespace: true, syntax: true, identifiers: false },
-  sourcemap: "linked",
-  bytecode: true,
-  format: "esm",
-});
-
-if (!result.success) {
-  for (const log of result.logs) console.error(log);
-  process.exit(1);
-}
-// The compiled binary carries its source map inside (for readable stack traces in the log);
-// the copy Bun also writes beside it is not needed, and dist/ should hold only the executable.
-await rm("./dist/keyward.map", { force: true });
+await compile("./dist/keyward");
 console.log("built dist/keyward");

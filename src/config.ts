@@ -66,6 +66,27 @@ export const settings = {
     parse: oneOf(logFormats),
     help: "text (one readable line per event) or json (one JSON object per line)",
   }),
+  allowInsecurePermissions: setting({
+    env: ["KEYWARD_ALLOW_INSECURE_PERMISSIONS"],
+    flag: "allow-insecure-permissions",
+    fallback: false,
+    parse: parseBoolean,
+    help: "start even if the database file can be read by other users of the machine",
+  }),
+  tlsCert: setting({
+    env: ["KEYWARD_TLS_CERT"],
+    flag: "tls-cert",
+    fallback: null as string | null,
+    parse: parsePath,
+    help: "PEM certificate file: with --tls-key, serve HTTPS (keyward tls init makes a self-signed pair)",
+  }),
+  tlsKey: setting({
+    env: ["KEYWARD_TLS_KEY"],
+    flag: "tls-key",
+    fallback: null as string | null,
+    parse: parsePath,
+    help: "PEM private key file for --tls-cert",
+  }),
   tokenTtl: setting({
     env: ["KEYWARD_TOKEN_TTL"],
     fallback: parseLifetime("90d") as number | null,
@@ -199,7 +220,7 @@ export function resolveConfig(sources: ConfigSources): Config {
 function resolveSetting<T>(s: Setting<T>, { flags, env, dotenv }: ConfigSources): T {
   const candidates: [source: string, value: string | undefined][] = [];
   const flag = s.flag === undefined ? undefined : flags[s.flag];
-  if (typeof flag === "string") candidates.push([`--${s.flag}`, flag]);
+  if (typeof flag === "string" || typeof flag === "boolean") candidates.push([`--${s.flag}`, String(flag)]);
   for (const name of s.env) candidates.push([name, env[name]]);
   for (const name of s.env) candidates.push([`${name} (in .env)`, dotenv[name]]);
   // An empty value counts as unset, as in most shells' `VAR= command`.

@@ -1,8 +1,11 @@
 import { parseInvocation, UsageError, type Command, type CommandGroup } from "./cli/command";
 import { auditCommand } from "./cli/commands/audit";
+import { backupCommand, restoreCommand } from "./cli/commands/backup";
 import { deviceCommands } from "./cli/commands/device";
 import { migrateCommand } from "./cli/commands/migrate";
 import { serveCommand } from "./cli/commands/serve";
+import { serviceCommands } from "./cli/commands/service";
+import { tlsCommands } from "./cli/commands/tls";
 import { tokenCommands } from "./cli/commands/token";
 import { userCommands } from "./cli/commands/user";
 import { rootUsage, usageOf } from "./cli/usage";
@@ -12,7 +15,7 @@ import { SchemaTooNewError } from "./db/migrate";
 import { DomainError } from "./lib/errors";
 import { VERSION } from "./version";
 
-const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, deviceCommands, auditCommand];
+const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, deviceCommands, auditCommand, backupCommand, restoreCommand, serviceCommands, tlsCommands];
 
 /** Exit codes: 0 done, 1 could not do it (database unusable, no such token…), 2 bad usage or configuration. */
 async function main(argv: string[]): Promise<number> {
@@ -83,4 +86,7 @@ function fail(error: unknown): number {
   return 1;
 }
 
+// Everything Keyward creates (the database, its directory, backups, TLS keys) is for its own user
+// only: 0600 files, 0700 directories.
+process.umask(0o077);
 process.exitCode = await main(process.argv.slice(2)).catch(fail);

@@ -1,6 +1,8 @@
 import { createApp } from "./app";
-import type { Config } from "./config";
-import { openDatabase } from "./db/client";
+import type { BunFile } from "bun";
+import { existsSync, statSync } from "node:fs";
+import { ConfigError, type Config } from "./config";
+import { DatabaseError, openDatabase } from "./db/client";
 import { MAX_BODY_BYTES } from "./http/limits";
 import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
@@ -22,15 +24,18 @@ const FLUSH_INTERVAL_MS = 1000;
  * flight finish, writes what is batched in memory, then closes the database: nothing is lost.
  */
 export async function serve(config: Config, log: Logger): Promise<void> {
+  refuseReadableDatabase(config);
+  const tls = tlsFiles(config);
   const store = openDatabase(config.db);
   const { applied, current } = migrate(store.sqlite);
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
-  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP });
+  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...(tls ? { tls } : {}) });
   const server = app.server!;
-  const url = `http://${displayHost(server.hostname ?? config.host)}:${server.port}`;
+  const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });
+  if (!tls) log.warn("serving plain HTTP: tokens travel in clear text on the network; set KEYWARD_TLS_CERT and KEYWARD_TLS_KEY (keyward tls init)");
 
   const first = bootstrapAdmin(store.db, config.tokenTtl);
   if (first) {
@@ -81,6 +86,24 @@ function bootstrapBanner(token: string, url: string): string {
     rule,
     "",
   ].join("\n");
+}
+
+/** A database other users can read gives away every hash and the device signing key. */
+function refuseReadableDatabase({ db, allowInsecurePermissions }: Config): void {
+  if (allowInsecurePermissions || db === ":memory:" || !existsSync(db)) return;
+  const mode = statSync(db).mode & 0o777;
+  if (mode & 0o007) {
+    throw new DatabaseError(
+      `${db} can be read or written by any user of this machine (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${db}, or start with --allow-insecure-permissions`,
+    );
+  }
+}
+
+function tlsFiles({ tlsCert, tlsKey }: Config): { cert: BunFile; key: BunFile } | null {
+  if (tlsCert === null && tlsKey === null) return null;
+  if (tlsCert === null || tlsKey === null) throw new ConfigError("KEYWARD_TLS_CERT and KEYWARD_TLS_KEY go together: give both, or neither");
+  for (const file of [tlsCert, tlsKey]) if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
+  return { cert: Bun.file(tlsCert), key: Bun.file(tlsKey) };
 }
 
 function displayHost(host: string): string {

@@ -83,10 +83,11 @@ export function configFlags(...keys: (keyof typeof settings)[]): Pick<Command, "
   for (const key of keys) {
     const s: Setting<unknown> = settings[key];
     if (s.flag === undefined) continue;
-    options[s.flag] = { type: "string" };
+    const isSwitch = typeof s.fallback === "boolean";
+    options[s.flag] = { type: isSwitch ? "boolean" : "string" };
     help.push({
-      flag: `--${s.flag} ${s.flag.toUpperCase()}`,
-      text: `${s.help} (env ${s.env.join(", ")}; default ${s.fallback})`,
+      flag: isSwitch ? `--${s.flag}` : `--${s.flag} ${s.flag.toUpperCase().replaceAll("-", "_")}`,
+      text: `${s.help} (env ${s.env.join(", ")}${s.fallback === null ? "" : `; default ${s.fallback}`})`,
     });
   }
   return { options, help };

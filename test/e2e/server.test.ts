@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { binaryPath, buildOnce, runKeyward, tempDir } from "../helpers/binary";
@@ -139,7 +139,7 @@ describe("a database it cannot use", () => {
     const cwd = tempDir();
     const path = join(cwd, "keyward.db");
     const junk = "this is not an SQLite database, it is somebody's notes\n".repeat(100);
-    writeFileSync(path, junk);
+    writeFileSync(path, junk, { mode: 0o600 });
     const { code, stderr } = await runKeyward(["serve", "--port", "0", "--db", path], { cwd });
     expect(code).toBe(1);
     expect(stderr).toContain(`keyward: cannot open database ${path}: file is not a database`);
@@ -173,6 +173,32 @@ describe("a database it cannot use", () => {
     const after = new Database(join(cwd, "k.db"), { readonly: true });
     expect(after.query(`SELECT count(*) AS n FROM "__drizzle_migrations" WHERE hash = 'from-the-future'`).get()).toEqual({ n: 1 });
     after.close();
+  });
+});
+
+describe("file permissions", () => {
+  test("the database and its directory are created for Keyward's user only (0600, 0700)", async () => {
+    const cwd = tempDir();
+    expect((await runKeyward(["migrate", "--db", "store/k.db"], { cwd })).code).toBe(0);
+    expect(statSync(join(cwd, "store")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cwd, "store/k.db")).mode & 0o777).toBe(0o600);
+  });
+
+  test("a world-readable database stops serve with a clear message, unless --allow-insecure-permissions", async () => {
+    const cwd = tempDir();
+    expect((await runKeyward(["migrate", "--db", "k.db"], { cwd })).code).toBe(0);
+    chmodSync(join(cwd, "k.db"), 0o644);
+    const refused = await runKeyward(["serve", "--port", "0", "--db", "k.db"], { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("k.db can be read or written by any user of this machine (mode 0644); run chmod 600 k.db");
+    const server = await start({ cwd, db: join(cwd, "k.db"), args: ["--allow-insecure-permissions"] });
+    expect((await server.fetch("/health")).status).toBe(200);
+  });
+
+  test("without TLS, the server warns once that tokens travel in clear text", async () => {
+    const server = await start();
+    await server.stop();
+    expect(server.events().filter((e) => String(e.msg).includes("clear text"))).toHaveLength(1);
   });
 });
 

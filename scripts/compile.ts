@@ -1,0 +1,38 @@
+import type { Build } from "bun";
+import { rm } from "node:fs/promises";
+import { adminBundlePlugin, buildAdminBundle } from "./admin-bundle";
+
+/**
+ * Compiles Keyward into one executable: the runtime, the code, the migrations, the docs page
+ * assets and the admin page inside. The binary must not read bunfig.toml or .env on its own where
+ * it runs: a stray bunfig.toml could preload code into it, and Keyward reads .env itself, below
+ * real environment variables.
+ */
+export async function compile(outfile: string, target?: Build.CompileTarget): Promise<void> {
+  const result = await Bun.build({
+    entrypoints: ["./src/main.ts"],
+    compile: {
+      outfile,
+      ...(target ? { target } : {}),
+      autoloadBunfig: false,
+      autoloadDotenv: false,
+      autoloadTsconfig: false,
+      autoloadPackageJson: false,
+    },
+    loader: { ".sql": "text" },
+    plugins: [adminBundlePlugin(await buildAdminBundle())],
+    // Identifiers stay unminified: Elysia reads handlers' parameter names from their source to
+    // decide what each request needs (`server`, for the client address), and renaming breaks it.
+    minify: { whitespace: true, syntax: true, identifiers: false },
+    sourcemap: "linked",
+    bytecode: true,
+    format: "esm",
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error(`compiling ${outfile} failed`);
+  }
+  // The binary carries its source map inside (for readable stack traces in the log); the copy
+  // Bun also writes beside it is not needed.
+  await rm(`${outfile.replace(/\.exe$/, "")}.map`, { force: true });
+}

@@ -1,0 +1,80 @@
+import { Database } from "bun:sqlite";
+import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
+import { DomainError } from "../lib/errors";
+import { DatabaseError, openDatabase, writeTransaction, type Store } from "./client";
+import { migrate, migrations } from "./migrate";
+
+/**
+ * A consistent copy of the live database, made with VACUUM INTO: it reads one snapshot, so
+ * writes the server makes meanwhile are either wholly in it or not at all.
+ */
+export function backupDatabase(store: Store, target: string): { bytes: number } {
+  if (existsSync(target)) throw new DomainError("conflict", "backup_exists", `${target} exists already; choose another name`);
+  try {
+    store.sqlite.run("VACUUM INTO ?", [target]);
+  } catch (error) {
+    throw new DatabaseError(`cannot write the backup ${target}: ${(error as Error).message}`);
+  }
+  return { bytes: statSync(target).size };
+}
+
+/** Checks a backup before it replaces anything: a readable SQLite file, intact, of a known schema. */
+export function checkBackup(file: string): { schema: string } {
+  if (!existsSync(file)) throw new DomainError("not_found", "backup_not_found", `${file}: no such file`);
+  let db: Database | undefined;
+  try {
+    db = new Database(file, { readonly: true });
+    const integrity = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get();
+    if (integrity?.integrity_check !== "ok") throw new Error(`integrity check failed: ${integrity?.integrity_check}`);
+    const tables = db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name);
+    if (!tables.includes("__drizzle_migrations") || !tables.includes("settings")) throw new Error("it is not a Keyward database");
+    const last = db.query<{ at: number }, []>(`SELECT max(created_at) AS at FROM "__drizzle_migrations"`).get()?.at ?? 0;
+    const known = migrations.findLast((m) => m.createdAt <= Number(last));
+    if (Number(last) > migrations.at(-1)!.createdAt) throw new Error("it was written by a newer Keyward");
+    return { schema: known?.tag ?? "none" };
+  } catch (error) {
+    throw new DomainError("invalid", "bad_backup", `${file} cannot be restored: ${(error as Error).message}`);
+  } finally {
+    db?.close();
+  }
+}
+
+/** Restored in this order (children last) and emptied in the reverse one, for the foreign keys. */
+const TABLES = ["settings", "users", "tokens", "audit_events", "devices", "device_tokens"];
+
+/**
+ * Replaces the database's contents with a checked backup. The backup is first copied and migrated
+ * (one from an older build is upgraded), the current contents are kept in a file beside the
+ * database, then every table is swapped in one transaction: a running server sees the old data or
+ * the new, never a mix, and need not be stopped.
+ */
+export function restoreDatabase(store: Store, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
+  checkBackup(backup);
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const staged = `${store.path}.restoring-${stamp}`;
+  const keptAs = `${store.path}.before-restore-${stamp}`;
+  copyFileSync(backup, staged);
+  try {
+    const copy = openDatabase(staged);
+    let applied: string[];
+    try {
+      applied = migrate(copy.sqlite).applied;
+    } finally {
+      copy.sqlite.close();
+    }
+    backupDatabase(store, keptAs);
+    store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);
+    try {
+      writeTransaction(store.db, () => {
+        store.sqlite.run("PRAGMA defer_foreign_keys = ON");
+        for (const table of [...TABLES].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
+        for (const table of TABLES) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);
+      });
+    } finally {
+      store.sqlite.run("DETACH DATABASE restored");
+    }
+    return { keptAs, applied };
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${staged}${suffix}`, { force: true });
+  }
+}
