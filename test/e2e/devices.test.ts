@@ -1,19 +1,12 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { runKeyward } from "../helpers/binary";
-import { startKeyward, type RunningServer } from "../helpers/server";
+import { serverPool, type RunningServer } from "../helpers/server";
 
-const running: RunningServer[] = [];
 const SECRET = "device-signing-secret-for-the-tests-0123456789";
-async function start(env: Record<string, string> = {}, cwd?: string) {
-  const server = await startKeyward({ cwd, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: SECRET, ...env } });
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: SECRET } });
+const start = (env: Record<string, string> = {}, cwd?: string) => pool({ env, cwd });
 
 interface DeviceTokens {
   main_token: string;

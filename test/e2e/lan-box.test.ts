@@ -1,18 +1,15 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrate, migrations } from "../../src/db/migrate";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, buildOnce, cleanEnv, runKeyward, tempDir } from "../helpers/binary";
-import { freePort, startKeyward, type RunningServer } from "../helpers/server";
+import { freePort, serverPool } from "../helpers/server";
 
 setDefaultTimeout(120_000);
 const root = resolve(import.meta.dir, "../..");
-const running: RunningServer[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn" } });
 
 describe("release builds", () => {
   test("npm run release cross-compiles five executables of the right formats, with SHA256SUMS", async () => {
@@ -113,8 +110,7 @@ describe("systemd", () => {
 
 describe("backup and restore", () => {
   test("a backup taken under write load restores into a fresh data dir where every token it holds works", async () => {
-    const server = await startKeyward({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn" } });
-    running.push(server);
+    const server = await start();
     const api = client(server);
     const created: string[] = [];
     let writing = true;
@@ -138,8 +134,7 @@ describe("backup and restore", () => {
     const freshDir = tempDir();
     const restore = await runKeyward(["restore", backupFile, "--db", join(freshDir, "data/keyward.db")]);
     expect(restore.code).toBe(0);
-    const restored = await startKeyward({ cwd: freshDir, db: null, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn" } });
-    running.push(restored);
+    const restored = await start({ cwd: freshDir, db: null });
     const inBackup = new Database(backupFile, { readonly: true }).query<{ n: number }, []>("SELECT count(*) AS n FROM tokens WHERE user = 'load'").get()!.n;
     expect(inBackup).toBeGreaterThanOrEqual(before);
     expect(inBackup).toBeLessThanOrEqual(after + 4);

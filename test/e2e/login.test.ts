@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, runKeyward } from "../helpers/binary";
-import { startKeyward, type RunningServer } from "../helpers/server";
+import { serverPool, type RunningServer } from "../helpers/server";
 
-const running: RunningServer[] = [];
-async function start(env: Record<string, string> = {}, cwd?: string) {
-  const server = await startKeyward({ cwd, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env } });
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
+const start = (env: Record<string, string> = {}) => pool({ env });
 
 const form = (fields: Record<string, string>) => ({
   method: "POST",

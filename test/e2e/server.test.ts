@@ -1,20 +1,12 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { binaryPath, buildOnce, runKeyward, tempDir } from "../helpers/binary";
-import { startKeyward, type RunningServer } from "../helpers/server";
+import { serverPool } from "../helpers/server";
 
-const running: RunningServer[] = [];
-async function start(...args: Parameters<typeof startKeyward>) {
-  const server = await startKeyward(...args);
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const start = serverPool();
 
 describe("the server binary", () => {
   test("copied alone into an empty directory, it starts, creates ./data/keyward.db and serves", async () => {

@@ -1,19 +1,11 @@
 import { Database } from "bun:sqlite";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { runKeyward } from "../helpers/binary";
-import { startKeyward, type RunningServer } from "../helpers/server";
+import { serverPool, startKeyward, type RunningServer } from "../helpers/server";
 
-const running: RunningServer[] = [];
-async function start(options: Parameters<typeof startKeyward>[0] = {}) {
-  const server = await startKeyward({ ...options, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env } });
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 
 const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
 

@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 import { join } from "node:path";
 import { binaryPath, buildOnce, cleanEnv, tempDir } from "./binary";
 
@@ -83,5 +84,21 @@ export async function startKeyward(options: StartOptions = {}): Promise<RunningS
       if (proc.exitCode === null) proc.kill(signal);
       return proc.exited;
     },
+  };
+}
+
+/**
+ * For a test file that starts servers in its tests: returns `start`, which remembers each server,
+ * and stops them all after each test, passed or failed.
+ */
+export function serverPool(defaults: StartOptions = {}) {
+  const running: RunningServer[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.stop("SIGKILL")));
+  });
+  return async (options: StartOptions = {}): Promise<RunningServer> => {
+    const server = await startKeyward({ ...defaults, ...options, env: { ...defaults.env, ...options.env } });
+    running.push(server);
+    return server;
   };
 }

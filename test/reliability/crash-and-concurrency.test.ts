@@ -1,18 +1,11 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { runKeyward, tempDir } from "../helpers/binary";
-import { startKeyward, type RunningServer } from "../helpers/server";
+import { serverPool } from "../helpers/server";
 
-const running: RunningServer[] = [];
-async function start(cwd?: string) {
-  const server = await startKeyward({ cwd, env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn", KEYWARD_MAX_FAILURES: "1000000" } });
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
-});
+const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn", KEYWARD_MAX_FAILURES: "1000000" } });
+const start = (cwd?: string) => pool({ cwd });
 
 describe("crash safety", () => {
   test("kill -9 while tokens are being created, three times: every token that got a 201 still works, and the file is intact", async () => {

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { h, replace, table, when } from "./dom";
+import { acting, h, replace, table, when } from "./dom";
 import type { View } from "./main";
 
 interface DeviceRecord {
@@ -16,14 +16,7 @@ export const devicesView: View = {
   title: "Devices",
   async render(root, notify) {
     const list = h("div");
-    const act = async (what: () => Promise<unknown>) => {
-      try {
-        await what();
-        await load();
-      } catch (error) {
-        notify((error as Error).message);
-      }
-    };
+    const act = acting(notify, () => load());
 
     async function load() {
       const devices = await api<DeviceRecord[]>("GET", "/api/v1/devices");

@@ -45,3 +45,15 @@ export function fields(form: HTMLFormElement): Record<string, string> {
   for (const [key, value] of new FormData(form)) if (typeof value === "string" && value.trim() !== "") out[key] = value.trim();
   return out;
 }
+
+/** Runs a change, then reloads the view; a failure is shown to the user instead of thrown. */
+export function acting(notify: (message: string) => void, reload: () => Promise<void>) {
+  return async (change: () => Promise<unknown>): Promise<void> => {
+    try {
+      await change();
+      await reload();
+    } catch (error) {
+      notify((error as Error).message);
+    }
+  };
+}

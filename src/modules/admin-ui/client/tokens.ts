@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { fields, h, replace, table, when } from "./dom";
+import { acting, fields, h, replace, table, when } from "./dom";
 import type { View } from "./main";
 
 interface TokenRecord {
@@ -78,14 +78,7 @@ export const tokensView: View = {
       h("button", { type: "submit" }, "Create token"),
     );
 
-    const act = async (what: () => Promise<unknown>) => {
-      try {
-        await what();
-        await load();
-      } catch (error) {
-        notify((error as Error).message);
-      }
-    };
+    const act = acting(notify, () => load());
 
     async function load() {
       const query = new URLSearchParams(fields(filter)).toString();

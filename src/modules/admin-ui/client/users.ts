@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { fields, h, replace, table, when } from "./dom";
+import { acting, fields, h, replace, table, when } from "./dom";
 import type { View } from "./main";
 
 interface UserRecord {
@@ -14,14 +14,7 @@ export const usersView: View = {
   title: "Users",
   async render(root, notify) {
     const list = h("div");
-    const act = async (what: () => Promise<unknown>) => {
-      try {
-        await what();
-        await load();
-      } catch (error) {
-        notify((error as Error).message);
-      }
-    };
+    const act = acting(notify, () => load());
     const add = h(
       "form",
       {
