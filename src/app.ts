@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { requestObserver } from "./http/access-log";
+import { requestObserver } from "./http/request-observer";
 import { authentication } from "./http/auth";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";

@@ -1,7 +1,7 @@
 import { Elysia, t, type ValidationError } from "elysia";
 import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
-import { pathOf } from "./access-log";
+import { pathOf } from "./request-observer";
 
 /** The one error shape of every 4xx and 5xx answer: a message safe to show and a stable code. */
 export const ErrorBody = t.Object(

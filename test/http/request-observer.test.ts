@@ -1,14 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { pathOf, requestObserver } from "../../src/http/access-log";
+import { pathOf, requestObserver } from "../../src/http/request-observer";
 import { Metrics } from "../../src/modules/metrics/registry";
 import { errorHandling } from "../../src/http/errors";
 import { memoryLogger } from "../helpers/memory-log";
 
-describe("the access log", () => {
-  test("writes one line per request with method, path, status and milliseconds", async () => {
+describe("the request observer (access log and metrics)", () => {
+  test("writes one line per request with method, path, status and milliseconds, and counts it by route", async () => {
     const log = memoryLogger();
-    const app = new Elysia().use(errorHandling(log)).use(requestObserver(log, new Metrics())).get("/ok", () => "fine");
+    const metrics = new Metrics();
+    const app = new Elysia().use(errorHandling(log)).use(requestObserver(log, metrics)).get("/ok", () => "fine");
     await app.handle(new Request("http://localhost/ok?token=kw_should_not_appear"));
     await app.handle(new Request("http://localhost/missing"));
     await Bun.sleep(5);
@@ -18,6 +19,9 @@ describe("the access log", () => {
     expect(requests[0]!.ms).toBeNumber();
     expect(requests[1]).toMatchObject({ path: "/missing", status: 404 });
     expect(JSON.stringify(log.lines)).not.toContain("kw_should_not_appear");
+    const scraped = metrics.render([]);
+    expect(scraped).toContain('keyward_http_requests_total{method="GET",route="/ok",status="200"} 1');
+    expect(scraped).toContain('keyward_http_requests_total{method="GET",route="unmatched",status="404"} 1');
   });
 
   test.each([
