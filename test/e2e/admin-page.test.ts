@@ -97,6 +97,20 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     expect((await client(server, token).get("/data")).status).toBe(401);
   });
 
+  test("the API docs page renders the spec in the browser, with nothing refused by its policy", async () => {
+    const docsPage = await context.newPage();
+    const refused: string[] = [];
+    docsPage.on("console", (message) => {
+      if (/Content Security Policy|Refused to/.test(message.text())) refused.push(message.text());
+    });
+    await docsPage.goto(`${server.url}/swagger`);
+    await docsPage.waitForSelector(".swagger-ui .info .title:has-text('Keyward')");
+    await docsPage.waitForSelector(".opblock-summary-path:has-text('/api/v1/tokens')");
+    expect(refused).toEqual([]);
+    await docsPage.screenshot({ path: join(docs, "api-docs.png") });
+    await docsPage.close();
+  });
+
   test("the users, devices and audit pages list what exists", async () => {
     await page.click("nav >> text=Users");
     await page.waitForSelector("td:text('carol')");
