@@ -10,14 +10,14 @@ import type { Principal } from "../modules/tokens/verifier";
  */
 export const requestObserver = (log: Logger, metrics: Metrics) => {
   const logging = log.enabled("info");
-  const started = new WeakMap<Request, number>();
   return new Elysia({ name: "keyward/request-observer" })
-    .onRequest(({ request }) => {
-      started.set(request, performance.now());
+    .onRequest((context) => {
+      // On the request's own context object: no per-request map for the garbage collector.
+      (context as Timed).startedAt = performance.now();
     })
     .onAfterResponse({ as: "global" }, (context) => {
       const { request, set, route } = context;
-      const start = started.get(request);
+      const start = (context as Timed).startedAt;
       const ms = start === undefined ? 0 : performance.now() - start;
       const status = Number(set.status ?? 200);
       metrics.request(route || "unmatched", request.method, status, ms / 1000);
@@ -32,6 +32,10 @@ export const requestObserver = (log: Logger, metrics: Metrics) => {
       });
     });
 };
+
+interface Timed {
+  startedAt?: number;
+}
 
 /** The path of an absolute request URL, without parsing all of it. */
 export function pathOf(url: string): string {

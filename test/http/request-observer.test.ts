@@ -24,6 +24,17 @@ describe("the request observer (access log and metrics)", () => {
     expect(scraped).toContain('keyward_http_requests_total{method="GET",route="unmatched",status="404"} 1');
   });
 
+  test("times each request from its arrival", async () => {
+    const log = memoryLogger();
+    const app = new Elysia().use(requestObserver(log, new Metrics())).get("/slow", async () => {
+      await Bun.sleep(20);
+      return "done";
+    });
+    await app.handle(new Request("http://localhost/slow"));
+    await Bun.sleep(5);
+    expect(log.lines.find((l) => l.msg === "request")?.ms).toBeGreaterThanOrEqual(19);
+  });
+
   test.each([
     ["http://h:8000/a/b?token=x", "/a/b"],
     ["http://h/", "/"],
