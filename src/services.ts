@@ -5,6 +5,7 @@ import { FailureLimiter } from "./lib/failure-limiter";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
 import { DeviceSightings, verifyMainToken } from "./modules/devices/service";
+import { ShortTokenChecker } from "./modules/devices/short-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
@@ -23,6 +24,7 @@ export interface Services {
   failures: FailureLimiter;
   signer: DeviceSigner;
   sightings: DeviceSightings;
+  shortTokens: ShortTokenChecker;
   metrics: Metrics;
   authenticate: Authenticate;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
@@ -59,6 +61,7 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     failures,
     signer,
     sightings,
+    shortTokens: new ShortTokenChecker(store.db, signer),
     metrics,
     authenticate: createAuthenticator({ verifier, usage, audit, failures, devices, metrics }),
     flush() {

@@ -184,6 +184,7 @@ describe("device administration", () => {
     expect(list.stdout).toMatch(new RegExp(`${body.device_id}\\s+front-desk kiosk\\s+active`));
     expect((await runKeyward(["device", "label", body.device_id, "lobby"], { env })).stdout).toContain("Labelled");
     expect((await runKeyward(["device", "revoke", body.device_id], { env })).code).toBe(0);
+    await Bun.sleep(1050);
     expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
     expect((await runKeyward(["device", "approve", body.device_id], { env })).stderr).toContain("A revoked device cannot be approved");
     const actions = (await client(server).get("/api/v1/audit?limit=20")).body.map((e: { action: string; detail: string }) => `${e.action}${e.detail ? ` ${e.detail}` : ""}`);

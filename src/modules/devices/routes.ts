@@ -9,7 +9,8 @@ import type { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
 import type { AuditQueue } from "../audit/service";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
-import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, verifyShortToken, type DeviceSightings, type EnrollmentPolicy } from "./service";
+import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
+import type { ShortTokenChecker } from "./short-token-cache";
 import type { DeviceSigner } from "./signing";
 
 export interface DeviceRouteDeps {
@@ -18,6 +19,7 @@ export interface DeviceRouteDeps {
   authenticate: Authenticate;
   signer: DeviceSigner;
   sightings: DeviceSightings;
+  shortTokens: ShortTokenChecker;
   audit: AuditQueue;
   failures: FailureLimiter;
   policy: EnrollmentPolicy;
@@ -30,7 +32,7 @@ const expired = errorBody("token_expired", "The token has expired");
 
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, authenticate, signer, sightings, audit, failures, trustedProxies } = deps;
+  const { db, auth, authenticate, signer, sightings, shortTokens, audit, failures, trustedProxies } = deps;
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
@@ -48,6 +50,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           actor = { name: outcome.principal.user, ip };
         }
         const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
+        shortTokens.forgetAll();
         if (result.status === "pending") {
           return status(202, {
             status: "pending" as const,
@@ -79,7 +82,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           Object.assign(set.headers, locked.headers);
           return status(429, locked.body);
         }
-        const check = await verifyShortToken(db, signer, shortToken ?? "", fingerprint);
+        const check = await shortTokens.check(shortToken ?? "", fingerprint);
         if (!check.ok) {
           audit.push({ action: "auth.failed", ip, user: check.deviceId, tokenId: check.tokenId, detail: `short token ${check.reason}` });
           if (check.reason === "fingerprint_mismatch") return status(403, FINGERPRINT_MISMATCH);
@@ -109,12 +112,20 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: { 200: t.Array(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
       detail: { summary: "List devices", description: "Newest first; filter by status." },
     })
-    .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => presentDevice(approveDevice(db, params.id, { name: principal.user, ip })), {
+    .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
+      const approved = approveDevice(db, params.id, { name: principal.user, ip });
+      shortTokens.forgetAll();
+      return presentDevice(approved);
+    }, {
       auth: "admin",
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       detail: { summary: "Approve a pending device", description: "It collects its tokens by enrolling again." },
     })
-    .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => presentDevice(revokeDevice(db, params.id, { name: principal.user, ip })), {
+    .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => {
+      const revoked = revokeDevice(db, params.id, { name: principal.user, ip });
+      shortTokens.forgetAll();
+      return presentDevice(revoked);
+    }, {
       auth: "admin",
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
