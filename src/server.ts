@@ -31,7 +31,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
-  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...(tls ? { tls } : {}) });
+  const handlers = countHandlers();
+  const app = createApp(services).wrap(handlers.wrap).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...(tls ? { tls } : {}) });
   const server = app.server!;
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });
@@ -59,8 +60,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     await server.stop();
-    // stop() can resolve while a handler still awaits (an argon2id hash): wait for it.
-    for (const deadline = Date.now() + 10_000; server.pendingRequests > 0 && Date.now() < deadline; ) await Bun.sleep(5);
+    await handlers.idle(10_000);
     clearInterval(ticker);
     flush();
     store.sqlite.close();
@@ -86,6 +86,35 @@ function bootstrapBanner(token: string, url: string): string {
     rule,
     "",
   ].join("\n");
+}
+
+/**
+ * Counts handlers still running. Bun's stop() resolves once connections close, but a handler
+ * whose client went away (or that awaits an argon2id hash) may still be running, and must not
+ * find the database closed under it.
+ */
+function countHandlers() {
+  let running = 0;
+  const done = () => void running--;
+  return {
+    wrap:
+      (handle: (...args: unknown[]) => unknown) =>
+      (...args: unknown[]) => {
+        running++;
+        try {
+          const result = handle(...args);
+          if (result instanceof Promise) return result.finally(done);
+          done();
+          return result;
+        } catch (error) {
+          done();
+          throw error;
+        }
+      },
+    async idle(timeoutMs: number): Promise<void> {
+      for (const deadline = Date.now() + timeoutMs; running > 0 && Date.now() < deadline; ) await Bun.sleep(5);
+    },
+  };
 }
 
 /** A database other users can read gives away every hash and the device signing key. */

@@ -22,11 +22,3 @@ export function parseLifetime(text: string): number | null {
   if (ms === 0) throw new Error(`"${text}" is zero: a token must live for some time, or "never"`);
   return ms;
 }
-
-/** The shortest readable form of a duration in milliseconds, e.g. 90d, 12h, 45s. */
-export function formatDuration(ms: number): string {
-  for (const unit of ["w", "d", "h", "m"] as const) {
-    if (ms >= unitMs[unit] && ms % unitMs[unit] === 0) return `${ms / unitMs[unit]}${unit}`;
-  }
-  return `${Math.round(ms / 1000)}s`;
-}

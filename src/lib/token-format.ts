@@ -8,7 +8,6 @@ import { base62, base62Uint32, sha256Hex } from "./crypto";
 export const TOKEN_PREFIX = "kw_";
 const RANDOM_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
-export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
 const shape = /^kw_[0-9A-Za-z]{49}$/;
 
 export function generateToken(): string {

@@ -114,6 +114,25 @@ describe("the server binary", () => {
     expect(server.logs()).not.toContain("request failed");
   });
 
+  test("SIGTERM after a client gave up on a login: the abandoned handler still finishes before the database closes", async () => {
+    const server = await start({ env: { KEYWARD_ADMIN_TOKEN: "e2e-admin-token-abcdefghijkl" } });
+    const headers = { authorization: "Bearer e2e-admin-token-abcdefghijkl", "content-type": "application/json" };
+    await server.fetch("/api/v1/users", { method: "POST", headers, body: JSON.stringify({ username: "gone", password: "correct horse battery" }) });
+    const abort = new AbortController();
+    const login = server.fetch("/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "gone", password: "correct horse battery" }),
+      signal: abort.signal,
+    });
+    await Bun.sleep(20);
+    abort.abort();
+    await login.catch(() => undefined);
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+    expect(server.logs()).not.toContain("request failed");
+  });
+
   test.each(["SIGTERM", "SIGINT"] as const)("%s stops it cleanly: exit 0, database closed and intact", async (signal) => {
     const server = await start();
     expect((await server.fetch("/health")).status).toBe(200);

@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { cidrContains, normalizeIp, parseCidr, parseIp } from "../../src/lib/cidr";
-import { formatDuration, parseDuration, parseLifetime } from "../../src/lib/durations";
-import { generateToken, hasValidChecksum, hashToken, looksLikeToken, TOKEN_LENGTH, tokenHint } from "../../src/lib/token-format";
+import { parseDuration, parseLifetime } from "../../src/lib/durations";
+import { generateToken, hasValidChecksum, hashToken, looksLikeToken, tokenHint } from "../../src/lib/token-format";
 
 describe("Keyward tokens", () => {
   test("are kw_ plus 49 base62 characters, and every one is different", () => {
     const tokens = Array.from({ length: 1000 }, generateToken);
     for (const token of tokens) {
       expect(token).toMatch(/^kw_[0-9A-Za-z]{49}$/);
-      expect(token.length).toBe(TOKEN_LENGTH);
+      expect(token.length).toBe(52);
       expect(hasValidChecksum(token)).toBe(true);
     }
     expect(new Set(tokens).size).toBe(1000);
@@ -62,9 +62,6 @@ describe("durations", () => {
     expect(() => parseLifetime("0s")).toThrow("is zero");
   });
 
-  test.each([[7_776_000_000, "90d"], [1_209_600_000, "2w"], [43_200_000, "12h"], [45_000, "45s"]])("%i ms reads %s", (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
-  });
 });
 
 describe("IP addresses and ranges", () => {
