@@ -1,8 +1,25 @@
 import { existsSync, readFileSync } from "node:fs";
-import { parseCidr, type Cidr } from "./lib/cidr";
+import {
+  oneOf,
+  parseAdminToken,
+  parseApiTokens,
+  parseBoolean,
+  parseCidrList,
+  parseDays,
+  parseHost,
+  parsePath,
+  parsePort,
+  parsePositiveDuration,
+  parseRoleName,
+  parseSecretKey,
+  parseWhole,
+  type EnvToken,
+} from "./config-values";
+import type { Cidr } from "./lib/cidr";
 import { parseDuration, parseLifetime } from "./lib/durations";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
-import { normalizeUser } from "./lib/names";
+
+export type { EnvToken };
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export const logFormats = ["text", "json"] as const;
@@ -90,7 +107,7 @@ export const settings = {
   tokenTtl: setting({
     env: ["KEYWARD_TOKEN_TTL"],
     fallback: parseLifetime("90d") as number | null,
-    parse: (raw) => parseLifetime(raw),
+    parse: parseLifetime,
     help: "lifetime of a new token when none is given: a duration (45s, 30m, 12h, 90d) or never",
   }),
   allowQueryToken: setting({
@@ -102,13 +119,13 @@ export const settings = {
   trustedProxies: setting({
     env: ["KEYWARD_TRUSTED_PROXIES"],
     fallback: [] as Cidr[],
-    parse: (raw) => raw.split(",").map((entry) => parseCidr(entry)),
+    parse: parseCidrList,
     help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed",
   }),
   loginTtl: setting({
     env: ["KEYWARD_LOGIN_TTL"],
     fallback: parseLifetime("1h") as number | null,
-    parse: (raw) => parseLifetime(raw),
+    parse: parseLifetime,
     help: "lifetime of a token handed out by POST /login (seed 000: one hour)",
   }),
   openLogin: setting({
@@ -126,11 +143,7 @@ export const settings = {
   failureWindow: setting({
     env: ["KEYWARD_FAILURE_WINDOW"],
     fallback: parseDuration("1m"),
-    parse: (raw) => {
-      const ms = parseDuration(raw);
-      if (ms === 0) throw new Error("must be longer than zero");
-      return ms;
-    },
+    parse: parsePositiveDuration,
     help: "the window those failures are counted in, and how long a lockout lasts",
   }),
   secretKey: setting({
@@ -153,12 +166,7 @@ export const settings = {
   deviceTokenDays: setting({
     env: ["ACCESS_TOKEN_EXPIRE_DAY"],
     fallback: 30,
-    parse: (raw) => {
-      if (!/^\d{1,5}(\.\d{1,6})?$/.test(raw.trim()) || Number(raw) <= 0 || Number(raw) > 36_500) {
-        throw new Error("must be a number of days above 0 (decimals allowed), at most 36500");
-      }
-      return Number(raw);
-    },
+    parse: parseDays,
     help: "lifetime of a device main token, in days (decimals allowed: 0.5 is twelve hours)",
   }),
   deviceEnrollment: setting({
@@ -170,11 +178,7 @@ export const settings = {
   introspectRole: setting({
     env: ["KEYWARD_INTROSPECT_ROLE"],
     fallback: "resource-server",
-    parse: (raw) => {
-      const role = raw.trim().toLowerCase();
-      if (!/^[a-z][a-z0-9_-]{0,31}$/.test(role)) throw new Error("must be a role: a lower-case word");
-      return role;
-    },
+    parse: parseRoleName,
     help: "besides admin, the role whose tokens may call POST /oauth/introspect (give it to your resource servers)",
   }),
   metricsPublic: setting({
@@ -199,11 +203,6 @@ export const settings = {
   }),
 };
 
-/** One API_TOKENS entry: the label becomes the user (and the role, when it is admin). */
-export interface EnvToken {
-  label: string | null;
-  token: string;
-}
 
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: Settings[K]["fallback"] };
@@ -248,73 +247,4 @@ function readDotenv(path: string): Record<string, string> {
     if (error instanceof EnvFileError) throw new ConfigError(`${path}: ${error.message}`);
     throw new ConfigError(`cannot read ${path}: ${error instanceof Error ? error.message : error}`);
   }
-}
-
-function parseWhole(raw: string, min: number, max: number): number {
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new Error(`must be a whole number from ${min} to ${max}`);
-  }
-  return Number(raw);
-}
-
-function parsePort(raw: string): number {
-  return parseWhole(raw, 0, 65535);
-}
-
-function parseHost(raw: string): string {
-  if (!/^(\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f:.%]+|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/.test(raw)) {
-    throw new Error("must be a host name or an IP address");
-  }
-  return raw.startsWith("[") ? raw.slice(1, -1) : raw;
-}
-
-function parsePath(raw: string): string {
-  if (raw.includes("\0")) throw new Error("must be a file path");
-  return raw;
-}
-
-function parseBoolean(raw: string): boolean {
-  const value = raw.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(value)) return true;
-  if (["false", "0", "no", "off"].includes(value)) return false;
-  throw new Error("must be true or false");
-}
-
-const tokenText = /^[\x21-\x7e]{1,512}$/;
-
-function parseAdminToken(raw: string): string {
-  if (!tokenText.test(raw)) throw new Error("must be printable ASCII without spaces, at most 512 characters");
-  if (raw.length < 16) throw new Error("is too short to be safe: use at least 16 characters (openssl rand -hex 32)");
-  return raw;
-}
-
-function parseSecretKey(raw: string): string {
-  if (raw.length < 32) throw new Error("is too short to sign tokens safely: use at least 32 characters (openssl rand -hex 32)");
-  return raw;
-}
-
-function parseApiTokens(raw: string): EnvToken[] {
-  return raw
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "")
-    .map((entry, index) => {
-      const colon = entry.indexOf(":");
-      const label = colon === -1 ? null : entry.slice(0, colon);
-      const token = colon === -1 ? entry : entry.slice(colon + 1);
-      if (!tokenText.test(token) || token.includes(",")) throw new Error(`entry ${index + 1} has no usable token`);
-      try {
-        return { label: label === null ? null : normalizeUser(label), token };
-      } catch {
-        throw new Error(`entry ${index + 1} has a label that is not a user name`);
-      }
-    });
-}
-
-function oneOf<const T extends string>(allowed: readonly T[]) {
-  return (raw: string): T => {
-    const value = raw.toLowerCase();
-    if (!allowed.includes(value as T)) throw new Error(`must be one of ${allowed.join(", ")}`);
-    return value as T;
-  };
 }

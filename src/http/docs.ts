@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { VERSION } from "../version";
+import { staticAsset } from "./static-asset";
 
 const assets = "/swagger/assets";
 
@@ -26,9 +27,6 @@ const page = `<!doctype html>
 
 // Swagger UI otherwise sends the spec to validator.swagger.io to draw a badge.
 const start = `window.ui = SwaggerUIBundle({ url: "/swagger/json", dom_id: "#swagger-ui", validatorUrl: "none", persistAuthorization: false });\n`;
-
-const serve = (body: BodyInit, type: string, cache = "public, max-age=86400") => () =>
-  new Response(body, { headers: { "content-type": type, "cache-control": cache, "content-security-policy": policy } });
 
 /**
  * The OpenAPI page at /swagger and its spec at /swagger/json. Swagger UI's script and styles are
@@ -66,7 +64,7 @@ export const docs = new Elysia({ name: "keyward/docs" })
       },
     }),
   )
-  .get("/swagger", serve(page, "text/html; charset=utf-8", "no-cache"), { detail: { hide: true } })
-  .get(`${assets}/start.js`, serve(start, "text/javascript; charset=utf-8"), { detail: { hide: true } })
-  .get(`${assets}/swagger-ui-bundle.js`, () => serve(Bun.file(swaggerBundle), "text/javascript; charset=utf-8")(), { detail: { hide: true } })
-  .get(`${assets}/swagger-ui.css`, () => serve(Bun.file(swaggerCss), "text/css; charset=utf-8")(), { detail: { hide: true } });
+  .get("/swagger", staticAsset(page, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+  .get(`${assets}/start.js`, staticAsset(start, "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
+  .get(`${assets}/swagger-ui-bundle.js`, staticAsset(() => Bun.file(swaggerBundle), "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
+  .get(`${assets}/swagger-ui.css`, staticAsset(() => Bun.file(swaggerCss), "text/css; charset=utf-8", policy), { detail: { hide: true } });

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { script, style } from "keyward:admin-bundle";
+import { staticAsset } from "../../http/static-asset";
 
 /**
  * No inline script or style anywhere, so the policy can forbid both: an injected `<script>` or
@@ -21,11 +22,8 @@ const shell = `<!doctype html>
 </html>
 `;
 
-const asset = (body: string, type: string) => () =>
-  new Response(body, { headers: { "content-type": type, "content-security-policy": policy, "cache-control": "no-cache" } });
-
 /** The admin page: one HTML shell, its script and stylesheet, all embedded in the binary. */
 export const adminRoutes = new Elysia({ name: "keyward/admin-ui" })
-  .get("/admin", asset(shell, "text/html; charset=utf-8"), { detail: { hide: true } })
-  .get("/admin/admin.js", asset(script, "text/javascript; charset=utf-8"), { detail: { hide: true } })
-  .get("/admin/admin.css", asset(style, "text/css; charset=utf-8"), { detail: { hide: true } });
+  .get("/admin", staticAsset(shell, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+  .get("/admin/admin.js", staticAsset(script, "text/javascript; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+  .get("/admin/admin.css", staticAsset(style, "text/css; charset=utf-8", policy, "no-cache"), { detail: { hide: true } });
