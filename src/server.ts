@@ -41,7 +41,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const first = bootstrapAdmin(store.db, config.tokenTtl);
   if (first) {
     log.warn("no admin token existed: created one and printed it once on standard output", { token_id: first.row.id });
-    process.stdout.write(bootstrapBanner(first.token, url));
+    // Bound to every interface, the box is reachable at its own address; localhost works for the example.
+    process.stdout.write(bootstrapBanner(first.token, url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")));
   }
 
   const flush = () => {
