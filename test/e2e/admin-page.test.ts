@@ -3,12 +3,15 @@ import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { hasChromium, launchChromium } from "../helpers/browser";
+import { tempDir } from "../helpers/binary";
 import { startKeyward, type RunningServer } from "../helpers/server";
 
 // A real browser is slower than a fetch: give each step room.
 setDefaultTimeout(30_000);
 
-const docs = resolve(import.meta.dir, "../../docs");
+// The screenshots in docs/ are refreshed with KEYWARD_SCREENSHOTS_DIR=docs npm test; otherwise
+// they go to a temporary directory, so a test run leaves the working tree as it was.
+const docs = process.env.KEYWARD_SCREENSHOTS_DIR ? resolve(process.env.KEYWARD_SCREENSHOTS_DIR) : tempDir("keyward-screenshots-");
 const XSS_NAME = "<img src=x onerror=alert(1)>";
 
 let server: RunningServer;
