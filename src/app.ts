@@ -20,7 +20,7 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, signer, sightings, shortTokens, metrics }: Services) {
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, checkShortToken, signer, sightings, shortTokens, metrics }: Services) {
   const { allowQueryToken, trustedProxies } = config;
   const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
@@ -42,11 +42,10 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
         db: store.db,
         auth,
         authenticate,
+        checkShortToken,
         signer,
         sightings,
         shortTokens,
-        audit,
-        failures,
         policy: config.deviceEnrollment,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,

@@ -1,10 +1,10 @@
 import type { Config } from "./config";
 import type { Store } from "./db/client";
-import { createAuthenticator, type Authenticate } from "./http/authenticate";
+import { createAuthenticator, type Authenticate, type CheckShortToken } from "./http/authenticate";
 import { FailureLimiter } from "./lib/failure-limiter";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
-import { DeviceSightings, verifyMainToken } from "./modules/devices/service";
+import { DeviceSightings, verifyMainToken, type DeviceCheck } from "./modules/devices/service";
 import { ShortTokenChecker } from "./modules/devices/short-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
@@ -27,6 +27,7 @@ export interface Services {
   shortTokens: ShortTokenChecker;
   metrics: Metrics;
   authenticate: Authenticate;
+  checkShortToken: CheckShortToken;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
   flush(): void;
 }
@@ -46,11 +47,16 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store.db);
   const metrics = new Metrics();
-  const devices = async (jwt: string, fingerprint: string) => {
-    const check = await verifyMainToken(store.db, signer, jwt, fingerprint);
+  const shortTokens = new ShortTokenChecker(store.db, signer);
+  const seen = (check: DeviceCheck) => {
     if (check.ok) sightings.seen(check.device.id);
     return check;
   };
+  const devices = {
+    main: async (jwt: string, fingerprint: string) => seen(await verifyMainToken(store.db, signer, jwt, fingerprint)),
+    short: async (shortToken: string, fingerprint: string) => seen(await shortTokens.check(shortToken, fingerprint)),
+  };
+  const { authenticate, checkShortToken } = createAuthenticator({ verifier, usage, audit, failures, devices, metrics });
   return {
     store,
     config,
@@ -61,9 +67,10 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     failures,
     signer,
     sightings,
-    shortTokens: new ShortTokenChecker(store.db, signer),
+    shortTokens,
     metrics,
-    authenticate: createAuthenticator({ verifier, usage, audit, failures, devices, metrics }),
+    authenticate,
+    checkShortToken,
     flush() {
       usage.flush();
       audit.flush();

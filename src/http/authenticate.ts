@@ -15,17 +15,22 @@ export type AuthOutcome =
   | { ok: true; principal: Principal }
   | { ok: false; status: 401 | 403 | 429; body: ErrorBody; headers: Record<string, string> };
 
+export type Refusal = Extract<AuthOutcome, { ok: false }>;
+
 export interface AuthenticatorDeps {
   verifier: TokenVerifier;
   usage: UsageTracker;
   audit: AuditQueue;
   failures: FailureLimiter;
-  devices: DeviceAuthenticator;
+  devices: DeviceChecks;
   metrics: Metrics;
 }
 
-/** Checks a device's main token (a JWT) presented with the fingerprint the request claims. */
-export type DeviceAuthenticator = (jwt: string, fingerprint: string) => Promise<DeviceCheck>;
+/** A device's main token (a JWT) or short token, with the fingerprint the request claims. */
+export interface DeviceChecks {
+  main(jwt: string, fingerprint: string): Promise<DeviceCheck>;
+  short(shortToken: string, fingerprint: string): Promise<DeviceCheck>;
+}
 
 export interface Presented {
   token: string | null;
@@ -38,6 +43,7 @@ export interface Presented {
 }
 
 export const INVALID_TOKEN = errorBody("invalid_token", "Invalid or expired authentication token");
+const EXPIRED_TOKEN = errorBody("token_expired", "The token has expired");
 
 const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' };
 
@@ -48,52 +54,62 @@ const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_
  * counts one use. Only a device's JWT needs async work; everything else answers at once.
  */
 export function createAuthenticator({ verifier, usage, audit, failures, devices, metrics }: AuthenticatorDeps) {
-  const refuse = (ip: string, invalid: ErrorBody, detail: string, who: { tokenId?: string; user?: string } = {}): AuthOutcome => {
+  type Who = { tokenId?: string; user?: string };
+  const note = (ip: string, detail: string, who: Who = {}) => {
     metrics.authentication("failure", detail);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
+  };
+
+  /** A bad credential: 401, and one more failure towards the address's lockout. */
+  const refuse = (ip: string, invalid: ErrorBody, detail: string, who: Who = {}): Refusal => {
+    note(ip, detail, who);
     countFailure(failures, audit, `ip:${ip}`, { ip });
     return { ok: false, status: 401, body: invalid, headers: challenge };
   };
 
+  const locked = (ip: string): Refusal | null => {
+    const refusal = lockedOut(failures, `ip:${ip}`);
+    if (refusal) metrics.authentication("failure", "locked_out");
+    return refusal;
+  };
+
+  /** A device's credential that did not pass: 403 for another device's fingerprint, else 401. */
+  const refuseDevice = (check: Extract<DeviceCheck, { ok: false }>, ip: string, invalid: ErrorBody, prefix: string): Refusal => {
+    const who = { tokenId: check.tokenId, user: check.deviceId };
+    if (check.reason !== "fingerprint_mismatch") return refuse(ip, invalid, `${prefix}${check.reason}`, who);
+    note(ip, `${prefix}fingerprint_mismatch`, who);
+    return { ok: false, status: 403, body: FINGERPRINT_MISMATCH, headers: {} };
+  };
+
   const admit = (principal: Principal, ip: string, need: Need): AuthOutcome => {
     if (need === "admin" && principal.role !== ADMIN_ROLE) {
-      metrics.authentication("failure", "not_admin");
-      audit.push({ action: "auth.failed", ip, tokenId: principal.tokenId, user: principal.user, detail: "not admin" });
+      note(ip, "not admin", { tokenId: principal.tokenId, user: principal.user });
       return { ok: false, status: 403, body: errorBody("insufficient_role", "This needs the admin role"), headers: {} };
     }
     return { ok: true, principal };
   };
 
   const device = async (jwt: string, fingerprint: string, ip: string, need: Need, invalid: ErrorBody): Promise<AuthOutcome> => {
-    const check = await devices(jwt, fingerprint);
-    if (!check.ok) {
-      const who = { tokenId: check.tokenId, user: check.deviceId };
-      if (check.reason !== "fingerprint_mismatch") return refuse(ip, invalid, `device ${check.reason}`, who);
-      metrics.authentication("failure", "fingerprint_mismatch");
-      audit.push({ action: "auth.failed", ip, ...who, detail: "fingerprint_mismatch" });
-      return { ok: false, status: 403, body: FINGERPRINT_MISMATCH, headers: {} };
-    }
+    const check = await devices.main(jwt, fingerprint);
+    if (!check.ok) return refuseDevice(check, ip, invalid, "device ");
     const { device: row, token } = check;
     metrics.authentication("success", "device");
     return admit({ user: row.id, role: DEVICE_ROLE, tokenId: token.id, source: "device", issuedAt: token.issuedAt, expiresAt: token.expiresAt }, ip, need);
   };
 
-  return function authenticate({ token, ip, need, fingerprint, invalid = INVALID_TOKEN }: Presented): AuthOutcome | Promise<AuthOutcome> {
+  /** Any token presented to a protected route. */
+  function authenticate({ token, ip, need, fingerprint, invalid = INVALID_TOKEN }: Presented): AuthOutcome | Promise<AuthOutcome> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return { ok: false, status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } };
     }
-    const locked = lockedOut(failures, `ip:${ip}`);
-    if (locked) {
-      metrics.authentication("failure", "locked_out");
-      return locked;
-    }
+    const lock = locked(ip);
+    if (lock) return lock;
     if (fingerprint && looksLikeJwt(token)) return device(token, fingerprint, ip, need, invalid);
     const result = verifier.verify(token, ip);
     if (!result.ok) {
       if (result.reason !== "ip_not_allowed") return refuse(ip, invalid, result.reason, result);
-      metrics.authentication("failure", result.reason);
-      audit.push({ action: "auth.failed", ip, tokenId: result.tokenId, user: result.user, detail: result.reason });
+      note(ip, result.reason, result);
       return { ok: false, status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${ip}`), headers: {} };
     }
     const outcome = admit(result.principal, ip, need);
@@ -102,15 +118,28 @@ export function createAuthenticator({ verifier, usage, audit, failures, devices,
       metrics.authentication("success", result.principal.source);
     }
     return outcome;
-  };
+  }
+
+  /** Seed 003's check of a short token and fingerprint, under the same lockout, audit and metrics. */
+  async function checkShortToken(shortToken: string | null, fingerprint: string, ip: string): Promise<Extract<DeviceCheck, { ok: true }> | Refusal> {
+    const lock = locked(ip);
+    if (lock) return lock;
+    const check = await devices.short(shortToken ?? "", fingerprint);
+    if (!check.ok) return refuseDevice(check, ip, check.reason === "expired" ? EXPIRED_TOKEN : INVALID_TOKEN, "short token ");
+    metrics.authentication("success", "device");
+    return check;
+  }
+
+  return { authenticate, checkShortToken };
 }
 
 export const FINGERPRINT_MISMATCH = errorBody("fingerprint_mismatch", "The hardware fingerprint does not match the one bound in the token");
 
-export type Authenticate = ReturnType<typeof createAuthenticator>;
+export type Authenticate = ReturnType<typeof createAuthenticator>["authenticate"];
+export type CheckShortToken = ReturnType<typeof createAuthenticator>["checkShortToken"];
 
 /** The 429 answer for a locked key, or null when it may try. */
-export function lockedOut(failures: FailureLimiter, key: string): AuthOutcome | null {
+export function lockedOut(failures: FailureLimiter, key: string): Refusal | null {
   const lock = failures.check(key);
   if (!lock.locked) return null;
   const seconds = Math.max(1, Math.ceil(lock.retryAfterMs / 1000));

@@ -1,13 +1,11 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import { presentedToken, type authentication } from "../../http/auth";
-import { countFailure, FINGERPRINT_MISMATCH, INVALID_TOKEN, lockedOut, type Authenticate } from "../../http/authenticate";
+import type { Authenticate, CheckShortToken } from "../../http/authenticate";
 import { clientIp } from "../../http/client-ip";
 import { errorBody, ErrorBody } from "../../http/errors";
 import type { Cidr } from "../../lib/cidr";
-import type { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
-import type { AuditQueue } from "../audit/service";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
 import type { ShortTokenChecker } from "./short-token-cache";
@@ -17,22 +15,19 @@ export interface DeviceRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
   authenticate: Authenticate;
+  checkShortToken: CheckShortToken;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   shortTokens: ShortTokenChecker;
-  audit: AuditQueue;
-  failures: FailureLimiter;
   policy: EnrollmentPolicy;
   lifetimeMs: number;
   allowQueryToken: boolean;
   trustedProxies: readonly Cidr[];
 }
 
-const expired = errorBody("token_expired", "The token has expired");
-
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, authenticate, signer, sightings, shortTokens, audit, failures, trustedProxies } = deps;
+  const { db, auth, authenticate, checkShortToken, signer, sightings, shortTokens, trustedProxies } = deps;
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
@@ -77,20 +72,11 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
         const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
         if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
-        const locked = lockedOut(failures, `ip:${ip}`);
-        if (locked && !locked.ok) {
-          Object.assign(set.headers, locked.headers);
-          return status(429, locked.body);
-        }
-        const check = await shortTokens.check(shortToken ?? "", fingerprint);
+        const check = await checkShortToken(shortToken, fingerprint, ip);
         if (!check.ok) {
-          audit.push({ action: "auth.failed", ip, user: check.deviceId, tokenId: check.tokenId, detail: `short token ${check.reason}` });
-          if (check.reason === "fingerprint_mismatch") return status(403, FINGERPRINT_MISMATCH);
-          countFailure(failures, audit, `ip:${ip}`, { ip });
-          set.headers["www-authenticate"] = 'Bearer realm="keyward", error="invalid_token"';
-          return status(401, check.reason === "expired" ? expired : INVALID_TOKEN);
+          Object.assign(set.headers, check.headers);
+          return status(check.status, check.body);
         }
-        sightings.seen(check.device.id);
         return { valid: true as const, hardware_fingerprint: check.device.fingerprint, device_id: check.device.id, expires_at: check.token.expiresAt.toISOString() };
       },
       {

@@ -26,7 +26,7 @@ export const loginRoutes = ({ db, failures, audit, trustedProxies, ...options }:
       const ip = clientIp(request, server, trustedProxies);
       const name = (body?.username ?? body?.id)?.trim().toLowerCase();
       const locked = lockedOut(failures, `ip:${ip}`) ?? (name ? lockedOut(failures, `user:${name}`) : null);
-      if (locked && !locked.ok) {
+      if (locked) {
         Object.assign(set.headers, locked.headers);
         return status(429, locked.body);
       }
