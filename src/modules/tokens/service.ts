@@ -108,9 +108,8 @@ const notActiveAt = (now: Date) => or(lte(tokens.revokedAt, now), lte(tokens.exp
 
 /** Finds a token by its id, or by the token itself (as seed 001's CLI revokes: `revoke <token>`). */
 export function getToken(db: Db, idOrToken: string): TokenRow {
-  const column = looksLikeToken(idOrToken) ? tokens.hash : tokens.id;
-  const key = looksLikeToken(idOrToken) ? hashToken(idOrToken) : idOrToken;
-  const row = db.select().from(tokens).where(eq(column, key)).get();
+  const where = looksLikeToken(idOrToken) ? eq(tokens.hash, hashToken(idOrToken)) : eq(tokens.id, idOrToken);
+  const row = db.select().from(tokens).where(where).get();
   if (!row) throw new DomainError("not_found", "token_not_found", `No token with id ${idOrToken.startsWith("tok_") ? idOrToken : "like that"}`);
   return row;
 }
