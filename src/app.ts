@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { requestObserver } from "./http/request-observer";
 import { authentication } from "./http/auth";
+import { clientAddress } from "./http/client-address";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { bodyLimit } from "./http/limits";
@@ -20,9 +21,9 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, checkShortToken, signer, sightings, shortTokens, metrics }: Services) {
-  const { allowQueryToken, trustedProxies } = config;
-  const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
+export function createApp({ store, config, log, verifier, usage, audit, core, addressOf, signer, sightings, shortTokens, metrics }: Services) {
+  const { allowQueryToken } = config;
+  const auth = authentication({ core, addressOf, allowQueryToken });
   return new Elysia()
     // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
@@ -33,29 +34,29 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
     .use(homeRoutes)
     .use(adminRoutes)
     .use(health(store))
-    .use(loginRoutes({ db: store.db, failures, audit, trustedProxies, lifetimeMs: config.loginTtl, openLogin: config.openLogin }))
-    .use(echoRoutes({ authenticate, allowQueryToken, trustedProxies }))
-    .use(forwardAuthRoutes({ authenticate, allowQueryToken, trustedProxies }))
+    .use(clientAddress(addressOf))
+    .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
+    .use(echoRoutes({ core, addressOf, allowQueryToken }))
+    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({
         db: store.db,
         auth,
-        authenticate,
-        checkShortToken,
+        core,
+        addressOf,
         signer,
         sightings,
         shortTokens,
         policy: config.deviceEnrollment,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,
-        trustedProxies,
       }),
     )
     .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
     .use(userRoutes({ db: store.db, auth, verifier }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
-    .use(introspectionRoutes({ db: store.db, auth, verifier, signer, role: config.introspectRole }))
+    .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));
 }
 

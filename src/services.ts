@@ -1,10 +1,12 @@
 import type { Config } from "./config";
 import type { Store } from "./db/client";
-import { createAuthenticator, type Authenticate, type CheckShortToken } from "./http/authenticate";
+import { addressResolver, type AddressOf } from "./http/client-address";
 import { FailureLimiter } from "./lib/failure-limiter";
+import { Lockout } from "./modules/auth/lockout";
+import { createAuthCore, type AuthCore } from "./modules/auth/service";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
-import { DeviceSightings, verifyMainToken, type DeviceCheck } from "./modules/devices/service";
+import { DeviceSightings, verifyMainToken, verifyShortToken, type DeviceCheck } from "./modules/devices/service";
 import { ShortTokenChecker } from "./modules/devices/short-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
@@ -20,19 +22,24 @@ export interface Services {
   verifier: TokenVerifier;
   usage: UsageTracker;
   audit: AuditQueue;
-  /** Failed logins and token presentations, per client address and per user name. */
-  failures: FailureLimiter;
+  /** The one authentication core: every credential is decided there. */
+  core: AuthCore;
+  /** The one resolver of a request's client address. */
+  addressOf: AddressOf;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   shortTokens: ShortTokenChecker;
   metrics: Metrics;
-  authenticate: Authenticate;
-  checkShortToken: CheckShortToken;
+  /** The injected clock: tests advance it instead of sleeping. */
+  now: () => number;
   /** Writes what is batched in memory (usage counts, failed-auth events). */
   flush(): void;
 }
 
-export function createServices(store: Store, config: Config, log: Logger): Services {
+/** Failed lab logins are not the point: any lab login counts towards this many per address and window. */
+const LAB_LOGINS_PER_WINDOW = 20;
+
+export function createServices(store: Store, config: Config, log: Logger, now: () => number = Date.now): Services {
   const envTokens = syncEnvTokens(store.db, config);
   for (const { label, token } of config.apiTokens) {
     if (token.length < 16) log.warn("an API_TOKENS entry is short and guessable; use openssl rand -hex 32", { label });
@@ -43,7 +50,7 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   const usage = new UsageTracker(store.db);
   const audit = new AuditQueue(store.db);
   const verifier = new TokenVerifier(store.db, envTokens);
-  const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
+  const lockout = new Lockout(new FailureLimiter(config.maxFailures, config.failureWindow), audit, now);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store.db);
   const metrics = new Metrics();
@@ -53,10 +60,12 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     return check;
   };
   const devices = {
-    main: async (jwt: string, fingerprint: string) => seen(await verifyMainToken(store.db, signer, jwt, fingerprint)),
-    short: async (shortToken: string, fingerprint: string) => seen(await shortTokens.check(shortToken, fingerprint)),
+    main: async (jwt: string, fingerprint: string | null) => seen(await verifyMainToken(store.db, signer, jwt, fingerprint, new Date(now()))),
+    short: async (shortToken: string, fingerprint: string | null) =>
+      fingerprint === null ? verifyShortToken(store.db, signer, shortToken, null, new Date(now())) : seen(await shortTokens.check(shortToken, fingerprint, now())),
   };
-  const { authenticate, checkShortToken } = createAuthenticator({ verifier, usage, audit, failures, devices, metrics });
+  const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
+  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, lab, now });
   return {
     store,
     config,
@@ -64,13 +73,13 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     verifier,
     usage,
     audit,
-    failures,
+    core,
+    addressOf: addressResolver(config.trustedProxies),
+    now,
     signer,
     sightings,
     shortTokens,
     metrics,
-    authenticate,
-    checkShortToken,
     flush() {
       usage.flush();
       audit.flush();

@@ -14,6 +14,9 @@ export const settings = sqliteTable("settings", {
  * API, login and environment tokens. Only the SHA-256 of a token is kept: the plaintext is shown
  * once, at creation. `revoked_at` may lie in the future: a rotated token's grace period.
  */
+/** Where a token came from; `lab` marks tokens handed out by lab-mode logins without a password. */
+export const tokenSources = ["api", "cli", "env", "login", "lab", "bootstrap"] as const;
+
 export const tokens = sqliteTable(
   "tokens",
   {
@@ -23,7 +26,7 @@ export const tokens = sqliteTable(
     role: text("role").notNull().default("user"),
     hash: text("hash").notNull(),
     hint: text("hint").notNull(),
-    source: text("source", { enum: ["api", "cli", "env", "login", "bootstrap"] }).notNull(),
+    source: text("source", { enum: tokenSources }).notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),

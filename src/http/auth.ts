@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
-import type { Cidr } from "../lib/cidr";
+import { ADMIN_ONLY, type AuthCore } from "../modules/auth/service";
+import type { Reason, Refusal } from "../modules/auth/model";
 import type { Principal } from "../modules/tokens/verifier";
-import type { Authenticate, Need } from "./authenticate";
-import { clientIp } from "./client-ip";
+import type { AddressOf } from "./client-address";
+import { errorBody, type ErrorBody } from "./errors";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
@@ -21,6 +22,63 @@ export function presentedToken(request: Request, allowQuery: boolean): string | 
   return new URLSearchParams(url.slice(query + 1)).get("token");
 }
 
+export const INVALID_TOKEN = errorBody("invalid_token", "Invalid or expired authentication token");
+const EXPIRED_TOKEN = errorBody("token_expired", "The token has expired");
+const INVALID_CREDENTIALS = errorBody("invalid_credentials", "Invalid credentials");
+export const FINGERPRINT_MISMATCH = errorBody("fingerprint_mismatch", "The hardware fingerprint does not match the one bound in the token");
+
+export interface Answer {
+  status: 401 | 403 | 429;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' };
+const retry = (refusal: Refusal) => ({ "retry-after": String(Math.max(1, Math.ceil((refusal.retryAfterMs ?? 0) / 1000))) });
+const badToken = (invalid: ErrorBody) => ({ status: 401 as const, body: invalid, headers: challenge });
+
+/** Every refusal reason of the core, as HTTP. `invalid` is how a route words a bad token. */
+const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> = {
+  missing: (_, invalid) => ({ status: 401, body: invalid, headers: { "www-authenticate": 'Bearer realm="keyward"' } }),
+  malformed: (_, invalid) => badToken(invalid),
+  unknown: (_, invalid) => badToken(invalid),
+  revoked: (_, invalid) => badToken(invalid),
+  disabled: (_, invalid) => badToken(invalid),
+  // A device's seed client tells an expired token from a bad one; API clients never did.
+  expired: (refusal, invalid) => badToken(refusal.credential === "token" ? invalid : EXPIRED_TOKEN),
+  invalid_credentials: () => ({ status: 401, body: INVALID_CREDENTIALS, headers: {} }),
+  ip_not_allowed: (refusal) => ({ status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${refusal.ip}`), headers: {} }),
+  fingerprint_mismatch: () => ({ status: 403, body: FINGERPRINT_MISMATCH, headers: {} }),
+  insufficient_role: (refusal) => ({
+    status: 403,
+    body: errorBody("insufficient_role", `This needs the ${(refusal.roles ?? []).join(" or ")} role`),
+    headers: {},
+  }),
+  locked_out: (refusal) => {
+    const headers = retry(refusal);
+    return { status: 429, body: errorBody("too_many_failures", `Too many failed attempts; try again in ${headers["retry-after"]} seconds`), headers };
+  },
+  rate_limited: (refusal) => {
+    const headers = retry(refusal);
+    return { status: 429, body: errorBody("rate_limited", `Too many requests from this address; try again in ${headers["retry-after"]} seconds`), headers };
+  },
+};
+
+export const answerFor = (refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN): Answer => answers[refusal.reason](refusal, invalid);
+
+interface Answering<S> {
+  set: { headers: Record<string, unknown> };
+  // A method, so that a route whose schema lists only the statuses it can meet still fits.
+  status(code: Answer["status"], body: ErrorBody): S;
+}
+
+/** Answers a refusal in a handler: `return refuse({ set, status }, refusal)`. */
+export function refuse<S>({ set, status }: Answering<S>, refusal: Refusal, invalid?: ErrorBody): S {
+  const answer = answerFor(refusal, invalid);
+  Object.assign(set.headers, answer.headers);
+  return status(answer.status, answer.body);
+}
+
 /** What a route receives from the auth macro. */
 export interface Authenticated {
   principal: Principal;
@@ -28,28 +86,26 @@ export interface Authenticated {
 }
 
 export interface AuthPluginDeps {
-  authenticate: Authenticate;
+  core: AuthCore;
+  addressOf: AddressOf;
   allowQueryToken: boolean;
-  trustedProxies: readonly Cidr[];
 }
 
 /**
  * The `auth` macro: `{ auth: "token" }` or `{ auth: "admin" }` on a route. The route gets the
- * principal and the client address; a refusal is answered before the handler runs.
+ * principal and the client address; a refusal is answered before the handler runs. (Elysia runs
+ * a macro only for a primitive value, so a route needing other roles calls the core itself.)
  */
-export const authentication = ({ authenticate, allowQueryToken, trustedProxies }: AuthPluginDeps) =>
+export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginDeps) =>
   new Elysia({ name: "keyward/auth" }).macro({
-    auth: (need: Need) => ({
+    auth: (need: "token" | "admin") => ({
       detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
       async resolve({ request, server, set, status }) {
-        const ip = clientIp(request, server, trustedProxies);
+        const ip = addressOf(request, server);
         const fingerprint = request.headers.get("x-hardware-fingerprint");
-        const outcome = await authenticate({ token: presentedToken(request, allowQueryToken), ip, need, fingerprint });
-        if (!outcome.ok) {
-          Object.assign(set.headers, outcome.headers);
-          return status(outcome.status, outcome.body);
-        }
-        return { principal: outcome.principal, ip } satisfies Authenticated;
+        const decision = await core.token({ token: presentedToken(request, allowQueryToken), ip, need: need === "admin" ? ADMIN_ONLY : "token", fingerprint });
+        if (!decision.ok) return refuse({ set, status }, decision);
+        return { principal: decision.principal, ip } satisfies Authenticated;
       },
     }),
   });

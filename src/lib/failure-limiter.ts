@@ -2,6 +2,8 @@ interface Window {
   failures: number;
   /** When the current window ends; while locked, when the lockout ends. */
   until: number;
+  /** The lockout of this window has been reported (audited) once. */
+  reported: boolean;
 }
 
 export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
@@ -30,10 +32,10 @@ export class FailureLimiter {
     return window.failures >= this.max ? { locked: true, retryAfterMs: window.until - now } : { locked: false };
   }
 
-  /** Counts one failure; true when this one locked the key (worth an audit entry). */
+  /** Counts one failure; true when this one locked the key. */
   fail(key: string, now = Date.now()): boolean {
     const current = this.windows.get(key);
-    const window = current && now < current.until ? current : { failures: 0, until: now + this.windowMs };
+    const window = current && now < current.until ? current : { failures: 0, until: now + this.windowMs, reported: false };
     window.failures++;
     if (window !== current) {
       this.windows.delete(key);
@@ -45,6 +47,20 @@ export class FailureLimiter {
       return true;
     }
     return false;
+  }
+
+  /** Takes back one failure counted in advance for an attempt that turned out to succeed. */
+  forgive(key: string, now = Date.now()): void {
+    const window = this.windows.get(key);
+    if (window && now < window.until && window.failures > 0) window.failures--;
+  }
+
+  /** True once per lockout: the first caller to see the key locked reports it. */
+  firstReport(key: string, now = Date.now()): boolean {
+    const window = this.windows.get(key);
+    if (!window || now >= window.until || window.failures < this.max || window.reported) return false;
+    window.reported = true;
+    return true;
   }
 
   get size(): number {

@@ -8,11 +8,19 @@ export const ADMIN_ROLE = "admin";
 export const DEVICE_ROLE = "device";
 
 /**
- * User names are case-insensitive (`Alice` and `alice` are one person): they are stored in
- * Unicode NFC, lower case. Letters, digits and `._@+-` only, so an e-mail address works as a name.
+ * The one spelling of a name wherever names are compared or keyed (lookups, lockout keys, audit
+ * filters): `josé` typed precomposed or decomposed, `Alice` or `alice`, are one person.
+ */
+export function canonicalName(text: string): string {
+  return text.trim().normalize("NFC").toLowerCase();
+}
+
+/**
+ * User names are stored in their canonical spelling. Letters, digits and `._@+-` only, so an
+ * e-mail address works as a name.
  */
 export function normalizeUser(text: string): string {
-  const user = text.trim().normalize("NFC").toLowerCase();
+  const user = canonicalName(text);
   if (!userPattern.test(user)) {
     throw new DomainError("invalid", "invalid_user", "A user name is 1 to 64 letters, digits or . _ @ + -");
   }

@@ -188,6 +188,6 @@ describe("device administration", () => {
     expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
     expect((await runKeyward(["device", "approve", body.device_id], { env })).stderr).toContain("A revoked device cannot be approved");
     const actions = (await client(server).get("/api/v1/audit?limit=20")).body.map((e: { action: string; detail: string }) => `${e.action}${e.detail ? ` ${e.detail}` : ""}`);
-    expect(actions).toEqual(expect.arrayContaining(["device.enrolled", "device.labelled front-desk kiosk", "device.revoked", "auth.failed short token fingerprint_mismatch"]));
+    expect(actions).toEqual(expect.arrayContaining(["device.enrolled", "device.labelled front-desk kiosk", "device.revoked", "auth.failed short_token fingerprint_mismatch"]));
   });
 });

@@ -99,6 +99,6 @@ describe.skipIf(!hasNginx)("a real nginx in front of a service, asking Keyward",
     }
     expect(status).toBe(401);
     const audit = await client(keyward).get("/api/v1/audit?action=auth.failed&limit=1");
-    expect(audit.body[0]).toMatchObject({ user: "bob", detail: "revoked", ip: "127.0.0.1" });
+    expect(audit.body[0]).toMatchObject({ user: "bob", detail: "token revoked", ip: "127.0.0.1" });
   });
 });

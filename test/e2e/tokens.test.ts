@@ -281,8 +281,8 @@ describe("usage, audit and secrecy", () => {
     expect(audit.status).toBe(200);
     const actions = audit.body.map((e: { action: string }) => e.action);
     expect(actions.slice(0, 4)).toEqual(["auth.failed", "auth.failed", "token.revoked", "token.created"]);
-    expect(audit.body[1]).toMatchObject({ user: "mia", token_id: id, ip: "127.0.0.1", detail: "revoked" });
-    expect(audit.body[0]).toMatchObject({ detail: "malformed", token_id: null });
+    expect(audit.body[1]).toMatchObject({ user: "mia", token_id: id, ip: "127.0.0.1", detail: "token revoked" });
+    expect(audit.body[0]).toMatchObject({ detail: "token malformed", token_id: null });
     expect(audit.body[3]).toMatchObject({ actor: "admin", user: "mia", token_id: id });
     expect(JSON.stringify(audit.body)).not.toContain(token);
     const filtered = await client(server).get("/api/v1/audit?user=mia&action=token.created");

@@ -1,14 +1,25 @@
 import { describe, expect, test } from "bun:test";
 import { DomainError } from "../../src/lib/errors";
 import { listAudit } from "../../src/modules/audit/service";
-import { login } from "../../src/modules/login/service";
+import { resolveConfig } from "../../src/config";
+import type { Store } from "../../src/db/client";
+import { issueLoginToken } from "../../src/modules/login/service";
+import { createServices } from "../../src/services";
 import { issueToken, listTokens } from "../../src/modules/tokens/service";
 import { TokenVerifier } from "../../src/modules/tokens/verifier";
 import { addUser, getUser, listUsers, removeUser, updateUser } from "../../src/modules/users/service";
 import { memoryStore } from "../helpers/database";
+import { memoryLogger } from "../helpers/memory-log";
 
 const actor = { name: "admin", ip: "10.0.0.1" };
-const options = { lifetimeMs: 3_600_000, openLogin: false };
+
+/** Logs in through the authentication core, as POST /login does: the issued token, or null. */
+async function login(store: Store, credentials: { name?: string; password?: string }, openLogin = false) {
+  const config = { ...resolveConfig({ flags: {}, env: {}, dotenv: {} }), openLogin };
+  const { core } = createServices(store, config, memoryLogger());
+  const decision = await core.login({ ...credentials, ip: actor.ip });
+  return decision.ok ? issueLoginToken(store.db, decision, 3_600_000, actor) : null;
+}
 
 async function failure(run: () => Promise<unknown> | unknown): Promise<DomainError> {
   try {
@@ -61,16 +72,17 @@ describe("accounts", () => {
   });
 
   test("a new password ends login sessions but leaves API tokens", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     await addUser(db, { username: "dave", password: "first password" }, actor);
-    const session = await login(db, { name: "dave", password: "first password" }, options, actor);
+    const session = await login(store, { name: "dave", password: "first password" });
     issueToken(db, { user: "dave", lifetimeMs: null, source: "api" }, actor);
     await updateUser(db, "dave", { password: "second password" }, actor);
     const active = listTokens(db, { user: "dave", active: true });
     expect(active.map((t) => t.source)).toEqual(["api"]);
     expect(listTokens(db, { user: "dave" }).find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
-    expect(await login(db, { name: "dave", password: "first password" }, options, actor)).toBeNull();
-    expect(await login(db, { name: "dave", password: "second password" }, options, actor)).not.toBeNull();
+    expect(await login(store, { name: "dave", password: "first password" })).toBeNull();
+    expect(await login(store, { name: "dave", password: "second password" })).not.toBeNull();
   });
 
   test("removing a user revokes all their tokens", async () => {
@@ -85,10 +97,11 @@ describe("accounts", () => {
 
 describe("logging in", () => {
   test("the right password gives a login token with the account's role and the login lifetime", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     await addUser(db, { username: "frank", password: "correct horse", role: "viewer" }, actor);
     const now = Date.now();
-    const issued = await login(db, { name: "Frank", password: "correct horse" }, options, actor);
+    const issued = await login(store, { name: "Frank", password: "correct horse" });
     expect(issued?.row).toMatchObject({ user: "frank", role: "viewer", source: "login" });
     expect(issued!.row.expiresAt!.getTime() - now).toBeGreaterThanOrEqual(3_600_000 - 1000);
   });
@@ -101,25 +114,27 @@ describe("logging in", () => {
     ["no name", { password: "correct horse" }],
     ["a name that is not a name", { name: "'; DROP TABLE users; --", password: "x" }],
   ])("%s gets nothing", async (_, credentials) => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     await addUser(db, { username: "gina", password: "correct horse" }, actor);
-    expect(await login(db, credentials, options, actor)).toBeNull();
+    expect(await login(store, credentials)).toBeNull();
     expect(listTokens(db, {})).toEqual([]);
   });
 
   test("a disabled account cannot log in", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     await addUser(db, { username: "hank", password: "correct horse" }, actor);
     await updateUser(db, "hank", { disabled: true }, actor);
-    expect(await login(db, { name: "hank", password: "correct horse" }, options, actor)).toBeNull();
+    expect(await login(store, { name: "hank", password: "correct horse" })).toBeNull();
   });
 
   test("open login gives a user token to a name that is not an account, and never to an account", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     await addUser(db, { username: "root", password: "correct horse", role: "admin" }, actor);
-    const open = { ...options, openLogin: true };
-    expect((await login(db, { name: "user@email.com" }, open, actor))?.row).toMatchObject({ user: "user@email.com", role: "user", source: "login" });
-    expect(await login(db, { name: "root" }, open, actor)).toBeNull();
-    expect(await login(db, { name: "someone" }, options, actor)).toBeNull();
+    expect((await login(store, { name: "user@email.com" }, true))?.row).toMatchObject({ user: "user@email.com", role: "user", source: "lab" });
+    expect(await login(store, { name: "root" }, true)).toBeNull();
+    expect(await login(store, { name: "someone" })).toBeNull();
   });
 });

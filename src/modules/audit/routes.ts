@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { canonicalName } from "../../lib/names";
 import { AuditEvent, AuditQuery, presentAudit } from "./model";
 import { listAudit, type AuditQueue } from "./service";
 
@@ -10,7 +11,7 @@ export const auditRoutes = ({ db, auth, queue }: { db: Db; auth: ReturnType<type
     "/api/v1/audit",
     ({ query }) => {
       queue.flush();
-      const user = query.user?.toLowerCase();
+      const user = query.user === undefined ? undefined : canonicalName(query.user);
       return listAudit(db, { limit: query.limit ?? 100, before: query.before, user, action: query.action }).map(presentAudit);
     },
     {

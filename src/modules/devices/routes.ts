@@ -1,11 +1,9 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
-import { presentedToken, type authentication } from "../../http/auth";
-import type { Authenticate, CheckShortToken } from "../../http/authenticate";
-import { clientIp } from "../../http/client-ip";
+import { presentedToken, refuse, type authentication } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
-import type { Cidr } from "../../lib/cidr";
-import { DEVICE_ROLE } from "../../lib/names";
+import type { AuthCore } from "../auth/service";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
 import type { ShortTokenChecker } from "./short-token-cache";
@@ -14,35 +12,30 @@ import type { DeviceSigner } from "./signing";
 export interface DeviceRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
-  authenticate: Authenticate;
-  checkShortToken: CheckShortToken;
+  core: AuthCore;
+  addressOf: AddressOf;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   shortTokens: ShortTokenChecker;
   policy: EnrollmentPolicy;
   lifetimeMs: number;
   allowQueryToken: boolean;
-  trustedProxies: readonly Cidr[];
 }
 
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, authenticate, checkShortToken, signer, sightings, shortTokens, trustedProxies } = deps;
+  const { db, auth, core, addressOf, signer, sightings, shortTokens } = deps;
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
       "/api/v1/tokens/main",
       async ({ body, request, server, set, status }) => {
-        const ip = clientIp(request, server, trustedProxies);
+        const ip = addressOf(request, server);
         let actor = { name: "anonymous", ip };
         if (deps.policy === "token") {
-          const outcome = await authenticate({ token: presentedToken(request, deps.allowQueryToken), ip, need: "token" });
-          if (!outcome.ok) {
-            Object.assign(set.headers, outcome.headers);
-            return status(outcome.status, outcome.body);
-          }
-          if (outcome.principal.role === DEVICE_ROLE) return status(403, errorBody("insufficient_role", "A device cannot enroll devices"));
-          actor = { name: outcome.principal.user, ip };
+          const decision = await core.token({ token: presentedToken(request, deps.allowQueryToken), ip, need: "person" });
+          if (!decision.ok) return refuse({ set, status }, decision);
+          actor = { name: decision.principal.user, ip };
         }
         const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
         shortTokens.forgetAll();
@@ -68,15 +61,12 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     .get(
       "/api/v1/tokens/verify",
       async ({ query, request, server, set, status }) => {
-        const ip = clientIp(request, server, trustedProxies);
+        const ip = addressOf(request, server);
         const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
         const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
         if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
-        const check = await checkShortToken(shortToken, fingerprint, ip);
-        if (!check.ok) {
-          Object.assign(set.headers, check.headers);
-          return status(check.status, check.body);
-        }
+        const check = await core.shortToken(shortToken, fingerprint, ip);
+        if (!check.ok) return refuse({ set, status }, check);
         return { valid: true as const, hardware_fingerprint: check.device.fingerprint, device_id: check.device.id, expires_at: check.token.expiresAt.toISOString() };
       },
       {

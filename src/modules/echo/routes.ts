@@ -1,14 +1,14 @@
 import { Elysia, t } from "elysia";
-import { presentedToken } from "../../http/auth";
-import type { Authenticate } from "../../http/authenticate";
-import { clientIp } from "../../http/client-ip";
+import { presentedToken, refuse } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
-import type { Cidr } from "../../lib/cidr";
+import { canonicalName } from "../../lib/names";
+import type { AuthCore } from "../auth/service";
 
 export interface EchoRouteDeps {
-  authenticate: Authenticate;
+  core: AuthCore;
+  addressOf: AddressOf;
   allowQueryToken: boolean;
-  trustedProxies: readonly Cidr[];
 }
 
 const EchoBody = t.Object(
@@ -22,19 +22,16 @@ const EchoBody = t.Object(
 
 const invalidToken = errorBody("invalid_token", "Invalid token");
 
-/** Seed 002's protected endpoint: says back what it was sent, to the holder of a valid token. */
-export const echoRoutes = ({ authenticate, allowQueryToken, trustedProxies }: EchoRouteDeps) =>
+/** The login lab's protected endpoint: says back what it was sent, to the holder of a valid token. */
+export const echoRoutes = ({ core, addressOf, allowQueryToken }: EchoRouteDeps) =>
   new Elysia({ name: "keyward/echo", detail: { tags: ["Login"] } }).post(
     "/echo",
     async ({ body, request, server, set, status }) => {
-      const ip = clientIp(request, server, trustedProxies);
+      const ip = addressOf(request, server);
       const token = presentedToken(request, allowQueryToken) ?? body.token ?? null;
-      const outcome = await authenticate({ token, ip, need: "token", invalid: invalidToken });
-      if (!outcome.ok) {
-        Object.assign(set.headers, outcome.headers);
-        return status(outcome.status, outcome.body);
-      }
-      if (body.id !== undefined && body.id.trim().toLowerCase() !== outcome.principal.user) {
+      const decision = await core.token({ token, ip, need: "token" });
+      if (!decision.ok) return refuse({ set, status }, decision, invalidToken);
+      if (body.id !== undefined && canonicalName(body.id) !== decision.principal.user) {
         return status(401, invalidToken);
       }
       set.headers["content-type"] = "text/plain; charset=utf-8";
@@ -44,7 +41,7 @@ export const echoRoutes = ({ authenticate, allowQueryToken, trustedProxies }: Ec
       body: EchoBody,
       response: { 200: t.String({ examples: ["You said: Hello from authenticated user!"] }), 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       detail: {
-        summary: "Echo text back to a token holder (seed 002)",
+        summary: "Echo text back to a token holder (the login lab)",
         description: "Form-encoded or JSON: `id`, `token` (or a Bearer header) and `text`. Answers plain text `You said: <text>`.",
         security: [{ bearer: [] }],
       },

@@ -1,14 +1,13 @@
 import { Elysia, t } from "elysia";
-import { presentedToken } from "../../http/auth";
-import type { Authenticate } from "../../http/authenticate";
-import { clientIp } from "../../http/client-ip";
-import { errorBody, ErrorBody } from "../../http/errors";
-import type { Cidr } from "../../lib/cidr";
+import { presentedToken, refuse } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
+import { ErrorBody } from "../../http/errors";
+import type { AuthCore } from "../auth/service";
 
 export interface ForwardAuthDeps {
-  authenticate: Authenticate;
+  core: AuthCore;
+  addressOf: AddressOf;
   allowQueryToken: boolean;
-  trustedProxies: readonly Cidr[];
 }
 
 /** The cookie a browser may carry the token in, for services behind a proxy. */
@@ -22,12 +21,21 @@ function forwardedToken(request: Request, allowQuery: boolean): string | null {
   const direct = presentedToken(request, false);
   if (direct !== null) return direct;
   const cookie = request.headers.get("cookie")?.match(/(?:^|;\s*)keyward_token=([^;]+)/)?.[1];
-  if (cookie) return decodeURIComponent(cookie);
+  if (cookie) return decodedCookie(cookie);
   if (!allowQuery) return null;
   const original = request.headers.get("x-original-url") ?? request.headers.get("x-forwarded-uri");
   if (!original) return null;
   const query = original.indexOf("?");
   return query === -1 ? null : new URLSearchParams(original.slice(query + 1)).get("token");
+}
+
+/** A cookie value that is not valid percent-encoding is a bad token (401), not a crash. */
+function decodedCookie(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return "";
+  }
 }
 
 const ForwardQuery = t.Object({
@@ -39,22 +47,16 @@ const ForwardQuery = t.Object({
  * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
  * WWW-Authenticate, 403 when the role is not one the service asked for.
  */
-export const forwardAuthRoutes = ({ authenticate, allowQueryToken, trustedProxies }: ForwardAuthDeps) =>
+export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } }).all(
     "/auth/forward",
     async ({ query, request, server, set, status }) => {
-      const ip = clientIp(request, server, trustedProxies);
+      const ip = addressOf(request, server);
       const fingerprint = request.headers.get("x-hardware-fingerprint");
-      const outcome = await authenticate({ token: forwardedToken(request, allowQueryToken), ip, need: "token", fingerprint });
-      if (!outcome.ok) {
-        Object.assign(set.headers, outcome.headers);
-        return status(outcome.status, outcome.body);
-      }
-      const { principal } = outcome;
-      const wanted = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
-      if (wanted.length > 0 && !wanted.includes(principal.role)) {
-        return status(403, errorBody("insufficient_role", `This service needs the role ${wanted.join(" or ")}`));
-      }
+      const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
+      const decision = await core.token({ token: forwardedToken(request, allowQueryToken), ip, need: roles.length > 0 ? roles : "token", fingerprint });
+      if (!decision.ok) return refuse({ set, status }, decision);
+      const { principal } = decision;
       set.headers["remote-user"] = principal.user;
       set.headers["remote-groups"] = principal.role;
       set.headers["x-keyward-token-id"] = principal.tokenId;

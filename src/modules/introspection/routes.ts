@@ -1,11 +1,10 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../../db/client";
-import type { authentication } from "../../http/auth";
-import { errorBody, ErrorBody } from "../../http/errors";
+import { tokenSources } from "../../db/schema";
+import { presentedToken, refuse } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
+import { ErrorBody } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
-import { verifyMainToken, verifyShortToken, type DeviceCheck } from "../devices/service";
-import { looksLikeJwt, looksLikeShortToken, type DeviceSigner } from "../devices/signing";
-import type { TokenVerifier } from "../tokens/verifier";
+import type { AuthCore } from "../auth/service";
 
 const Introspection = t.Object(
   {
@@ -15,7 +14,7 @@ const Introspection = t.Object(
     scope: t.Optional(t.String({ description: "The role" })),
     exp: t.Optional(t.Integer()),
     iat: t.Optional(t.Integer()),
-    token_type: t.Optional(t.UnionEnum(["api", "cli", "env", "login", "bootstrap", "device"])),
+    token_type: t.Optional(t.UnionEnum([...tokenSources, "device"])),
     client_id: t.Optional(t.String({ description: "The token's id" })),
   },
   { title: "Introspection" },
@@ -29,10 +28,9 @@ const IntrospectBody = t.Object(
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? undefined : Math.floor(ms / 1000));
 
 export interface IntrospectionDeps {
-  db: Db;
-  auth: ReturnType<typeof authentication>;
-  verifier: TokenVerifier;
-  signer: DeviceSigner;
+  core: AuthCore;
+  addressOf: AddressOf;
+  allowQueryToken: boolean;
   /** Besides admin, the role a resource server's token has to introspect (KEYWARD_INTROSPECT_ROLE). */
   role: string;
 }
@@ -41,41 +39,40 @@ export interface IntrospectionDeps {
  * RFC 7662 token introspection, for resource servers: any API, login or device token (main or
  * short) in, `{"active": true, …}` or only `{"active": false}` out, never a reason why not.
  */
-export const introspectionRoutes = ({ db, auth, verifier, signer, role }: IntrospectionDeps) =>
-  new Elysia({ name: "keyward/introspection", detail: { tags: ["Forward auth"] } }).use(auth).post(
+export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: IntrospectionDeps) =>
+  new Elysia({ name: "keyward/introspection", detail: { tags: ["Forward auth"] } }).post(
     "/oauth/introspect",
-    async ({ body, principal, status }) => {
-      if (principal.role !== ADMIN_ROLE && principal.role !== role) {
-        return status(403, errorBody("insufficient_role", `Introspection needs the admin or ${role} role`));
-      }
-      const token = body.token.trim();
-      const result = verifier.verify(token, null);
-      if (result.ok) {
-        const p = result.principal;
+    async ({ body, request, server, set, status }) => {
+      const ip = addressOf(request, server);
+      const caller = await core.token({ token: presentedToken(request, allowQueryToken), ip, need: [ADMIN_ROLE, role] });
+      if (!caller.ok) return refuse({ set, status }, caller);
+      const decision = await core.introspect(body.token.trim(), ip);
+      if (!decision.ok) return refuse({ set, status }, decision);
+      const { subject } = decision;
+      if (subject === null) return { active: false };
+      if (subject.kind === "token") {
+        const p = subject.principal;
         return { active: true, sub: p.user, username: p.user, scope: p.role, exp: seconds(p.expiresAt?.getTime()), iat: seconds(p.issuedAt.getTime()), token_type: p.source, client_id: p.tokenId };
       }
-      let device: DeviceCheck = { ok: false, reason: "invalid" };
-      if (looksLikeJwt(token)) device = await verifyMainToken(db, signer, token, null);
-      else if (looksLikeShortToken(token)) device = await verifyShortToken(db, signer, token, null);
-      if (!device.ok) return { active: false };
       return {
         active: true,
-        sub: device.device.id,
-        username: device.device.label ?? device.device.id,
+        sub: subject.device.id,
+        username: subject.device.label ?? subject.device.id,
         scope: "device",
-        exp: seconds(device.token.expiresAt.getTime()),
-        iat: seconds(device.token.issuedAt.getTime()),
+        exp: seconds(subject.token.expiresAt.getTime()),
+        iat: seconds(subject.token.issuedAt.getTime()),
         token_type: "device" as const,
-        client_id: device.token.id,
+        client_id: subject.token.id,
       };
     },
     {
-      auth: "token",
       body: IntrospectBody,
-      response: { 200: Introspection, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      response: { 200: Introspection, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
       detail: {
         summary: "Token introspection (RFC 7662)",
-        description: "Form `token=…` (optional `token_type_hint`). The caller needs an admin token, or one with the role KEYWARD_INTROSPECT_ROLE (default resource-server).",
+        security: [{ bearer: [] }],
+        description:
+          "Form `token=…` (optional `token_type_hint`). The caller needs an admin token, or one with the role KEYWARD_INTROSPECT_ROLE (default resource-server). An inactive subject that is not Keyward-shaped counts as a failed guess against the caller's address.",
       },
     },
   );

@@ -1,52 +1,41 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
-import { countFailure, lockedOut } from "../../http/authenticate";
-import { clientIp } from "../../http/client-ip";
-import { errorBody, ErrorBody } from "../../http/errors";
-import type { Cidr } from "../../lib/cidr";
-import type { FailureLimiter } from "../../lib/failure-limiter";
-import type { AuditQueue } from "../audit/service";
+import { refuse } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
+import { ErrorBody } from "../../http/errors";
+import { timingEqualizer } from "../auth/accounts";
+import type { AuthCore } from "../auth/service";
 import { LoginBody, LoginSuccess } from "./model";
-import { login, timingEqualizer, type LoginOptions } from "./service";
+import { issueLoginToken } from "./service";
 
-export interface LoginRouteDeps extends LoginOptions {
+export interface LoginRouteDeps {
   db: Db;
-  failures: FailureLimiter;
-  audit: AuditQueue;
-  trustedProxies: readonly Cidr[];
+  core: AuthCore;
+  addressOf: AddressOf;
+  /** Lifetime of the token a login hands out (KEYWARD_LOGIN_TTL). */
+  lifetimeMs: number | null;
 }
 
-const invalidCredentials = errorBody("invalid_credentials", "Invalid credentials");
-
-export const loginRoutes = ({ db, failures, audit, trustedProxies, ...options }: LoginRouteDeps) => {
+export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps) => {
   void timingEqualizer();
   return new Elysia({ name: "keyward/login", detail: { tags: ["Login"] } }).post(
     "/login",
     async ({ body, request, server, set, status }) => {
-      const ip = clientIp(request, server, trustedProxies);
-      const name = (body?.username ?? body?.id)?.trim().toLowerCase();
-      const locked = lockedOut(failures, `ip:${ip}`) ?? (name ? lockedOut(failures, `user:${name}`) : null);
-      if (locked) {
-        Object.assign(set.headers, locked.headers);
-        return status(429, locked.body);
-      }
-      const issued = await login(db, { name, password: body?.password }, options, { name: name ?? "anonymous", ip });
-      if (!issued) {
-        audit.push({ action: "login.failed", ip, user: name ?? null });
-        countFailure(failures, audit, `ip:${ip}`, { ip, user: name });
-        if (name) countFailure(failures, audit, `user:${name}`, { ip, user: name });
-        return status(401, invalidCredentials);
-      }
+      const ip = addressOf(request, server);
+      const name = body?.username ?? body?.id;
+      const decision = await core.login({ name, password: body?.password, ip });
+      if (!decision.ok) return refuse({ set, status }, decision);
+      const issued = issueLoginToken(db, decision, lifetimeMs, { name: decision.user, ip });
       return { message: "Login successful" as const, token: issued.token, expires_at: issued.row.expiresAt?.toISOString() ?? null };
     },
     {
-      // Optional, so that an empty request is "missing credentials" (401), as seed 000 expects.
+      // Optional, so that an empty request is "missing credentials" (401), as the token server's clients expect.
       body: t.Optional(LoginBody),
-      response: { 200: LoginSuccess, 401: ErrorBody, 429: ErrorBody },
+      response: { 200: LoginSuccess, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       detail: {
         summary: "Log in with a name and password, get a token",
         description:
-          "Form-encoded or JSON. `username` (or `id`) and `password`. The token is an ordinary Keyward token (source login) lasting KEYWARD_LOGIN_TTL. With KEYWARD_OPEN_LOGIN=true, an `id` that is not an account gets a user token without a password (a classroom lab mode).",
+          "Form-encoded or JSON. `username` (or `id`) and `password`. The token is an ordinary Keyward token (source login) lasting KEYWARD_LOGIN_TTL. With KEYWARD_OPEN_LOGIN=true (the classroom lab mode), an `id` alone gets a `user` token marked `lab` — only for a name nobody owns (no account, not admin, no tokens of another kind), and at most 20 per address per failure window.",
       },
     },
   );

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import type { TokenRow } from "./service";
+import { tokenSources } from "../../db/schema";
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
 const NullableTimestamp = t.Nullable(Timestamp);
@@ -13,7 +14,7 @@ const tokenFields = {
   user: t.String({ examples: ["alice"] }),
   name: t.Nullable(t.String({ examples: ["alice's laptop"] })),
   role: t.String({ description: "admin, or any label (user, analyst, viewer…) passed on to services", examples: ["user"] }),
-  source: t.UnionEnum(["api", "cli", "env", "login", "bootstrap"]),
+  source: t.UnionEnum(tokenSources),
   hint: t.String({ description: "The prefix and last 4 characters, to tell tokens apart", examples: ["kw_…X9aQ"] }),
   status: TokenStatus,
   created_at: Timestamp,

@@ -4,6 +4,7 @@ import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
+import { canonicalName } from "../../lib/names";
 import {
   CreateToken,
   IssuedTokenRecord,
@@ -79,7 +80,7 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       ({ body, principal, ip }) => {
         const revoked = revokeUserTokens(db, body.user, { name: principal.user, tokenId: principal.tokenId, ip });
         verifier.forgetAll();
-        return { user: body.user.toLowerCase(), revoked };
+        return { user: canonicalName(body.user), revoked };
       },
       {
         auth: "admin",

@@ -1,0 +1,40 @@
+import { and, eq, ne } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { tokens, users } from "../../db/schema";
+import { ADMIN_ROLE } from "../../lib/names";
+
+export type Account = typeof users.$inferSelect;
+
+let equalizer: Promise<string> | undefined;
+/**
+ * A real argon2id hash to verify against when there is no user (or no password), so every
+ * refusal takes as long as a wrong password. Called once at start so the first refusal is not slower.
+ */
+export const timingEqualizer = () => (equalizer ??= Bun.password.hash("keyward timing equalizer", { algorithm: "argon2id" }));
+
+const MAX_PASSWORD = 1024;
+
+/**
+ * The enabled account whose password this is, or null after the same argon2id work whatever was
+ * wrong, so a caller cannot tell a missing user from a wrong password. `name` is canonical.
+ */
+export async function passwordAccount(db: Db, name: string | null, password: string | undefined): Promise<Account | null> {
+  const account = name === null ? undefined : db.select().from(users).where(eq(users.username, name)).get();
+  const given = password ?? "";
+  // Bun answers an empty password at once; verifying a stand-in keeps the timing the same.
+  const hash = account && given !== "" ? account.passwordHash : await timingEqualizer();
+  const matches = await Bun.password.verify(given.slice(0, MAX_PASSWORD) || "-", hash);
+  if (!account || !matches || given === "" || account.disabled || given.length > MAX_PASSWORD) return null;
+  return account;
+}
+
+/**
+ * Lab mode hands a token to a bare name only if nobody owns that name: not an account, not the
+ * admin, and not a user holding tokens of any other kind (environment tokens' labels included,
+ * since each has a record).
+ */
+export function labNameIsFree(db: Db, name: string): boolean {
+  if (name === ADMIN_ROLE) return false;
+  if (db.select({ username: users.username }).from(users).where(eq(users.username, name)).get()) return false;
+  return !db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.user, name), ne(tokens.source, "lab"))).limit(1).get();
+}

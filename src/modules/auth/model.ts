@@ -1,0 +1,39 @@
+import type { Principal } from "../tokens/verifier";
+
+/** Who may pass: any credential, anyone but a device, or a holder of one of these roles. */
+export type Need = "token" | "person" | readonly string[];
+
+/** What was presented, for the audit trail and the wording of a 401. */
+export type CredentialKind = "token" | "device" | "short_token" | "password" | "lab";
+
+/**
+ * Why a credential was refused: a closed list, from the core to the HTTP table, the audit log
+ * and the metric labels.
+ */
+export type Reason =
+  | "missing"
+  | "malformed"
+  | "unknown"
+  | "expired"
+  | "revoked"
+  | "disabled"
+  | "invalid_credentials"
+  | "ip_not_allowed"
+  | "fingerprint_mismatch"
+  | "insufficient_role"
+  | "locked_out"
+  | "rate_limited";
+
+export interface Refusal {
+  ok: false;
+  reason: Reason;
+  credential: CredentialKind;
+  /** For locked_out and rate_limited: when trying again can succeed. */
+  retryAfterMs?: number;
+  /** For insufficient_role: the roles that would have passed. */
+  roles?: readonly string[];
+  /** For ip_not_allowed: the address the credential was used from. */
+  ip?: string;
+}
+
+export type Decision<T extends object = { principal: Principal }> = ({ ok: true } & T) | Refusal;

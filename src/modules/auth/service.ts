@@ -1,0 +1,199 @@
+import type { Db } from "../../db/client";
+import type { FailureLimiter } from "../../lib/failure-limiter";
+import { ADMIN_ROLE, canonicalName, DEVICE_ROLE, normalizeUser } from "../../lib/names";
+import { hasValidChecksum } from "../../lib/token-format";
+import type { AuditQueue } from "../audit/service";
+import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
+import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
+import type { Metrics } from "../metrics/registry";
+import type { UsageTracker } from "../tokens/usage";
+import type { Principal, TokenVerifier } from "../tokens/verifier";
+import { labNameIsFree, passwordAccount } from "./accounts";
+import { addressKey, nameKey, type Lockout } from "./lockout";
+import type { CredentialKind, Decision, Need, Reason, Refusal } from "./model";
+
+/** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
+export interface DeviceChecks {
+  main(jwt: string, fingerprint: string | null): Promise<DeviceCheck>;
+  short(shortToken: string, fingerprint: string | null): Promise<DeviceCheck>;
+}
+
+export interface AuthCoreDeps {
+  db: Db;
+  verifier: TokenVerifier;
+  usage: UsageTracker;
+  audit: AuditQueue;
+  metrics: Metrics;
+  lockout: Lockout;
+  devices: DeviceChecks;
+  /** Lab mode (KEYWARD_OPEN_LOGIN), and how many lab logins an address may make per window. */
+  lab: { enabled: boolean; rate: FailureLimiter };
+  now: () => number;
+}
+
+export interface Presented {
+  token: string | null;
+  ip: string;
+  need: Need;
+  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. */
+  fingerprint?: string | null;
+}
+
+export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
+export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device" } & DeviceCredential);
+export type LoggedIn = { user: string; role: string; lab: boolean };
+
+/**
+ * Only these shapes can be right without being guessed: a Keyward token with its checksum (256
+ * bits) and a device's tokens. They are decided even from a locked-out address, so one bad client
+ * behind a NAT does not lock its neighbours' good tokens out; anything else from there is refused
+ * before any check.
+ */
+const unguessable = (token: string) => hasValidChecksum(token) || looksLikeJwt(token) || looksLikeShortToken(token);
+
+const allows = (need: Need, role: string) =>
+  need === "token" ? true : need === "person" ? role !== DEVICE_ROLE : need.includes(role);
+
+export const ADMIN_ONLY: Need = [ADMIN_ROLE];
+
+/**
+ * The one authentication core: decides every presented credential — API, environment and
+ * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
+ * and owns what follows from a decision: lockout, failure counts, audit and metrics.
+ */
+export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, lab, now }: AuthCoreDeps) {
+  type Who = { tokenId?: string; user?: string };
+
+  const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
+
+  /** A wrong credential: counted against the address, audited, and answered. */
+  const fail = (refused: Refusal, ip: string, who: Who = {}): Refusal => {
+    metrics.authentication("failure", refused.reason);
+    audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail: `${refused.credential} ${refused.reason}` });
+    lockout.count([addressKey(ip)], { ip });
+    return refused;
+  };
+
+  const locked = (credential: CredentialKind, retryAfterMs: number): Refusal => {
+    metrics.authentication("failure", "locked_out");
+    return refusal("locked_out", credential, { retryAfterMs });
+  };
+
+  const admit = (principal: Principal, ip: string, need: Need, credential: CredentialKind): Decision => {
+    if (!allows(need, principal.role)) {
+      const roles = need === "person" ? ["user (not device)"] : (need as readonly string[]);
+      return fail(refusal("insufficient_role", credential, { roles }), ip, { tokenId: principal.tokenId, user: principal.user });
+    }
+    if (principal.source !== "device") usage.record(principal.tokenId, ip);
+    metrics.authentication("success", principal.source);
+    return { ok: true, principal };
+  };
+
+  const deviceRefusal = (check: Extract<DeviceCheck, { ok: false }>, credential: CredentialKind, ip: string): Refusal => {
+    const reason: Reason = check.reason === "invalid" ? "unknown" : check.reason;
+    return fail(refusal(reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
+  };
+
+  const devicePrincipal = ({ device, token }: DeviceCredential): Principal => ({
+    user: device.id,
+    role: DEVICE_ROLE,
+    tokenId: token.id,
+    source: "device",
+    issuedAt: token.issuedAt,
+    expiresAt: token.expiresAt,
+  });
+
+  async function deviceToken(jwt: string, fingerprint: string, ip: string, need: Need, lockedFor: number): Promise<Decision> {
+    const check = await devices.main(jwt, fingerprint);
+    if (!check.ok) return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
+    return admit(devicePrincipal(check), ip, need, "device");
+  }
+
+  /** Any token presented to a protected route. Only a device's JWT needs async work. */
+  function token({ token, ip, need, fingerprint }: Presented): Decision | Promise<Decision> {
+    if (token === null) {
+      metrics.authentication("failure", "missing");
+      return refusal("missing", "token");
+    }
+    const lockedFor = lockout.retryAfter([addressKey(ip)]);
+    if (lockedFor > 0 && !unguessable(token)) return locked("token", lockedFor);
+    if (fingerprint && looksLikeJwt(token)) return deviceToken(token, fingerprint, ip, need, lockedFor);
+    const result = verifier.verify(token, ip, now());
+    if (result.ok) return admit(result.principal, ip, need, "token");
+    if (lockedFor > 0) return locked("token", lockedFor);
+    return fail(refusal(result.reason, "token", result.reason === "ip_not_allowed" ? { ip } : {}), ip, result);
+  }
+
+  /** A device's short token with the fingerprint it must be bound to. */
+  async function shortToken(presented: string | null, fingerprint: string, ip: string): Promise<Decision<DeviceCredential>> {
+    const lockedFor = lockout.retryAfter([addressKey(ip)]);
+    if (lockedFor > 0 && !looksLikeShortToken(presented ?? "")) return locked("short_token", lockedFor);
+    const check = await devices.short(presented ?? "", fingerprint);
+    if (!check.ok) return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
+    metrics.authentication("success", "device");
+    return { ok: true, device: check.device, token: check.token };
+  }
+
+  /**
+   * A name and password, or in lab mode a bare name nobody owns. A password attempt counts against
+   * the address and the name before its argon2id check starts.
+   */
+  async function login({ name, password, ip }: { name?: string; password?: string; ip: string }): Promise<Decision<LoggedIn>> {
+    const user = name === undefined ? null : validName(name);
+    if (lab.enabled && user !== null && password === undefined) {
+      const key = addressKey(ip);
+      const wait = lab.rate.check(key, now());
+      if (wait.locked) {
+        metrics.authentication("failure", "rate_limited");
+        return refusal("rate_limited", "lab", { retryAfterMs: wait.retryAfterMs });
+      }
+      if (labNameIsFree(db, user)) {
+        lab.rate.fail(key, now());
+        metrics.authentication("success", "lab");
+        return { ok: true, user, role: "user", lab: true };
+      }
+    }
+    const who = { ip, user: user ?? undefined };
+    const begun = lockout.begin(name ? [addressKey(ip), nameKey(name)] : [addressKey(ip)], who);
+    if (!begun.ok) return locked("password", begun.retryAfterMs);
+    const account = await passwordAccount(db, user, password);
+    if (!account) {
+      begun.attempt.failed();
+      metrics.authentication("failure", "invalid_credentials");
+      audit.push({ action: "login.failed", ip, user: user ?? (name ? canonicalName(name).slice(0, 64) : null) });
+      return refusal("invalid_credentials", "password");
+    }
+    begun.attempt.succeeded();
+    metrics.authentication("success", "login");
+    return { ok: true, user: account.username, role: account.role, lab: false };
+  }
+
+  /**
+   * Who a token belongs to, for a resource server (no address or fingerprint check). A guessable
+   * subject that is not active counts against the caller's address, so introspection is no
+   * guessing oracle; from a locked-out address such subjects are not checked.
+   */
+  async function introspect(presented: string, ip: string): Promise<Decision<{ subject: Subject | null }>> {
+    const guessable = !unguessable(presented);
+    const lockedFor = guessable ? lockout.retryAfter([addressKey(ip)]) : 0;
+    if (lockedFor > 0) return locked("token", lockedFor);
+    const result = verifier.verify(presented, null, now());
+    if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
+    const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;
+    if (device?.ok) return { ok: true, subject: { kind: "device", device: device.device, token: device.token } };
+    if (guessable) lockout.count([addressKey(ip)], { ip });
+    return { ok: true, subject: null };
+  }
+
+  return { token, shortToken, login, introspect };
+}
+
+export type AuthCore = ReturnType<typeof createAuthCore>;
+
+function validName(name: string): string | null {
+  try {
+    return normalizeUser(name);
+  } catch {
+    return null;
+  }
+}
