@@ -27,7 +27,7 @@ describe("accounts", () => {
     expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
     expect(row.passwordHash).toStartWith("$argon2id$");
     expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
-    expect(listAudit(db, { limit: 1 })[0]).toMatchObject({ action: "user.created", user: "alice" });
+    expect(listAudit(db, { limit: 1 }).items[0]).toMatchObject({ action: "user.created", user: "alice" });
   });
 
   test("names are unique whatever their case", async () => {
@@ -43,7 +43,7 @@ describe("accounts", () => {
   ])("refuses %s and stores nothing", async (_, input, code) => {
     const { db } = memoryStore();
     expect((await failure(() => addUser(db, input, actor))).code).toBe(code);
-    expect(listUsers(db)).toEqual([]);
+    expect(listUsers(db).items).toEqual([]);
   });
 
   test("disabling refuses all the user's tokens; enabling restores them", async () => {
@@ -66,9 +66,9 @@ describe("accounts", () => {
     const session = await login(db, { name: "dave", password: "first password" }, options, actor);
     issueToken(db, { user: "dave", lifetimeMs: null, source: "api" }, actor);
     await updateUser(db, "dave", { password: "second password" }, actor);
-    const active = listTokens(db, { user: "dave", active: true });
+    const active = listTokens(db, { user: "dave", active: true }).items;
     expect(active.map((t) => t.source)).toEqual(["api"]);
-    expect(listTokens(db, { user: "dave" }).find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
+    expect(listTokens(db, { user: "dave" }).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
     expect(await login(db, { name: "dave", password: "first password" }, options, actor)).toBeNull();
     expect(await login(db, { name: "dave", password: "second password" }, options, actor)).not.toBeNull();
   });
@@ -78,7 +78,7 @@ describe("accounts", () => {
     await addUser(db, { username: "erin", password: "correct horse" }, actor);
     issueToken(db, { user: "erin", lifetimeMs: null, source: "api" }, actor);
     removeUser(db, "erin", actor);
-    expect(listTokens(db, { user: "erin", active: true })).toEqual([]);
+    expect(listTokens(db, { user: "erin", active: true }).items).toEqual([]);
     expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
   });
 });
@@ -104,7 +104,7 @@ describe("logging in", () => {
     const { db } = memoryStore();
     await addUser(db, { username: "gina", password: "correct horse" }, actor);
     expect(await login(db, credentials, options, actor)).toBeNull();
-    expect(listTokens(db, {})).toEqual([]);
+    expect(listTokens(db, {}).items).toEqual([]);
   });
 
   test("a disabled account cannot log in", async () => {

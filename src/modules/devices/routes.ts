@@ -1,9 +1,10 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import { presentedToken, type authentication } from "../../http/auth";
 import type { Authenticate, CheckShortToken } from "../../http/authenticate";
 import { clientIp } from "../../http/client-ip";
 import { errorBody, ErrorBody } from "../../http/errors";
+import { answerPage, pageOf } from "../../http/pagination";
 import type { Cidr } from "../../lib/cidr";
 import { DEVICE_ROLE } from "../../lib/names";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
@@ -89,14 +90,14 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         },
       },
     )
-    .get("/api/v1/devices", ({ query }) => {
+    .get("/api/v1/devices", ({ query, set }) => {
       sightings.flush();
-      return listDevices(db, query.status).map(presentDevice);
+      return answerPage(set, listDevices(db, query), presentDevice);
     }, {
       auth: "admin",
       query: DeviceQuery,
-      response: { 200: t.Array(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
-      detail: { summary: "List devices", description: "Newest first; filter by status." },
+      response: { 200: pageOf(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
     .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
       const approved = approveDevice(db, params.id, { name: principal.user, ip });

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageQuery } from "../../http/pagination";
 import type { TokenRow } from "./service";
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
@@ -66,6 +67,7 @@ export const RotateToken = t.Object(
 );
 
 export const TokenQuery = t.Object({
+  ...pageQuery,
   user: t.Optional(t.String({ maxLength: 64, description: "Only this user's tokens" })),
   active: t.Optional(t.Boolean({ description: "true: only tokens that work now; false: only those that do not" })),
 });
