@@ -2,8 +2,10 @@ import { describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
 import type { Db } from "../../src/db/client";
 import { devices, users } from "../../src/db/schema";
-import { recordAudit } from "../../src/modules/audit/service";
-import { issueToken } from "../../src/modules/tokens/service";
+import { listAudit, recordAudit } from "../../src/modules/audit/service";
+import { listDevices } from "../../src/modules/devices/service";
+import { issueToken, listTokens } from "../../src/modules/tokens/service";
+import { listUsers } from "../../src/modules/users/service";
 import { inProcessApp } from "../helpers/app";
 
 const ADMIN = "pagination-admin-token-0123456789";
@@ -155,6 +157,20 @@ describe("a bad page request is a 422 in the error shape, never a 500", () => {
     const { call } = setup();
     const res = await call("GET", `/api/v1/${name}?cursor=${otherList}`);
     expect(res).toMatchObject({ status: 422, body: { code: "invalid_cursor" } });
+  });
+});
+
+describe("the list services check a page request themselves, as the CLI calls them directly", () => {
+  const services: [string, (db: Db, request: { limit?: number; cursor?: string }) => unknown][] = [
+    ["tokens", (db, request) => listTokens(db, request)],
+    ["users", (db, request) => listUsers(db, request)],
+    ["devices", (db, request) => listDevices(db, request)],
+    ["audit", (db, request) => listAudit(db, request)],
+  ];
+  test.each(services)("%s: a limit out of 1–500 and a foreign cursor are refused", (_, list) => {
+    const { db } = setup();
+    for (const limit of [0, 501, 1.5]) expect(() => list(db, { limit })).toThrow(expect.objectContaining({ kind: "invalid", code: "invalid_limit" }));
+    expect(() => list(db, { cursor: "bm90IGEgY3Vyc29y" })).toThrow(expect.objectContaining({ kind: "invalid", code: "invalid_cursor" }));
   });
 });
 
