@@ -22,7 +22,8 @@ type Id = string | number;
  * Keyset pagination over one table, newest first: rows are ordered by a time column, then by a
  * unique id that breaks ties, and a page starts strictly after the (time, id) of the previous
  * page's last row. Unlike an offset, a row created or removed between two requests cannot shift
- * the pages, so nothing is shown twice or skipped; and every page is one index range read.
+ * the pages, so nothing is shown twice or skipped; and a page is read in index order, stopping
+ * after the rows it needs, however deep into the list it starts.
  */
 export class Keyset<Row> {
   constructor(
@@ -41,8 +42,12 @@ export class Keyset<Row> {
     if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max) {
       throw new DomainError("invalid", "invalid_limit", `limit is a whole number from 1 to ${PAGE_SIZE.max}`);
     }
-    // A row-value comparison, so SQLite reads the page as one range of the (time, id) index.
-    const after = cursor === undefined ? undefined : this.decode(cursor, (at, id) => sql`(${this.time}, ${this.id}) < (${at}, ${id})`);
+    let after: SQL | undefined;
+    if (cursor !== undefined) {
+      const [at, id] = this.decode(cursor);
+      // A row-value comparison, so SQLite starts the page with a seek into the (time, id) index.
+      after = sql`(${this.time}, ${this.id}) < (${at}, ${id})`;
+    }
     return { after, order: [desc(this.time), desc(this.id)], fetch: limit + 1 };
   }
 
@@ -54,10 +59,10 @@ export class Keyset<Row> {
     return { items, next: Buffer.from(JSON.stringify([this.list, at.getTime(), id])).toString("base64url") };
   }
 
-  private decode<T>(cursor: string, build: (at: number, id: Id) => T): T {
+  private decode(cursor: string): [at: number, id: Id] {
     const key = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? parseJson(Buffer.from(cursor, "base64url").toString("utf8")) : undefined;
     if (Array.isArray(key) && key.length === 3 && key[0] === this.list && Number.isSafeInteger(key[1]) && isId(key[2])) {
-      return build(key[1], key[2]);
+      return [key[1], key[2]];
     }
     throw new DomainError("invalid", "invalid_cursor", "That cursor was not given out by this list; start again without one");
   }

@@ -15,7 +15,7 @@ export const pageQuery = {
   ),
 };
 
-export const NEXT_CURSOR = "x-next-cursor";
+const NEXT_CURSOR = "x-next-cursor";
 
 /** A list's 200 answer in the OpenAPI document: the array, and the header that leads to the next page. */
 export const pageOf = <S extends TSchema>(item: S) =>
