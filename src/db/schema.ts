@@ -37,7 +37,12 @@ export const tokens = sqliteTable(
     lastIp: text("last_ip"),
     requestCount: integer("request_count").notNull().default(0),
   },
-  (table) => [uniqueIndex("tokens_hash_unique").on(table.hash), index("tokens_user_idx").on(table.user)],
+  // Lists page newest first by (created_at, id), overall or for one user.
+  (table) => [
+    uniqueIndex("tokens_hash_unique").on(table.hash),
+    index("tokens_user_idx").on(table.user, table.createdAt, table.id),
+    index("tokens_created_idx").on(table.createdAt, table.id),
+  ],
 );
 
 /** Who did what, newest last: token changes, bootstrap, authentication failures. No secrets. */
@@ -64,24 +69,33 @@ export const auditEvents = sqliteTable(
  * People who log in with a password. The name is the token's `user`, in lower case, so a
  * disabled account's tokens can be refused with one join. Only an argon2id hash is kept.
  */
-export const users = sqliteTable("users", {
-  username: text("username").primaryKey(),
-  passwordHash: text("password_hash").notNull(),
-  role: text("role").notNull().default("user"),
-  disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    username: text("username").primaryKey(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role").notNull().default("user"),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("users_created_idx").on(table.createdAt, table.username)],
+);
 
 /** Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. */
-export const devices = sqliteTable("devices", {
-  id: text("id").primaryKey(),
-  fingerprint: text("fingerprint").notNull().unique(),
-  label: text("label"),
-  status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
-  firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
-  lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
-});
+export const devices = sqliteTable(
+  "devices",
+  {
+    id: text("id").primaryKey(),
+    fingerprint: text("fingerprint").notNull().unique(),
+    label: text("label"),
+    status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
+    firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
+    lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
+  },
+  // Lists page newest first by (first_seen, id), overall or in one status.
+  (table) => [index("devices_first_seen_idx").on(table.firstSeen, table.id), index("devices_status_idx").on(table.status, table.firstSeen, table.id)],
+);
 
 /**
  * A device's main token (JWT) and short token, by hash only. The id is the JWT's `jti`; issue and

@@ -126,4 +126,27 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     await page.screenshot({ path: join(docs, "admin-audit.png"), fullPage: true });
     expect(alerts).toEqual([]);
   });
+
+  test("a long list shows 50 rows and a More button that adds the next page, never asking for the whole table", async () => {
+    for (let i = 0; i < 60; i++) await client(server).post("/api/v1/tokens", { user: "bulk", name: `bulk ${i}` });
+    const total = (await client(server).get("/api/v1/tokens?limit=500")).body.length;
+    expect(total).toBeGreaterThan(60);
+    const listed: string[] = [];
+    page.on("request", (request) => {
+      if (/\/api\/v1\/(tokens|users|devices|audit)\?/.test(request.url()) && request.method() === "GET") listed.push(request.url());
+    });
+    await page.click("nav >> text=Tokens");
+    await page.locator("tbody tr").nth(49).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(50);
+    expect(await page.locator("td", { hasText: "bulk 59" }).count()).toBe(1);
+    await page.click("button:text-is('More')");
+    await page.locator("tbody tr").nth(total - 1).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(total);
+    expect(await page.locator("td", { hasText: /^bulk 0$/ }).count()).toBe(1);
+    expect(await page.locator("button:text-is('More')").count()).toBe(0);
+    expect(listed).toHaveLength(2);
+    for (const url of listed) expect(new URL(url).searchParams.get("limit")).toBe("50");
+    expect(new URL(listed[1]!).searchParams.get("cursor")).not.toBeNull();
+    expect(blocked).toEqual([]);
+  });
 });

@@ -287,7 +287,8 @@ describe("usage, audit and secrecy", () => {
     expect(JSON.stringify(audit.body)).not.toContain(token);
     const filtered = await client(server).get("/api/v1/audit?user=mia&action=token.created");
     expect(filtered.body).toHaveLength(1);
-    const page = await client(server).get(`/api/v1/audit?limit=2&before=${audit.body[1].id}`);
+    const first = await client(server).get("/api/v1/audit?limit=2");
+    const page = await client(server).get(`/api/v1/audit?limit=2&cursor=${first.headers.get("x-next-cursor")}`);
     expect(page.body.map((e: { id: number }) => e.id)).toEqual(audit.body.slice(2, 4).map((e: { id: number }) => e.id));
   });
 
@@ -359,7 +360,8 @@ describe("the token CLI beside a running server", () => {
     [["token", "create", "sam", "--expires", "later"], 2, '--expires: "later" is not a duration'],
     [["token", "rotate"], 2, "missing argument <id>"],
     [["token", "revoke"], 2, "Give a token id, or --user USER"],
-    [["audit", "--limit", "0"], 2, "--limit must be a whole number from 1 to 1000"],
+    [["audit", "--limit", "0"], 2, "--limit must be a whole number from 1 to 500"],
+    [["token", "list", "--cursor", "nope"], 2, "That cursor was not given out by this list"],
   ])("%p fails with exit %i and a clear message", async (args, code, message) => {
     const result = await runKeyward(args);
     expect(result.code).toBe(code);

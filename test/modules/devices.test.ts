@@ -92,8 +92,8 @@ describe("device tokens", () => {
     const { db, enrollNow } = setup();
     const { device } = await issued(enrollNow());
     expect(labelDevice(db, device.id, "  front desk ", actor).label).toBe("front desk");
-    expect(listDevices(db, "active").map((d) => d.id)).toEqual([device.id]);
-    expect(listDevices(db, "pending")).toEqual([]);
+    expect(listDevices(db, { status: "active" }).items.map((d) => d.id)).toEqual([device.id]);
+    expect(listDevices(db, { status: "pending" }).items).toEqual([]);
     expect(() => labelDevice(db, "dev_missing", "x", actor)).toThrow("No device dev_missing");
   });
 

@@ -38,7 +38,7 @@ describe("accounts", () => {
     expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
     expect(row.passwordHash).toStartWith("$argon2id$");
     expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
-    expect(listAudit(db, { limit: 1 })[0]).toMatchObject({ action: "user.created", user: "alice" });
+    expect(listAudit(db, { limit: 1 }).items[0]).toMatchObject({ action: "user.created", user: "alice" });
   });
 
   test("names are unique whatever their case", async () => {
@@ -54,7 +54,7 @@ describe("accounts", () => {
   ])("refuses %s and stores nothing", async (_, input, code) => {
     const { db } = memoryStore();
     expect((await failure(() => addUser(db, input, actor))).code).toBe(code);
-    expect(listUsers(db)).toEqual([]);
+    expect(listUsers(db).items).toEqual([]);
   });
 
   test("disabling refuses all the user's tokens; enabling restores them", async () => {
@@ -78,9 +78,9 @@ describe("accounts", () => {
     const session = await login(store, { name: "dave", password: "first password" });
     issueToken(db, { user: "dave", lifetimeMs: null, source: "api" }, actor);
     await updateUser(db, "dave", { password: "second password" }, actor);
-    const active = listTokens(db, { user: "dave", active: true });
+    const active = listTokens(db, { user: "dave", active: true }).items;
     expect(active.map((t) => t.source)).toEqual(["api"]);
-    expect(listTokens(db, { user: "dave" }).find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
+    expect(listTokens(db, { user: "dave" }).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
     expect(await login(store, { name: "dave", password: "first password" })).toBeNull();
     expect(await login(store, { name: "dave", password: "second password" })).not.toBeNull();
   });
@@ -90,7 +90,7 @@ describe("accounts", () => {
     await addUser(db, { username: "erin", password: "correct horse" }, actor);
     issueToken(db, { user: "erin", lifetimeMs: null, source: "api" }, actor);
     removeUser(db, "erin", actor);
-    expect(listTokens(db, { user: "erin", active: true })).toEqual([]);
+    expect(listTokens(db, { user: "erin", active: true }).items).toEqual([]);
     expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
   });
 });
@@ -118,7 +118,7 @@ describe("logging in", () => {
     const { db } = store;
     await addUser(db, { username: "gina", password: "correct horse" }, actor);
     expect(await login(store, credentials)).toBeNull();
-    expect(listTokens(db, {})).toEqual([]);
+    expect(listTokens(db, {}).items).toEqual([]);
   });
 
   test("a disabled account cannot log in", async () => {

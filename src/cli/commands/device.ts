@@ -3,6 +3,7 @@ import { approveDevice, labelDevice, listDevices, revokeDevice, type DeviceRow }
 import { configFlags, UsageError, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
 import { printJson, printTable, shortTime } from "../output";
+import { pageFlags, pageRequest, printNext } from "../pages";
 
 const cli = { name: "cli" };
 const db = configFlags("db");
@@ -17,18 +18,21 @@ function report(row: DeviceRow, asJson: boolean, what: string): void {
 
 const list: Command = {
   name: "device list",
-  summary: "List devices, newest first.",
-  synopsis: "[--status active|pending|revoked] [--json]",
-  options: { status: { type: "string" }, ...json, ...db.options },
-  help: [{ flag: "--status S", text: "only devices in this state" }, jsonHelp, ...db.help],
+  summary: "List devices, newest first, a page at a time.",
+  synopsis: "[--status active|pending|revoked] [--limit N] [--cursor C] [--json]",
+  options: { status: { type: "string" }, ...pageFlags.options, ...json, ...db.options },
+  help: [{ flag: "--status S", text: "only devices in this state" }, ...pageFlags.help, jsonHelp, ...db.help],
   run(flags) {
     const status = flags.status as string | undefined;
     if (status !== undefined && !statuses.includes(status)) throw new UsageError(`--status must be one of ${statuses.join(", ")}`, list);
+    const request = pageRequest(flags, list);
     return withDatabase(flags, (store) => {
-      const rows = listDevices(store.db, status as DeviceRow["status"] | undefined).map(presentDevice);
+      const page = listDevices(store.db, { ...request, status: status as DeviceRow["status"] | undefined });
+      const rows = page.items.map(presentDevice);
       if (flags.json === true) printJson(rows);
       else if (rows.length === 0) process.stdout.write("No devices.\n");
       else printTable(["ID", "LABEL", "STATUS", "FIRST SEEN", "LAST SEEN", "FINGERPRINT"], rows.map((d) => [d.id, d.label, d.status, shortTime(d.first_seen), shortTime(d.last_seen), d.fingerprint]));
+      printNext(page);
       return 0;
     });
   },

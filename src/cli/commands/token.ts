@@ -5,6 +5,7 @@ import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotate
 import { configFlags, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
 import { printJson, printRecord, printTable, shortTime } from "../output";
+import { pageFlags, pageRequest, printNext } from "../pages";
 
 const cli = { name: "cli" };
 const db = configFlags("db");
@@ -77,8 +78,8 @@ const create: Command = {
 
 const list: Command = {
   name: "token list",
-  summary: "List tokens, newest first (never their secrets).",
-  synopsis: "[--user USER] [--active] [--json]",
+  summary: "List tokens, newest first, a page at a time (never their secrets).",
+  synopsis: "[--user USER] [--active] [--limit N] [--cursor C] [--json]",
   ...withOptions(
     {
       options: { user: { type: "string" }, active: { type: "boolean" } },
@@ -87,17 +88,21 @@ const list: Command = {
         { flag: "--active", text: "only tokens that work now" },
       ],
     },
+    pageFlags,
     json,
     db,
   ),
   run: (flags) =>
     withDatabase(flags, (store) => {
-      const records = listTokens(store.db, {
+      const page = listTokens(store.db, {
+        ...pageRequest(flags, list),
         user: flags.user as string | undefined,
         active: flags.active === true ? true : undefined,
-      }).map((row) => presentToken(row));
+      });
+      const records = page.items.map((row) => presentToken(row));
       if (flags.json === true) printJson(records);
       else printTokens(records);
+      printNext(page);
       return 0;
     }),
 };

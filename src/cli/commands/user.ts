@@ -3,6 +3,7 @@ import { addUser, listUsers, removeUser, updateUser } from "../../modules/users/
 import { configFlags, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
 import { printJson, printTable } from "../output";
+import { pageFlags, pageRequest, printNext } from "../pages";
 import { readNewPassword } from "../password";
 
 const cli = { name: "cli" };
@@ -29,16 +30,18 @@ const add: Command = {
 
 const list: Command = {
   name: "user list",
-  summary: "List users.",
-  synopsis: "[--json]",
-  options: { json: { type: "boolean" }, ...db.options },
-  help: [{ flag: "--json", text: "print JSON (the API's shape) instead of a table" }, ...db.help],
+  summary: "List users, newest first, a page at a time.",
+  synopsis: "[--limit N] [--cursor C] [--json]",
+  options: { ...pageFlags.options, json: { type: "boolean" }, ...db.options },
+  help: [...pageFlags.help, { flag: "--json", text: "print JSON (the API's shape) instead of a table" }, ...db.help],
   run: (flags) =>
     withDatabase(flags, (store) => {
-      const users = listUsers(store.db).map(presentUser);
+      const page = listUsers(store.db, pageRequest(flags, list));
+      const users = page.items.map(presentUser);
       if (flags.json === true) printJson(users);
       else if (users.length === 0) process.stdout.write("No users.\n");
       else printTable(["USER", "ROLE", "STATUS", "CREATED"], users.map((u) => [u.username, u.role, u.disabled ? "disabled" : "enabled", u.created_at]));
+      printNext(page);
       return 0;
     }),
 };

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageQuery } from "../../http/pagination";
 import type { AuditRow } from "./service";
 
 export const AuditEvent = t.Object(
@@ -16,9 +17,8 @@ export const AuditEvent = t.Object(
 );
 
 export const AuditQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  before: t.Optional(t.Integer({ minimum: 1, description: "Only events older than this id: the last id of the previous page" })),
-  user: t.Optional(t.String({ maxLength: 64 })),
+  ...pageQuery,
+  user: t.Optional(t.String({ maxLength: 64, description: "Only events about this user name or device id" })),
   action: t.Optional(t.String({ maxLength: 64, examples: ["auth.failed"] })),
 });
 

@@ -1,6 +1,8 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
+import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { auditEvents } from "../../db/schema";
+import { normalizeUser } from "../../lib/names";
 
 export type AuditAction =
   | "admin.bootstrap"
@@ -37,36 +39,28 @@ export function recordAudit(db: Db, entry: AuditEntry, at = new Date()): void {
   db.insert(auditEvents).values({ ...entry, at }).run();
 }
 
-export interface AuditQuery {
-  limit: number;
-  before?: number;
+export interface AuditFilter extends PageRequest {
+  /** A user name, or a device id for device events. */
   user?: string;
   action?: string;
 }
 
 /**
- * Newest first, by time (queued failures are written after the fact, so ids alone are not time
- * order); `before` is the id of the last event of the previous page.
+ * Newest first by time (queued failures are written after the fact, so ids alone are not time
+ * order), the id breaking ties.
  */
-export function listAudit(db: Db, { limit, before, user, action }: AuditQuery): AuditRow[] {
-  const filters: (SQL | undefined)[] = [];
-  if (before !== undefined) {
-    const pivot = db.select({ at: auditEvents.at }).from(auditEvents).where(eq(auditEvents.id, before)).get();
-    filters.push(
-      pivot
-        ? or(lt(auditEvents.at, pivot.at), and(eq(auditEvents.at, pivot.at), lt(auditEvents.id, before)))
-        : lt(auditEvents.id, before),
-    );
-  }
-  if (user !== undefined) filters.push(eq(auditEvents.user, user));
-  if (action !== undefined) filters.push(eq(auditEvents.action, action));
-  return db
-    .select()
-    .from(auditEvents)
-    .where(and(...filters))
-    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
-    .limit(limit)
-    .all();
+const keyset = new Keyset<AuditRow>("audit", auditEvents.at, auditEvents.id, (row) => [row.at, row.id]);
+
+/** Device events name the device by its id, which is case-sensitive; any other subject is a user name. */
+const subject = (text: string) => (/^dev_[0-9A-Za-z]{16}$/.test(text.trim()) ? text.trim() : normalizeUser(text));
+
+/** One page of the audit log, newest first. */
+export function listAudit(db: Db, filter: AuditFilter): Page<AuditRow> {
+  const { after, order, fetch } = keyset.plan(filter);
+  const where: (SQL | undefined)[] = [after];
+  if (filter.user !== undefined) where.push(eq(auditEvents.user, subject(filter.user)));
+  if (filter.action !== undefined) where.push(eq(auditEvents.action, filter.action));
+  return keyset.page(db.select().from(auditEvents).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
 }
 
 /**

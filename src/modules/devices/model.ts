@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageQuery } from "../../http/pagination";
 import type { DeviceRow } from "./service";
 
 const fingerprintField = t.String({ minLength: 1, maxLength: 512, description: "The device's hardware fingerprint", examples: ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456"] });
@@ -51,7 +52,11 @@ export const DeviceRecord = t.Object(
   { title: "Device" },
 );
 
-export const DeviceQuery = t.Object({ status: t.Optional(t.UnionEnum(["active", "pending", "revoked"])) });
+export const DeviceQuery = t.Object({
+  ...pageQuery,
+  // t.UnionEnum defaults to its first value, which in a query would quietly list only active devices.
+  status: t.Optional(t.UnionEnum(["active", "pending", "revoked"], { default: undefined, description: "Only devices in this state" })),
+});
 export const LabelBody = t.Object({ label: t.Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
 
 export function presentDevice(row: DeviceRow): typeof DeviceRecord.static {

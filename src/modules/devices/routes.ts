@@ -1,8 +1,9 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import { presentedToken, refuse, type authentication } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
+import { answerPage, pageOf } from "../../http/pagination";
 import type { AuthCore } from "../auth/service";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
@@ -79,14 +80,14 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         },
       },
     )
-    .get("/api/v1/devices", ({ query }) => {
+    .get("/api/v1/devices", ({ query, set }) => {
       sightings.flush();
-      return listDevices(db, query.status).map(presentDevice);
+      return answerPage(set, listDevices(db, query), presentDevice);
     }, {
       auth: "admin",
       query: DeviceQuery,
-      response: { 200: t.Array(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
-      detail: { summary: "List devices", description: "Newest first; filter by status." },
+      response: { 200: pageOf(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
     .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
       const approved = approveDevice(db, params.id, { name: principal.user, ip });

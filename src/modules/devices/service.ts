@@ -1,5 +1,6 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
+import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -134,8 +135,13 @@ export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string,
   return { ok: true, ...found };
 }
 
-export function listDevices(db: Db, status?: DeviceRow["status"]): DeviceRow[] {
-  return db.select().from(devices).where(status ? eq(devices.status, status) : undefined).orderBy(desc(devices.firstSeen)).all();
+const keyset = new Keyset<DeviceRow>("devices", devices.firstSeen, devices.id, (row) => [row.firstSeen, row.id]);
+
+/** One page of devices, newest first, optionally in one status. */
+export function listDevices(db: Db, filter: PageRequest & { status?: DeviceRow["status"] } = {}): Page<DeviceRow> {
+  const { after, order, fetch } = keyset.plan(filter);
+  const where = and(after, filter.status ? eq(devices.status, filter.status) : undefined);
+  return keyset.page(db.select().from(devices).where(where).orderBy(...order).limit(fetch).all(), filter);
 }
 
 export function getDevice(db: Db, id: string): DeviceRow {

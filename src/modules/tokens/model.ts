@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageQuery } from "../../http/pagination";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
 
@@ -67,6 +68,7 @@ export const RotateToken = t.Object(
 );
 
 export const TokenQuery = t.Object({
+  ...pageQuery,
   user: t.Optional(t.String({ maxLength: 64, description: "Only this user's tokens" })),
   active: t.Optional(t.Boolean({ description: "true: only tokens that work now; false: only those that do not" })),
 });

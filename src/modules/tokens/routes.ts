@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { answerPage, pageOf } from "../../http/pagination";
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
 import { canonicalName } from "../../lib/names";
@@ -64,15 +65,18 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
     )
     .get(
       "",
-      ({ query }) => {
+      ({ query, set }) => {
         usage.flush();
-        return listTokens(db, query).map((row) => presentToken(row));
+        return answerPage(set, listTokens(db, query), presentToken);
       },
       {
         auth: "admin",
         query: TokenQuery,
-        response: { 200: t.Array(TokenRecord), ...denied, 422: ErrorBody },
-        detail: { summary: "List tokens", description: "Newest first. Never includes a secret or a hash." },
+        response: { 200: pageOf(TokenRecord), ...denied, 422: ErrorBody },
+        detail: {
+          summary: "List tokens",
+          description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Never includes a secret or a hash.",
+        },
       },
     )
     .post(

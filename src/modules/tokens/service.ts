@@ -1,5 +1,6 @@
-import { and, desc, eq, gt, isNull, lte, ne, or, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, ne, or, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
+import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
@@ -88,17 +89,21 @@ export function parseAllowedIps(list: string[] | null | undefined): string[] | n
   }
 }
 
-export interface TokenFilter {
+export interface TokenFilter extends PageRequest {
   user?: string;
   /** true: only tokens that authenticate now; false: only those that no longer do. */
   active?: boolean;
 }
 
-export function listTokens(db: Db, filter: TokenFilter, now = new Date()): TokenRow[] {
-  const where: (SQL | undefined)[] = [];
+const keyset = new Keyset<TokenRow>("tokens", tokens.createdAt, tokens.id, (row) => [row.createdAt, row.id]);
+
+/** One page of tokens, newest first. */
+export function listTokens(db: Db, filter: TokenFilter, now = new Date()): Page<TokenRow> {
+  const { after, order, fetch } = keyset.plan(filter);
+  const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(tokens.user, normalizeUser(filter.user)));
   if (filter.active !== undefined) where.push(filter.active ? activeAt(now) : notActiveAt(now));
-  return db.select().from(tokens).where(and(...where)).orderBy(desc(tokens.createdAt)).all();
+  return keyset.page(db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
 }
 
 /** Tokens that authenticate at `now`: not revoked yet (a grace period may be running), not expired. */

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageQuery } from "../../http/pagination";
 import type { UserRow } from "./service";
 
 export const UserRecord = t.Object(
@@ -29,6 +30,8 @@ export const UpdateUser = t.Object(
   },
   { title: "UpdateUser", minProperties: 1 },
 );
+
+export const UserQuery = t.Object(pageQuery);
 
 export function presentUser(row: UserRow): typeof UserRecord.static {
   return {

@@ -1,9 +1,10 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { answerPage, pageOf } from "../../http/pagination";
 import type { TokenVerifier } from "../tokens/verifier";
-import { CreateUser, presentUser, UpdateUser, UserRecord } from "./model";
+import { CreateUser, presentUser, UpdateUser, UserQuery, UserRecord } from "./model";
 import { addUser, listUsers, removeUser, updateUser } from "./service";
 
 export interface UserRouteDeps {
@@ -30,10 +31,11 @@ export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
         detail: { summary: "Add a user who can log in with a password", description: "The password is kept only as an argon2id hash." },
       },
     )
-    .get("", () => listUsers(db).map(presentUser), {
+    .get("", ({ query, set }) => answerPage(set, listUsers(db, query), presentUser), {
       auth: "admin",
-      response: { 200: t.Array(UserRecord), ...denied },
-      detail: { summary: "List users" },
+      query: UserQuery,
+      response: { 200: pageOf(UserRecord), ...denied, 422: ErrorBody },
+      detail: { summary: "List users", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page." },
     })
     .patch(
       "/:username",

@@ -1,5 +1,6 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
+import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
@@ -35,8 +36,12 @@ export async function addUser(db: Db, input: { username: string; password: strin
   });
 }
 
-export function listUsers(db: Db): UserRow[] {
-  return db.select().from(users).orderBy(asc(users.username)).all();
+const keyset = new Keyset<UserRow>("users", users.createdAt, users.username, (row) => [row.createdAt, row.username]);
+
+/** One page of users, newest first. */
+export function listUsers(db: Db, request: PageRequest = {}): Page<UserRow> {
+  const { after, order, fetch } = keyset.plan(request);
+  return keyset.page(db.select().from(users).where(after).orderBy(...order).limit(fetch).all(), request);
 }
 
 export function getUser(db: Db, username: string): UserRow {

@@ -9,7 +9,7 @@ function lockout(max = 3, windowMs = 60_000) {
   const audit = new AuditQueue(db);
   let now = 1_000_000;
   const lock = new Lockout(new FailureLimiter(max, windowMs), audit, () => now);
-  return { lock, advance: (ms: number) => void (now += ms), audited: () => (audit.flush(), listAudit(db, { limit: 100 })) };
+  return { lock, advance: (ms: number) => void (now += ms), audited: () => (audit.flush(), listAudit(db, { limit: 100 }).items) };
 }
 
 const who = { ip: "10.0.0.1" };

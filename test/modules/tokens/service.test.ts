@@ -26,7 +26,7 @@ describe("issuing tokens", () => {
     const now = new Date("2026-01-01T00:00:00Z");
     const { row } = issueToken(db, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
     expect(row).toMatchObject({ user: "alice", role: "analyst", allowedIps: ["10.0.0.0/8"], expiresAt: new Date("2026-01-01T01:00:00Z") });
-    expect(listAudit(db, { limit: 5 })[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
+    expect(listAudit(db, { limit: 5 }).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
   });
 
   test.each([
@@ -41,13 +41,13 @@ describe("issuing tokens", () => {
     const error = failure(() => issueToken(db, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
     expect(error.kind).toBe("invalid");
     expect(error.code).toBe(code);
-    expect(listTokens(db, {})).toEqual([]);
+    expect(listTokens(db, {}).items).toEqual([]);
   });
 
   test("a unicode user name is fine, and case-insensitive", () => {
     const { db } = memoryStore();
     issueToken(db, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
-    expect(listTokens(db, { user: "ZOË" })).toHaveLength(1);
+    expect(listTokens(db, { user: "ZOË" }).items).toHaveLength(1);
   });
 });
 
@@ -57,9 +57,9 @@ describe("listing, revoking and rotating", () => {
     const a = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
     revokeToken(db, a.row.id, actor);
-    expect(listTokens(db, { user: "alice" }).map((r) => r.id)).toEqual([a.row.id]);
-    expect(listTokens(db, { active: true }).map((r) => r.user)).toEqual(["bob"]);
-    expect(listTokens(db, { active: false }).map((r) => r.user)).toEqual(["alice"]);
+    expect(listTokens(db, { user: "alice" }).items.map((r) => r.id)).toEqual([a.row.id]);
+    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
+    expect(listTokens(db, { active: false }).items.map((r) => r.user)).toEqual(["alice"]);
   });
 
   test("revoking keeps the record, and a second revoke changes nothing", () => {
@@ -69,7 +69,7 @@ describe("listing, revoking and rotating", () => {
     const second = revokeToken(db, row.id, actor);
     expect(first.revokedAt).not.toBeNull();
     expect(second.revokedAt).toEqual(first.revokedAt);
-    expect(listAudit(db, { limit: 10, action: "token.revoked" })).toHaveLength(1);
+    expect(listAudit(db, { limit: 10, action: "token.revoked" }).items).toHaveLength(1);
   });
 
   test("a token can be found by the token itself, as seed 001's CLI revokes", () => {
@@ -111,7 +111,7 @@ describe("listing, revoking and rotating", () => {
     for (let i = 0; i < 3; i++) issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
     expect(revokeUserTokens(db, "ALICE", actor)).toBe(3);
-    expect(listTokens(db, { active: true }).map((r) => r.user)).toEqual(["bob"]);
+    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
     expect(revokeUserTokens(db, "alice", actor)).toBe(0);
   });
 });
@@ -121,7 +121,7 @@ describe("environment tokens and the first admin", () => {
     const { db } = memoryStore();
     const known = syncEnvTokens(db, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
     expect(known.size).toBe(2);
-    const rows = listTokens(db, {});
+    const rows = listTokens(db, {}).items;
     expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
       ["admin", "admin", "env", "API_TOKENS"],
       ["env-2", "user", "env", "API_TOKENS"],
@@ -135,15 +135,15 @@ describe("environment tokens and the first admin", () => {
   test("changing KEYWARD_ADMIN_TOKEN retires the old value; restarting with the same value keeps its record", () => {
     const { db } = memoryStore();
     syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
-    const firstId = listTokens(db, {})[0]!.id;
+    const firstId = listTokens(db, {}).items[0]!.id;
     syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
-    expect(listTokens(db, {}).map((r) => r.id)).toEqual([firstId]);
+    expect(listTokens(db, {}).items.map((r) => r.id)).toEqual([firstId]);
     syncEnvTokens(db, { adminToken: "second-admin-token-value", apiTokens: [] });
-    const rows = listTokens(db, {});
+    const rows = listTokens(db, {}).items;
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
-    expect(listTokens(db, { active: true })).toHaveLength(1);
-    expect(listAudit(db, { limit: 5, action: "token.env_removed" })).toHaveLength(1);
+    expect(listTokens(db, { active: true }).items).toHaveLength(1);
+    expect(listAudit(db, { limit: 5, action: "token.env_removed" }).items).toHaveLength(1);
   });
 
   test("bootstrap makes one admin token when none works, and none when one does", () => {
@@ -153,7 +153,7 @@ describe("environment tokens and the first admin", () => {
     expect(bootstrapAdmin(db, hour)).toBeNull();
     revokeToken(db, first!.row.id, actor);
     expect(bootstrapAdmin(db, hour)).not.toBeNull();
-    expect(listAudit(db, { limit: 10, action: "admin.bootstrap" })).toHaveLength(2);
+    expect(listAudit(db, { limit: 10, action: "admin.bootstrap" }).items).toHaveLength(2);
   });
 });
 

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
-import { api } from "./api";
-import { fields, h, replace, table, when } from "./dom";
+import { fields, h, replace, when } from "./dom";
+import { pagedTable } from "./list";
 import type { View } from "./main";
 
 interface AuditEvent {
@@ -14,42 +14,30 @@ interface AuditEvent {
   detail: string | null;
 }
 
-const PAGE = 50;
-
 export const auditView: View = {
   title: "Audit",
-  async render(root) {
+  async render(root, notify) {
     const list = h("div");
-    const pager = h("p", { class: "row" });
-    const pages: (number | undefined)[] = [undefined];
     const filter = h(
       "form",
-      { class: "row", onsubmit: (e) => (e.preventDefault(), pages.splice(1), void load()) },
+      { class: "row", onsubmit: (e) => (e.preventDefault(), void load()) },
       h("input", { name: "user", placeholder: "user or device", "aria-label": "Filter by user" }),
       h("input", { name: "action", placeholder: "action, e.g. auth.failed", "aria-label": "Filter by action" }),
       h("button", { type: "submit" }, "Filter"),
     );
 
     async function load() {
-      const before = pages.at(-1);
-      const query = new URLSearchParams({ ...fields(filter), limit: String(PAGE), ...(before ? { before: String(before) } : {}) });
-      const events = await api<AuditEvent[]>("GET", `/api/v1/audit?${query}`);
-      replace(
-        list,
-        table(
-          ["When", "Action", "Actor", "User", "Token", "IP", "Detail"],
-          events.map((e) => [when(e.at), e.action, e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""]),
-          "No events.",
-        ),
-      );
-      replace(
-        pager,
-        pages.length > 1 && h("button", { type: "button", onclick: () => (pages.pop(), void load()) }, "Newer"),
-        events.length === PAGE && h("button", { type: "button", onclick: () => (pages.push(events.at(-1)!.id), void load()) }, "Older"),
-      );
+      await pagedTable<AuditEvent>(list, {
+        path: "/api/v1/audit",
+        query: fields(filter),
+        columns: ["When", "Action", "Actor", "User", "Token", "IP", "Detail"],
+        notify,
+        empty: "No events.",
+        row: (e) => [when(e.at), e.action, e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""],
+      });
     }
 
-    replace(root, h("h2", {}, "Audit log"), filter, list, pager);
+    replace(root, h("h2", {}, "Audit log"), filter, list);
     await load();
   },
 };

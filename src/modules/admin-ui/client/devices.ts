@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { acting, h, replace, table, when } from "./dom";
+import { acting, h, replace, when } from "./dom";
+import { pagedTable } from "./list";
 import type { View } from "./main";
 
 interface DeviceRecord {
@@ -19,39 +20,37 @@ export const devicesView: View = {
     const act = acting(notify, () => load());
 
     async function load() {
-      const devices = await api<DeviceRecord[]>("GET", "/api/v1/devices");
-      replace(
-        list,
-        table(
-          ["Device", "Label", "Status", "Fingerprint", "First seen", "Last seen", ""],
-          devices.map((d) => [
-            h("code", {}, d.id),
-            d.label ?? "—",
-            h("span", { class: `status ${d.status}` }, d.status),
-            h("code", { class: "fingerprint" }, d.fingerprint),
-            when(d.first_seen),
-            when(d.last_seen),
+      await pagedTable<DeviceRecord>(list, {
+        path: "/api/v1/devices",
+        columns: ["Device", "Label", "Status", "Fingerprint", "First seen", "Last seen", ""],
+        notify,
+        empty: "No devices have enrolled.",
+        row: (d) => [
+          h("code", {}, d.id),
+          d.label ?? "—",
+          h("span", { class: `status ${d.status}` }, d.status),
+          h("code", { class: "fingerprint" }, d.fingerprint),
+          when(d.first_seen),
+          when(d.last_seen),
+          h(
+            "span",
+            { class: "actions" },
+            d.status === "pending" && h("button", { type: "button", onclick: () => confirm(`Approve ${d.id}?`) && act(() => api("POST", `/api/v1/devices/${d.id}/approve`)) }, "Approve"),
+            d.status !== "revoked" && h("button", { type: "button", onclick: () => confirm(`Revoke ${d.id}? All its tokens stop working.`) && act(() => api("POST", `/api/v1/devices/${d.id}/revoke`)) }, "Revoke"),
             h(
-              "span",
-              { class: "actions" },
-              d.status === "pending" && h("button", { type: "button", onclick: () => confirm(`Approve ${d.id}?`) && act(() => api("POST", `/api/v1/devices/${d.id}/approve`)) }, "Approve"),
-              d.status !== "revoked" && h("button", { type: "button", onclick: () => confirm(`Revoke ${d.id}? All its tokens stop working.`) && act(() => api("POST", `/api/v1/devices/${d.id}/revoke`)) }, "Revoke"),
-              h(
-                "button",
-                {
-                  type: "button",
-                  onclick: () => {
-                    const label = prompt(`Label for ${d.id}:`, d.label ?? "");
-                    if (label !== null) void act(() => api("PATCH", `/api/v1/devices/${d.id}`, { label }));
-                  },
+              "button",
+              {
+                type: "button",
+                onclick: () => {
+                  const label = prompt(`Label for ${d.id}:`, d.label ?? "");
+                  if (label !== null) void act(() => api("PATCH", `/api/v1/devices/${d.id}`, { label }));
                 },
-                "Label",
-              ),
+              },
+              "Label",
             ),
-          ]),
-          "No devices have enrolled.",
-        ),
-      );
+          ),
+        ],
+      });
     }
 
     replace(root, h("h2", {}, "Devices"), list);

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 type Props = Record<string, string | boolean | ((event: Event) => void) | undefined>;
 
 /**
@@ -24,17 +24,6 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
 export function replace(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   for (const child of children) if (child !== null && child !== undefined && child !== false) parent.append(child instanceof Node ? child : String(child));
-}
-
-/** A table from column names and rows of cells. */
-export function table(columns: string[], rows: Child[][], empty: string): HTMLElement {
-  if (rows.length === 0) return h("p", { class: "empty" }, empty);
-  return h(
-    "table",
-    {},
-    h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", {}, c)))),
-    h("tbody", {}, ...rows.map((cells) => h("tr", {}, ...cells.map((cell) => h("td", {}, cell))))),
-  );
 }
 
 export const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { acting, fields, h, replace, table, when } from "./dom";
+import { acting, fields, h, replace, when } from "./dom";
+import { pagedTable } from "./list";
 import type { View } from "./main";
 
 interface TokenRecord {
@@ -81,50 +82,48 @@ export const tokensView: View = {
     const act = acting(notify, () => load());
 
     async function load() {
-      const query = new URLSearchParams(fields(filter)).toString();
-      const tokens = await api<TokenRecord[]>("GET", `/api/v1/tokens${query ? `?${query}` : ""}`);
-      replace(
-        list,
-        table(
-          ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
-          tokens.map((t) => [
-            t.user,
-            t.name ?? "—",
-            t.role,
-            h("code", {}, t.hint),
-            when(t.created_at),
-            when(t.expires_at),
-            when(t.last_used_at),
-            t.last_ip ?? "—",
-            t.request_count,
-            h("span", { class: `status ${t.status}` }, t.status),
-            t.source === "env" || t.status === "revoked" || t.status === "expired"
-              ? ""
-              : h(
-                  "span",
-                  { class: "actions" },
-                  h("button", { type: "button", onclick: () => confirm(`Revoke ${t.user}'s token ${t.hint}?`) && act(() => api("DELETE", `/api/v1/tokens/${t.id}`)) }, "Revoke"),
-                  h(
-                    "button",
-                    {
-                      type: "button",
-                      onclick: () => {
-                        const grace = prompt(`Rotate ${t.user}'s token ${t.hint}? The old one keeps working for (e.g. 0s, 24h):`, "0s");
-                        if (grace !== null) {
-                          void act(async () => {
-                            const next = await api<{ token: string; user: string }>("POST", `/api/v1/tokens/${t.id}/rotate`, { grace });
-                            replace(revealed, secretBox(next.token, next.user));
-                          });
-                        }
-                      },
+      await pagedTable<TokenRecord>(list, {
+        path: "/api/v1/tokens",
+        query: fields(filter),
+        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
+        notify,
+        empty: "No tokens match.",
+        row: (t) => [
+          t.user,
+          t.name ?? "—",
+          t.role,
+          h("code", {}, t.hint),
+          when(t.created_at),
+          when(t.expires_at),
+          when(t.last_used_at),
+          t.last_ip ?? "—",
+          t.request_count,
+          h("span", { class: `status ${t.status}` }, t.status),
+          t.source === "env" || t.status === "revoked" || t.status === "expired"
+            ? ""
+            : h(
+                "span",
+                { class: "actions" },
+                h("button", { type: "button", onclick: () => confirm(`Revoke ${t.user}'s token ${t.hint}?`) && act(() => api("DELETE", `/api/v1/tokens/${t.id}`)) }, "Revoke"),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    onclick: () => {
+                      const grace = prompt(`Rotate ${t.user}'s token ${t.hint}? The old one keeps working for (e.g. 0s, 24h):`, "0s");
+                      if (grace !== null) {
+                        void act(async () => {
+                          const next = await api<{ token: string; user: string }>("POST", `/api/v1/tokens/${t.id}/rotate`, { grace });
+                          replace(revealed, secretBox(next.token, next.user));
+                        });
+                      }
                     },
-                    "Rotate",
-                  ),
+                  },
+                  "Rotate",
                 ),
-          ]),
-          "No tokens match.",
-        ),
-      );
+              ),
+        ],
+      });
     }
 
     replace(root, h("h2", {}, "New token"), create, revealed, h("h2", {}, "Tokens"), filter, list);

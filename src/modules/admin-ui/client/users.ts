@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { api } from "./api";
-import { acting, fields, h, replace, table, when } from "./dom";
+import { acting, fields, h, replace, when } from "./dom";
+import { pagedTable } from "./list";
 import type { View } from "./main";
 
 interface UserRecord {
@@ -35,41 +36,39 @@ export const usersView: View = {
     );
 
     async function load() {
-      const users = await api<UserRecord[]>("GET", "/api/v1/users");
       const path = (u: UserRecord) => `/api/v1/users/${encodeURIComponent(u.username)}`;
-      replace(
-        list,
-        table(
-          ["User", "Role", "Status", "Created", ""],
-          users.map((u) => [
-            u.username,
-            u.role,
-            h("span", { class: `status ${u.disabled ? "revoked" : "active"}` }, u.disabled ? "disabled" : "enabled"),
-            when(u.created_at),
+      await pagedTable<UserRecord>(list, {
+        path: "/api/v1/users",
+        columns: ["User", "Role", "Status", "Created", ""],
+        notify,
+        empty: "No users yet.",
+        row: (u) => [
+          u.username,
+          u.role,
+          h("span", { class: `status ${u.disabled ? "revoked" : "active"}` }, u.disabled ? "disabled" : "enabled"),
+          when(u.created_at),
+          h(
+            "span",
+            { class: "actions" },
             h(
-              "span",
-              { class: "actions" },
-              h(
-                "button",
-                { type: "button", onclick: () => confirm(`${u.disabled ? "Enable" : "Disable"} ${u.username}?`) && act(() => api("PATCH", path(u), { disabled: !u.disabled })) },
-                u.disabled ? "Enable" : "Disable",
-              ),
-              h(
-                "button",
-                {
-                  type: "button",
-                  onclick: () => {
-                    const password = prompt(`New password for ${u.username} (8 characters or more). Their login sessions end.`);
-                    if (password) void act(() => api("PATCH", path(u), { password }));
-                  },
-                },
-                "Reset password",
-              ),
+              "button",
+              { type: "button", onclick: () => confirm(`${u.disabled ? "Enable" : "Disable"} ${u.username}?`) && act(() => api("PATCH", path(u), { disabled: !u.disabled })) },
+              u.disabled ? "Enable" : "Disable",
             ),
-          ]),
-          "No users yet.",
-        ),
-      );
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () => {
+                  const password = prompt(`New password for ${u.username} (8 characters or more). Their login sessions end.`);
+                  if (password) void act(() => api("PATCH", path(u), { password }));
+                },
+              },
+              "Reset password",
+            ),
+          ),
+        ],
+      });
     }
 
     replace(root, h("h2", {}, "Add a user"), add, h("h2", {}, "Users"), list);

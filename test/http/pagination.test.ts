@@ -1,0 +1,261 @@
+import { describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
+import type { Db } from "../../src/db/client";
+import { devices, users } from "../../src/db/schema";
+import { listAudit, recordAudit } from "../../src/modules/audit/service";
+import { listDevices } from "../../src/modules/devices/service";
+import { issueToken, listTokens } from "../../src/modules/tokens/service";
+import { listUsers } from "../../src/modules/users/service";
+import { inProcessApp } from "../helpers/app";
+
+const ADMIN = "pagination-admin-token-0123456789";
+const actor = { name: "admin" };
+
+/** The in-process app and calls to it as the admin; the clock for seeded rows starts a day ago. */
+function setup() {
+  const running = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_DEVICE_ENROLLMENT: "open" });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await running.app.handle(
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+    return { status: res.status, body: (await res.json()) as any, next: res.headers.get("x-next-cursor") };
+  };
+  return { ...running, db: running.store.db, call };
+}
+
+type Key = [time: number, id: string | number];
+
+interface List {
+  name: string;
+  /** The list's path with a filter that matches exactly the seeded rows (and the one added mid-way). */
+  path: string;
+  /** Inserts one row at `at` and returns its sort key. */
+  seed(db: Db, i: number, at: Date): Key;
+  /** Adds a row that matches the filter, through the API, as a user would between two pages. */
+  add(call: ReturnType<typeof setup>["call"]): Promise<unknown>;
+  keyOf(record: any): Key;
+}
+
+const lists: List[] = [
+  {
+    name: "tokens",
+    path: "/api/v1/tokens?user=Seeded",
+    seed: (db, i, at) => {
+      const { row } = issueToken(db, { user: "seeded", name: `t${i}`, lifetimeMs: null, source: "cli" }, actor, at);
+      return [at.getTime(), row.id];
+    },
+    add: (call) => call("POST", "/api/v1/tokens", { user: "seeded", name: "added between pages" }),
+    keyOf: (r) => [Date.parse(r.created_at), r.id],
+  },
+  {
+    name: "users",
+    path: "/api/v1/users",
+    seed: (db, i, at) => {
+      // The listing does not care about passwords: a fixed hash keeps 250 users fast.
+      db.insert(users).values({ username: `user${String(i).padStart(3, "0")}`, passwordHash: "x", createdAt: at, updatedAt: at }).run();
+      return [at.getTime(), `user${String(i).padStart(3, "0")}`];
+    },
+    add: (call) => call("POST", "/api/v1/users", { username: "added", password: "correct horse battery" }),
+    keyOf: (r) => [Date.parse(r.created_at), r.username],
+  },
+  {
+    name: "devices",
+    path: "/api/v1/devices?status=active",
+    seed: (db, i, at) => {
+      const id = `dev_${String(i).padStart(16, "0")}`;
+      db.insert(devices).values({ id, fingerprint: `fp-${i}`, status: "active", firstSeen: at, lastSeen: at }).run();
+      return [at.getTime(), id];
+    },
+    add: (call) => call("POST", "/api/v1/tokens/main", { hardware_fingerprint: "added-between-pages" }),
+    keyOf: (r) => [Date.parse(r.first_seen), r.id],
+  },
+  {
+    name: "audit",
+    path: "/api/v1/audit?user=SEEDED",
+    seed: (db, i, at) => {
+      recordAudit(db, { action: "login.failed", user: "seeded", detail: `e${i}` }, at);
+      return [at.getTime(), i + 1];
+    },
+    add: (call) => call("POST", "/api/v1/tokens", { user: "seeded" }),
+    keyOf: (r) => [Date.parse(r.at), r.id],
+  },
+];
+
+const newestFirst = (a: Key, b: Key) => b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0);
+
+/**
+ * 250 rows, seven to each second, so pages of 100 end in the middle of a run of rows with one
+ * time, and only the id can tell where the next page starts.
+ */
+function seed250(db: Db, list: List): Key[] {
+  const start = Date.now() - 86_400_000;
+  const keys = Array.from({ length: 250 }, (_, i) => list.seed(db, i, new Date(start + Math.floor(i / 7) * 1000)));
+  return keys.sort(newestFirst);
+}
+
+describe.each(lists)("listing $name a page at a time", (list) => {
+  test("250 rows in pages of 100 come as 100, 100, 50, newest first, none twice, none missed, even with a row added between pages", async () => {
+    const { db, call } = setup();
+    const expected = seed250(db, list);
+    const join = list.path.includes("?") ? "&" : "?";
+
+    const first = await call("GET", `${list.path}${join}limit=100`);
+    expect(first.status).toBe(200);
+    await list.add(call);
+    const second = await call("GET", `${list.path}${join}limit=100&cursor=${first.next}`);
+    const third = await call("GET", `${list.path}${join}limit=100&cursor=${second.next}`);
+
+    expect([first.body.length, second.body.length, third.body.length]).toEqual([100, 100, 50]);
+    expect(third.next).toBeNull();
+    const seen = [...first.body, ...second.body, ...third.body].map(list.keyOf);
+    expect(seen).toEqual(expected);
+
+    // The added row is real and matches the filter: it leads the list from the top.
+    const again = await call("GET", `${list.path}${join}limit=1`);
+    expect(list.keyOf(again.body[0])[0]).toBeGreaterThan(expected[0]![0]);
+  });
+
+  test("the default page is 100 rows and limit up to 500 is honoured", async () => {
+    const { db, call } = setup();
+    seed250(db, list);
+    const join = list.path.includes("?") ? "&" : "?";
+    const byDefault = await call("GET", list.path);
+    expect(byDefault.body).toHaveLength(100);
+    expect(byDefault.next).not.toBeNull();
+    const all = await call("GET", `${list.path}${join}limit=500`);
+    expect(all.body).toHaveLength(250);
+    expect(all.next).toBeNull();
+  });
+});
+
+describe("a bad page request is a 422 in the error shape, never a 500", () => {
+  const otherList = Buffer.from(JSON.stringify(["users", Date.now(), "alice"])).toString("base64url");
+  const cases: [string, string, string][] = [
+    ["a limit over 500", "limit=501", "validation_failed"],
+    ["a limit of 0", "limit=0", "validation_failed"],
+    ["a limit that is not a number", "limit=ten", "validation_failed"],
+    ["a cursor that is not base64url", "cursor=not%20a%20cursor!", "invalid_cursor"],
+    ["a cursor that is base64url but not JSON", `cursor=${Buffer.from("{oops").toString("base64url")}`, "invalid_cursor"],
+    ["a cursor with a time that is not a number", `cursor=${Buffer.from('["tokens","soon","tok_x"]').toString("base64url")}`, "invalid_cursor"],
+    ["a cursor far too long", `cursor=${"A".repeat(401)}`, "validation_failed"],
+  ];
+  test.each(lists.flatMap((list) => cases.map(([what, query, code]) => [list.name, what, list.path, query, code] as const)))(
+    "%s: %s",
+    async (_, __, path, query, code) => {
+      const { call } = setup();
+      const res = await call("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
+      expect(res.status).toBe(422);
+      expect(res.body).toEqual({ error: expect.any(String), code });
+    },
+  );
+
+  test.each(["tokens", "devices", "audit"])("a users cursor given to %s is refused", async (name) => {
+    const { call } = setup();
+    const res = await call("GET", `/api/v1/${name}?cursor=${otherList}`);
+    expect(res).toMatchObject({ status: 422, body: { code: "invalid_cursor" } });
+  });
+});
+
+describe("the list services check a page request themselves, as the CLI calls them directly", () => {
+  const services: [string, (db: Db, request: { limit?: number; cursor?: string }) => unknown][] = [
+    ["tokens", (db, request) => listTokens(db, request)],
+    ["users", (db, request) => listUsers(db, request)],
+    ["devices", (db, request) => listDevices(db, request)],
+    ["audit", (db, request) => listAudit(db, request)],
+  ];
+  test.each(services)("%s: a limit out of 1–500 and a foreign cursor are refused", (_, list) => {
+    const { db } = setup();
+    for (const limit of [0, 501, 1.5]) expect(() => list(db, { limit })).toThrow(expect.objectContaining({ kind: "invalid", code: "invalid_limit" }));
+    expect(() => list(db, { cursor: "bm90IGEgY3Vyc29y" })).toThrow(expect.objectContaining({ kind: "invalid", code: "invalid_cursor" }));
+  });
+});
+
+/** Records each statement the database prepares, and how many rows each one hands back. */
+function watch(sqlite: Database) {
+  const statements: { sql: string; rows: number }[] = [];
+  const prepare = sqlite.prepare.bind(sqlite);
+  sqlite.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    const entry = { sql, rows: 0 };
+    statements.push(entry);
+    for (const method of ["all", "values"] as const) {
+      const original = statement[method].bind(statement);
+      (statement as any)[method] = (...params: any[]) => {
+        const rows = (original as any)(...params);
+        entry.rows += rows.length;
+        return rows;
+      };
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
+  return statements;
+}
+
+describe("a list never reads a whole table", () => {
+  const plans: [string, string, string][] = [
+    ["tokens", "/api/v1/tokens?limit=20", "tokens_created_idx"],
+    ["tokens", "/api/v1/tokens?limit=20&active=true", "tokens_created_idx"],
+    ["tokens", "/api/v1/tokens?limit=20&user=seeded", "tokens_user_idx"],
+    ["users", "/api/v1/users?limit=20", "users_created_idx"],
+    ["devices", "/api/v1/devices?limit=20", "devices_first_seen_idx"],
+    ["devices", "/api/v1/devices?limit=20&status=active", "devices_status_idx"],
+    ["audit_events", "/api/v1/audit?limit=20", "audit_at_idx"],
+    ["audit_events", "/api/v1/audit?limit=20&user=seeded", "audit_user_idx"],
+    ["audit_events", "/api/v1/audit?limit=20&action=login.failed", "audit_action_idx"],
+  ];
+  test.each(plans)("%s: %s reads one range of %s, at most limit + 1 rows, on the first page and after a cursor", async (table, path, index) => {
+    const app = setup();
+    for (const list of lists) seed250(app.db, list);
+    const statements = watch(app.store.sqlite);
+    const first = await app.call("GET", path);
+    const second = await app.call("GET", `${path}&cursor=${first.next}`);
+    expect(first.body).toHaveLength(20);
+    expect(second.body).toHaveLength(20);
+
+    const selects = statements.filter((s) => new RegExp(`^select .* from "${table}"`).test(s.sql) && /order by/.test(s.sql));
+    expect(selects).toHaveLength(2);
+    for (const { sql, rows } of selects) {
+      expect(sql).toMatch(/ limit \?$/);
+      expect(rows).toBeLessThanOrEqual(21);
+      const plan = (app.store.sqlite.query(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((step) => step.detail).join("; ");
+      expect(plan).toContain(`USING INDEX ${index}`);
+      expect(plan).not.toContain("TEMP B-TREE");
+    }
+  });
+});
+
+describe("filters keep working a page at a time", () => {
+  test("tokens: ?user= is normalised like every user name, and ?active= narrows the pages", async () => {
+    const { db, call } = setup();
+    for (let i = 0; i < 5; i++) issueToken(db, { user: "zoë", lifetimeMs: i < 3 ? null : 1, source: "cli" }, actor, new Date(Date.now() - 60_000 + i));
+    issueToken(db, { user: "bob", lifetimeMs: null, source: "cli" }, actor);
+    const first = await call("GET", `/api/v1/tokens?user=${encodeURIComponent(" ZOË ")}&active=true&limit=2`);
+    const rest = await call("GET", `/api/v1/tokens?user=${encodeURIComponent(" ZOË ")}&active=true&limit=2&cursor=${first.next}`);
+    expect([...first.body, ...rest.body].map((t: { user: string; status: string }) => `${t.user} ${t.status}`)).toEqual(["zoë active", "zoë active", "zoë active"]);
+    expect(rest.next).toBeNull();
+  });
+
+  test("devices: with no ?status= every state is listed; with one, only that state", async () => {
+    const { db, call } = setup();
+    const statuses = ["active", "pending", "revoked"] as const;
+    statuses.forEach((status, i) => db.insert(devices).values({ id: `dev_${String(i).padStart(16, "0")}`, fingerprint: status, status, firstSeen: new Date(i), lastSeen: new Date(i) }).run());
+    expect((await call("GET", "/api/v1/devices")).body.map((d: { status: string }) => d.status)).toEqual(["revoked", "pending", "active"]);
+    expect((await call("GET", "/api/v1/devices?status=pending")).body.map((d: { status: string }) => d.status)).toEqual(["pending"]);
+  });
+
+  test("audit: ?user= takes a user name in any case, or a device id as it is, together with ?action=", async () => {
+    const { db, call } = setup();
+    const device = "dev_7Hc2Lq9ZpX4mWn1R";
+    for (let i = 0; i < 3; i++) recordAudit(db, { action: "login.failed", user: "erin" }, new Date(1000 + i));
+    recordAudit(db, { action: "user.created", user: "erin" }, new Date(2000));
+    recordAudit(db, { action: "device.enrolled", user: device }, new Date(3000));
+    const first = await call("GET", "/api/v1/audit?user=ERIN&action=login.failed&limit=2");
+    const rest = await call("GET", `/api/v1/audit?user=ERIN&action=login.failed&limit=2&cursor=${first.next}`);
+    expect([...first.body, ...rest.body].map((e: { at: string }) => Date.parse(e.at))).toEqual([1002, 1001, 1000]);
+    expect((await call("GET", `/api/v1/audit?user=${device}`)).body.map((e: { action: string }) => e.action)).toEqual(["device.enrolled"]);
+  });
+});
