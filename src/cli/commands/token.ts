@@ -143,8 +143,8 @@ const revoke: Command = {
     withDatabase(flags, (store) => {
       if (typeof flags.user === "string") {
         const revoked = revokeUserTokens(store.db, flags.user, cli);
-        if (flags.json === true) printJson({ user: flags.user.toLowerCase(), revoked });
-        else process.stdout.write(`Revoked ${revoked} token(s) of ${flags.user.toLowerCase()}.\n`);
+        if (flags.json === true) printJson(revoked);
+        else process.stdout.write(`Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
         return 0;
       }
       if (id === undefined) throw new DomainError("invalid", "missing_argument", "Give a token id, or --user USER");

@@ -5,7 +5,6 @@ import { ErrorBody } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
-import { canonicalName } from "../../lib/names";
 import {
   CreateToken,
   IssuedTokenRecord,
@@ -84,7 +83,7 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       ({ body, principal, ip }) => {
         const revoked = revokeUserTokens(db, body.user, { name: principal.user, tokenId: principal.tokenId, ip });
         verifier.forgetAll();
-        return { user: canonicalName(body.user), revoked };
+        return revoked;
       },
       {
         auth: "admin",

@@ -147,7 +147,8 @@ export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new D
 }
 
 /** Revokes every token of one user that still works; returns how many. */
-export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "revoked", now = new Date()): number {
+/** Revokes every working token of one user (by any spelling of the name): the name as stored, and how many. */
+export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "revoked", now = new Date()): { user: string; revoked: number } {
   const name = normalizeUser(user);
   return writeTransaction(db, (tx) => {
     const revoked = tx
@@ -157,7 +158,7 @@ export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "r
       .returning({ id: tokens.id })
       .all();
     recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
-    return revoked.length;
+    return { user: name, revoked: revoked.length };
   });
 }
 

@@ -45,8 +45,9 @@ export function listUsers(db: Db, request: PageRequest = {}): Page<UserRow> {
 }
 
 export function getUser(db: Db, username: string): UserRow {
-  const row = db.select().from(users).where(eq(users.username, normalizeUser(username))).get();
-  if (!row) throw new DomainError("not_found", "user_not_found", `No user ${username.trim().toLowerCase()}`);
+  const name = normalizeUser(username);
+  const row = db.select().from(users).where(eq(users.username, name)).get();
+  if (!row) throw new DomainError("not_found", "user_not_found", `No user ${name}`);
   return row;
 }
 

@@ -110,9 +110,9 @@ describe("listing, revoking and rotating", () => {
     const { db } = memoryStore();
     for (let i = 0; i < 3; i++) issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
-    expect(revokeUserTokens(db, "ALICE", actor)).toBe(3);
+    expect(revokeUserTokens(db, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
     expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
-    expect(revokeUserTokens(db, "alice", actor)).toBe(0);
+    expect(revokeUserTokens(db, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
   });
 });
 
