@@ -44,15 +44,41 @@ export const errorHandling = (log: Logger) =>
     }
     const status = typeof code === "number" ? code : 500;
     if (status >= 500) {
-      log.error("request failed", {
-        method: request.method,
-        path: pathOf(request.url),
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
+      log.error("request failed", { method: request.method, path: pathOf(request.url), error: describeError(error) });
+      dropUnsendableHeaders(set.headers);
     }
     set.status = status;
     return errorBody(status >= 500 ? "internal_error" : "request_failed", status >= 500 ? "Internal server error" : "Request failed");
   });
+
+const INTERNAL_ERROR = errorBody("internal_error", "Internal server error");
+
+/**
+ * Options for Bun.serve: production mode (Bun's development mode answers an uncaught error with
+ * an HTML page showing the stack and source paths), and a last answer in the error shape for an
+ * error that escapes Elysia's own handling, such as one thrown while sending a response.
+ */
+export const serverErrorOptions = (log: Logger) => ({
+  development: false,
+  error(error: unknown): Response {
+    log.error("request failed", { error: describeError(error) });
+    return Response.json(INTERNAL_ERROR, { status: 500, headers: { connection: "close" } });
+  },
+});
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/**
+ * A header value Bun cannot send (outside Latin-1, or with a line break) fails the answer that
+ * carries it; dropped, so that at least the 500 reaches the client.
+ */
+function dropUnsendableHeaders(headers: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === "string" && !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) delete headers[name];
+  }
+}
 
 function describeValidation(error: Pick<ValidationError, "all" | "type">): string {
   const first = error.all[0];

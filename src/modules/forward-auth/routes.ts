@@ -3,6 +3,7 @@ import { presentedToken } from "../../http/auth";
 import type { Authenticate } from "../../http/authenticate";
 import { clientIp } from "../../http/client-ip";
 import { errorBody, ErrorBody } from "../../http/errors";
+import { identityHeader } from "../../http/identity-header";
 import type { Cidr } from "../../lib/cidr";
 
 export interface ForwardAuthDeps {
@@ -22,12 +23,21 @@ function forwardedToken(request: Request, allowQuery: boolean): string | null {
   const direct = presentedToken(request, false);
   if (direct !== null) return direct;
   const cookie = request.headers.get("cookie")?.match(/(?:^|;\s*)keyward_token=([^;]+)/)?.[1];
-  if (cookie) return decodeURIComponent(cookie);
+  if (cookie) return cookieValue(cookie);
   if (!allowQuery) return null;
   const original = request.headers.get("x-original-url") ?? request.headers.get("x-forwarded-uri");
   if (!original) return null;
   const query = original.indexOf("?");
   return query === -1 ? null : new URLSearchParams(original.slice(query + 1)).get("token");
+}
+
+/** A cookie that is not valid percent-encoding is a token that cannot be right: empty, so a 401. */
+function cookieValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
 }
 
 const ForwardQuery = t.Object({
@@ -55,8 +65,8 @@ export const forwardAuthRoutes = ({ authenticate, allowQueryToken, trustedProxie
       if (wanted.length > 0 && !wanted.includes(principal.role)) {
         return status(403, errorBody("insufficient_role", `This service needs the role ${wanted.join(" or ")}`));
       }
-      set.headers["remote-user"] = principal.user;
-      set.headers["remote-groups"] = principal.role;
+      set.headers["remote-user"] = identityHeader(principal.user);
+      set.headers["remote-groups"] = identityHeader(principal.role);
       set.headers["x-keyward-token-id"] = principal.tokenId;
       return { user: principal.user, role: principal.role, token_id: principal.tokenId };
     },
@@ -72,7 +82,7 @@ export const forwardAuthRoutes = ({ authenticate, allowQueryToken, trustedProxie
       detail: {
         summary: "Forward auth for reverse proxies",
         description:
-          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id.",
+          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
         security: [{ bearer: [] }],
       },
     },
