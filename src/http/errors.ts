@@ -1,7 +1,7 @@
 import { Elysia, t, type ValidationError } from "elysia";
 import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
-import { pathOf } from "./request-observer";
+import { loggedPath, pathOf, redactSecrets } from "./log-redaction";
 
 /** The one error shape of every 4xx and 5xx answer: a message safe to show and a stable code. */
 export const ErrorBody = t.Object(
@@ -44,7 +44,7 @@ export const errorHandling = (log: Logger) =>
     }
     const status = typeof code === "number" ? code : 500;
     if (status >= 500) {
-      log.error("request failed", { method: request.method, path: pathOf(request.url), error: describeError(error) });
+      log.error("request failed", { method: request.method, path: loggedPath(request.url), error: describeError(error) });
       dropUnsendableHeaders(set.headers);
     }
     set.status = status;
@@ -67,7 +67,7 @@ export const serverErrorOptions = (log: Logger) => ({
 });
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error));
 }
 
 /**

@@ -32,3 +32,17 @@ describe("an internal error in the compiled binary", () => {
     expect((await client(server).get("/api/v1/tokens")).status).toBe(200);
   });
 });
+
+describe("the compiled binary's log", () => {
+  test("holds no token, even one a client put in a path or a query", async () => {
+    const server = await start();
+    const api = client(server);
+    const { token } = (await api.post("/api/v1/tokens", { user: "alice" })).body as { token: string };
+    expect((await api.get(`/api/v1/tokens/${token}?token=${token}`)).status).toBe(200);
+    expect((await api.delete(`/api/v1/tokens/${token}`)).status).toBe(200);
+    const events = await eventsOnce(server, (e) => e.msg === "request" && e.method === "DELETE");
+    expect(events.filter((e) => e.msg === "request").map((e) => `${e.method} ${e.path}`)).toContain("DELETE /api/v1/tokens/[redacted]");
+    expect(server.logs()).not.toContain(token);
+    expect(server.logs()).not.toContain(ADMIN_TOKEN);
+  });
+});
