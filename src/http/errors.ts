@@ -17,6 +17,17 @@ const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, co
 
 export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
 
+/** A refusal decided below a route, while its body is read: the answer it carries is the answer. */
+export class ParseRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(body.error);
+  }
+}
+
 /**
  * Maps every failure to the error shape. Internals (stack traces, SQL, parser details) go to the
  * log; the client only learns what it can act on.
@@ -32,6 +43,11 @@ export const errorHandling = (log: Logger) =>
         set.status = 404;
         return errorBody("not_found", `No route for ${request.method} ${pathOf(request.url)}`);
       case "PARSE":
+        if (error.cause instanceof ParseRefusal) {
+          set.status = error.cause.status;
+          Object.assign(set.headers, error.cause.headers);
+          return error.cause.body;
+        }
         set.status = 400;
         return errorBody("malformed_body", "The request body could not be parsed as its Content-Type says");
       case "VALIDATION":
