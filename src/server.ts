@@ -3,6 +3,7 @@ import type { BunFile } from "bun";
 import { existsSync, statSync } from "node:fs";
 import { ConfigError, type Config } from "./config";
 import { DatabaseError, openDatabase } from "./db/client";
+import { serverErrorOptions } from "./http/errors";
 import { MAX_BODY_BYTES } from "./http/limits";
 import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
@@ -32,7 +33,9 @@ export async function serve(config: Config, log: Logger): Promise<void> {
 
   const services = createServices(store, config, log);
   const handlers = countHandlers();
-  const app = createApp(services).wrap(handlers.wrap).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...(tls ? { tls } : {}) });
+  const app = createApp(services)
+    .wrap(handlers.wrap)
+    .listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
   const server = app.server!;
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });

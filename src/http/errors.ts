@@ -1,7 +1,7 @@
 import { Elysia, t, type ValidationError } from "elysia";
 import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
-import { pathOf } from "./request-observer";
+import { loggedPath, pathOf, redactSecrets } from "./log-redaction";
 
 /** The one error shape of every 4xx and 5xx answer: a message safe to show and a stable code. */
 export const ErrorBody = t.Object(
@@ -16,6 +16,17 @@ export type ErrorBody = typeof ErrorBody.static;
 const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
 export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
+
+/** A refusal decided below a route, while its body is read: the answer it carries is the answer. */
+export class ParseRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(body.error);
+  }
+}
 
 /**
  * Maps every failure to the error shape. Internals (stack traces, SQL, parser details) go to the
@@ -32,6 +43,11 @@ export const errorHandling = (log: Logger) =>
         set.status = 404;
         return errorBody("not_found", `No route for ${request.method} ${pathOf(request.url)}`);
       case "PARSE":
+        if (error.cause instanceof ParseRefusal) {
+          set.status = error.cause.status;
+          Object.assign(set.headers, error.cause.headers);
+          return error.cause.body;
+        }
         set.status = 400;
         return errorBody("malformed_body", "The request body could not be parsed as its Content-Type says");
       case "VALIDATION":
@@ -44,15 +60,41 @@ export const errorHandling = (log: Logger) =>
     }
     const status = typeof code === "number" ? code : 500;
     if (status >= 500) {
-      log.error("request failed", {
-        method: request.method,
-        path: pathOf(request.url),
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
+      log.error("request failed", { method: request.method, path: loggedPath(request.url), error: describeError(error) });
+      dropUnsendableHeaders(set.headers);
     }
     set.status = status;
     return errorBody(status >= 500 ? "internal_error" : "request_failed", status >= 500 ? "Internal server error" : "Request failed");
   });
+
+const INTERNAL_ERROR = errorBody("internal_error", "Internal server error");
+
+/**
+ * Options for Bun.serve: production mode (Bun's development mode answers an uncaught error with
+ * an HTML page showing the stack and source paths), and a last answer in the error shape for an
+ * error that escapes Elysia's own handling, such as one thrown while sending a response.
+ */
+export const serverErrorOptions = (log: Logger) => ({
+  development: false,
+  error(error: unknown): Response {
+    log.error("request failed", { error: describeError(error) });
+    return Response.json(INTERNAL_ERROR, { status: 500, headers: { connection: "close" } });
+  },
+});
+
+function describeError(error: unknown): string {
+  return redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error));
+}
+
+/**
+ * A header value Bun cannot send (outside Latin-1, or with a line break) fails the answer that
+ * carries it; dropped, so that at least the 500 reaches the client.
+ */
+function dropUnsendableHeaders(headers: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === "string" && !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) delete headers[name];
+  }
+}
 
 function describeValidation(error: Pick<ValidationError, "all" | "type">): string {
   const first = error.all[0];

@@ -2,11 +2,12 @@ import { Elysia } from "elysia";
 import type { Logger } from "../log";
 import type { Metrics } from "../modules/metrics/registry";
 import type { Principal } from "../modules/tokens/verifier";
+import { loggedPath } from "./log-redaction";
 
 /**
  * Watches every request once it is answered: counts it (route template, method, status, time)
  * for /metrics and writes one info line with method, path, status, milliseconds and the user.
- * The path never includes the query string, because a token may travel there (`?token=`).
+ * The path is logged without the query string and without anything that may be a token.
  */
 export const requestObserver = (log: Logger, metrics: Metrics) => {
   const logging = log.enabled("info");
@@ -24,7 +25,7 @@ export const requestObserver = (log: Logger, metrics: Metrics) => {
       if (!logging) return;
       log.info("request", {
         method: request.method,
-        path: pathOf(request.url),
+        path: loggedPath(request.url),
         status,
         ms: Math.round(ms * 10) / 10,
         // Set by the auth macro: the user (seed 001 logs who made each request), never the token.
@@ -35,12 +36,4 @@ export const requestObserver = (log: Logger, metrics: Metrics) => {
 
 interface Timed {
   startedAt?: number;
-}
-
-/** The path of an absolute request URL, without parsing all of it. */
-export function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const end = url.indexOf("?", start);
-  return url.slice(start, end === -1 ? undefined : end);
 }

@@ -14,22 +14,48 @@ export interface Cidr extends IpAddress {
 export function parseIp(text: string): IpAddress | null {
   const v4 = parseIpv4(text);
   if (v4 !== null) return { version: 4, value: v4 };
-  const v6 = parseIpv6(text.replace(/%[\w.-]+$/, ""));
-  if (v6 === null) return null;
-  if (v6 >> 32n === 0xffffn) return { version: 4, value: v6 & 0xffffffffn };
-  return { version: 6, value: v6 };
+  const groups = ipv6Groups(text);
+  if (groups === null) return null;
+  if (isIpv4Mapped(groups)) return { version: 4, value: BigInt(groups[6]! * 0x10000 + groups[7]!) };
+  return { version: 6, value: groups.reduce((value, group) => (value << 16n) | BigInt(group), 0n) };
 }
 
 const plainIpv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** The address as Keyward shows and logs it: IPv4-mapped IPv6 written as plain IPv4. */
+/**
+ * The one spelling of an address, so that a lockout, an audit row or a log line cannot be split
+ * between `2001:DB8::1`, `2001:db8:0:0::1` and `[2001:db8::1]`: IPv4 as dotted decimal, IPv4-mapped
+ * IPv6 as IPv4, other IPv6 in RFC 5952 form (lower case, longest zero run compressed), zone id
+ * dropped. Text that is not an address comes back unchanged.
+ */
 export function normalizeIp(text: string): string {
   // The common cases need no parsing: a plain IPv4 peer, or one mapped into IPv6.
   if (plainIpv4.test(text)) return text;
   if (text.startsWith("::ffff:") && plainIpv4.test(text.slice(7))) return text.slice(7);
-  const ip = parseIp(text);
-  if (!ip) return text;
-  return ip.version === 4 ? formatIpv4(ip.value) : text.toLowerCase();
+  let canonical = canonicalIpv6.get(text);
+  if (canonical !== undefined) return canonical;
+  const groups = ipv6Groups(unbracket(text));
+  if (groups === null) return text;
+  canonical = isIpv4Mapped(groups) ? `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}` : formatIpv6(groups);
+  if (canonicalIpv6.size >= CANONICAL_CACHE_SIZE) canonicalIpv6.clear();
+  canonicalIpv6.set(text, canonical);
+  return canonical;
+}
+
+/** Spelling → canonical form for IPv6 peers, which repeat: parsing one costs about a microsecond. Bounded, as strangers fill it. */
+const canonicalIpv6 = new Map<string, string>();
+const CANONICAL_CACHE_SIZE = 4096;
+
+/**
+ * The key failed attempts from this address are counted under: an IPv4 address itself, an IPv6
+ * address's /64. One host is usually given a whole /64 and can pick any address in it, so keying
+ * on the full address would let it try 2^64 times; the cost is that hosts sharing a /64 (one LAN)
+ * share a lockout.
+ */
+export function lockoutBucket(address: string): string {
+  const canonical = normalizeIp(address);
+  const groups = canonical.includes(":") ? ipv6Groups(canonical) : null;
+  return groups === null ? canonical : `${formatIpv6([...groups.slice(0, 4), 0, 0, 0, 0])}/64`;
 }
 
 /** Parses `10.0.0.0/8`, `fd00::/8`, or a bare address (a /32 or /128). Throws on anything else. */
@@ -42,7 +68,7 @@ export function parseCidr(text: string): Cidr {
     throw new Error(`"${text}" is not an IP address or CIDR range (like 192.168.1.0/24 or fd00::/8)`);
   }
   const value = ip.value & mask(ip.version, prefix);
-  const base = ip.version === 4 ? formatIpv4(value) : formatIpv6(value);
+  const base = ip.version === 4 ? formatIpv4(value) : formatIpv6(Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - i * 16)) & 0xffffn)));
   return { version: ip.version, value, prefix, text: `${base}/${prefix}` };
 }
 
@@ -73,35 +99,66 @@ function parseIpv4(text: string): bigint | null {
   return value;
 }
 
-function parseIpv6(text: string): bigint | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return null;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) is rewritten as the two hex groups it stands for.
-  const lastColon = text.lastIndexOf(":");
-  if (text.includes(".")) {
-    const v4 = parseIpv4(text.slice(lastColon + 1));
-    if (v4 === null) return null;
-    text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+const hexGroup = /^[0-9a-fA-F]{1,4}$/;
+
+/** The eight 16-bit groups of an IPv6 address (zone id ignored), or null. Numbers, not bigint: this runs per request. */
+function ipv6Groups(text: string): number[] | null {
+  const zone = text.indexOf("%");
+  if (zone !== -1) {
+    if (!/^[\w.-]+$/.test(text.slice(zone + 1))) return null;
+    text = text.slice(0, zone);
   }
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const groupsOf = (s: string) => (s === "" ? [] : s.split(":"));
-  const left = groupsOf(halves[0]!);
-  const right = halves.length === 2 ? groupsOf(halves[1]!) : [];
+  const gap = text.indexOf("::");
+  if (gap !== -1 && text.indexOf("::", gap + 1) !== -1) return null;
+  const left = groupsOf(gap === -1 ? text : text.slice(0, gap), gap === -1);
+  const right = gap === -1 ? [] : groupsOf(text.slice(gap + 2), true);
+  if (left === null || right === null) return null;
   const missing = 8 - left.length - right.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  let value = 0n;
-  for (const group of [...left, ...Array<string>(missing).fill("0"), ...right]) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
-    value = (value << 16n) | BigInt(`0x${group}`);
+  if (gap === -1 ? missing !== 0 : missing < 1) return null;
+  return [...left, ...Array<number>(missing).fill(0), ...right];
+}
+
+/** Colon-separated hex groups; the last may be an embedded IPv4 address (two groups). */
+function groupsOf(text: string, mayEndInIpv4: boolean): number[] | null {
+  if (text === "") return [];
+  const parts = text.split(":");
+  const groups: number[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (hexGroup.test(part)) {
+      groups.push(parseInt(part, 16));
+      continue;
+    }
+    const v4 = mayEndInIpv4 && i === parts.length - 1 ? parseIpv4(part) : null;
+    if (v4 === null) return null;
+    groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
   }
-  return value;
+  return groups;
+}
+
+function isIpv4Mapped(groups: number[]): boolean {
+  return groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0;
+}
+
+function unbracket(text: string): string {
+  return text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
 }
 
 function formatIpv4(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
 }
 
-function formatIpv6(value: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - i * 16)) & 0xffffn).toString(16));
-  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
+/** RFC 5952: lower-case hex without leading zeros; the longest run of two or more zero groups (the first, on a tie) becomes `::`. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let end = i;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - i > bestLength) [bestStart, bestLength] = [i, end - i];
+    i = end === i ? i + 1 : end;
+  }
+  const hex = (part: number[]) => part.map((group) => group.toString(16)).join(":");
+  if (bestStart === -1) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }

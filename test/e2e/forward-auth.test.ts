@@ -55,4 +55,17 @@ describe("GET /auth/forward, as a reverse proxy calls it", () => {
     await client(server).delete(`/api/v1/tokens/${other.id}`);
     expect((await forward("/auth/forward", { authorization: `Bearer ${other.token}` })).status).toBe(401);
   });
+
+  test("a user named outside Latin-1 passes on the wire, with Remote-User percent-encoded", async () => {
+    const named = (await client(server).post("/api/v1/tokens", { user: "名前" })).body;
+    const res = await forward("/auth/forward", { authorization: `Bearer ${named.token}` });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("remote-user")).toBe("%E5%90%8D%E5%89%8D");
+  });
+
+  test("a malformed keyward_token cookie → 401 in the error shape", async () => {
+    const res = await forward("/auth/forward", { cookie: "keyward_token=%E0%A4%A" });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe("invalid_token");
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { errorHandling } from "../../src/http/errors";
+import { errorHandling, serverErrorOptions } from "../../src/http/errors";
 import { DomainError } from "../../src/lib/errors";
 import { memoryLogger } from "../helpers/memory-log";
 
@@ -15,6 +15,10 @@ function appWithFailures() {
     })
     .get("/bug", () => {
       throw new Error("SQLITE_CORRUPT at /var/lib/secret/path");
+    })
+    .get("/unsendable-header", ({ set }) => {
+      set.headers["remote-user"] = "名前";
+      return { ok: true };
     })
     .get("/bad-response", () => ({ wrong: true }) as unknown as { ok: boolean }, {
       response: t.Object({ ok: t.Boolean() }),
@@ -36,6 +40,7 @@ describe("the error shape", () => {
     ["a domain error from a service", "/conflict", undefined, 409, "already_exists"],
     ["an unexpected exception", "/bug", undefined, 500, "internal_error"],
     ["a handler that breaks its own response schema", "/bad-response", undefined, 500, "internal_error"],
+    ["a header Bun cannot send", "/unsendable-header", undefined, 500, "internal_error"],
   ];
 
   test.each(cases)("%s gives {error, code} JSON", async (_, path, init, status, code) => {
@@ -73,5 +78,25 @@ describe("the error shape", () => {
     const logged = log.lines.find((l) => l.msg === "request failed");
     expect(String(logged?.error)).toContain("SQLITE_CORRUPT");
     expect(logged?.path).toBe("/bug");
+  });
+});
+
+describe("the server's last answer for an error that escapes Elysia", () => {
+  test("is the JSON 500 with no path and no stack; the detail goes to the log", async () => {
+    const log = memoryLogger();
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      ...serverErrorOptions(log),
+      fetch: () => {
+        throw new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db");
+      },
+    });
+    const res = await fetch(server.url);
+    await server.stop(true);
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toStartWith("application/json");
+    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error" });
+    expect(String(log.lines.find((l) => l.msg === "request failed")?.error)).toContain("/var/lib/keyward");
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { pathOf, requestObserver } from "../../src/http/request-observer";
+import { pathOf } from "../../src/http/log-redaction";
+import { requestObserver } from "../../src/http/request-observer";
 import { Metrics } from "../../src/modules/metrics/registry";
 import { errorHandling } from "../../src/http/errors";
 import { memoryLogger } from "../helpers/memory-log";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cidrContains, normalizeIp, parseCidr, parseIp } from "../../src/lib/cidr";
+import { cidrContains, lockoutBucket, normalizeIp, parseCidr, parseIp } from "../../src/lib/cidr";
 import { parseDuration, parseLifetime } from "../../src/lib/durations";
 import { generateToken, hasValidChecksum, hashToken, looksLikeToken, tokenHint } from "../../src/lib/token-format";
 
@@ -98,5 +98,43 @@ describe("IP addresses and ranges", () => {
     expect(normalizeIp("::ffff:192.168.1.5")).toBe("192.168.1.5");
     expect(normalizeIp("::FFFF:c0a8:105")).toBe("192.168.1.5");
     expect(normalizeIp("FE80::1")).toBe("fe80::1");
+  });
+
+  test.each([
+    ["2001:db8::1", ["2001:DB8::1", "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0::1", "2001:db8::0:1", "[2001:db8::1]", "2001:db8::1%eth0"]],
+    ["2001:db8::1:0:0:1", ["2001:db8:0:0:1:0:0:1", "2001:0DB8::1:0:0:1"]],
+    ["2001:db8:0:1:1:1:1:1", ["2001:db8::1:1:1:1:1", "2001:db8:0:1:1:1:1:1"]],
+    ["::", ["0:0:0:0:0:0:0:0", "::0"]],
+    ["::1", ["0:0:0:0:0:0:0:1", "::0:1"]],
+    ["fe80::1", ["fe80:0:0:0:0:0:0:1", "FE80::1%25", "fe80::0001%en0"]],
+    ["2001:db8::", ["2001:db8:0:0:0:0:0:0"]],
+    ["203.0.113.9", ["203.0.113.9", "::ffff:203.0.113.9", "::FFFF:cb00:7109", "0:0:0:0:0:ffff:203.0.113.9", "[::ffff:203.0.113.9]"]],
+  ])("every spelling of %s is written one way (RFC 5952)", (canonical, spellings) => {
+    for (const spelling of [canonical, ...spellings]) expect(`${spelling} → ${normalizeIp(spelling)}`).toBe(`${spelling} → ${canonical}`);
+  });
+
+  test("text that is not an address is left as it is", () => {
+    for (const text of ["unknown", "host.lan", "1::2::3", "::ffff:999.0.0.1"]) expect(normalizeIp(text)).toBe(text);
+  });
+});
+
+describe("lockout buckets", () => {
+  test.each([
+    ["192.168.1.5", ["192.168.1.5", "::ffff:192.168.1.5", "::FFFF:c0a8:105"]],
+    ["2001:db8:1:2::/64", ["2001:db8:1:2::1", "2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:0db8:0001:0002:abcd::7", "2001:db8:1:2::1%eth0", "[2001:db8:1:2::9]"]],
+    ["::/64", ["::1", "::"]],
+    ["fe80::/64", ["fe80::1", "fe80::aaaa:bbbb:cccc:dddd%en0"]],
+  ])("every address in %s shares one key", (bucket, addresses) => {
+    for (const address of addresses) expect(`${address} → ${lockoutBucket(address)}`).toBe(`${address} → ${bucket}`);
+  });
+
+  test("neighbouring IPv4 addresses and neighbouring IPv6 /64s are counted apart", () => {
+    expect(lockoutBucket("192.168.1.5")).not.toBe(lockoutBucket("192.168.1.6"));
+    expect(lockoutBucket("2001:db8:1:2::1")).not.toBe(lockoutBucket("2001:db8:1:3::1"));
+    expect(lockoutBucket("2001:db8:1:2::1")).not.toBe(lockoutBucket("2001:db9:1:2::1"));
+  });
+
+  test("text that is not an address is its own key", () => {
+    expect(lockoutBucket("unknown")).toBe("unknown");
   });
 });

@@ -1,9 +1,10 @@
+import { lockoutBucket } from "../../lib/cidr";
 import type { FailureLimiter } from "../../lib/failure-limiter";
 import { canonicalName } from "../../lib/names";
 import type { AuditQueue } from "../audit/service";
 
-/** The lockout key of a client address. */
-export const addressKey = (ip: string) => `ip:${ip}`;
+/** The lockout key of a client address: an IPv6 host counts by its /64, which it can roam freely. */
+export const addressKey = (ip: string) => `ip:${lockoutBucket(ip)}`;
 /** The lockout key of a user name, in its one canonical spelling. */
 export const nameKey = (name: string) => `user:${canonicalName(name)}`;
 

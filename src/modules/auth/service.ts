@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client";
 import type { FailureLimiter } from "../../lib/failure-limiter";
 import { ADMIN_ROLE, canonicalName, DEVICE_ROLE, normalizeUser } from "../../lib/names";
-import { hasValidChecksum } from "../../lib/token-format";
+import { looksLikeToken } from "../../lib/token-format";
 import type { AuditQueue } from "../audit/service";
 import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
@@ -44,12 +44,12 @@ export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device
 export type LoggedIn = { user: string; role: string; lab: boolean };
 
 /**
- * Only these shapes can be right without being guessed: a Keyward token with its checksum (256
- * bits) and a device's tokens. They are decided even from a locked-out address, so one bad client
- * behind a NAT does not lock its neighbours' good tokens out; anything else from there is refused
- * before any check.
+ * Anything but the shapes that cannot be guessed: a Keyward token (256 random bits; one with a bad
+ * checksum is refused without a lookup) and a device's tokens. Those are decided even from a
+ * locked-out address, so one bad client behind a NAT does not lock its neighbours' good tokens
+ * out; a guessable credential from there is refused before any check.
  */
-const unguessable = (token: string) => hasValidChecksum(token) || looksLikeJwt(token) || looksLikeShortToken(token);
+const guessable = (token: string) => !looksLikeToken(token) && !looksLikeJwt(token) && !looksLikeShortToken(token);
 
 const allows = (need: Need, role: string) =>
   need === "token" ? true : need === "person" ? role !== DEVICE_ROLE : need.includes(role);
@@ -103,35 +103,46 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     expiresAt: token.expiresAt,
   });
 
-  async function deviceToken(jwt: string, fingerprint: string, ip: string, need: Need, lockedFor: number): Promise<Decision> {
+  const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
+
+  async function deviceToken(jwt: string, fingerprint: string, ip: string, need: Need): Promise<Decision> {
     const check = await devices.main(jwt, fingerprint);
-    if (!check.ok) return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
-    return admit(devicePrincipal(check), ip, need, "device");
+    if (check.ok) return admit(devicePrincipal(check), ip, need, "device");
+    const lockedFor = lockedOut(ip);
+    return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
   }
 
-  /** Any token presented to a protected route. Only a device's JWT needs async work. */
+  /**
+   * Any token presented to a protected route. A good one passes without consulting the lockout
+   * (the hot path); a guessable one is not even checked from a locked-out address. Only a device's
+   * JWT needs async work.
+   */
   function token({ token, ip, need, fingerprint }: Presented): Decision | Promise<Decision> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "token");
     }
-    const lockedFor = lockout.retryAfter([addressKey(ip)]);
-    if (lockedFor > 0 && !unguessable(token)) return locked("token", lockedFor);
-    if (fingerprint && looksLikeJwt(token)) return deviceToken(token, fingerprint, ip, need, lockedFor);
+    if (fingerprint && looksLikeJwt(token)) return deviceToken(token, fingerprint, ip, need);
+    if (guessable(token)) {
+      const lockedFor = lockedOut(ip);
+      if (lockedFor > 0) return locked("token", lockedFor);
+    }
     const result = verifier.verify(token, ip, now());
     if (result.ok) return admit(result.principal, ip, need, "token");
+    const lockedFor = lockedOut(ip);
     if (lockedFor > 0) return locked("token", lockedFor);
     return fail(refusal(result.reason, "token", result.reason === "ip_not_allowed" ? { ip } : {}), ip, result);
   }
 
   /** A device's short token with the fingerprint it must be bound to. */
   async function shortToken(presented: string | null, fingerprint: string, ip: string): Promise<Decision<DeviceCredential>> {
-    const lockedFor = lockout.retryAfter([addressKey(ip)]);
-    if (lockedFor > 0 && !looksLikeShortToken(presented ?? "")) return locked("short_token", lockedFor);
     const check = await devices.short(presented ?? "", fingerprint);
-    if (!check.ok) return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
-    metrics.authentication("success", "device");
-    return { ok: true, device: check.device, token: check.token };
+    if (check.ok) {
+      metrics.authentication("success", "device");
+      return { ok: true, device: check.device, token: check.token };
+    }
+    const lockedFor = lockedOut(ip);
+    return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
   }
 
   /**
@@ -174,14 +185,14 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * guessing oracle; from a locked-out address such subjects are not checked.
    */
   async function introspect(presented: string, ip: string): Promise<Decision<{ subject: Subject | null }>> {
-    const guessable = !unguessable(presented);
-    const lockedFor = guessable ? lockout.retryAfter([addressKey(ip)]) : 0;
+    const guessed = guessable(presented);
+    const lockedFor = guessed ? lockedOut(ip) : 0;
     if (lockedFor > 0) return locked("token", lockedFor);
     const result = verifier.verify(presented, null, now());
     if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
     const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;
     if (device?.ok) return { ok: true, subject: { kind: "device", device: device.device, token: device.token } };
-    if (guessable) lockout.count([addressKey(ip)], { ip });
+    if (guessed) lockout.count([addressKey(ip)], { ip });
     return { ok: true, subject: null };
   }
 

@@ -3,6 +3,7 @@ import { presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
 import type { AuthCore } from "../auth/service";
+import { identityHeader } from "../../http/identity-header";
 
 export interface ForwardAuthDeps {
   core: AuthCore;
@@ -57,8 +58,8 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
       const decision = await core.token({ token: forwardedToken(request, allowQueryToken), ip, need: roles.length > 0 ? roles : "token", fingerprint });
       if (!decision.ok) return refuse({ set, status }, decision);
       const { principal } = decision;
-      set.headers["remote-user"] = principal.user;
-      set.headers["remote-groups"] = principal.role;
+      set.headers["remote-user"] = identityHeader(principal.user);
+      set.headers["remote-groups"] = identityHeader(principal.role);
       set.headers["x-keyward-token-id"] = principal.tokenId;
       return { user: principal.user, role: principal.role, token_id: principal.tokenId };
     },
@@ -74,7 +75,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
       detail: {
         summary: "Forward auth for reverse proxies",
         description:
-          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id.",
+          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
         security: [{ bearer: [] }],
       },
     },

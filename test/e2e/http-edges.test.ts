@@ -1,0 +1,130 @@
+import { Database } from "bun:sqlite";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { ADMIN_TOKEN, client } from "../helpers/api";
+import { buildOnce } from "../helpers/binary";
+import { serverPool, type RunningServer } from "../helpers/server";
+
+const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
+beforeAll(() => buildOnce(), 120_000);
+
+/** The server's log events once one matching `wanted` has arrived (stderr is read as it comes). */
+async function eventsOnce(server: RunningServer, wanted: (event: Record<string, unknown>) => boolean) {
+  for (const deadline = Date.now() + 2000; !server.events().some(wanted) && Date.now() < deadline; ) await Bun.sleep(10);
+  return server.events();
+}
+
+describe("an internal error in the compiled binary", () => {
+  test("a real failure (the users table gone under the server) is the JSON 500: no HTML, no path, no stack", async () => {
+    const server = await start();
+    const db = new Database(server.db);
+    db.run("DROP TABLE users");
+    db.close();
+    const res = await server.fetch("/api/v1/users", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ username: "carol", password: "correct horse battery" }),
+    });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toStartWith("application/json");
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: "Internal server error", code: "internal_error" });
+    const failed = (await eventsOnce(server, (e) => e.msg === "request failed")).find((e) => e.msg === "request failed");
+    expect(String(failed?.error)).toContain("no such table");
+    expect(failed?.path).toBe("/api/v1/users");
+    expect((await client(server).get("/api/v1/tokens")).status).toBe(200);
+  });
+});
+
+describe("the compiled binary's log", () => {
+  test("holds no token, even one a client put in a path or a query", async () => {
+    const server = await start();
+    const api = client(server);
+    const { token } = (await api.post("/api/v1/tokens", { user: "alice" })).body as { token: string };
+    expect((await api.get(`/api/v1/tokens/${token}?token=${token}`)).status).toBe(200);
+    expect((await api.delete(`/api/v1/tokens/${token}`)).status).toBe(200);
+    const events = await eventsOnce(server, (e) => e.msg === "request" && e.method === "DELETE");
+    expect(events.filter((e) => e.msg === "request").map((e) => `${e.method} ${e.path}`)).toContain("DELETE /api/v1/tokens/[redacted]");
+    expect(server.logs()).not.toContain(token);
+    expect(server.logs()).not.toContain(ADMIN_TOKEN);
+  });
+});
+
+/** A JSON body of about `size` bytes sent without a length, in 64 KiB pieces, as fetch streams it (chunked). */
+function chunkedJson(size: number): ReadableStream<Uint8Array> {
+  const parts = [new TextEncoder().encode('{"text":"hi","padding":"'), new Uint8Array(size).fill(0x78), new TextEncoder().encode('"}')];
+  return new ReadableStream({
+    pull(controller) {
+      const part = parts[0];
+      if (!part) return controller.close();
+      controller.enqueue(part.subarray(0, 65_536));
+      if (part.length > 65_536) parts[0] = part.subarray(65_536);
+      else parts.shift();
+    },
+  });
+}
+
+const upload = (server: RunningServer, path: string, size: number) =>
+  server.fetch(path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: chunkedJson(size),
+    duplex: "half",
+  } as RequestInit);
+
+/** The answer to a chunked upload written by hand on a raw socket, as a client other than fetch would. */
+function rawChunkedUpload(server: RunningServer, size: number): Promise<string> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve) => {
+    let answer = "";
+    const socket = connect({ host: hostname, port: Number(port) }, () => {
+      socket.write(`POST /echo HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const chunk = Buffer.alloc(65_536, 0x78);
+      for (let sent = 0; sent < size; sent += chunk.length) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      socket.end("0\r\n\r\n");
+    });
+    socket.on("data", (data) => void (answer += data.toString()));
+    // The server closes the connection after its 413 while we may still be writing: keep what it said.
+    socket.on("error", () => resolve(answer));
+    socket.on("close", () => resolve(answer));
+  });
+}
+
+const residentMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+
+describe("chunked request bodies on the wire", () => {
+  test("2 MiB sent chunked by fetch → 413 in the error shape, and the server carries on", async () => {
+    const server = await start();
+    const res = await upload(server, "/echo", 2 * 1024 * 1024);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe("body_too_large");
+    expect((await server.fetch("/health")).status).toBe(200);
+  });
+
+  test("2 MiB written chunked on a raw socket → 413 in the error shape", async () => {
+    const server = await start();
+    const answer = await rawChunkedUpload(server, 2 * 1024 * 1024);
+    expect(answer).toStartWith("HTTP/1.1 413");
+    expect(answer.slice(answer.indexOf("\r\n\r\n") + 4)).toContain('"code":"body_too_large"');
+  });
+
+  test("a 900 KiB JSON body sent chunked is read and answered", async () => {
+    const server = await start();
+    const res = await upload(server, "/echo", 900 * 1024);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("You said: hi");
+  });
+
+  test("20 parallel 5 MiB chunked uploads are each cut at the limit: the server's memory stays bounded", async () => {
+    const server = await start({ env: { KEYWARD_LOG_LEVEL: "warn" } });
+    const before = residentMiB(server.proc.pid);
+    for (let round = 0; round < 3; round++) {
+      const statuses = await Promise.all(Array.from({ length: 20 }, () => upload(server, "/echo", 5 * 1024 * 1024).then((res) => res.status)));
+      expect(statuses).toEqual(Array(20).fill(413));
+    }
+    // Read whole, 3 rounds of 20 × 5 MiB grew the server by over 140 MiB; cut at 1 MiB, by about 50.
+    expect(residentMiB(server.proc.pid) - before).toBeLessThan(90);
+    expect((await server.fetch("/health")).status).toBe(200);
+  }, 30_000);
+});

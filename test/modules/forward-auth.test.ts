@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { identityHeader } from "../../src/http/identity-header";
+import { inProcessApp } from "../helpers/app";
+
+const ADMIN = "test-admin-token-0123456789abcdef";
+
+function forwardAuthApp() {
+  const { app } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+  const call = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://localhost${path}`, init));
+  const issue = async (user: string) => {
+    const res = await call("/api/v1/tokens", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ user }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { token: string; user: string }).token;
+  };
+  return { call, issue };
+}
+
+describe("identity headers for names outside ASCII", () => {
+  test.each([
+    ["alice", "alice"],
+    ["alice.smith@example.com", "alice.smith@example.com"],
+    ["a+b-c_d", "a+b-c_d"],
+    ["josé", "jos%C3%A9"],
+    ["名前", "%E5%90%8D%E5%89%8D"],
+    ["zoë😀", "zo%C3%AB%F0%9F%98%80"],
+    ["50%", "50%25"],
+    ["a b\r\nc", "a%20b%0D%0Ac"],
+  ])("%p is sent as %p, and decodes back", (name, header) => {
+    expect(identityHeader(name)).toBe(header);
+    expect(decodeURIComponent(identityHeader(name))).toBe(name);
+  });
+
+  test.each(["josé", "名前", "ünïcödé", "Ωμέγα"])("a token for %p passes forward auth: 200, Remote-User percent-encoded, the body as it is", async (name) => {
+    const { call, issue } = forwardAuthApp();
+    const token = await issue(name);
+    const res = await call("/auth/forward", { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const user = name.normalize("NFC").toLowerCase();
+    expect(res.headers.get("remote-user")).toBe(identityHeader(user));
+    expect(decodeURIComponent(res.headers.get("remote-user")!)).toBe(user);
+    expect(((await res.json()) as { user: string }).user).toBe(user);
+  });
+});
+
+describe("the keyward_token cookie", () => {
+  test.each(["%E0%A4%A", "%", "%zz", "%C3%28"])("a malformed cookie %p is a 401 in the error shape", async (cookie) => {
+    const { call } = forwardAuthApp();
+    const res = await call("/auth/forward", { headers: { cookie: `theme=dark; keyward_token=${cookie}` } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
+    expect(await res.json()).toEqual({ error: expect.any(String), code: "invalid_token" });
+  });
+
+  test("a percent-encoded cookie still carries the token", async () => {
+    const { call, issue } = forwardAuthApp();
+    const token = await issue("alice");
+    const res = await call("/auth/forward", { headers: { cookie: `keyward_token=${encodeURIComponent(token).replace("k", "%6B")}` } });
+    expect(res.status).toBe(200);
+  });
+});
