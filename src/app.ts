@@ -20,7 +20,7 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, checkShortToken, signer, sightings, shortTokens, metrics }: Services) {
+export function createApp({ store, config, log, verifier, usage, audit, failures, authenticate, checkShortToken, signer, sightings, metrics }: Services) {
   const { allowQueryToken, trustedProxies } = config;
   const auth = authentication({ authenticate, allowQueryToken, trustedProxies });
   return new Elysia()
@@ -45,15 +45,14 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
         checkShortToken,
         signer,
         sightings,
-        shortTokens,
         policy: config.deviceEnrollment,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,
         trustedProxies,
       }),
     )
-    .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
-    .use(userRoutes({ db: store.db, auth, verifier }))
+    .use(tokenRoutes({ db: store.db, auth, usage, defaultLifetimeMs: config.tokenTtl }))
+    .use(userRoutes({ db: store.db, auth }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ db: store.db, auth, verifier, signer, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));

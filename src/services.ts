@@ -28,7 +28,7 @@ export interface Services {
   metrics: Metrics;
   authenticate: Authenticate;
   checkShortToken: CheckShortToken;
-  /** Writes what is batched in memory (usage counts, failed-auth events). */
+  /** Writes what is batched in memory (usage counts, failed-auth events, sightings); throws the first failure after trying each. */
   flush(): void;
 }
 
@@ -40,14 +40,14 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
   if (config.openLogin) {
     log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
   }
-  const usage = new UsageTracker(store.db);
-  const audit = new AuditQueue(store.db);
-  const verifier = new TokenVerifier(store.db, envTokens);
+  const usage = new UsageTracker(store, log);
+  const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows });
+  const verifier = new TokenVerifier(store, envTokens);
   const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
-  const sightings = new DeviceSightings(store.db);
+  const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
-  const shortTokens = new ShortTokenChecker(store.db, signer);
+  const shortTokens = new ShortTokenChecker(store, signer);
   const seen = (check: DeviceCheck) => {
     if (check.ok) sightings.seen(check.device.id);
     return check;
@@ -72,9 +72,16 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     authenticate,
     checkShortToken,
     flush() {
-      usage.flush();
-      audit.flush();
-      sightings.flush();
+      // One buffer's failure must not hold back the others' writes.
+      const failures: unknown[] = [];
+      for (const buffer of [audit, usage, sightings]) {
+        try {
+          buffer.flush();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

@@ -8,7 +8,6 @@ import type { Cidr } from "../../lib/cidr";
 import { DEVICE_ROLE } from "../../lib/names";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
-import type { ShortTokenChecker } from "./short-token-cache";
 import type { DeviceSigner } from "./signing";
 
 export interface DeviceRouteDeps {
@@ -18,7 +17,6 @@ export interface DeviceRouteDeps {
   checkShortToken: CheckShortToken;
   signer: DeviceSigner;
   sightings: DeviceSightings;
-  shortTokens: ShortTokenChecker;
   policy: EnrollmentPolicy;
   lifetimeMs: number;
   allowQueryToken: boolean;
@@ -27,7 +25,7 @@ export interface DeviceRouteDeps {
 
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, authenticate, checkShortToken, signer, sightings, shortTokens, trustedProxies } = deps;
+  const { db, auth, authenticate, checkShortToken, signer, sightings, trustedProxies } = deps;
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
@@ -45,7 +43,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           actor = { name: outcome.principal.user, ip };
         }
         const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
-        shortTokens.forgetAll();
         if (result.status === "pending") {
           return status(202, {
             status: "pending" as const,
@@ -100,7 +97,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     })
     .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
       const approved = approveDevice(db, params.id, { name: principal.user, ip });
-      shortTokens.forgetAll();
       return presentDevice(approved);
     }, {
       auth: "admin",
@@ -109,7 +105,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     })
     .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => {
       const revoked = revokeDevice(db, params.id, { name: principal.user, ip });
-      shortTokens.forgetAll();
       return presentDevice(revoked);
     }, {
       auth: "admin",

@@ -2,19 +2,17 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
-import type { TokenVerifier } from "../tokens/verifier";
 import { CreateUser, presentUser, UpdateUser, UserRecord } from "./model";
 import { addUser, listUsers, removeUser, updateUser } from "./service";
 
 export interface UserRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
-  verifier: TokenVerifier;
 }
 
 const denied = { 401: ErrorBody, 403: ErrorBody };
 
-export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
+export const userRoutes = ({ db, auth }: UserRouteDeps) =>
   new Elysia({ name: "keyward/users", prefix: "/api/v1/users", detail: { tags: ["Users"] } })
     .use(auth)
     .post(
@@ -39,7 +37,6 @@ export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
       "/:username",
       async ({ params, body, principal, ip }) => {
         const row = await updateUser(db, params.username, body, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return presentUser(row);
       },
       {
@@ -56,7 +53,6 @@ export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
       "/:username",
       ({ params, principal, ip }) => {
         const row = removeUser(db, params.username, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return presentUser(row);
       },
       {

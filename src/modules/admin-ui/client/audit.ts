@@ -12,6 +12,7 @@ interface AuditEvent {
   token_id: string | null;
   ip: string | null;
   detail: string | null;
+  count: number;
 }
 
 const PAGE = 50;
@@ -37,8 +38,8 @@ export const auditView: View = {
       replace(
         list,
         table(
-          ["When", "Action", "Actor", "User", "Token", "IP", "Detail"],
-          events.map((e) => [when(e.at), e.action, e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""]),
+          ["When", "Action", "Times", "Actor", "User", "Token", "IP", "Detail"],
+          events.map((e) => [when(e.at), e.action, String(e.count), e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""]),
           "No events.",
         ),
       );
