@@ -100,7 +100,8 @@ export class AuditQueue {
   private readonly buffer;
   /** Rows this process wrote for the current window, so later flushes add to them. */
   private rows = new Map<string, { id: number; window: number }>();
-  private written = new Map<string, number>();
+  /** Rows inserted by the flush under way: remembered in `rows` only once it commits. */
+  private inserted = new Map<string, number>();
   private prunedAt = -Infinity;
 
   constructor(
@@ -130,11 +131,11 @@ export class AuditQueue {
   /** Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. */
   flush(): void {
     const now = this.clock();
-    this.written = new Map();
+    this.inserted = new Map();
     this.buffer.flush();
     const window = Math.floor(now / AUDIT_WINDOW_MS);
     for (const [key, row] of this.rows) if (row.window < window) this.rows.delete(key);
-    for (const [key, id] of this.written) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
+    for (const [key, id] of this.inserted) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
       bookkeepingTransaction(this.store, (tx) => pruneAudit(tx, this.retention, now));
       this.prunedAt = now;
@@ -149,7 +150,7 @@ export class AuditQueue {
       if (added) return;
     }
     const { id } = tx.insert(auditEvents).values({ ...entry, at: new Date(at), count }).returning({ id: auditEvents.id }).get()!;
-    this.written.set(key, id);
+    this.inserted.set(key, id);
   }
 }
 
