@@ -173,4 +173,16 @@ describe("usage tracking", () => {
     usage.flush();
     expect(getToken(db, row.id).requestCount).toBe(7);
   });
+
+  test("past its capacity, uses are not counted per token but the log says how many", () => {
+    const store = memoryStore();
+    const log = memoryLogger();
+    const usage = new UsageTracker(store, log, 2);
+    const ids = [1, 2, 3, 4].map(() => issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
+    for (const id of ids) usage.record(id, "10.0.0.5");
+    usage.record(ids[3]!, "10.0.0.5");
+    usage.flush();
+    expect(ids.map((id) => getToken(store.db, id).requestCount)).toEqual([1, 1, 0, 0]);
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));
+  });
 });
