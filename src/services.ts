@@ -24,7 +24,6 @@ export interface Services {
   failures: FailureLimiter;
   signer: DeviceSigner;
   sightings: DeviceSightings;
-  shortTokens: ShortTokenChecker;
   metrics: Metrics;
   authenticate: Authenticate;
   checkShortToken: CheckShortToken;
@@ -67,7 +66,6 @@ export function createServices(store: Store, config: Config, log: Logger): Servi
     failures,
     signer,
     sightings,
-    shortTokens,
     metrics,
     authenticate,
     checkShortToken,
