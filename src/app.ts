@@ -21,7 +21,7 @@ import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
 /** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, core, addressOf, signer, sightings, shortTokens, metrics }: Services) {
+export function createApp({ store, config, log, verifier, usage, audit, core, addressOf, signer, sightings, metrics }: Services) {
   const { allowQueryToken } = config;
   const auth = authentication({ core, addressOf, allowQueryToken });
   return new Elysia()
@@ -47,14 +47,13 @@ export function createApp({ store, config, log, verifier, usage, audit, core, ad
         addressOf,
         signer,
         sightings,
-        shortTokens,
         policy: config.deviceEnrollment,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,
       }),
     )
-    .use(tokenRoutes({ db: store.db, auth, verifier, usage, defaultLifetimeMs: config.tokenTtl }))
-    .use(userRoutes({ db: store.db, auth, verifier }))
+    .use(tokenRoutes({ db: store.db, auth, usage, defaultLifetimeMs: config.tokenTtl }))
+    .use(userRoutes({ db: store.db, auth }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));

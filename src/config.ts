@@ -146,6 +146,18 @@ export const settings = {
     parse: parsePositiveDuration,
     help: "the window those failures are counted in, and how long a lockout lasts",
   }),
+  auditRetention: setting({
+    env: ["KEYWARD_AUDIT_RETENTION"],
+    fallback: parseDuration("90d") as number | null,
+    parse: (raw) => (raw.trim().toLowerCase() === "never" ? null : parsePositiveDuration(raw)),
+    help: "audit events older than this are deleted (a second after start, then every minute): a duration (30d, 12h) or never",
+  }),
+  auditMaxRows: setting({
+    env: ["KEYWARD_AUDIT_MAX_ROWS"],
+    fallback: 100_000,
+    parse: (raw) => parseWhole(raw, 1000, 100_000_000),
+    help: "most rows the audit log keeps; past it, the oldest are deleted (identical failures within a minute are one row)",
+  }),
   secretKey: setting({
     env: ["SECRET_KEY"],
     fallback: null as string | null,

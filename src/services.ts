@@ -28,11 +28,10 @@ export interface Services {
   addressOf: AddressOf;
   signer: DeviceSigner;
   sightings: DeviceSightings;
-  shortTokens: ShortTokenChecker;
   metrics: Metrics;
   /** The injected clock: tests advance it instead of sleeping. */
   now: () => number;
-  /** Writes what is batched in memory (usage counts, failed-auth events). */
+  /** Writes what is batched in memory (usage counts, failed-auth events, sightings); throws the first failure after trying each. */
   flush(): void;
 }
 
@@ -47,14 +46,14 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
   if (config.openLogin) {
     log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
   }
-  const usage = new UsageTracker(store.db);
-  const audit = new AuditQueue(store.db);
-  const verifier = new TokenVerifier(store.db, envTokens);
+  const usage = new UsageTracker(store, log);
+  const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows }, now);
+  const verifier = new TokenVerifier(store, envTokens);
   const lockout = new Lockout(new FailureLimiter(config.maxFailures, config.failureWindow), audit, now);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
-  const sightings = new DeviceSightings(store.db);
+  const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
-  const shortTokens = new ShortTokenChecker(store.db, signer);
+  const shortTokens = new ShortTokenChecker(store, signer);
   const seen = (check: DeviceCheck) => {
     if (check.ok) sightings.seen(check.device.id);
     return check;
@@ -78,12 +77,18 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     now,
     signer,
     sightings,
-    shortTokens,
     metrics,
     flush() {
-      usage.flush();
-      audit.flush();
-      sightings.flush();
+      // One buffer's failure must not hold back the others' writes.
+      const failures: unknown[] = [];
+      for (const buffer of [audit, usage, sightings]) {
+        try {
+          buffer.flush();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

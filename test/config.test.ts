@@ -24,6 +24,8 @@ describe("configuration", () => {
       openLogin: false,
       maxFailures: 10,
       failureWindow: 60_000,
+      auditRetention: 90 * 86_400_000,
+      auditMaxRows: 100_000,
       allowQueryToken: true,
       trustedProxies: [],
       secretKey: null,

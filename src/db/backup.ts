@@ -70,6 +70,7 @@ export function restoreDatabase(store: Store, backup: string, now = new Date()):
         for (const table of [...TABLES].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
         for (const table of TABLES) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);
       });
+      store.changes.changed();
     } finally {
       store.sqlite.run("DETACH DATABASE restored");
     }

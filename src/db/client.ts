@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { ChangeMonitor } from "./changes";
 import * as schema from "./schema";
 
 export type Db = BunSQLiteDatabase<typeof schema>;
@@ -11,6 +12,8 @@ export interface Store {
   path: string;
   sqlite: Database;
   db: Db;
+  /** Tells caches when the database changed, here or in another process. */
+  changes: ChangeMonitor;
 }
 
 /** The database cannot be used; the message names the file and SQLite's reason. */
@@ -38,7 +41,10 @@ export function openDatabase(path: string): Store {
     sqlite?.close();
     throw new DatabaseError(`cannot open database ${path}: ${reason(error)}`);
   }
-  return { path, sqlite, db: drizzle({ client: sqlite, schema }) };
+  const changes = new ChangeMonitor(sqlite);
+  // drizzle's logger sees every statement before it runs: the one place every write passes.
+  const db = drizzle({ client: sqlite, schema, logger: { logQuery: (sql) => changes.statement(sql) } });
+  return { path, sqlite, db, changes };
 }
 
 function createDirectory(dir: string): void {
@@ -53,7 +59,7 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 /**
  * A write transaction that takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on
@@ -62,4 +68,9 @@ type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
  */
 export function writeTransaction<T>(db: Db, work: (tx: Transaction) => T): T {
   return db.transaction(work, { behavior: "immediate" });
+}
+
+/** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
+export function bookkeepingTransaction<T>(store: Pick<Store, "db" | "changes">, work: (tx: Transaction) => T): T {
+  return store.changes.quietly(() => writeTransaction(store.db, work));
 }

@@ -45,7 +45,10 @@ export const tokens = sqliteTable(
   ],
 );
 
-/** Who did what, newest last: token changes, bootstrap, authentication failures. No secrets. */
+/**
+ * Who did what, newest last: token changes, bootstrap, authentication failures. No secrets.
+ * Identical failures within a minute are one row; `count` says how many it stands for.
+ */
 export const auditEvents = sqliteTable(
   "audit_events",
   {
@@ -57,6 +60,7 @@ export const auditEvents = sqliteTable(
     tokenId: text("token_id"),
     ip: text("ip"),
     detail: text("detail"),
+    count: integer("count").notNull().default(1),
   },
   (table) => [
     index("audit_at_idx").on(table.at),

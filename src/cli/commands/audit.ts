@@ -26,7 +26,7 @@ export const auditCommand: Command = {
       const events = page.items.map(presentAudit);
       if (flags.json === true) printJson(events);
       else if (events.length === 0) process.stdout.write("No events.\n");
-      else printTable(["AT", "ACTION", "ACTOR", "USER", "TOKEN", "IP", "DETAIL"], events.map((e) => [e.at, e.action, e.actor, e.user, e.token_id, e.ip, e.detail]));
+      else printTable(["AT", "ACTION", "COUNT", "ACTOR", "USER", "TOKEN", "IP", "DETAIL"], events.map((e) => [e.at, e.action, e.count, e.actor, e.user, e.token_id, e.ip, e.detail]));
       printNext(page);
       return 0;
     });

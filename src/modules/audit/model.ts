@@ -12,6 +12,7 @@ export const AuditEvent = t.Object(
     token_id: t.Nullable(t.String()),
     ip: t.Nullable(t.String()),
     detail: t.Nullable(t.String()),
+    count: t.Integer({ minimum: 1, description: "How many events the row stands for: identical failures within a minute are one row" }),
   },
   { title: "AuditEvent" },
 );
@@ -32,5 +33,6 @@ export function presentAudit(row: AuditRow): typeof AuditEvent.static {
     token_id: row.tokenId,
     ip: row.ip,
     detail: row.detail,
+    count: row.count,
   };
 }

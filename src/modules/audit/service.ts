@@ -1,7 +1,8 @@
-import { and, eq, type SQL } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import { and, asc, count, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { bookkeepingTransaction, writeTransaction, type Db, type Store, type Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { auditEvents } from "../../db/schema";
+import { WriteBehind } from "../../db/write-behind";
 import { normalizeUser } from "../../lib/names";
 
 export type AuditAction =
@@ -63,42 +64,101 @@ export function listAudit(db: Db, filter: AuditFilter): Page<AuditRow> {
   return keyset.page(db.select().from(auditEvents).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
 }
 
+/** Failures alike in all but time are one row per window of this length, with a count. */
+export const AUDIT_WINDOW_MS = 60_000;
+const QUEUE_CAPACITY = 10_000;
+const PRUNE_EVERY_MS = 60_000;
+
+export interface AuditRetention {
+  /** Rows older than this are deleted; null keeps them whatever their age. */
+  maxAgeMs: number | null;
+  /** Past this many rows, the oldest are deleted. */
+  maxRows: number;
+}
+
+interface Pending {
+  entry: AuditEntry;
+  /** The first of the events this stands for. */
+  at: number;
+  count: number;
+}
+
 /**
- * Events that can arrive at attack rates (failed authentications) are queued and written in one
- * transaction per flush, so a flood of bad tokens does not become a flood of disk writes. The
- * queue is bounded: past it, events are counted and the count is recorded instead.
+ * Events that can arrive at attack rates (failed authentications, lockouts) are queued and written
+ * in one transaction per flush, so a flood of bad tokens is not a flood of disk writes or rows:
+ * events of one address, action, detail, user and token within a window are one row with a count,
+ * which later flushes add to. The queue is bounded: past it, events fold into one row per action
+ * and window that counts them. A write that fails is retried at the next flush, never dropped.
  */
 export class AuditQueue {
-  private pending: (AuditEntry & { at: Date })[] = [];
-  private dropped = 0;
+  private readonly buffer;
+  /** Rows this process wrote for the current window, so later flushes add to them. */
+  private rows = new Map<string, { id: number; window: number }>();
+  /** Rows inserted by the flush under way: remembered in `rows` only once it commits. */
+  private inserted = new Map<string, number>();
+  private prunedAt = -Infinity;
 
   constructor(
-    private readonly db: Db,
-    private readonly capacity = 10_000,
-  ) {}
-
-  push(entry: AuditEntry): void {
-    if (this.pending.length >= this.capacity) {
-      this.dropped++;
-      return;
-    }
-    this.pending.push({ ...entry, at: new Date() });
-  }
-
-  flush(): void {
-    if (this.pending.length === 0 && this.dropped === 0) return;
-    const batch = this.pending;
-    const dropped = this.dropped;
-    this.pending = [];
-    this.dropped = 0;
-    writeTransaction(this.db, (tx) => {
-      // Chunks keep each INSERT under SQLite's limit on bound parameters.
-      for (let i = 0; i < batch.length; i += 1000) tx.insert(auditEvents).values(batch.slice(i, i + 1000)).run();
-      if (dropped > 0) {
-        tx.insert(auditEvents)
-          .values({ action: "auth.failed", at: new Date(), detail: `${dropped} more failures not recorded one by one` })
-          .run();
-      }
+    private readonly store: Pick<Store, "db" | "changes">,
+    private readonly retention: AuditRetention,
+    private readonly clock = Date.now,
+    private readonly capacity = QUEUE_CAPACITY,
+  ) {
+    this.buffer = new WriteBehind<Pending>(store, {
+      capacity,
+      merge: (earlier, later) => ({ ...earlier, count: earlier.count + later.count }),
+      overflow: (_, { entry, at, count }) => {
+        const coarse = { action: entry.action, detail: "from more sources than the audit queue holds" };
+        return [keyOf(coarse, at), { entry: coarse, at, count }];
+      },
+      write: (tx, batch) => {
+        for (const [key, pending] of batch) this.write(tx, key, pending);
+      },
     });
   }
+
+  push(entry: AuditEntry): void {
+    const at = this.clock();
+    this.buffer.add(keyOf(entry, at), { entry, at, count: 1 });
+  }
+
+  /** Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. */
+  flush(): void {
+    const now = this.clock();
+    this.inserted = new Map();
+    this.buffer.flush();
+    const window = Math.floor(now / AUDIT_WINDOW_MS);
+    for (const [key, row] of this.rows) if (row.window < window) this.rows.delete(key);
+    for (const [key, id] of this.inserted) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      bookkeepingTransaction(this.store, (tx) => pruneAudit(tx, this.retention, now));
+      this.prunedAt = now;
+    }
+  }
+
+  private write(tx: Transaction, key: string, { entry, at, count }: Pending): void {
+    const row = this.rows.get(key);
+    if (row) {
+      const added = tx.update(auditEvents).set({ count: sql`${auditEvents.count} + ${count}` }).where(eq(auditEvents.id, row.id)).returning({ id: auditEvents.id }).get();
+      // The row may have been pruned meanwhile: then the count starts a new one.
+      if (added) return;
+    }
+    const { id } = tx.insert(auditEvents).values({ ...entry, at: new Date(at), count }).returning({ id: auditEvents.id }).get()!;
+    this.inserted.set(key, id);
+  }
+}
+
+function keyOf({ action, ip, user, tokenId, detail }: AuditEntry, at: number): string {
+  return JSON.stringify([Math.floor(at / AUDIT_WINDOW_MS), action, ip ?? null, user ?? null, tokenId ?? null, detail ?? null]);
+}
+
+const windowOf = (key: string): number => JSON.parse(key)[0];
+
+/** Deletes rows past the retention's age, then the oldest past its row cap. */
+export function pruneAudit(db: Db | Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): void {
+  if (maxAgeMs !== null) db.delete(auditEvents).where(lt(auditEvents.at, new Date(now - maxAgeMs))).run();
+  const rows = db.select({ n: count() }).from(auditEvents).get()!.n;
+  if (rows <= maxRows) return;
+  const oldest = db.select({ id: auditEvents.id }).from(auditEvents).orderBy(asc(auditEvents.at), asc(auditEvents.id)).limit(rows - maxRows);
+  db.delete(auditEvents).where(inArray(auditEvents.id, oldest)).run();
 }

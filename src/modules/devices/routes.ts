@@ -7,7 +7,6 @@ import { answerPage, pageOf } from "../../http/pagination";
 import type { AuthCore } from "../auth/service";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
-import type { ShortTokenChecker } from "./short-token-cache";
 import type { DeviceSigner } from "./signing";
 
 export interface DeviceRouteDeps {
@@ -17,7 +16,6 @@ export interface DeviceRouteDeps {
   addressOf: AddressOf;
   signer: DeviceSigner;
   sightings: DeviceSightings;
-  shortTokens: ShortTokenChecker;
   policy: EnrollmentPolicy;
   lifetimeMs: number;
   allowQueryToken: boolean;
@@ -25,7 +23,7 @@ export interface DeviceRouteDeps {
 
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, core, addressOf, signer, sightings, shortTokens } = deps;
+  const { db, auth, core, addressOf, signer, sightings } = deps;
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
@@ -39,7 +37,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           actor = { name: decision.principal.user, ip };
         }
         const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
-        shortTokens.forgetAll();
         if (result.status === "pending") {
           return status(202, {
             status: "pending" as const,
@@ -91,7 +88,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     })
     .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
       const approved = approveDevice(db, params.id, { name: principal.user, ip });
-      shortTokens.forgetAll();
       return presentDevice(approved);
     }, {
       auth: "admin",
@@ -100,7 +96,6 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     })
     .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => {
       const revoked = revokeDevice(db, params.id, { name: principal.user, ip });
-      shortTokens.forgetAll();
       return presentDevice(revoked);
     }, {
       auth: "admin",

@@ -1,9 +1,11 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import { writeTransaction, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { devices, deviceTokens } from "../../db/schema";
+import { WriteBehind } from "../../db/write-behind";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
+import type { Logger } from "../../log";
 import { recordAudit } from "../audit/service";
 import type { Actor } from "../tokens/service";
 import { looksLikeShortToken, type DeviceSigner } from "./signing";
@@ -185,22 +187,33 @@ export function labelDevice(db: Db, id: string, label: string | null, actor: Act
   });
 }
 
+/** Devices that verify, so this many distinct ones in a second is far past a LAN's. */
+const SIGHTINGS_CAPACITY = 100_000;
+const UNNAMED = "";
+
 /** Records when devices were last seen, in memory, written with the other batched counters. */
 export class DeviceSightings {
-  private pending = new Map<string, number>();
+  private readonly buffer;
 
-  constructor(private readonly db: Db) {}
+  constructor(store: Pick<Store, "db" | "changes">, log: Logger, capacity = SIGHTINGS_CAPACITY) {
+    this.buffer = new WriteBehind<number>(store, {
+      capacity,
+      merge: Math.max,
+      overflow: (_, at) => [UNNAMED, at],
+      write(tx, batch) {
+        for (const [id, at] of batch) {
+          if (id === UNNAMED) log.warn("more devices were seen at once than the sightings buffer holds: some last-seen times were not updated");
+          else tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id)).run();
+        }
+      },
+    });
+  }
 
   seen(deviceId: string, at = Date.now()): void {
-    this.pending.set(deviceId, at);
+    this.buffer.add(deviceId, at);
   }
 
   flush(): void {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    writeTransaction(this.db, (tx) => {
-      for (const [id, at] of batch) tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id)).run();
-    });
+    this.buffer.flush();
   }
 }

@@ -17,12 +17,10 @@ import {
 } from "./model";
 import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "./service";
 import type { UsageTracker } from "./usage";
-import type { TokenVerifier } from "./verifier";
 
 export interface TokenRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
-  verifier: TokenVerifier;
   usage: UsageTracker;
   defaultLifetimeMs: number | null;
 }
@@ -38,7 +36,7 @@ function duration<T>(field: string, parse: (text: string) => T, text: string): T
   }
 }
 
-export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: TokenRouteDeps) =>
+export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDeps) =>
   new Elysia({ name: "keyward/tokens", prefix: "/api/v1/tokens", detail: { tags: ["Tokens"] } })
     .use(auth)
     .post(
@@ -82,7 +80,6 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       "/revoke",
       ({ body, principal, ip }) => {
         const revoked = revokeUserTokens(db, body.user, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return revoked;
       },
       {
@@ -111,7 +108,6 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       "/:id",
       ({ params, principal, ip }) => {
         const row = revokeToken(db, params.id, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return presentToken(row);
       },
       {
@@ -128,7 +124,6 @@ export const tokenRoutes = ({ db, auth, verifier, usage, defaultLifetimeMs }: To
       ({ params, body, principal, ip, status }) => {
         const graceMs = body?.grace === undefined ? 0 : duration("grace", parseDuration, body.grace);
         const { token, row } = rotateToken(db, params.id, graceMs, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return status(201, { token, ...presentToken(row) });
       },
       {

@@ -1,61 +1,52 @@
 import { eq, sql } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { tokens } from "../../db/schema";
+import { WriteBehind } from "../../db/write-behind";
+import type { Logger } from "../../log";
 
-interface Pending {
+interface Use {
   count: number;
   lastUsedAt: number;
   lastIp: string;
 }
+
+/** Only tokens that verified are counted, so this many distinct ones in a second is far past a LAN's. */
+const CAPACITY = 100_000;
+const UNATTRIBUTED = "";
 
 /**
  * Counts token uses in memory and writes them in one transaction per flush (every second, and at
  * shutdown), so authenticating a request never costs a database write.
  */
 export class UsageTracker {
-  private pending = new Map<string, Pending>();
+  private readonly buffer;
 
-  constructor(private readonly db: Db) {}
+  constructor(store: Pick<Store, "db" | "changes">, log: Logger, capacity = CAPACITY) {
+    this.buffer = new WriteBehind<Use>(store, {
+      capacity,
+      merge: (earlier, later) => ({ ...later, count: earlier.count + later.count }),
+      overflow: (_, use) => [UNATTRIBUTED, use],
+      write(tx, batch) {
+        for (const [id, use] of batch) {
+          if (id === UNATTRIBUTED) {
+            log.warn("more tokens were used at once than the usage buffer holds: some uses were not counted per token", { uses: use.count });
+            continue;
+          }
+          tx.update(tokens)
+            .set({ requestCount: sql`${tokens.requestCount} + ${use.count}`, lastUsedAt: new Date(use.lastUsedAt), lastIp: use.lastIp })
+            .where(eq(tokens.id, id))
+            .run();
+        }
+      },
+    });
+  }
 
   record(tokenId: string, ip: string, at = Date.now()): void {
-    const entry = this.pending.get(tokenId);
-    if (entry) {
-      entry.count++;
-      entry.lastUsedAt = at;
-      entry.lastIp = ip;
-    } else {
-      this.pending.set(tokenId, { count: 1, lastUsedAt: at, lastIp: ip });
-    }
+    this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: ip });
   }
 
+  /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */
   flush(): void {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      this.write(batch);
-    } catch (error) {
-      // Keep the counts for the next flush rather than lose them (the database may be busy).
-      for (const [id, use] of batch) {
-        const newer = this.pending.get(id);
-        this.pending.set(id, newer ? { ...newer, count: newer.count + use.count } : use);
-      }
-      throw error;
-    }
-  }
-
-  private write(batch: Map<string, Pending>): void {
-    writeTransaction(this.db, (tx) => {
-      for (const [id, use] of batch) {
-        tx.update(tokens)
-          .set({
-            requestCount: sql`${tokens.requestCount} + ${use.count}`,
-            lastUsedAt: new Date(use.lastUsedAt),
-            lastIp: use.lastIp,
-          })
-          .where(eq(tokens.id, id))
-          .run();
-      }
-    });
+    this.buffer.flush();
   }
 }

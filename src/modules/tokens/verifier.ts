@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
@@ -43,20 +43,23 @@ const MAX_TOKEN_LENGTH = 512;
 
 /**
  * The hot path. A token of Keyward's shape with a bad checksum is refused without a lookup;
- * good ones are looked up by hash through a bounded cache whose entries live at most `ttlMs`,
- * so a revocation made by another process (the CLI) is seen within that time. Expiry is checked
- * against the clock on every call, so a cached entry never outlives it.
+ * good ones are looked up by hash through a bounded cache that is emptied whenever the database
+ * changes (at once for this process's writes, within a second for another's: see ChangeMonitor).
+ * Expiry is checked against the clock on every call, so a cached entry never outlives it.
  */
 export class TokenVerifier {
-  private readonly cache = new Map<string, { token: KnownToken | null; fetchedAt: number }>();
+  private readonly cache = new Map<string, KnownToken | null>();
+  private generation: number;
   private readonly byHash;
+  private readonly changes;
 
   constructor(
-    db: Db,
+    { db, changes }: Pick<Store, "db" | "changes">,
     private readonly envTokens: ReadonlyMap<string, KnownToken> = new Map(),
-    private readonly ttlMs = 1000,
     private readonly capacity = 10_000,
   ) {
+    this.changes = changes;
+    this.generation = changes.current();
     this.byHash = db
       .select({
         id: tokens.id,
@@ -86,19 +89,18 @@ export class TokenVerifier {
     return judge(known, ip, now);
   }
 
-  /** Drops every cached entry: called after this process revokes or rotates anything. */
-  forgetAll(): void {
-    this.cache.clear();
-  }
-
   private lookup(hash: string, now: number): KnownToken | null {
+    const generation = this.changes.current(now);
+    if (generation !== this.generation) {
+      this.cache.clear();
+      this.generation = generation;
+    }
     const cached = this.cache.get(hash);
-    if (cached && now - cached.fetchedAt < this.ttlMs) return cached.token;
+    if (cached !== undefined) return cached;
     const row = this.byHash.get({ hash });
     const token = row ? toKnown(row) : null;
-    this.cache.delete(hash);
     if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hash, { token, fetchedAt: now });
+    this.cache.set(hash, token);
     return token;
   }
 }

@@ -3,19 +3,17 @@ import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
-import type { TokenVerifier } from "../tokens/verifier";
 import { CreateUser, presentUser, UpdateUser, UserQuery, UserRecord } from "./model";
 import { addUser, listUsers, removeUser, updateUser } from "./service";
 
 export interface UserRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
-  verifier: TokenVerifier;
 }
 
 const denied = { 401: ErrorBody, 403: ErrorBody };
 
-export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
+export const userRoutes = ({ db, auth }: UserRouteDeps) =>
   new Elysia({ name: "keyward/users", prefix: "/api/v1/users", detail: { tags: ["Users"] } })
     .use(auth)
     .post(
@@ -41,7 +39,6 @@ export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
       "/:username",
       async ({ params, body, principal, ip }) => {
         const row = await updateUser(db, params.username, body, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return presentUser(row);
       },
       {
@@ -58,7 +55,6 @@ export const userRoutes = ({ db, auth, verifier }: UserRouteDeps) =>
       "/:username",
       ({ params, principal, ip }) => {
         const row = removeUser(db, params.username, { name: principal.user, tokenId: principal.tokenId, ip });
-        verifier.forgetAll();
         return presentUser(row);
       },
       {

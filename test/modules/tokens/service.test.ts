@@ -6,6 +6,7 @@ import { syncEnvTokens } from "../../../src/modules/tokens/env-tokens";
 import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "../../../src/modules/tokens/service";
 import { UsageTracker } from "../../../src/modules/tokens/usage";
 import { memoryStore } from "../../helpers/database";
+import { memoryLogger } from "../../helpers/memory-log";
 
 const actor = { name: "admin", tokenId: "tok_admin", ip: "192.168.1.2" };
 const hour = 3_600_000;
@@ -159,9 +160,10 @@ describe("environment tokens and the first admin", () => {
 
 describe("usage tracking", () => {
   test("counts uses in memory and writes them on flush", () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    const usage = new UsageTracker(db);
+    const usage = new UsageTracker(store, memoryLogger());
     for (let i = 0; i < 5; i++) usage.record(row.id, "10.0.0.5", 1_000 + i);
     usage.record(row.id, "10.0.0.6", 2_000);
     expect(getToken(db, row.id).requestCount).toBe(0);
@@ -170,5 +172,17 @@ describe("usage tracking", () => {
     usage.record(row.id, "10.0.0.7");
     usage.flush();
     expect(getToken(db, row.id).requestCount).toBe(7);
+  });
+
+  test("past its capacity, uses are not counted per token but the log says how many", () => {
+    const store = memoryStore();
+    const log = memoryLogger();
+    const usage = new UsageTracker(store, log, 2);
+    const ids = [1, 2, 3, 4].map(() => issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
+    for (const id of ids) usage.record(id, "10.0.0.5");
+    usage.record(ids[3]!, "10.0.0.5");
+    usage.flush();
+    expect(ids.map((id) => getToken(store.db, id).requestCount)).toEqual([1, 1, 0, 0]);
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));
   });
 });

@@ -12,6 +12,7 @@ interface AuditEvent {
   token_id: string | null;
   ip: string | null;
   detail: string | null;
+  count: number;
 }
 
 export const auditView: View = {
@@ -30,10 +31,10 @@ export const auditView: View = {
       await pagedTable<AuditEvent>(list, {
         path: "/api/v1/audit",
         query: fields(filter),
-        columns: ["When", "Action", "Actor", "User", "Token", "IP", "Detail"],
+        columns: ["When", "Action", "Times", "Actor", "User", "Token", "IP", "Detail"],
         notify,
         empty: "No events.",
-        row: (e) => [when(e.at), e.action, e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""],
+        row: (e) => [when(e.at), e.action, String(e.count), e.actor ?? "—", e.user ?? "—", e.token_id ?? "—", e.ip ?? "—", e.detail ?? ""],
       });
     }
 

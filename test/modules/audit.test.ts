@@ -1,0 +1,125 @@
+import { describe, expect, test } from "bun:test";
+import { generateToken } from "../../src/lib/token-format";
+import { AUDIT_WINDOW_MS, AuditQueue, listAudit, pruneAudit, recordAudit } from "../../src/modules/audit/service";
+import { inProcessApp } from "../helpers/app";
+import { memoryStore } from "../helpers/database";
+
+const ADMIN = "audit-test-admin-token-0123456789";
+const keepAll = { maxAgeMs: null, maxRows: 1_000_000 };
+const rowsOf = (store: ReturnType<typeof memoryStore>) =>
+  store.sqlite.query<{ action: string; ip: string | null; detail: string | null; count: number }, []>("SELECT action, ip, detail, count FROM audit_events ORDER BY id").all();
+
+function clocked(capacity?: number) {
+  const store = memoryStore();
+  const clock = { now: Date.UTC(2026, 5, 1, 12, 0, 0) };
+  const queue = new AuditQueue(store, keepAll, () => clock.now, capacity);
+  return { store, clock, queue };
+}
+
+describe("failed authentications in the audit log", () => {
+  test("5,000 bad-token requests from one address are a handful of rows whose counts add up to 5,000", async () => {
+    const { app, store, audit } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
+    const before = rowsOf(store).length;
+    for (let i = 0; i < 5000; i++) {
+      let token = generateToken();
+      // Half are unknown tokens, half have a broken checksum (malformed).
+      if (i % 2 === 1) token = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
+      const res = await app.handle(new Request("http://localhost/api/v1/me", { headers: { authorization: `Bearer ${token}` } }));
+      expect(res.status).toBe(401);
+      if (i % 1000 === 999) audit.flush();
+    }
+    audit.flush();
+    const failures = rowsOf(store).slice(before);
+    // Two reasons (unknown, malformed), each one row per minute: four if the run straddles a minute.
+    expect(failures.length).toBeLessThanOrEqual(4);
+    expect(failures.every((row) => row.action === "auth.failed")).toBe(true);
+    expect(failures.reduce((sum, row) => sum + row.count, 0)).toBe(5000);
+  });
+
+  test("the API shows how many events a row stands for", async () => {
+    const { app, audit } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
+    for (let i = 0; i < 3; i++) await app.handle(new Request("http://localhost/api/v1/me", { headers: { authorization: "Bearer wrong" } }));
+    audit.flush();
+    const res = await app.handle(new Request("http://localhost/api/v1/audit?action=auth.failed", { headers: { authorization: `Bearer ${ADMIN}` } }));
+    expect(await res.json()).toEqual([expect.objectContaining({ action: "auth.failed", detail: "token unknown", count: 3 })]);
+  });
+
+  test("identical failures are one row per window, also across flushes; another address, reason or window is another row", () => {
+    const { store, clock, queue } = clocked();
+    const fail = (ip: string, detail = "unknown") => queue.push({ action: "auth.failed", ip, detail });
+    fail("10.0.0.1");
+    queue.flush();
+    fail("10.0.0.1");
+    fail("10.0.0.1");
+    fail("10.0.0.2");
+    fail("10.0.0.1", "revoked");
+    queue.flush();
+    clock.now += AUDIT_WINDOW_MS;
+    fail("10.0.0.1");
+    queue.flush();
+    expect(rowsOf(store)).toEqual([
+      { action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 },
+      { action: "auth.failed", ip: "10.0.0.2", detail: "unknown", count: 1 },
+      { action: "auth.failed", ip: "10.0.0.1", detail: "revoked", count: 1 },
+      { action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 1 },
+    ]);
+  });
+
+  test("a flush whose write fails keeps the events, and the next one writes them all", () => {
+    const { store, queue } = clocked();
+    for (let i = 0; i < 10; i++) queue.push({ action: "login.failed", ip: "10.0.0.9", user: "root" });
+    store.sqlite.run("CREATE TRIGGER full BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    expect(() => queue.flush()).toThrow();
+    queue.push({ action: "login.failed", ip: "10.0.0.9", user: "root" });
+    expect(() => queue.flush()).toThrow();
+    store.sqlite.run("DROP TRIGGER full");
+    queue.flush();
+    expect(rowsOf(store)).toEqual([{ action: "login.failed", ip: "10.0.0.9", detail: null, count: 11 }]);
+  });
+
+  test("past its capacity the queue folds events into one row per action that still counts them", () => {
+    const { store, queue } = clocked(100);
+    for (let i = 0; i < 10_000; i++) queue.push({ action: "auth.failed", ip: `10.0.${i >> 8}.${i & 255}`, detail: "unknown" });
+    queue.flush();
+    const rows = rowsOf(store);
+    expect(rows.length).toBe(101);
+    expect(rows.at(-1)).toEqual({ action: "auth.failed", ip: null, detail: "from more sources than the audit queue holds", count: 9_900 });
+    expect(rows.reduce((sum, row) => sum + row.count, 0)).toBe(10_000);
+  });
+});
+
+describe("audit retention", () => {
+  const day = 86_400_000;
+
+  test("rows past the age are deleted, then the oldest past the row cap", () => {
+    const { db } = memoryStore();
+    const now = Date.UTC(2026, 5, 1);
+    for (const age of [100, 91, 50, 3, 2, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
+    expect(listAudit(db, { limit: 10 }).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
+  });
+
+  test("with no age limit only the row cap applies", () => {
+    const { db } = memoryStore();
+    const now = Date.UTC(2026, 5, 1);
+    for (const age of [4000, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
+    expect(listAudit(db, { limit: 10 }).items).toHaveLength(2);
+  });
+
+  test("the queue prunes at its first flush and then once a minute", () => {
+    const store = memoryStore();
+    const clock = { now: Date.UTC(2026, 5, 1) };
+    const queue = new AuditQueue(store, { maxAgeMs: day, maxRows: 1_000_000 }, () => clock.now);
+    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    queue.flush();
+    expect(rowsOf(store)).toEqual([]);
+    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    clock.now += 59_000;
+    queue.flush();
+    expect(rowsOf(store)).toHaveLength(1);
+    clock.now += 1000;
+    queue.flush();
+    expect(rowsOf(store)).toEqual([]);
+  });
+});
