@@ -47,6 +47,7 @@ export function createApp({ store, config, log, verifier, usage, audit, failures
         sightings,
         shortTokens,
         policy: config.deviceEnrollment,
+        enrollRate: config.deviceEnrollRate,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,
         trustedProxies,

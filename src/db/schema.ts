@@ -70,12 +70,16 @@ export const users = sqliteTable("users", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
-/** Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. */
+/**
+ * Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. Under
+ * approval enrollment, the SHA-256 of the one-time secret the device collects its tokens with.
+ */
 export const devices = sqliteTable("devices", {
   id: text("id").primaryKey(),
   fingerprint: text("fingerprint").notNull().unique(),
   label: text("label"),
   status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
+  enrollmentSecretHash: text("enrollment_secret_hash"),
   firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
   lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
 });
