@@ -29,6 +29,7 @@ function keyward(env: Record<string, string> = {}) {
     enroll: (fingerprint: string, extra: Record<string, string> = {}, token?: string) => call("POST", "/api/v1/tokens/main", { hardware_fingerprint: fingerprint, ...extra }, token),
     verify: (shortToken: string, fingerprint: string) => call("GET", `/api/v1/tokens/verify?short_token=${shortToken}&hardware_fingerprint=${fingerprint}`),
     admin: (path: string, body?: unknown) => call("POST", path, body, ADMIN_TOKEN),
+    list: (query = "") => call("GET", `/api/v1/devices${query}`, undefined, ADMIN_TOKEN),
   };
 }
 
@@ -42,6 +43,8 @@ describe("approval enrollment over HTTP", () => {
     const secret = first.body.enrollment_secret as string;
     const id = first.body.device_id as string;
     expect([first.body.status, id, secret]).toEqual(["pending", expect.stringMatching(/^dev_/), expect.stringMatching(/^kwe_[0-9A-Za-z]{32}$/)]);
+    for (const query of ["", "?status=pending"]) expect((await kw.list(query)).body.map((d: { id: string }) => d.id)).toEqual([id]);
+    expect((await kw.list("?status=active")).body).toEqual([]);
 
     const steps: [string, () => Promise<Reply>, number, string | null][] = [
       ["asking again before approval", () => kw.enroll("fp-kiosk"), 202, null],

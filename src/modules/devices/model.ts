@@ -62,7 +62,9 @@ export const DeviceRecord = t.Object(
   { title: "Device" },
 );
 
-export const DeviceQuery = t.Object({ status: t.Optional(t.UnionEnum(["active", "pending", "revoked"])) });
+// Not t.UnionEnum: Elysia 1.4 fills a missing optional UnionEnum query field with its first value,
+// which listed only active devices and hid the pending ones from the admin page.
+export const DeviceQuery = t.Object({ status: t.Optional(t.Union([t.Literal("active"), t.Literal("pending"), t.Literal("revoked")])) });
 export const LabelBody = t.Object({ label: t.Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
 
 export function presentDevice(row: DeviceRow): typeof DeviceRecord.static {
