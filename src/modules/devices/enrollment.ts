@@ -62,8 +62,8 @@ export async function enroll(
     else device = created.row;
   }
   if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
-  const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device: device, reason });
-  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(db, signer, { device: device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
+  const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device, reason });
+  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(db, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
 
   switch (grant.kind) {
     case "open":
