@@ -48,6 +48,7 @@ export function createApp({ store, config, log, verifier, usage, audit, core, ad
         signer,
         sightings,
         policy: config.deviceEnrollment,
+        enrollRate: config.deviceEnrollRate,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,
       }),

@@ -187,6 +187,12 @@ export const settings = {
     parse: oneOf(enrollmentPolicies),
     help: "who may enroll a device: open (anyone, as the seed), token (a valid user token), approval (an admin approves each)",
   }),
+  deviceEnrollRate: setting({
+    env: ["KEYWARD_DEVICE_ENROLL_RATE"],
+    fallback: 60,
+    parse: (raw) => parseWhole(raw, 1, 1_000_000),
+    help: "device enrollment requests per client address per minute before 429 (the default lets dozens of devices behind one NAT enroll in a minute)",
+  }),
   introspectRole: setting({
     env: ["KEYWARD_INTROSPECT_ROLE"],
     fallback: "resource-server",

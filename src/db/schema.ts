@@ -86,7 +86,10 @@ export const users = sqliteTable(
   (table) => [index("users_created_idx").on(table.createdAt, table.username)],
 );
 
-/** Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. */
+/**
+ * Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. Under
+ * approval enrollment, the SHA-256 of the one-time secret the device collects its tokens with.
+ */
 export const devices = sqliteTable(
   "devices",
   {
@@ -94,6 +97,7 @@ export const devices = sqliteTable(
     fingerprint: text("fingerprint").notNull().unique(),
     label: text("label"),
     status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
+    enrollmentSecretHash: text("enrollment_secret_hash"),
     firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
     lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
   },

@@ -54,6 +54,7 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
     body: errorBody("insufficient_role", `This needs the ${(refusal.roles ?? []).join(" or ")} role`),
     headers: {},
   }),
+  enrollment_refused: () => ({ status: 403, body: errorBody("enrollment_refused", "This device may not enroll now"), headers: {} }),
   locked_out: (refusal) => {
     const headers = retry(refusal);
     return { status: 429, body: errorBody("too_many_failures", `Too many failed attempts; try again in ${headers["retry-after"]} seconds`), headers };

@@ -138,7 +138,7 @@ describe("the main token as a credential", () => {
 });
 
 describe("enrollment policies", () => {
-  test("token: enrolling needs a user or admin token; devices and strangers are refused", async () => {
+  test("token: enrolling needs a user or admin token; strangers are refused", async () => {
     const server = await start({ KEYWARD_DEVICE_ENROLLMENT: "token" });
     expect((await enroll(server, "fp-1")).status).toBe(401);
     const user = (await client(server).post("/api/v1/tokens", { user: "alice" })).body.token as string;
@@ -148,18 +148,26 @@ describe("enrollment policies", () => {
     expect(audit.body[0]).toMatchObject({ actor: "alice", user: res.body.device_id });
   });
 
-  test("approval: 202 pending, an admin approves, the same request then collects the tokens", async () => {
+  test("approval: 202 pending with a one-time secret, an admin approves, the fingerprint with that secret collects the tokens", async () => {
     const server = await start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
-    const pending = await enroll(server, "fp-kiosk");
+    const pending = await client(server, "").post("/api/v1/tokens/main", { hardware_fingerprint: "fp-kiosk" });
     expect(pending.status).toBe(202);
-    expect(pending.body).toMatchObject({ status: "pending" });
-    expect((await enroll(server, "fp-kiosk")).status).toBe(202);
+    const secret = pending.body.enrollment_secret as string;
+    expect(secret).toMatch(/^kwe_/);
+    const again = await enroll(server, "fp-kiosk");
+    expect(again.status).toBe(202);
+    expect(again.body).not.toHaveProperty("enrollment_secret");
     const listed = await client(server).get("/api/v1/devices?status=pending");
     expect(listed.body.map((d: { id: string }) => d.id)).toEqual([pending.body.device_id]);
     expect((await client(server).post(`/api/v1/devices/${pending.body.device_id}/approve`)).body.status).toBe("active");
-    const collected = await enroll(server, "fp-kiosk");
+    expect((await enroll(server, "fp-kiosk")).body.code).toBe("enrollment_secret_required");
+    const collected = await client(server, "").post<DeviceTokens>("/api/v1/tokens/main", { hardware_fingerprint: "fp-kiosk", enrollment_secret: secret });
     expect(collected.status).toBe(201);
     expect((await verify(server, `?short_token=${collected.body.short_token}&hardware_fingerprint=fp-kiosk`)).status).toBe(200);
+    expect((await enroll(server, "fp-kiosk")).body.code).toBe("device_already_enrolled");
+    const renewed = await enroll(server, "fp-kiosk", collected.body.main_token);
+    expect(renewed.status).toBe(201);
+    expect((await verify(server, `?short_token=${renewed.body.short_token}&hardware_fingerprint=fp-kiosk`)).status).toBe(200);
   });
 
   test("open (the default): anyone may enroll", async () => {
@@ -169,7 +177,7 @@ describe("enrollment policies", () => {
 });
 
 describe("device administration", () => {
-  test("list, label, revoke over HTTP; events in the audit log; CLI list/label/revoke/approve", async () => {
+  test("list, label, revoke over HTTP; events in the audit log; CLI list/label/reset/revoke/approve", async () => {
     const server = await start();
     const { body } = await enroll(server, "fp-1");
     const labelled = await server.fetch(`/api/v1/devices/${body.device_id}`, {
@@ -183,11 +191,16 @@ describe("device administration", () => {
     const list = await runKeyward(["device", "list"], { env });
     expect(list.stdout).toMatch(new RegExp(`${body.device_id}\\s+front-desk kiosk\\s+active`));
     expect((await runKeyward(["device", "label", body.device_id, "lobby"], { env })).stdout).toContain("Labelled");
-    expect((await runKeyward(["device", "revoke", body.device_id], { env })).code).toBe(0);
+    expect((await runKeyward(["device", "reset", body.device_id], { env })).stdout).toContain(`Reset ${body.device_id} (lobby): active.`);
     await Bun.sleep(1050);
     expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
+    const reenrolled = (await enroll(server, "fp-1")).body;
+    expect((await verify(server, `?short_token=${reenrolled.short_token}&hardware_fingerprint=fp-1`)).status).toBe(200);
+    expect((await runKeyward(["device", "revoke", body.device_id], { env })).code).toBe(0);
+    await Bun.sleep(1050);
+    expect((await verify(server, `?short_token=${reenrolled.short_token}&hardware_fingerprint=fp-1`)).status).toBe(401);
     expect((await runKeyward(["device", "approve", body.device_id], { env })).stderr).toContain("A revoked device cannot be approved");
     const actions = (await client(server).get("/api/v1/audit?limit=20")).body.map((e: { action: string; detail: string }) => `${e.action}${e.detail ? ` ${e.detail}` : ""}`);
-    expect(actions).toEqual(expect.arrayContaining(["device.enrolled", "device.labelled front-desk kiosk", "device.revoked", "auth.failed short_token fingerprint_mismatch"]));
+    expect(actions).toEqual(expect.arrayContaining(["device.enrolled", "device.labelled front-desk kiosk", "device.reset", "device.revoked", "auth.failed short_token fingerprint_mismatch"]));
   });
 });

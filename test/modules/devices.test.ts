@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { DomainError } from "../../src/lib/errors";
-import { approveDevice, DeviceSightings, enroll, labelDevice, listDevices, revokeDevice, verifyMainToken, verifyShortToken } from "../../src/modules/devices/service";
+import { approveDevice, enroll, resetDevice, type EnrollmentGrant } from "../../src/modules/devices/enrollment";
+import { DeviceSightings, labelDevice, listDevices, revokeDevice, verifyMainToken, verifyShortToken } from "../../src/modules/devices/service";
 import { ShortTokenChecker } from "../../src/modules/devices/short-token-cache";
 import { DeviceSigner, loadSigningSecret } from "../../src/modules/devices/signing";
 import { memoryStore } from "../helpers/database";
@@ -12,11 +13,13 @@ const key = new TextEncoder().encode("k".repeat(40));
 const day = 86_400_000;
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-function setup(policy: "open" | "token" | "approval" = "open") {
+function setup() {
   const store = memoryStore();
   const signer = new DeviceSigner(key, "HS256");
-  const enrollNow = (fingerprint = "fp-1", now = new Date()) => enroll(store.db, signer, { fingerprint, policy, lifetimeMs: 30 * day }, actor, now);
-  return { ...store, signer, enrollNow };
+  const enrollWith = (grant: EnrollmentGrant, fingerprint = "fp-1", now = new Date()) => enroll(store.db, signer, { fingerprint, grant, lifetimeMs: 30 * day }, actor, now);
+  const enrollNow = (fingerprint = "fp-1", now = new Date()) => enrollWith({ kind: "open" }, fingerprint, now);
+  const count = (table: string) => (store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return { ...store, signer, enrollWith, enrollNow, count };
 }
 
 async function issued(promise: ReturnType<ReturnType<typeof setup>["enrollNow"]>) {
@@ -68,15 +71,6 @@ describe("device tokens", () => {
     expect(await verifyShortToken(db, signer, first.shortToken, "fp-1")).toMatchObject({ ok: false, reason: "invalid" });
     expect((await verifyShortToken(db, signer, second.shortToken, "fp-1")).ok).toBe(true);
     expect((await verifyMainToken(db, signer, first.mainToken, "fp-1")).ok).toBe(false);
-  });
-
-  test("under approval, a device waits, is approved, then collects its tokens", async () => {
-    const { db, enrollNow } = setup("approval");
-    const pending = await enrollNow("fp-kiosk");
-    expect(pending.status).toBe("pending");
-    expect((await enrollNow("fp-kiosk")).status).toBe("pending");
-    approveDevice(db, pending.device.id, actor);
-    expect((await enrollNow("fp-kiosk")).status).toBe("issued");
   });
 
   test("a revoked device's tokens stop verifying and it cannot enroll again", async () => {

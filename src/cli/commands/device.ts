@@ -1,5 +1,8 @@
 import { presentDevice } from "../../modules/devices/model";
-import { approveDevice, labelDevice, listDevices, revokeDevice, type DeviceRow } from "../../modules/devices/service";
+import type { Config } from "../../config";
+import type { Db } from "../../db/client";
+import { approveDevice, resetDevice } from "../../modules/devices/enrollment";
+import { labelDevice, listDevices, revokeDevice, type DeviceRow } from "../../modules/devices/service";
 import { configFlags, UsageError, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
 import { printJson, printTable, shortTime } from "../output";
@@ -38,17 +41,17 @@ const list: Command = {
   },
 };
 
-function action(verb: "approve" | "revoke", summary: string, done: string, apply: typeof approveDevice): Command {
+function action(verb: "approve" | "revoke" | "reset", summary: string, done: string, apply: (db: Db, id: string, config: Config) => DeviceRow): Command {
   return {
     name: `device ${verb}`,
     summary,
     synopsis: "<id> [--json]",
     positionals: ["id"],
-    options: { ...json, ...db.options },
+      options: { ...json, ...db.options },
     help: [jsonHelp, ...db.help],
     run: (flags, [id]) =>
-      withDatabase(flags, (store) => {
-        report(apply(store.db, id!, cli), flags.json === true, done);
+      withDatabase(flags, (store, config) => {
+        report(apply(store.db, id!, config), flags.json === true, done);
         return 0;
       }),
   };
@@ -70,11 +73,17 @@ const label: Command = {
 
 export const deviceCommands: CommandGroup = {
   name: "device",
-  summary: "List, approve, revoke and label devices (works beside a running server).",
+  summary: "List, approve, reset, revoke and label devices (works beside a running server).",
   subcommands: [
     list,
-    action("approve", "Approve a pending device; it collects its tokens by enrolling again.", "Approved", approveDevice),
-    action("revoke", "Revoke a device: all its tokens stop verifying (within a second on a running server).", "Revoked", revokeDevice),
+    action("approve", "Approve a pending device; it collects its tokens by enrolling again with its enrollment secret.", "Approved", (db, id) => approveDevice(db, id, cli)),
+    action(
+      "reset",
+      "Let a device enroll again (lost or expired token): its tokens stop verifying; under approval it is pending again and gets a new enrollment secret.",
+      "Reset",
+      (db, id, config) => resetDevice(db, id, config.deviceEnrollment, cli),
+    ),
+    action("revoke", "Revoke a device: all its tokens stop verifying (within a second on a running server).", "Revoked", (db, id) => revokeDevice(db, id, cli)),
     label,
   ],
 };

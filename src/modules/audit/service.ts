@@ -18,6 +18,7 @@ export type AuditAction =
   | "device.enrolled"
   | "device.pending"
   | "device.approved"
+  | "device.reset"
   | "device.revoked"
   | "device.labelled"
   | "device.token_issued"

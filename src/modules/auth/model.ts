@@ -4,7 +4,7 @@ import type { Principal } from "../tokens/verifier";
 export type Need = "token" | "person" | readonly string[];
 
 /** What was presented, for the audit trail and the wording of a 401. */
-export type CredentialKind = "token" | "device" | "short_token" | "password" | "lab";
+export type CredentialKind = "token" | "device" | "short_token" | "password" | "lab" | "enrollment";
 
 /**
  * Why a credential was refused: a closed list, from the core to the HTTP table, the audit log
@@ -21,6 +21,7 @@ export type Reason =
   | "ip_not_allowed"
   | "fingerprint_mismatch"
   | "insufficient_role"
+  | "enrollment_refused"
   | "locked_out"
   | "rate_limited";
 

@@ -67,9 +67,9 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
 
   /** A wrong credential: counted against the address, audited, and answered. */
-  const fail = (refused: Refusal, ip: string, who: Who = {}): Refusal => {
+  const fail = (refused: Refusal, ip: string, who: Who = {}, detail = `${refused.credential} ${refused.reason}`): Refusal => {
     metrics.authentication("failure", refused.reason);
-    audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail: `${refused.credential} ${refused.reason}` });
+    audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
     lockout.count([addressKey(ip)], { ip });
     return refused;
   };
@@ -196,7 +196,15 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return { ok: true, subject: null };
   }
 
-  return { token, shortToken, login, introspect };
+  /**
+   * An enrollment the device was not entitled to (no or a wrong enrollment secret, a fingerprint
+   * alone for a device that holds tokens): a stranger's failure like any other.
+   */
+  function enrollmentRefused(why: string, ip: string, deviceId: string): void {
+    fail(refusal("enrollment_refused", "enrollment"), ip, { user: deviceId }, `enrollment ${why}`);
+  }
+
+  return { token, shortToken, login, introspect, enrollmentRefused };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;

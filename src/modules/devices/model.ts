@@ -4,7 +4,15 @@ import type { DeviceRow } from "./service";
 
 const fingerprintField = t.String({ minLength: 1, maxLength: 512, description: "The device's hardware fingerprint", examples: ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456"] });
 
-export const EnrollBody = t.Object({ hardware_fingerprint: fingerprintField }, { title: "Enroll" });
+export const EnrollBody = t.Object(
+  {
+    hardware_fingerprint: fingerprintField,
+    enrollment_secret: t.Optional(
+      t.String({ maxLength: 128, description: "Under approval enrollment: the secret from the first 202 answer, to collect the tokens once an admin has approved the device" }),
+    ),
+  },
+  { title: "Enroll" },
+);
 
 export const IssuedDeviceTokens = t.Object(
   {
@@ -20,7 +28,10 @@ export const PendingDevice = t.Object(
   {
     status: t.Literal("pending"),
     device_id: t.String(),
-    message: t.String({ examples: ["Waiting for an admin to approve this device; enroll again to collect its tokens"] }),
+    enrollment_secret: t.Optional(
+      t.String({ description: "Only in the answer that created it, never again: once an admin approves the device, send it with the fingerprint to collect the tokens" }),
+    ),
+    message: t.String({ examples: ["Waiting for an admin to approve this device; then enroll again with its enrollment_secret to collect its tokens"] }),
   },
   { title: "PendingDevice" },
 );

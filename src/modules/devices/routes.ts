@@ -1,12 +1,17 @@
 import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
-import { presentedToken, refuse, type authentication } from "../../http/auth";
+import { INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
+import { DEVICE_ROLE } from "../../lib/names";
+import type { Refusal } from "../auth/model";
 import type { AuthCore } from "../auth/service";
+import type { Actor } from "../tokens/service";
+import { approveDevice, enroll, resetDevice, type EnrollmentGrant, type EnrollmentPolicy, type EnrollmentRefusal } from "./enrollment";
+import { EnrollmentRate } from "./enrollment-rate";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
-import { approveDevice, enroll, labelDevice, listDevices, revokeDevice, type DeviceSightings, type EnrollmentPolicy } from "./service";
+import { checkFingerprint, labelDevice, listDevices, revokeDevice, type DeviceSightings } from "./service";
 import type { DeviceSigner } from "./signing";
 
 export interface DeviceRouteDeps {
@@ -17,31 +22,81 @@ export interface DeviceRouteDeps {
   signer: DeviceSigner;
   sightings: DeviceSightings;
   policy: EnrollmentPolicy;
+  /** Enrollment requests per client address per minute. */
+  enrollRate: number;
   lifetimeMs: number;
   allowQueryToken: boolean;
 }
 
+type Granted = { ok: true; grant: EnrollmentGrant; actor: Actor } | Refusal;
+
+const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody }> = {
+  already_enrolled: {
+    status: 403,
+    body: errorBody("device_already_enrolled", "This device already holds tokens: enroll again with its current main token as Bearer, or ask an admin to reset it"),
+  },
+  secret_required: {
+    status: 401,
+    body: errorBody("enrollment_secret_required", "This device is approved: send the enrollment_secret it was given when it first enrolled"),
+  },
+  invalid_secret: { status: 401, body: errorBody("invalid_enrollment_secret", "The enrollment secret is wrong or already used") },
+  stale_credential: { status: 401, body: INVALID_TOKEN },
+};
+
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
   const { db, auth, core, addressOf, signer, sightings } = deps;
+  const enrollments = new EnrollmentRate(deps.enrollRate, 60_000);
+
+  /**
+   * What entitles this request to enroll. Past the open policy a fingerprint is not a secret: a
+   * presented token is decided by the authentication core (the device's own main token renews it).
+   */
+  async function grantFor(request: Request, fingerprint: string, secret: string | null, ip: string): Promise<Granted> {
+    const anonymous = { name: "anonymous", ip };
+    if (deps.policy === "open") return { ok: true, grant: { kind: "open" }, actor: anonymous };
+    const token = presentedToken(request, deps.allowQueryToken);
+    if (token === null && deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor: anonymous };
+    const decision = await core.token({ token, ip, need: "token", fingerprint });
+    if (!decision.ok) return decision;
+    const { principal } = decision;
+    const actor = { name: principal.user, ip };
+    if (principal.role === DEVICE_ROLE) return { ok: true, grant: { kind: "device", tokenId: principal.tokenId }, actor };
+    // Under approval a user's token adds nothing: the admin's approval is what lets a device in.
+    return { ok: true, grant: deps.policy === "approval" ? { kind: "secret", secret } : { kind: "user" }, actor };
+  }
+
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
     .use(auth)
     .post(
       "/api/v1/tokens/main",
       async ({ body, request, server, set, status }) => {
         const ip = addressOf(request, server);
-        let actor = { name: "anonymous", ip };
-        if (deps.policy === "token") {
-          const decision = await core.token({ token: presentedToken(request, deps.allowQueryToken), ip, need: "person" });
-          if (!decision.ok) return refuse({ set, status }, decision);
-          actor = { name: decision.principal.user, ip };
+        const rate = enrollments.take(ip);
+        if (!rate.ok) {
+          const seconds = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
+          set.headers["retry-after"] = String(seconds);
+          return status(429, errorBody("too_many_enrollments", `Too many enrollment requests from this address; try again in ${seconds} seconds`));
         }
-        const result = await enroll(db, signer, { fingerprint: body.hardware_fingerprint, policy: deps.policy, lifetimeMs: deps.lifetimeMs }, actor);
+        const fingerprint = checkFingerprint(body.hardware_fingerprint);
+        const granted = await grantFor(request, fingerprint, body.enrollment_secret ?? null, ip);
+        if (!granted.ok) return refuse({ set, status }, granted);
+        const result = await enroll(db, signer, { fingerprint, grant: granted.grant, lifetimeMs: deps.lifetimeMs }, granted.actor);
+        if (result.status === "refused") {
+          core.enrollmentRefused(result.reason, ip, result.device.id);
+          const refusal = refusals[result.reason];
+          return status(refusal.status, refusal.body);
+        }
         if (result.status === "pending") {
+          const { enrollmentSecret } = result;
           return status(202, {
             status: "pending" as const,
             device_id: result.device.id,
-            message: "Waiting for an admin to approve this device; enroll again to collect its tokens",
+            ...(enrollmentSecret === null ? {} : { enrollment_secret: enrollmentSecret }),
+            message:
+              enrollmentSecret === null
+                ? "Waiting for an admin to approve this device; then enroll again with its enrollment_secret to collect its tokens"
+                : "Waiting for an admin to approve this device. Keep enrollment_secret: it is shown only now, and collects the tokens once the device is approved",
           });
         }
         return status(201, { main_token: result.mainToken, short_token: result.shortToken, expires_at: result.expiresAt.toISOString(), device_id: result.device.id });
@@ -52,7 +107,11 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         detail: {
           summary: "Enroll a device by its hardware fingerprint (seed 003)",
           description:
-            "JSON or form. Under KEYWARD_DEVICE_ENROLLMENT=open anyone may enroll; =token needs a user or admin token; =approval answers 202 until an admin approves, after which the same request collects the tokens. Enrolling again issues a new main token and retires the earlier ones.",
+            "JSON or form. KEYWARD_DEVICE_ENROLLMENT=open (the default): anyone may enroll, and enrolling again issues a new main token and retires the earlier ones; the fingerprint is an identifier, not a secret. " +
+            "=token: a user or admin token as Bearer enrolls a device that holds no live token. " +
+            "=approval: the first request answers 202 with a one-time enrollment_secret; once an admin approves the device, the fingerprint with that enrollment_secret collects the tokens (201). " +
+            "Under token and approval, a device that holds tokens gets new ones only with its current main token as Bearer (403 device_already_enrolled otherwise; its tokens keep working), or after an admin resets it. " +
+            "429 too_many_enrollments past KEYWARD_DEVICE_ENROLL_RATE requests per minute from one address.",
         },
       },
     )
@@ -92,7 +151,22 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     }, {
       auth: "admin",
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
-      detail: { summary: "Approve a pending device", description: "It collects its tokens by enrolling again." },
+      detail: {
+        summary: "Approve a pending device",
+        description: "It collects its tokens by enrolling again with its enrollment_secret. 409 enrollment_not_requested when it holds no secret yet (it was reset and has not enrolled since).",
+      },
+    })
+    .post("/api/v1/devices/:id/reset", ({ params, principal, ip }) => {
+      const reset = resetDevice(db, params.id, deps.policy, { name: principal.user, ip });
+      return presentDevice(reset);
+    }, {
+      auth: "admin",
+      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      detail: {
+        summary: "Reset a device so it can enroll again",
+        description:
+          "For a device that lost its token or let it expire. Its tokens stop verifying at once, and it is treated as new under the current policy: under approval it is pending again, its next enrollment gets a new enrollment_secret, and an admin approves it again.",
+      },
     })
     .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => {
       const revoked = revokeDevice(db, params.id, { name: principal.user, ip });

@@ -3,7 +3,7 @@ import { writeTransaction, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { devices, deviceTokens } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
-import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
+import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
 import type { Logger } from "../../log";
 import { recordAudit } from "../audit/service";
@@ -12,11 +12,6 @@ import { looksLikeShortToken, type DeviceSigner } from "./signing";
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DeviceTokenRow = typeof deviceTokens.$inferSelect;
-export type EnrollmentPolicy = "open" | "token" | "approval";
-
-export type Enrollment =
-  | { status: "issued"; device: DeviceRow; mainToken: string; shortToken: string; expiresAt: Date }
-  | { status: "pending"; device: DeviceRow };
 
 export function checkFingerprint(text: string): string {
   const fingerprint = text.trim();
@@ -24,63 +19,6 @@ export function checkFingerprint(text: string): string {
     throw new DomainError("invalid", "invalid_fingerprint", "A hardware fingerprint is 1 to 512 printable characters");
   }
   return fingerprint;
-}
-
-function findByFingerprint(db: Db, fingerprint: string): DeviceRow | undefined {
-  return db.select().from(devices).where(eq(devices.fingerprint, fingerprint)).get();
-}
-
-/**
- * Enrolls a fingerprint. A new device is active, or pending under the approval policy; a pending
- * device gets no token until an admin approves it, and then collects its tokens by enrolling
- * again. Enrolling an active device again issues a new main token and retires the earlier ones:
- * a device has one live credential.
- */
-export async function enroll(
-  db: Db,
-  signer: DeviceSigner,
-  input: { fingerprint: string; policy: EnrollmentPolicy; lifetimeMs: number },
-  actor: Actor,
-  now = new Date(),
-): Promise<Enrollment> {
-  const fingerprint = checkFingerprint(input.fingerprint);
-  let device = findByFingerprint(db, fingerprint);
-  if (!device) {
-    const status = input.policy === "approval" ? "pending" : "active";
-    device = db
-      .insert(devices)
-      .values({ id: `dev_${randomBase62(16)}`, fingerprint, status, firstSeen: now, lastSeen: now })
-      .onConflictDoNothing()
-      .returning()
-      .get() ?? findByFingerprint(db, fingerprint)!;
-    recordAudit(db, { action: status === "pending" ? "device.pending" : "device.enrolled", actor: actor.name, user: device.id, ip: actor.ip }, now);
-  }
-  if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
-  if (device.status === "pending") {
-    db.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
-    return { status: "pending", device };
-  }
-
-  const issuedAt = Math.floor(now.getTime() / 1000);
-  const claims = {
-    deviceId: device.id,
-    tokenId: `dtk_${randomBase62(16)}`,
-    fingerprint,
-    issuedAt,
-    expiresAt: issuedAt + Math.max(1, Math.round(input.lifetimeMs / 1000)),
-  };
-  const mainToken = await signer.sign(claims);
-  const shortToken = signer.shortTokenOf(mainToken);
-  const expiresAt = new Date(claims.expiresAt * 1000);
-  writeTransaction(db, (tx) => {
-    tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, device.id), isNull(deviceTokens.revokedAt))).run();
-    tx.insert(deviceTokens)
-      .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt })
-      .run();
-    tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
-    recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip }, now);
-  });
-  return { status: "issued", device, mainToken, shortToken, expiresAt };
 }
 
 export type DeviceCheck =
@@ -150,17 +88,6 @@ export function getDevice(db: Db, id: string): DeviceRow {
   const device = db.select().from(devices).where(eq(devices.id, id)).get();
   if (!device) throw new DomainError("not_found", "device_not_found", `No device ${id.startsWith("dev_") ? id : "with that id"}`);
   return device;
-}
-
-export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return writeTransaction(db, (tx) => {
-    const device = getDevice(tx, id);
-    if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
-    if (device.status === "active") return device;
-    const approved = tx.update(devices).set({ status: "active" }).where(eq(devices.id, id)).returning().get();
-    recordAudit(tx, { action: "device.approved", actor: actor.name, user: id, ip: actor.ip }, now);
-    return approved;
-  });
 }
 
 /** Revokes the device and every token it holds. */

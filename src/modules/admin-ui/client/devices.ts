@@ -36,6 +36,15 @@ export const devicesView: View = {
             "span",
             { class: "actions" },
             d.status === "pending" && h("button", { type: "button", onclick: () => confirm(`Approve ${d.id}?`) && act(() => api("POST", `/api/v1/devices/${d.id}/approve`)) }, "Approve"),
+            d.status !== "revoked" &&
+              h(
+                "button",
+                {
+                  type: "button",
+                  onclick: () => confirm(`Reset ${d.id}? Its tokens stop working, and it may enroll again (under approval, it waits for approval again).`) && act(() => api("POST", `/api/v1/devices/${d.id}/reset`)),
+                },
+                "Reset",
+              ),
             d.status !== "revoked" && h("button", { type: "button", onclick: () => confirm(`Revoke ${d.id}? All its tokens stop working.`) && act(() => api("POST", `/api/v1/devices/${d.id}/revoke`)) }, "Revoke"),
             h(
               "button",

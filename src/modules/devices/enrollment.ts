@@ -1,0 +1,194 @@
+import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
+import { writeTransaction, type Db } from "../../db/client";
+import { devices, deviceTokens } from "../../db/schema";
+import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
+import { DomainError } from "../../lib/errors";
+import { recordAudit } from "../audit/service";
+import type { Actor } from "../tokens/service";
+import { checkFingerprint, getDevice, type DeviceRow } from "./service";
+import type { DeviceSigner } from "./signing";
+
+export type EnrollmentPolicy = "open" | "token" | "approval";
+
+/** What entitles a request to tokens for its fingerprint; the route decides it from the policy and the credential. */
+export type EnrollmentGrant =
+  /** The `open` policy: the fingerprint is only an identifier, and enough. */
+  | { kind: "open" }
+  /** A user or admin token under the `token` policy: enough for a device that holds no live token. */
+  | { kind: "user" }
+  /** The device's own current main token: it renews, once. */
+  | { kind: "device"; tokenId: string }
+  /** No credential under the `approval` policy: the one-time enrollment secret, if any. */
+  | { kind: "secret"; secret: string | null };
+
+export type EnrollmentRefusal = "already_enrolled" | "secret_required" | "invalid_secret" | "stale_credential";
+
+export type Enrollment =
+  | { status: "issued"; device: DeviceRow; mainToken: string; shortToken: string; expiresAt: Date }
+  /** `enrollmentSecret` only in the answer that made it: it is stored as a hash. */
+  | { status: "pending"; device: DeviceRow; enrollmentSecret: string | null }
+  | { status: "refused"; device: DeviceRow; reason: EnrollmentRefusal };
+
+/** 32 base62 characters: about 190 bits. */
+const newEnrollmentSecret = () => `kwe_${randomBase62(32)}`;
+
+const liveAt = (now: Date) => and(gt(deviceTokens.expiresAt, now), or(isNull(deviceTokens.revokedAt), gt(deviceTokens.revokedAt, now)));
+
+function findByFingerprint(db: Db, fingerprint: string): DeviceRow | undefined {
+  return db.select().from(devices).where(eq(devices.fingerprint, fingerprint)).get();
+}
+
+/**
+ * Enrolls a fingerprint. A new device is active, or pending under the approval policy, where it
+ * is handed a one-time enrollment secret. Once a device holds tokens, only its own main token (or
+ * an admin's reset) yields new ones, except under the open policy; a new token retires the
+ * earlier ones, so a device has one live credential and one token row.
+ */
+export async function enroll(
+  db: Db,
+  signer: DeviceSigner,
+  input: { fingerprint: string; grant: EnrollmentGrant; lifetimeMs: number },
+  actor: Actor,
+  now = new Date(),
+): Promise<Enrollment> {
+  const fingerprint = checkFingerprint(input.fingerprint);
+  const { grant } = input;
+  let device = findByFingerprint(db, fingerprint);
+  if (!device) {
+    const created = create(db, fingerprint, grant.kind === "secret", actor, now);
+    // Lost a race with another request for the same fingerprint: that one made the device.
+    if (!created) device = findByFingerprint(db, fingerprint)!;
+    else if (created.row.status === "pending") return { status: "pending", device: created.row, enrollmentSecret: created.secret };
+    else device = created.row;
+  }
+  if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
+  const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device, reason });
+  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(db, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
+
+  switch (grant.kind) {
+    case "open":
+      return device.status === "pending" ? waiting(db, device, now) : issueTo(() => true, "open enrollment");
+    case "user":
+      if (device.status === "pending") return waiting(db, device, now);
+      if (holdsLiveToken(db, device.id, now)) return refused("already_enrolled");
+      return issueTo(() => true, "enrolled with a user token");
+    case "device":
+      // Consuming the presented token in the same transaction makes it renew once, even when raced.
+      return issueTo(
+        (tx) => tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now))).returning({ id: deviceTokens.id }).get() !== undefined,
+        "renewed with its main token",
+      );
+    case "secret": {
+      if (device.status === "pending") return device.enrollmentSecretHash === null ? handOutSecret(db, device, now) : waiting(db, device, now);
+      const hash = device.enrollmentSecretHash;
+      if (hash === null) return refused("already_enrolled");
+      if (grant.secret === null) return refused("secret_required");
+      if (!constantTimeEqual(sha256Hex(grant.secret), hash)) return refused("invalid_secret");
+      return issueTo(
+        (tx) => tx.update(devices).set({ enrollmentSecretHash: null }).where(and(eq(devices.id, device.id), eq(devices.enrollmentSecretHash, hash))).returning({ id: devices.id }).get() !== undefined,
+        "collected with its enrollment secret",
+      );
+    }
+  }
+}
+
+function create(db: Db, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
+  const secret = pending ? newEnrollmentSecret() : null;
+  const row = db
+    .insert(devices)
+    .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
+    .onConflictDoNothing()
+    .returning()
+    .get();
+  if (!row) return undefined;
+  recordAudit(db, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
+  return { row, secret };
+}
+
+/** A pending device asking again: no new secret, so a stranger cannot replace the device's. */
+function waiting(db: Db, device: DeviceRow, now: Date): Enrollment {
+  db.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
+  return { status: "pending", device, enrollmentSecret: null };
+}
+
+/** A pending device that holds no secret (it was reset, or enrolled before secrets existed) gets one. */
+function handOutSecret(db: Db, device: DeviceRow, now: Date): Enrollment {
+  const secret = newEnrollmentSecret();
+  const set = db
+    .update(devices)
+    .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
+    .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
+    .returning({ id: devices.id })
+    .get();
+  return { status: "pending", device, enrollmentSecret: set ? secret : null };
+}
+
+function holdsLiveToken(db: Db, deviceId: string, now: Date): boolean {
+  return db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now))).get() !== undefined;
+}
+
+interface Issue {
+  device: DeviceRow;
+  fingerprint: string;
+  lifetimeMs: number;
+  /** Takes what entitles this request (a token, a secret) inside the write; false if another request took it first. */
+  claim: (tx: Db) => boolean;
+  how: string;
+}
+
+async function issue(db: Db, signer: DeviceSigner, { device, fingerprint, lifetimeMs, claim, how }: Issue, actor: Actor, now: Date): Promise<Enrollment> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const claims = { deviceId: device.id, tokenId: `dtk_${randomBase62(16)}`, fingerprint, issuedAt, expiresAt: issuedAt + Math.max(1, Math.round(lifetimeMs / 1000)) };
+  const mainToken = await signer.sign(claims);
+  const shortToken = signer.shortTokenOf(mainToken);
+  const expiresAt = new Date(claims.expiresAt * 1000);
+  const claimed = writeTransaction(db, (tx) => {
+    if (!claim(tx)) return false;
+    // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
+    tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now)))).run();
+    tx.insert(deviceTokens)
+      .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt })
+      .run();
+    tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
+    recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip, detail: how }, now);
+    return true;
+  });
+  if (!claimed) return { status: "refused", device, reason: "stale_credential" };
+  return { status: "issued", device, mainToken, shortToken, expiresAt };
+}
+
+/** Approves a pending device; it then collects its tokens with its enrollment secret. */
+export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
+  return writeTransaction(db, (tx) => {
+    const device = getDevice(tx, id);
+    if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
+    if (device.status === "active") return device;
+    // Without a secret nobody could collect the tokens, or, were one handed out later, anybody could.
+    if (device.enrollmentSecretHash === null) {
+      throw new DomainError("conflict", "enrollment_not_requested", "This device holds no enrollment secret yet: approve it after it enrolls again");
+    }
+    const approved = tx.update(devices).set({ status: "active" }).where(eq(devices.id, id)).returning().get();
+    recordAudit(tx, { action: "device.approved", actor: actor.name, user: id, ip: actor.ip }, now);
+    return approved;
+  });
+}
+
+/**
+ * An admin's way to let a device enroll again (it lost its token, or its token expired): its
+ * tokens stop working and it is treated as new under the current policy, so under `approval` it
+ * is pending again and its next enrollment is handed a new secret.
+ */
+export function resetDevice(db: Db, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): DeviceRow {
+  return writeTransaction(db, (tx) => {
+    if (getDevice(tx, id).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
+    tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
+    const reset = tx
+      .update(devices)
+      .set({ status: policy === "approval" ? "pending" : "active", enrollmentSecretHash: null })
+      .where(eq(devices.id, id))
+      .returning()
+      .get();
+    recordAudit(tx, { action: "device.reset", actor: actor.name, user: id, ip: actor.ip }, now);
+    return reset;
+  });
+}
