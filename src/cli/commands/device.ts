@@ -1,3 +1,4 @@
+import { printable } from "../../lib/printable";
 import { presentDevice } from "../../modules/devices/model";
 import { approveDevice, labelDevice, listDevices, revokeDevice, type DeviceRow } from "../../modules/devices/service";
 import { configFlags, UsageError, type Command, type CommandGroup } from "../command";
@@ -12,7 +13,7 @@ const statuses = ["active", "pending", "revoked"];
 
 function report(row: DeviceRow, asJson: boolean, what: string): void {
   if (asJson) printJson(presentDevice(row));
-  else process.stdout.write(`${what} ${row.id}${row.label ? ` (${row.label})` : ""}: ${row.status}.\n`);
+  else process.stdout.write(`${what} ${row.id}${row.label ? ` (${printable(row.label)})` : ""}: ${row.status}.\n`);
 }
 
 const list: Command = {
