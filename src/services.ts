@@ -1,4 +1,4 @@
-import type { Config } from "./config";
+import { weakEnvTokens, type Config } from "./config";
 import type { Store } from "./db/client";
 import { createAuthenticator, type Authenticate, type CheckShortToken } from "./http/authenticate";
 import { FailureLimiter } from "./lib/failure-limiter";
@@ -34,15 +34,18 @@ export interface Services {
 
 export function createServices(store: Store, config: Config, log: Logger): Services {
   const envTokens = syncEnvTokens(store.db, config);
-  for (const { label, token } of config.apiTokens) {
-    if (token.length < 16) log.warn("an API_TOKENS entry is short and guessable; use openssl rand -hex 32", { label });
+  for (const weak of weakEnvTokens(config)) {
+    log.warn("a weak environment token is allowed by KEYWARD_ALLOW_WEAK_ENV_TOKENS: only lockout slows guessing it; use openssl rand -hex 32", { entry: weak });
+  }
+  for (const refused of envTokens.refused) {
+    log.warn("an environment token stays refused: its record was revoked; configure a new value to replace it", { entry: refused });
   }
   if (config.openLogin) {
     log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
   }
   const usage = new UsageTracker(store.db);
   const audit = new AuditQueue(store.db);
-  const verifier = new TokenVerifier(store.db, envTokens);
+  const verifier = new TokenVerifier(store.db, envTokens.hashes);
   const failures = new FailureLimiter(config.maxFailures, config.failureWindow);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store.db);
