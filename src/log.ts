@@ -1,5 +1,5 @@
 import type { Config } from "./config";
-import { printable } from "./lib/printable";
+import { printable, printableJson } from "./lib/printable";
 
 export type LogLevel = Config["logLevel"];
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -56,7 +56,7 @@ export function createLogger(
 }
 
 function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
-  return `${JSON.stringify({ time, level, msg, ...fields })}\n`;
+  return `${printableJson(JSON.stringify({ time, level, msg, ...fields }))}\n`;
 }
 
 function textLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {

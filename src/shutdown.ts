@@ -6,6 +6,8 @@ export const STOP_DEADLINE_MS = 15_000;
 const DRAIN_MS = 8_000;
 /** After closing those connections, how long their handlers get to unwind before the database closes. */
 const UNWIND_MS = 1_000;
+/** Once stopped, how long a stalled reader of our output gets before the process exits anyway. */
+const LINGER_MS = 1_000;
 
 /** Counts handlers still running, and lets the stop wait until none is (or a time is up). */
 export interface HandlerCount {
@@ -108,6 +110,8 @@ export function stopOnSignals({ log, handlers, stopListening, close }: StopSteps
     closeOnce();
     log.info("stopped");
     log.flush();
+    // Lines still queued for a pipe nobody reads would keep the process alive until the deadline.
+    setTimeout(() => process.exit(0), LINGER_MS).unref();
     stopped.resolve();
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

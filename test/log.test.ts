@@ -36,4 +36,12 @@ describe("the logger", () => {
     log.warn("login failed", { user: "\x1b[2Jmallory\rroot", ip: "10.0.0.1" });
     expect(lines[0]).toEndWith(" WARN  login failed user=\\x1b[2Jmallory\\x0droot ip=10.0.0.1\n");
   });
+
+  test("JSON lines keep a client's text exact but carry no raw control or bidi character", () => {
+    const lines: string[] = [];
+    const log = createLogger({ logLevel: "info", logFormat: "json" }, { write: (text) => void lines.push(text), flush: () => {} });
+    log.warn("login failed", { user: "\x1b[2Jmallory\x9b\u202Eroot" });
+    expect(lines[0]).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ user: "\x1b[2Jmallory\x9b\u202Eroot" });
+  });
 });

@@ -61,28 +61,11 @@ describe("stopping always stops", () => {
   }, 30_000);
 
   test("with its stdout and stderr closed under it, the server still answers, does not spin, and SIGTERM still stops it, writing what it held", async () => {
-    await buildOnce();
-    const cwd = tempDir();
-    const fifo = join(cwd, "output");
-    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = openSync(fifo, constants.O_WRONLY);
-    const port = freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const proc = Bun.spawn([binaryPath, "serve", "--host", "127.0.0.1", "--port", String(port), "--db", join(cwd, "keyward.db")], {
-      cwd,
-      env: cleanEnv({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "debug" }),
-      stdin: "ignore",
-      stdout: writer,
-      stderr: writer,
-    });
-    closeSync(writer);
+    const { proc, url, db, closeOutput } = await startOnFifo();
     try {
-      while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) await Bun.sleep(20);
-      const authorized = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
       // Nobody reads: the pipe fills (64 KiB) and the server holds log lines it cannot write yet.
       for (let i = 0; i < 600; i++) expect((await fetch(`${url}/api/v1/me`, authorized)).status).toBe(200);
-      closeSync(reader);
+      closeOutput();
       for (let i = 0; i < 50; i++) expect((await fetch(`${url}/api/v1/me`, authorized)).status).toBe(200);
       expect((await fetch(`${url}/no/such/route`)).status).toBe(404);
 
@@ -100,9 +83,59 @@ describe("stopping always stops", () => {
     } finally {
       proc.kill("SIGKILL");
     }
-    const db = new Database(join(cwd, "keyward.db"), { readonly: true });
-    const { count } = db.query("SELECT request_count AS count FROM tokens WHERE name = 'KEYWARD_ADMIN_TOKEN'").get() as { count: number };
-    db.close();
+    const store = new Database(db, { readonly: true });
+    const { count } = store.query("SELECT request_count AS count FROM tokens WHERE name = 'KEYWARD_ADMIN_TOKEN'").get() as { count: number };
+    store.close();
     expect(count).toBe(650);
   }, 30_000);
+
+  test("with a reader that stalls (its pipe full of log lines), SIGTERM still exits promptly, with 0", async () => {
+    const { proc, url, closeOutput } = await startOnFifo();
+    try {
+      for (let i = 0; i < 1000; i++) expect((await fetch(`${url}/api/v1/me`, authorized)).status).toBe(200);
+      proc.kill("SIGTERM");
+      const [code, ms] = await timed(proc.exited);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(3_000);
+    } finally {
+      proc.kill("SIGKILL");
+      closeOutput();
+    }
+  }, 30_000);
 });
+
+const authorized = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
+
+/**
+ * Starts the binary with stdout and stderr on a FIFO the test holds open but never reads (debug
+ * logging, so every request writes a line); closeOutput() closes the reading end under it.
+ */
+async function startOnFifo() {
+  await buildOnce();
+  const cwd = tempDir();
+  const fifo = join(cwd, "output");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(fifo, constants.O_WRONLY);
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const db = join(cwd, "keyward.db");
+  const proc = Bun.spawn([binaryPath, "serve", "--host", "127.0.0.1", "--port", String(port), "--db", db], {
+    cwd,
+    env: cleanEnv({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "debug" }),
+    stdin: "ignore",
+    stdout: writer,
+    stderr: writer,
+  });
+  closeSync(writer);
+  while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
+    if (proc.exitCode !== null) throw new Error(`keyward did not start (exit ${proc.exitCode})`);
+    await Bun.sleep(20);
+  }
+  let open = true;
+  const closeOutput = () => {
+    if (open) closeSync(reader);
+    open = false;
+  };
+  return { proc, url, db, closeOutput };
+}
