@@ -73,8 +73,8 @@ export interface StopSteps {
 /**
  * On the first SIGTERM or SIGINT: stop listening, let requests in flight finish (up to DRAIN_MS),
  * close what still hangs, write what is batched, close the database; the returned promise then
- * resolves. A timer exits the process anyway at STOP_DEADLINE_MS, and a second signal exits at
- * once: a stop that hangs must never leave a process that ignores SIGTERM.
+ * resolves, and the process ends within LINGER_MS. A timer exits anyway at STOP_DEADLINE_MS, and a
+ * second signal exits at once: a stop that hangs must never leave a process that ignores SIGTERM.
  */
 export function stopOnSignals({ log, handlers, stopListening, close }: StopSteps): Promise<void> {
   const stopped = Promise.withResolvers<void>();
