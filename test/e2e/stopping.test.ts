@@ -48,16 +48,19 @@ describe("stopping always stops", () => {
     db.close();
   }, 30_000);
 
-  test("a second SIGTERM while the first waits for a hung handler exits at once", async () => {
+  test.each([
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const)("a second signal (%s) while the first SIGTERM waits for a hung handler exits at once, with %i", async (second, exitCode) => {
     const server = await start();
     const socket = await hangingLogin(server.url);
     server.proc.kill("SIGTERM");
     while (!server.events().some((e) => e.msg === "stopping")) await Bun.sleep(10);
-    const [code, ms] = await timed(server.stop("SIGTERM"));
+    const [code, ms] = await timed(server.stop(second));
     socket.end();
-    expect(code).toBe(143);
+    expect(code).toBe(exitCode);
     expect(ms).toBeLessThan(2_000);
-    expect(server.events().find((e) => e.msg === "second signal: stopping at once")).toMatchObject({ signal: "SIGTERM" });
+    expect(server.events().find((e) => e.msg === "second signal: stopping at once")).toMatchObject({ signal: second });
   }, 30_000);
 
   test("with its stdout and stderr closed under it, the server still answers, does not spin, and SIGTERM still stops it, writing what it held", async () => {
