@@ -1,6 +1,7 @@
 import { parseCidr, type Cidr } from "./lib/cidr";
 import { parseDuration } from "./lib/durations";
 import { normalizeUser } from "./lib/names";
+import { hasValidChecksum, looksLikeToken } from "./lib/token-format";
 
 // How each setting's text becomes its value. A parser throws an Error whose message finishes the
 // sentence "<SOURCE>=<value>: …"; the config module adds the source.
@@ -41,12 +42,40 @@ export function parseBoolean(raw: string): boolean {
   throw new Error("must be true or false");
 }
 
-const tokenText = /^[\x21-\x7e]{1,512}$/;
+/**
+ * What an `Authorization: Bearer` header can carry (RFC 6750's b64token). An environment token
+ * outside it could never be presented that way: it is refused at start, not left a dead key.
+ */
+const bearerText = /^[A-Za-z0-9._~+/-]+=*$/;
+const MAX_ENV_TOKEN = 512;
+
+function checkEnvToken(token: string): void {
+  if (token.length > MAX_ENV_TOKEN) throw new Error(`is longer than ${MAX_ENV_TOKEN} characters`);
+  if (!bearerText.test(token)) {
+    const colon = token.includes(":") ? " (':' is there: only the first ':' of an entry separates its label)" : "";
+    throw new Error(`has a character a Bearer header cannot carry${colon}; use letters, digits and - . _ ~ + / only (openssl rand -hex 32)`);
+  }
+  if (looksLikeToken(token) && !hasValidChecksum(token)) {
+    throw new Error("looks like a Keyward token (kw_…) but its checksum is wrong, so it could never be accepted: it was mistyped or cut short; copy it again");
+  }
+}
 
 export function parseAdminToken(raw: string): string {
-  if (!tokenText.test(raw)) throw new Error("must be printable ASCII without spaces, at most 512 characters");
+  checkEnvToken(raw);
   if (raw.length < 16) throw new Error("is too short to be safe: use at least 16 characters (openssl rand -hex 32)");
   return raw;
+}
+
+/**
+ * The most a secret of this form can hold: its length times log2 of the alphabet of the character
+ * classes it uses (hex counts as 16). A value made by a person holds far less; one under 128
+ * bits by this count is certainly guessable, whatever made it.
+ */
+export function secretBits(secret: string): number {
+  const alphabet = /^[0-9a-f]+$/.test(secret) || /^[0-9A-F]+$/.test(secret)
+    ? 16
+    : (/[a-z]/.test(secret) ? 26 : 0) + (/[A-Z]/.test(secret) ? 26 : 0) + (/[0-9]/.test(secret) ? 10 : 0) + (/[^A-Za-z0-9]/.test(secret) ? 32 : 0);
+  return Math.floor(secret.length * Math.log2(alphabet));
 }
 
 export function parseSecretKey(raw: string): string {
@@ -54,6 +83,7 @@ export function parseSecretKey(raw: string): string {
   return raw;
 }
 
+/** Entries are `label:token` or a bare token; the first `:` separates the label, so a token has none. */
 export function parseApiTokens(raw: string): EnvToken[] {
   return raw
     .split(",")
@@ -63,7 +93,12 @@ export function parseApiTokens(raw: string): EnvToken[] {
       const colon = entry.indexOf(":");
       const label = colon === -1 ? null : entry.slice(0, colon);
       const token = colon === -1 ? entry : entry.slice(colon + 1);
-      if (!tokenText.test(token) || token.includes(",")) throw new Error(`entry ${index + 1} has no usable token`);
+      if (token === "") throw new Error(`entry ${index + 1} has no usable token`);
+      try {
+        checkEnvToken(token);
+      } catch (error) {
+        throw new Error(`entry ${index + 1}: its token ${(error as Error).message}`);
+      }
       try {
         return { label: label === null ? null : normalizeUser(label), token };
       } catch {

@@ -13,6 +13,7 @@ import {
   parseRoleName,
   parseSecretKey,
   parseWhole,
+  secretBits,
   type EnvToken,
 } from "./config-values";
 import type { Cidr } from "./lib/cidr";
@@ -47,6 +48,13 @@ export interface Setting<T> {
 }
 
 const setting = <T>(s: Setting<T>) => s;
+
+/**
+ * Below this an environment token can be guessed, and every endpoint that checks a token
+ * (introspection included) answers whether a guess was right. Lockout slows guessing; it cannot
+ * make a short secret long.
+ */
+export const MIN_ENV_TOKEN_BITS = 128;
 
 /** Every setting Keyward reads: the README's configuration table is written from this list. */
 export const settings = {
@@ -219,8 +227,24 @@ export const settings = {
     help: "comma-separated label:token or bare token entries accepted as tokens (seed 001); label admin makes an admin",
     secret: true,
   }),
+  allowWeakEnvTokens: setting({
+    env: ["KEYWARD_ALLOW_WEAK_ENV_TOKENS"],
+    fallback: false,
+    parse: parseBoolean,
+    help: `start even with API_TOKENS or KEYWARD_ADMIN_TOKEN values under ${MIN_ENV_TOKEN_BITS} bits (only lockout then slows guessing)`,
+  }),
 };
 
+
+/** The environment tokens under MIN_ENV_TOKEN_BITS, described without their value. */
+export function weakEnvTokens({ adminToken, apiTokens }: Pick<Config, "adminToken" | "apiTokens">): string[] {
+  const describe = (name: string, token: string) => `${name} (at most ${secretBits(token)} bits)`;
+  const weak = apiTokens.flatMap(({ label, token }, index) =>
+    secretBits(token) < MIN_ENV_TOKEN_BITS ? [describe(`API_TOKENS entry ${index + 1}${label === null ? "" : ` (${label})`}`, token)] : [],
+  );
+  if (adminToken !== null && secretBits(adminToken) < MIN_ENV_TOKEN_BITS) weak.unshift(describe("KEYWARD_ADMIN_TOKEN", adminToken));
+  return weak;
+}
 
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: Settings[K]["fallback"] };
@@ -231,7 +255,16 @@ export function resolveConfig(sources: ConfigSources): Config {
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     config[key] = resolveSetting(s, sources);
   }
+  refuseWeakEnvTokens(config as Config);
   return config as Config;
+}
+
+function refuseWeakEnvTokens(config: Config): void {
+  const weak = weakEnvTokens(config);
+  if (weak.length === 0 || config.allowWeakEnvTokens) return;
+  throw new ConfigError(
+    `${weak.join(", ")}: too weak to be safe, under ${MIN_ENV_TOKEN_BITS} bits even if random. Make one with openssl rand -hex 32, or set KEYWARD_ALLOW_WEAK_ENV_TOKENS=true to accept it anyway`,
+  );
 }
 
 function resolveSetting<T>(s: Setting<T>, { flags, env, dotenv }: ConfigSources): T {

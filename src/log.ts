@@ -1,4 +1,5 @@
 import type { Config } from "./config";
+import { printable, printableJson } from "./lib/printable";
 
 export type LogLevel = Config["logLevel"];
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -27,7 +28,7 @@ export interface LogSink {
  */
 export function createLogger(
   { logLevel, logFormat }: Pick<Config, "logLevel" | "logFormat">,
-  sink: LogSink = stderrSink(),
+  sink: LogSink = droppingSink(Bun.stderr.writer()),
 ): Logger {
   let pending = false;
   const flushSoon = () => {
@@ -55,20 +56,35 @@ export function createLogger(
 }
 
 function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
-  return `${JSON.stringify({ time, level, msg, ...fields })}\n`;
+  return `${printableJson(JSON.stringify({ time, level, msg, ...fields }))}\n`;
 }
 
 function textLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
   let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const text = String(value);
+    // A value may be a client's text (a login name): it must not drive the terminal reading the log.
+    const text = printable(String(value));
     line += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
   }
   return `${line}\n`;
 }
 
-function stderrSink(): LogSink {
-  const writer = Bun.stderr.writer();
-  return { write: (text) => void writer.write(text), flush: () => void writer.flush() };
+/**
+ * Once a write fails (EPIPE: whoever read stderr went away), lines are dropped for good. Bun's
+ * writer throws on every later flush; a logger that threw would turn each request, and each
+ * attempt to log that error, into another failed write.
+ */
+export function droppingSink(writer: { write(text: string): unknown; flush(): unknown }): LogSink {
+  let broken = false;
+  const attempt = (write: () => unknown) => {
+    if (broken) return;
+    try {
+      const pending = write();
+      if (pending instanceof Promise) pending.catch(() => (broken = true));
+    } catch {
+      broken = true;
+    }
+  };
+  return { write: (text) => attempt(() => writer.write(text)), flush: () => attempt(() => writer.flush()) };
 }

@@ -9,6 +9,7 @@ import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
 import { bootstrapAdmin } from "./modules/tokens/bootstrap";
 import { createServices } from "./services";
+import { countHandlers, stopOnSignals } from "./shutdown";
 import { VERSION } from "./version";
 
 /**
@@ -23,8 +24,12 @@ const FLUSH_INTERVAL_MS = 1000;
 /**
  * Opens and migrates the database, then serves until SIGTERM or SIGINT. Stopping lets requests in
  * flight finish, writes what is batched in memory, then closes the database: nothing is lost.
+ * It is bounded (see shutdown.ts): whatever hangs, the process ends.
  */
 export async function serve(config: Config, log: Logger): Promise<void> {
+  // Whoever reads our output may go away (a killed test run, a closed terminal): what we print then
+  // is dropped, never an uncaught error. Log lines are guarded the same way in log.ts.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   refuseReadableDatabase(config);
   const tls = tlsFiles(config);
   const store = openDatabase(config.db);
@@ -57,24 +62,16 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   };
   const ticker = setInterval(flush, FLUSH_INTERVAL_MS);
 
-  const stopped = Promise.withResolvers<void>();
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal });
-    await server.stop();
-    await handlers.idle(10_000);
-    clearInterval(ticker);
-    flush();
-    store.sqlite.close();
-    log.info("stopped");
-    log.flush();
-    stopped.resolve();
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
-  await stopped.promise;
+  await stopOnSignals({
+    log,
+    handlers,
+    stopListening: (force) => server.stop(force),
+    close() {
+      clearInterval(ticker);
+      services.flush();
+      store.sqlite.close();
+    },
+  });
 }
 
 function bootstrapBanner(token: string, url: string): string {
@@ -90,35 +87,6 @@ function bootstrapBanner(token: string, url: string): string {
     rule,
     "",
   ].join("\n");
-}
-
-/**
- * Counts handlers still running. Bun's stop() resolves once connections close, but a handler
- * whose client went away (or that awaits an argon2id hash) may still be running, and must not
- * find the database closed under it.
- */
-function countHandlers() {
-  let running = 0;
-  const done = () => void running--;
-  return {
-    wrap:
-      (handle: (...args: unknown[]) => unknown) =>
-      (...args: unknown[]) => {
-        running++;
-        try {
-          const result = handle(...args);
-          if (result instanceof Promise) return result.finally(done);
-          done();
-          return result;
-        } catch (error) {
-          done();
-          throw error;
-        }
-      },
-    async idle(timeoutMs: number): Promise<void> {
-      for (const deadline = Date.now() + timeoutMs; running > 0 && Date.now() < deadline; ) await Bun.sleep(5);
-    },
-  };
 }
 
 /** A database other users can read gives away every hash and the device signing key. */

@@ -1,4 +1,4 @@
-import type { Config } from "./config";
+import { weakEnvTokens, type Config } from "./config";
 import type { Store } from "./db/client";
 import { addressResolver, type AddressOf } from "./http/client-address";
 import { FailureLimiter } from "./lib/failure-limiter";
@@ -40,15 +40,18 @@ const LAB_LOGINS_PER_WINDOW = 20;
 
 export function createServices(store: Store, config: Config, log: Logger, now: () => number = Date.now): Services {
   const envTokens = syncEnvTokens(store.db, config);
-  for (const { label, token } of config.apiTokens) {
-    if (token.length < 16) log.warn("an API_TOKENS entry is short and guessable; use openssl rand -hex 32", { label });
+  for (const weak of weakEnvTokens(config)) {
+    log.warn("a weak environment token is allowed by KEYWARD_ALLOW_WEAK_ENV_TOKENS: only lockout slows guessing it; use openssl rand -hex 32", { entry: weak });
+  }
+  for (const refused of envTokens.refused) {
+    log.warn("an environment token stays refused: its record was revoked; configure a new value to replace it", { entry: refused });
   }
   if (config.openLogin) {
     log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
   }
   const usage = new UsageTracker(store, log);
   const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows }, now);
-  const verifier = new TokenVerifier(store, envTokens);
+  const verifier = new TokenVerifier(store, envTokens.hashes);
   const lockout = new Lockout(new FailureLimiter(config.maxFailures, config.failureWindow), audit, now);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store, log);

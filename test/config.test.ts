@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, resolveConfig, type ConfigSources } from "../src/config";
+import { ConfigError, resolveConfig, weakEnvTokens, type ConfigSources } from "../src/config";
+import { secretBits } from "../src/config-values";
 
 const sources = (partial: Partial<ConfigSources> = {}): ConfigSources => ({
   flags: {},
@@ -37,6 +38,7 @@ describe("configuration", () => {
       metricsPublic: false,
       adminToken: null,
       apiTokens: [],
+      allowWeakEnvTokens: false,
     });
   });
 
@@ -88,8 +90,9 @@ describe("configuration", () => {
     expect(resolveConfig(sources({ env: { KEYWARD_TOKEN_TTL: "12h" } })).tokenTtl).toBe(12 * 3_600_000);
   });
 
-  test("API_TOKENS takes label:token and bare entries, as seed 001 writes them", () => {
-    const config = resolveConfig(sources({ env: { API_TOKENS: "admin:6a12a1f2aa, Analyst:9b34c5e6bb ,token3_user_viewer," } }));
+  test("API_TOKENS takes label:token and bare entries, as seed 001 writes them (its short values need KEYWARD_ALLOW_WEAK_ENV_TOKENS)", () => {
+    const env = { API_TOKENS: "admin:6a12a1f2aa, Analyst:9b34c5e6bb ,token3_user_viewer,", KEYWARD_ALLOW_WEAK_ENV_TOKENS: "true" };
+    const config = resolveConfig(sources({ env }));
     expect(config.apiTokens).toEqual([
       { label: "admin", token: "6a12a1f2aa" },
       { label: "analyst", token: "9b34c5e6bb" },
@@ -131,11 +134,67 @@ describe("configuration", () => {
     ["a login lifetime in words", { env: { KEYWARD_LOGIN_TTL: "an hour" } }, "is not a duration"],
     ["a boolean that is not one", { env: { KEYWARD_ALLOW_QUERY_TOKEN: "maybe" } }, "must be true or false"],
     ["a proxy that is not an address", { env: { KEYWARD_TRUSTED_PROXIES: "10.0.0.0/8,proxy.lan" } }, "is not an IP address or CIDR range"],
-    ["an API_TOKENS label that is not a name", { env: { API_TOKENS: "bad label:abc" } }, "entry 1 has a label that is not a user name"],
+    ["an API_TOKENS label that is not a name", { env: { API_TOKENS: "bad label:abc", KEYWARD_ALLOW_WEAK_ENV_TOKENS: "true" } }, "entry 1 has a label that is not a user name"],
     ["an API_TOKENS entry with no token", { env: { API_TOKENS: "admin:" } }, "entry 1 has no usable token"],
   ];
   test.each(bad)("rejects %s, naming the source", (_, partial, message) => {
     expect(() => resolveConfig(sources(partial))).toThrow(ConfigError);
     expect(() => resolveConfig(sources(partial))).toThrow(message);
+  });
+});
+
+describe("environment tokens are checked at start", () => {
+  const strong = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
+  const refusal = (env: Record<string, string>) => {
+    try {
+      resolveConfig(sources({ env }));
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  test.each([
+    ["openssl rand -hex 32", 256, strong],
+    ["openssl rand -hex 16 (exactly 128 bits)", 128, strong.slice(0, 32)],
+    ["a generated Keyward token", 340, "kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"],
+    ["seed 001's short hex", 40, "6a12a1f2aa"],
+    ["a word with a digit", 46, "password1"],
+    ["lower case, digits and a dash", 200, "test-admin-token-0123456789abcdef"],
+  ])("%s counts as at most %i bits", (_, bits, secret) => {
+    expect(secretBits(secret as string)).toBe(bits as number);
+  });
+
+  test("a value under 128 bits stops the start, naming the entry but never its value, and says how to make a good one", () => {
+    const message = refusal({ API_TOKENS: `admin:${strong},analyst:9b34c5e6bb`, KEYWARD_ADMIN_TOKEN: "short-admin-secret" });
+    expect(message).toContain("KEYWARD_ADMIN_TOKEN (at most 105 bits), API_TOKENS entry 2 (analyst) (at most 40 bits): too weak to be safe");
+    expect(message).toContain("openssl rand -hex 32");
+    expect(message).toContain("KEYWARD_ALLOW_WEAK_ENV_TOKENS=true");
+    expect(message).not.toContain("9b34c5e6bb");
+    expect(message).not.toContain("short-admin-secret");
+  });
+
+  test("KEYWARD_ALLOW_WEAK_ENV_TOKENS=true accepts weak values, and weakEnvTokens still names them (for the start-up warning)", () => {
+    const config = resolveConfig(sources({ env: { API_TOKENS: "analyst:9b34c5e6bb", KEYWARD_ALLOW_WEAK_ENV_TOKENS: "true" } }));
+    expect(config.apiTokens).toEqual([{ label: "analyst", token: "9b34c5e6bb" }]);
+    expect(weakEnvTokens(config)).toEqual(["API_TOKENS entry 1 (analyst) (at most 40 bits)"]);
+  });
+
+  test("a token with a ':' after the label's (label:tok:en) could never travel in a Bearer header: refused, without echoing it", () => {
+    const message = refusal({ API_TOKENS: `label:${strong.slice(0, 40)}:${strong.slice(40)}` });
+    expect(message).toContain("API_TOKENS: entry 1: its token has a character a Bearer header cannot carry (':' is there: only the first ':' of an entry separates its label)");
+    expect(message).not.toContain(strong.slice(40));
+    expect(refusal({ KEYWARD_ADMIN_TOKEN: `${strong} with spaces` })).toContain("KEYWARD_ADMIN_TOKEN: has a character a Bearer header cannot carry");
+  });
+
+  test("a kw_ value with a bad checksum (a mistyped Keyward token) stops the start instead of being a key that never works", () => {
+    const good = "kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc";
+    const mistyped = `${good.slice(0, 10)}X${good.slice(11)}`;
+    expect(resolveConfig(sources({ env: { KEYWARD_ADMIN_TOKEN: good } })).adminToken).toBe(good);
+    expect(refusal({ KEYWARD_ADMIN_TOKEN: mistyped })).toBe(
+      "KEYWARD_ADMIN_TOKEN: looks like a Keyward token (kw_…) but its checksum is wrong, so it could never be accepted: it was mistyped or cut short; copy it again",
+    );
+    expect(refusal({ API_TOKENS: `ops:${mistyped}` })).toContain("API_TOKENS: entry 1: its token looks like a Keyward token (kw_…) but its checksum is wrong");
   });
 });

@@ -1,13 +1,18 @@
+import { printable, printableJson } from "../lib/printable";
+
+// Every cell and value printed here may hold text a client chose (a name, a label, a failed login's
+// user name): it goes through printable, so it cannot drive the operator's terminal.
+
 /** Prints rows as an aligned table for people; `--json` output goes through printJson instead. */
 export function printTable(headers: string[], rows: (string | number | null)[][]): void {
-  const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null ? "-" : String(cell))))];
+  const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null ? "-" : printable(String(cell)))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   const lines = cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${printableJson(JSON.stringify(value, null, 2))}\n`);
 }
 
 /** `key: value` lines for one record. */
@@ -15,7 +20,7 @@ export function printRecord(record: Record<string, unknown>): void {
   const width = Math.max(...Object.keys(record).map((k) => k.length));
   for (const [key, value] of Object.entries(record)) {
     const text = value === null || value === undefined ? "-" : Array.isArray(value) ? value.join(", ") : String(value);
-    process.stdout.write(`${`${key}:`.padEnd(width + 1)} ${text}\n`);
+    process.stdout.write(`${`${key}:`.padEnd(width + 1)} ${printable(text)}\n`);
   }
 }
 

@@ -32,10 +32,12 @@ export function hashToken(token: string): string {
   return sha256Hex(token);
 }
 
-/** A hint to tell tokens apart in lists, safe to show: the prefix and the last 4 characters. */
+/**
+ * A hint to tell Keyward tokens apart in lists, safe to show: the prefix and the last 4
+ * characters, which belong to the checksum. Any other text gets no hint from its characters.
+ */
 export function tokenHint(token: string): string {
-  const prefix = token.startsWith(TOKEN_PREFIX) ? TOKEN_PREFIX : "";
-  return `${prefix}…${token.slice(-4)}`;
+  return looksLikeToken(token) ? `${TOKEN_PREFIX}…${token.slice(-4)}` : "…";
 }
 
 function checksum(random: string): string {

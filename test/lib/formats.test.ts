@@ -35,7 +35,7 @@ describe("Keyward tokens", () => {
     expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashToken(token)).not.toContain(token.slice(3, 20));
     expect(tokenHint(token)).toBe(`kw_…${token.slice(-4)}`);
-    expect(tokenHint("6a12a1f2250df9edcea5")).toBe("…cea5");
+    expect(tokenHint("6a12a1f2250df9edcea5")).toBe("…");
   });
 });
 

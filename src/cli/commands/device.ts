@@ -1,3 +1,4 @@
+import { printable } from "../../lib/printable";
 import { presentDevice } from "../../modules/devices/model";
 import type { Config } from "../../config";
 import type { Db } from "../../db/client";
@@ -16,7 +17,7 @@ const statuses = ["active", "pending", "revoked"];
 
 function report(row: DeviceRow, asJson: boolean, what: string): void {
   if (asJson) printJson(presentDevice(row));
-  else process.stdout.write(`${what} ${row.id}${row.label ? ` (${row.label})` : ""}: ${row.status}.\n`);
+  else process.stdout.write(`${what} ${row.id}${row.label ? ` (${printable(row.label)})` : ""}: ${row.status}.\n`);
 }
 
 const list: Command = {

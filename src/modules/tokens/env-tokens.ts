@@ -1,12 +1,11 @@
-import { and, eq, isNull, notInArray } from "drizzle-orm";
+import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import type { EnvToken } from "../../config";
 import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
-import { hashToken, tokenHint } from "../../lib/token-format";
+import { hashToken } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
 import { newTokenId } from "./service";
-import { toKnown, type KnownToken } from "./verifier";
 
 export interface EnvTokenSettings {
   adminToken: string | null;
@@ -21,42 +20,50 @@ interface Wanted {
   name: "KEYWARD_ADMIN_TOKEN" | "API_TOKENS";
 }
 
+/** Why a value's record was revoked when it left the environment: putting it back revives it. */
+const LEFT_ENVIRONMENT = "removed from the environment";
+
 /**
  * Makes the tokens table agree with KEYWARD_ADMIN_TOKEN and API_TOKENS: each configured value
  * gets a record (source `env`, so it is listed and its use counted), and a value no longer
- * configured is revoked, so changing KEYWARD_ADMIN_TOKEN retires the old one. Returns the
- * configured tokens by hash: the verifier checks those in memory, without a query.
+ * configured is revoked, so changing KEYWARD_ADMIN_TOKEN retires the old one. A record revoked
+ * for another reason (its user was removed) stays revoked: a restart must not undo that.
+ * Returns the configured hashes, which the verifier looks up like any token, and the configured
+ * values that stay refused, described by their hint.
  */
-export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date()): Map<string, KnownToken> {
+export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date()): { hashes: Set<string>; refused: string[] } {
   const wanted = wantedTokens(settings);
   return writeTransaction(db, (tx) => {
-    const known = new Map<string, KnownToken>();
+    const refused: string[] = [];
     for (const want of wanted.values()) {
       const existing = tx.select().from(tokens).where(eq(tokens.hash, want.hash)).get();
-      const row = existing
-        ? tx
-            .update(tokens)
-            .set({ user: want.user, role: want.role, name: want.name, source: "env", revokedAt: null, revokeReason: null, expiresAt: null })
-            .where(eq(tokens.id, existing.id))
-            .returning()
-            .get()
-        : tx
-            .insert(tokens)
-            .values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null })
-            .returning()
-            .get();
-      known.set(want.hash, toKnown(row));
+      if (!existing) {
+        tx.insert(tokens).values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null }).run();
+      } else if (existing.revokedAt === null || existing.revokeReason === LEFT_ENVIRONMENT) {
+        tx.update(tokens)
+          .set({ ...want, source: "env", revokedAt: null, revokeReason: null, expiresAt: null })
+          .where(eq(tokens.id, existing.id))
+          .run();
+      } else {
+        tx.update(tokens).set({ hint: want.hint }).where(eq(tokens.id, existing.id)).run();
+        refused.push(`${want.hint} (${existing.revokeReason})`);
+      }
     }
     const retired = tx
       .update(tokens)
-      .set({ revokedAt: now, revokeReason: "removed from the environment" })
+      .set({ revokedAt: now, revokeReason: LEFT_ENVIRONMENT })
       .where(and(eq(tokens.source, "env"), isNull(tokens.revokedAt), notInArray(tokens.hash, [...wanted.keys()])))
       .returning()
       .all();
     for (const row of retired) {
       recordAudit(tx, { action: "token.env_removed", actor: "system", user: row.user, tokenId: row.id, detail: `no longer in ${row.name}` }, now);
     }
-    return known;
+    // Older builds kept the last characters of the operator's secret as the hint.
+    tx.update(tokens)
+      .set({ hint: sql`${tokens.name}` })
+      .where(and(eq(tokens.source, "env"), notInArray(tokens.hash, [...wanted.keys()])))
+      .run();
+    return { hashes: new Set(wanted.keys()), refused };
   });
 }
 
@@ -66,7 +73,8 @@ function wantedTokens({ adminToken, apiTokens }: EnvTokenSettings): Map<string, 
     const user = label ?? `env-${index + 1}`;
     wanted.set(hashToken(token), {
       hash: hashToken(token),
-      hint: tokenHint(token),
+      // Where the value is configured, never a character of it: the operator chose it, and it may be short.
+      hint: `API_TOKENS #${index + 1}`,
       user,
       role: user === ADMIN_ROLE ? ADMIN_ROLE : "user",
       name: "API_TOKENS",
@@ -75,7 +83,7 @@ function wantedTokens({ adminToken, apiTokens }: EnvTokenSettings): Map<string, 
   if (adminToken !== null) {
     wanted.set(hashToken(adminToken), {
       hash: hashToken(adminToken),
-      hint: tokenHint(adminToken),
+      hint: "KEYWARD_ADMIN_TOKEN",
       user: "admin",
       role: ADMIN_ROLE,
       name: "KEYWARD_ADMIN_TOKEN",

@@ -55,7 +55,8 @@ export class TokenVerifier {
 
   constructor(
     { db, changes }: Pick<Store, "db" | "changes">,
-    private readonly envTokens: ReadonlyMap<string, KnownToken> = new Map(),
+    /** Hashes of the API_TOKENS and KEYWARD_ADMIN_TOKEN values: looked up like Keyward-shaped tokens. */
+    private readonly envTokens: ReadonlySet<string> = new Set(),
     private readonly capacity = 10_000,
   ) {
     this.changes = changes;
@@ -84,7 +85,9 @@ export class TokenVerifier {
     const shaped = looksLikeToken(token);
     if (shaped && !hasValidChecksum(token)) return { ok: false, reason: "malformed" };
     const hash = hashToken(token);
-    const known = this.envTokens.get(hash) ?? (shaped ? this.lookup(hash, now) : null);
+    // Environment tokens go through the same lookup, so their account's state and their record's
+    // revocation apply to them too; other unshaped text costs no query.
+    const known = shaped || this.envTokens.has(hash) ? this.lookup(hash, now) : null;
     if (!known) return { ok: false, reason: "unknown" };
     return judge(known, ip, now);
   }

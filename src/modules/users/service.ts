@@ -84,12 +84,19 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
   });
 }
 
-/** Removes the account and revokes every token of that user. */
+/**
+ * Removes the account and revokes every token of that user, an API_TOKENS entry named for them
+ * included: that revocation outlives restarts until the entry gets a new value (env-tokens.ts).
+ */
 export function removeUser(db: Db, username: string, actor: Actor, now = new Date()): UserRow {
   return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
     tx.delete(users).where(eq(users.username, user.username)).run();
     revokeUserTokens(tx, user.username, actor, "user removed", now);
+    tx.update(tokens)
+      .set({ revokedAt: now, revokeReason: "user removed" })
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), activeAt(now)))
+      .run();
     recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
     return user;
   });

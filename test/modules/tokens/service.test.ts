@@ -120,8 +120,8 @@ describe("listing, revoking and rotating", () => {
 describe("environment tokens and the first admin", () => {
   test("API_TOKENS entries are listed with source env and cannot be revoked or rotated (409)", () => {
     const { db } = memoryStore();
-    const known = syncEnvTokens(db, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
-    expect(known.size).toBe(2);
+    const { hashes } = syncEnvTokens(db, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
+    expect(hashes.size).toBe(2);
     const rows = listTokens(db, {}).items;
     expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
       ["admin", "admin", "env", "API_TOKENS"],

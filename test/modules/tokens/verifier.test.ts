@@ -6,10 +6,12 @@ import { backupDatabase, restoreDatabase } from "../../../src/db/backup";
 import { openDatabase, type Store } from "../../../src/db/client";
 import { OTHER_CONNECTIONS_POLL_MS } from "../../../src/db/changes";
 import { migrate } from "../../../src/db/migrate";
-import { generateToken, hashToken } from "../../../src/lib/token-format";
+import { generateToken } from "../../../src/lib/token-format";
 import { getToken, issueToken, revokeToken } from "../../../src/modules/tokens/service";
 import { UsageTracker } from "../../../src/modules/tokens/usage";
-import { toKnown, TokenVerifier } from "../../../src/modules/tokens/verifier";
+import { syncEnvTokens } from "../../../src/modules/tokens/env-tokens";
+import { TokenVerifier } from "../../../src/modules/tokens/verifier";
+import { addUser, updateUser } from "../../../src/modules/users/service";
 import { memoryStore } from "../../helpers/database";
 import { memoryLogger } from "../../helpers/memory-log";
 
@@ -92,20 +94,24 @@ describe("verifying a token", () => {
 
   test("the cache stays within its capacity", () => {
     const { store } = setup();
-    const verifier = new TokenVerifier(store, new Map(), 10);
+    const verifier = new TokenVerifier(store, new Set(), 10);
     const tokens = Array.from({ length: 25 }, () => issueToken(store.db, { user: "bob", lifetimeMs: hour, source: "api" }, admin).token);
     for (const token of tokens) expect(verifier.verify(token, "127.0.0.1").ok).toBe(true);
     expect((verifier as unknown as { cache: Map<string, unknown> }).cache.size).toBe(10);
   });
 
-  test("environment tokens are checked in memory", () => {
+  test("environment tokens are looked up like any token: their record's revocation and their account's state apply", async () => {
     const { store } = setup();
-    const known = new Map([
-      [hashToken("seed-001-style-token"), toKnown({ id: "tok_env", user: "admin", role: "admin", source: "env", createdAt: new Date(), expiresAt: null, revokedAt: null, allowedIps: null })],
-    ]);
-    const verifier = new TokenVerifier(store, known);
-    store.sqlite.close();
-    expect(verifier.verify("seed-001-style-token", "10.0.0.1")).toMatchObject({ ok: true, principal: { user: "admin", role: "admin" } });
+    const token = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
+    const { hashes } = syncEnvTokens(store.db, { adminToken: null, apiTokens: [{ label: "analyst", token }] });
+    const verifier = new TokenVerifier(store, hashes);
+    expect(verifier.verify(token, "10.0.0.1")).toMatchObject({ ok: true, principal: { user: "analyst", source: "env" } });
+    await addUser(store.db, { username: "analyst", password: "correct horse" }, admin);
+    await updateUser(store.db, "analyst", { disabled: true }, admin);
+    expect(verifier.verify(token, "10.0.0.1")).toMatchObject({ ok: false, reason: "disabled", user: "analyst" });
+    await updateUser(store.db, "analyst", { disabled: false }, admin);
+    expect(verifier.verify(token, "10.0.0.1").ok).toBe(true);
+    expect(verifier.verify("some-other-unshaped-value", "10.0.0.1")).toMatchObject({ ok: false, reason: "unknown" });
   });
 });
 

@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { syncEnvTokens } from "../../src/modules/tokens/env-tokens";
+import { listTokens } from "../../src/modules/tokens/service";
+import { TokenVerifier } from "../../src/modules/tokens/verifier";
+import { addUser, removeUser } from "../../src/modules/users/service";
+import { inProcessApp } from "../helpers/app";
+import { memoryStore } from "../helpers/database";
+
+const ANALYST = "9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6";
+const ADMIN = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
+const actor = { name: "test" };
+
+function server(env: Record<string, string>) {
+  const { app } = inProcessApp(env);
+  const call = (token: string, method: string, path: string, body?: unknown) =>
+    app.handle(
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+  return { call, me: async (token: string) => (await call(token, "GET", "/api/v1/me")).status };
+}
+
+describe("environment tokens obey accounts", () => {
+  test("an API_TOKENS token whose account is disabled gets 401; enabled again, it works", async () => {
+    const { call, me } = server({ API_TOKENS: `analyst:${ANALYST}`, KEYWARD_ADMIN_TOKEN: ADMIN });
+    expect(await me(ANALYST)).toBe(200);
+    expect((await call(ADMIN, "POST", "/api/v1/users", { username: "analyst", password: "correct horse battery" })).status).toBe(201);
+    expect(await me(ANALYST)).toBe(200);
+    expect((await call(ADMIN, "PATCH", "/api/v1/users/analyst", { disabled: true })).status).toBe(200);
+    expect(await me(ANALYST)).toBe(401);
+    expect((await call(ADMIN, "PATCH", "/api/v1/users/analyst", { disabled: false })).status).toBe(200);
+    expect(await me(ANALYST)).toBe(200);
+  });
+
+  test("KEYWARD_ADMIN_TOKEN obeys an account named admin the same way", async () => {
+    const { call, me } = server({ KEYWARD_ADMIN_TOKEN: ADMIN });
+    expect((await call(ADMIN, "POST", "/api/v1/users", { username: "admin", password: "correct horse battery", role: "admin" })).status).toBe(201);
+    expect((await call(ADMIN, "PATCH", "/api/v1/users/admin", { disabled: true })).status).toBe(200);
+    expect(await me(ADMIN)).toBe(401);
+  });
+
+  test("removing the account revokes its API_TOKENS entry, and a restart with the same value does not undo it", async () => {
+    const store = memoryStore();
+    const settings = { adminToken: null, apiTokens: [{ label: "analyst", token: ANALYST }] };
+    syncEnvTokens(store.db, settings);
+    await addUser(store.db, { username: "analyst", password: "correct horse" }, actor);
+    removeUser(store.db, "analyst", actor);
+    expect(new TokenVerifier(store, new Set()).verify(ANALYST, null)).toMatchObject({ ok: false });
+
+    const restarted = syncEnvTokens(store.db, settings);
+    expect(restarted.refused).toEqual(["API_TOKENS #1 (user removed)"]);
+    expect(new TokenVerifier(store, restarted.hashes).verify(ANALYST, null)).toMatchObject({ ok: false, reason: "revoked" });
+
+    const replaced = syncEnvTokens(store.db, { adminToken: null, apiTokens: [{ label: "analyst", token: ADMIN }] });
+    expect(replaced.refused).toEqual([]);
+    expect(new TokenVerifier(store, replaced.hashes).verify(ADMIN, null)).toMatchObject({ ok: true, principal: { user: "analyst" } });
+  });
+
+  test("a value taken out of the environment and put back works again", () => {
+    const store = memoryStore();
+    const settings = { adminToken: null, apiTokens: [{ label: "analyst", token: ANALYST }] };
+    syncEnvTokens(store.db, settings);
+    syncEnvTokens(store.db, { adminToken: null, apiTokens: [] });
+    const back = syncEnvTokens(store.db, settings);
+    expect(new TokenVerifier(store, back.hashes).verify(ANALYST, null).ok).toBe(true);
+  });
+});
+
+describe("environment token hints", () => {
+  test("say where the value is configured, never a character of the operator's secret", () => {
+    const store = memoryStore();
+    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }, { label: null, token: "z".repeat(40) }] });
+    const hints = listTokens(store.db, {}).items.map((row) => row.hint).sort();
+    expect(hints).toEqual(["API_TOKENS #1", "API_TOKENS #2", "KEYWARD_ADMIN_TOKEN"]);
+    for (const hint of hints) expect(hint).not.toMatch(/z|3c64|e5f6/);
+  });
+
+  test("an older build's hint (the secret's last characters) is rewritten at the next start, retired values included", () => {
+    const store = memoryStore();
+    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }] });
+    store.sqlite.run("UPDATE tokens SET hint = CASE name WHEN 'API_TOKENS' THEN '…e5f6' ELSE '…3c64' END");
+    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [] });
+    expect(listTokens(store.db, {}).items.map((row) => row.hint).sort()).toEqual(["API_TOKENS", "KEYWARD_ADMIN_TOKEN"]);
+  });
+});
