@@ -9,9 +9,11 @@ interface Window {
 export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
 
 /**
- * Counts failures per key (a client address, a user name) in fixed windows; at `max` failures the
- * key is locked until its window ends. Memory is bounded: past `capacity` keys the oldest entry is
- * dropped, so an attacker rotating addresses cannot grow it, only age out its own entries.
+ * Counts events per key (a client address, a user name) in fixed windows; at `max` the key is
+ * locked for one window from the event that filled it. Failures use it as a lockout; requests that
+ * write rows (enrollments, lab logins) as a rate limit, through `take`. Memory is bounded: past
+ * `capacity` keys the oldest entry is dropped, so an attacker rotating addresses cannot grow it,
+ * only age out its own entries.
  */
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>();
@@ -47,6 +49,13 @@ export class FailureLimiter {
       return true;
     }
     return false;
+  }
+
+  /** As a rate limit: counts one request if the key is not locked, else says how long to wait. */
+  take(key: string, now = Date.now()): Lockout {
+    const state = this.check(key, now);
+    if (!state.locked) this.fail(key, now);
+    return state;
   }
 
   /** Takes back one failure counted in advance for an attempt that turned out to succeed. */

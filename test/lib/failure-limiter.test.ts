@@ -32,4 +32,12 @@ describe("the failure limiter", () => {
     for (let i = 0; i < 50_000; i++) limiter.fail(`ip:10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, i);
     expect(limiter.size).toBe(1000);
   });
+
+  test("as a rate limit, take counts requests until the window is full, then says how long to wait", () => {
+    const limiter = new FailureLimiter(2, 60_000);
+    expect([limiter.take("10.0.0.1", 0), limiter.take("10.0.0.1", 1)]).toEqual([{ locked: false }, { locked: false }]);
+    expect(limiter.take("10.0.0.1", 2)).toEqual({ locked: true, retryAfterMs: 59_999 });
+    expect(limiter.take("10.0.0.2", 2)).toEqual({ locked: false });
+    expect(limiter.take("10.0.0.1", 60_001)).toEqual({ locked: false });
+  });
 });

@@ -2,7 +2,6 @@ import { describe, expect, test } from "bun:test";
 import { sha256Hex } from "../../src/lib/crypto";
 import { approveDevice, enroll, resetDevice, type Enrollment, type EnrollmentGrant } from "../../src/modules/devices/enrollment";
 import { verifyMainToken, verifyShortToken } from "../../src/modules/devices/service";
-import { EnrollmentRate } from "../../src/modules/devices/enrollment-rate";
 import { DeviceSigner } from "../../src/modules/devices/signing";
 import { memoryStore } from "../helpers/database";
 
@@ -132,21 +131,3 @@ describe("rows", () => {
   });
 });
 
-describe("the enrollment rate", () => {
-  test("counts each address in fixed windows and says when the next request is allowed", () => {
-    const rate = new EnrollmentRate(2, 60_000);
-    expect([rate.take("10.0.0.1", 0), rate.take("10.0.0.1", 1)]).toEqual([{ ok: true }, { ok: true }]);
-    expect(rate.take("10.0.0.1", 2)).toEqual({ ok: false, retryAfterMs: 59_998 });
-    expect(rate.take("10.0.0.2", 2)).toEqual({ ok: true });
-    expect(rate.take("10.0.0.1", 60_000)).toEqual({ ok: true });
-  });
-
-  test("keeps at most `capacity` addresses, dropping the oldest", () => {
-    const rate = new EnrollmentRate(1, 60_000, 2);
-    rate.take("a", 0);
-    expect(rate.take("a", 1).ok).toBe(false);
-    rate.take("b", 2);
-    rate.take("c", 3);
-    expect(rate.take("a", 4).ok).toBe(true);
-  });
-});

@@ -152,14 +152,13 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   async function login({ name, password, ip }: { name?: string; password?: string; ip: string }): Promise<Decision<LoggedIn>> {
     const user = name === undefined ? null : validName(name);
     if (lab.enabled && user !== null && password === undefined) {
-      const key = addressKey(ip);
-      const wait = lab.rate.check(key, now());
+      const wait = lab.rate.check(addressKey(ip), now());
       if (wait.locked) {
         metrics.authentication("failure", "rate_limited");
         return refusal("rate_limited", "lab", { retryAfterMs: wait.retryAfterMs });
       }
       if (labNameIsFree(db, user)) {
-        lab.rate.fail(key, now());
+        lab.rate.take(addressKey(ip), now());
         metrics.authentication("success", "lab");
         return { ok: true, user, role: "user", lab: true };
       }

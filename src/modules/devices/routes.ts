@@ -4,12 +4,12 @@ import { INVALID_TOKEN, presentedToken, refuse, type authentication } from "../.
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
+import { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
 import type { Refusal } from "../auth/model";
 import type { AuthCore } from "../auth/service";
 import type { Actor } from "../tokens/service";
 import { approveDevice, enroll, resetDevice, type EnrollmentGrant, type EnrollmentPolicy, type EnrollmentRefusal } from "./enrollment";
-import { EnrollmentRate } from "./enrollment-rate";
 import { DeviceQuery, DeviceRecord, EnrollBody, IssuedDeviceTokens, LabelBody, PendingDevice, presentDevice, Verified, VerifyQuery } from "./model";
 import { checkFingerprint, labelDevice, listDevices, revokeDevice, type DeviceSightings } from "./service";
 import type { DeviceSigner } from "./signing";
@@ -46,7 +46,7 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody }
 /** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
   const { db, auth, core, addressOf, signer, sightings } = deps;
-  const enrollments = new EnrollmentRate(deps.enrollRate, 60_000);
+  const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
 
   /**
    * What entitles this request to enroll. Past the open policy a fingerprint is not a secret: a
@@ -73,7 +73,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       async ({ body, request, server, set, status }) => {
         const ip = addressOf(request, server);
         const rate = enrollments.take(ip);
-        if (!rate.ok) {
+        if (rate.locked) {
           const seconds = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
           set.headers["retry-after"] = String(seconds);
           return status(429, errorBody("too_many_enrollments", `Too many enrollment requests from this address; try again in ${seconds} seconds`));
