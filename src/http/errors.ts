@@ -22,7 +22,6 @@ export class ParseRefusal extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
-    readonly headers: Record<string, string> = {},
   ) {
     super(body.error);
   }
@@ -45,7 +44,6 @@ export const errorHandling = (log: Logger) =>
       case "PARSE":
         if (error.cause instanceof ParseRefusal) {
           set.status = error.cause.status;
-          Object.assign(set.headers, error.cause.headers);
           return error.cause.body;
         }
         set.status = 400;

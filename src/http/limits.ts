@@ -6,21 +6,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const BODY_TOO_LARGE = errorBody("body_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
 
-/** The client may still be sending: closing the connection is how the rest is refused. */
-const CLOSE = { connection: "close" };
-
 /**
  * Refuses a declared body over the limit with 413 in the error shape, before reading it. A body
  * without a length (chunked) is counted as it streams instead: reading it stops at the limit, and
  * the error plugin answers the same 413. Only the reading of such a body costs anything; the GET
  * hot paths pay one header lookup and one method check.
+ *
+ * The 413 keeps the connection open on purpose. The client may still be writing its body: a server
+ * that closes with unread bytes makes the kernel send a reset, and the client's stack then throws
+ * away the 413 it had already received. Left open, Bun reads the rest of the body after the
+ * answer and discards it as it arrives (memory stays flat), then serves the next request.
  */
 export const bodyLimit = new Elysia({ name: "keyward/body-limit" }).onRequest(({ request, set }) => {
   const length = request.headers.get("content-length");
   if (length !== null) {
     if (Number(length) <= MAX_BODY_BYTES) return;
     set.status = 413;
-    Object.assign(set.headers, CLOSE);
     return BODY_TOO_LARGE;
   }
   if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) countAsItStreams(request);
@@ -56,7 +57,7 @@ async function readBounded(body: ReadableStream<Uint8Array>): Promise<Uint8Array
     total += next.value.byteLength;
     if (total > MAX_BODY_BYTES) {
       void reader.cancel();
-      throw new ParseRefusal(413, BODY_TOO_LARGE, CLOSE);
+      throw new ParseRefusal(413, BODY_TOO_LARGE);
     }
     chunks.push(next.value);
   }
