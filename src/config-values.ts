@@ -68,14 +68,29 @@ export function parseAdminToken(raw: string): string {
 
 /**
  * The most a secret of this form can hold: its length times log2 of the alphabet of the character
- * classes it uses (hex counts as 16). A value made by a person holds far less; one under 128
- * bits by this count is certainly guessable, whatever made it.
+ * classes it uses (hex counts as 16; the six symbols a Bearer header carries as 6). A value that
+ * repeats a shorter one counts as that one, and a value of fewer than 8 different characters as
+ * drawn from an alphabet of twice that many. A value made by a person holds far less; one under
+ * 128 bits by this count is certainly guessable, whatever made it.
  */
 export function secretBits(secret: string): number {
-  const alphabet = /^[0-9a-f]+$/.test(secret) || /^[0-9A-F]+$/.test(secret)
+  const unit = repeatedUnit(secret);
+  const classes = /^[0-9a-f]+$/.test(unit) || /^[0-9A-F]+$/.test(unit)
     ? 16
-    : (/[a-z]/.test(secret) ? 26 : 0) + (/[A-Z]/.test(secret) ? 26 : 0) + (/[0-9]/.test(secret) ? 10 : 0) + (/[^A-Za-z0-9]/.test(secret) ? 32 : 0);
-  return Math.floor(secret.length * Math.log2(alphabet));
+    : (/[a-z]/.test(unit) ? 26 : 0) + (/[A-Z]/.test(unit) ? 26 : 0) + (/[0-9]/.test(unit) ? 10 : 0) + (/[^A-Za-z0-9]/.test(unit) ? 6 : 0);
+  const distinct = new Set(unit).size;
+  const alphabet = distinct < 8 ? Math.min(classes, 2 * distinct) : classes;
+  return Math.floor(unit.length * Math.log2(Math.max(alphabet, 1)));
+}
+
+/** The shortest text that the secret repeats (`abcabcab` → `abc`); the secret itself if none. */
+function repeatedUnit(secret: string): string {
+  for (let period = 1; period <= secret.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < secret.length && repeats; i++) repeats = secret[i] === secret[i - period];
+    if (repeats) return secret.slice(0, period);
+  }
+  return secret;
 }
 
 export function parseSecretKey(raw: string): string {
@@ -85,7 +100,7 @@ export function parseSecretKey(raw: string): string {
 
 /** Entries are `label:token` or a bare token; the first `:` separates the label, so a token has none. */
 export function parseApiTokens(raw: string): EnvToken[] {
-  return raw
+  const entries = raw
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "")
@@ -105,6 +120,14 @@ export function parseApiTokens(raw: string): EnvToken[] {
         throw new Error(`entry ${index + 1} has a label that is not a user name`);
       }
     });
+  // One value twice would be one record with the later label: say so rather than drop the first.
+  const first = new Map<string, number>();
+  entries.forEach(({ token }, index) => {
+    const earlier = first.get(token);
+    if (earlier !== undefined) throw new Error(`entries ${earlier + 1} and ${index + 1} have the same token; give each its own`);
+    first.set(token, index);
+  });
+  return entries;
 }
 
 export function oneOf<const T extends string>(allowed: readonly T[]) {

@@ -256,7 +256,14 @@ export function resolveConfig(sources: ConfigSources): Config {
     config[key] = resolveSetting(s, sources);
   }
   refuseWeakEnvTokens(config as Config);
+  refuseSharedAdminToken(config as Config);
   return config as Config;
+}
+
+/** One value cannot be both the admin token and an API_TOKENS entry: it would be one record, one role. */
+function refuseSharedAdminToken({ adminToken, apiTokens }: Config): void {
+  const shared = apiTokens.findIndex(({ token }) => token === adminToken);
+  if (shared !== -1) throw new ConfigError(`KEYWARD_ADMIN_TOKEN and API_TOKENS entry ${shared + 1} are the same token; give each its own`);
 }
 
 function refuseWeakEnvTokens(config: Config): void {

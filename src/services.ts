@@ -52,7 +52,8 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
   const usage = new UsageTracker(store, log);
   const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows }, now);
   const verifier = new TokenVerifier(store, envTokens.hashes);
-  const lockout = new Lockout(new FailureLimiter(config.maxFailures, config.failureWindow), audit, now);
+  const failures = () => new FailureLimiter(config.maxFailures, config.failureWindow);
+  const lockout = new Lockout(failures(), failures(), audit, now);
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();

@@ -136,6 +136,8 @@ describe("configuration", () => {
     ["a proxy that is not an address", { env: { KEYWARD_TRUSTED_PROXIES: "10.0.0.0/8,proxy.lan" } }, "is not an IP address or CIDR range"],
     ["an API_TOKENS label that is not a name", { env: { API_TOKENS: "bad label:abc", KEYWARD_ALLOW_WEAK_ENV_TOKENS: "true" } }, "entry 1 has a label that is not a user name"],
     ["an API_TOKENS entry with no token", { env: { API_TOKENS: "admin:" } }, "entry 1 has no usable token"],
+    ["an API_TOKENS value given twice", { env: { API_TOKENS: `a:${"9f".repeat(20)},b:${"9f".repeat(20)}`, KEYWARD_ALLOW_WEAK_ENV_TOKENS: "true" } }, "entries 1 and 2 have the same token"],
+    ["KEYWARD_ADMIN_TOKEN also in API_TOKENS", { env: { KEYWARD_ADMIN_TOKEN: "8c1f4be2a90d7e3356f1c0b9a4d2e8f7", API_TOKENS: "ops:8c1f4be2a90d7e3356f1c0b9a4d2e8f7" } }, "KEYWARD_ADMIN_TOKEN and API_TOKENS entry 1 are the same token"],
   ];
   test.each(bad)("rejects %s, naming the source", (_, partial, message) => {
     expect(() => resolveConfig(sources(partial))).toThrow(ConfigError);
@@ -158,17 +160,20 @@ describe("environment tokens are checked at start", () => {
   test.each([
     ["openssl rand -hex 32", 256, strong],
     ["openssl rand -hex 16 (exactly 128 bits)", 128, strong.slice(0, 32)],
-    ["a generated Keyward token", 340, "kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"],
-    ["seed 001's short hex", 40, "6a12a1f2aa"],
+    ["a generated Keyward token", 316, "kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"],
+    ["seed 001's short hex", 33, "6a12a1f2aa"],
     ["a word with a digit", 46, "password1"],
-    ["lower case, digits and a dash", 200, "test-admin-token-0123456789abcdef"],
+    ["lower case, digits and a dash", 177, "test-admin-token-0123456789abcdef"],
+    ["one character 32 times", 1, "a".repeat(32)],
+    ["a word repeated", 30, "password".repeat(4)],
+    ["few different characters", 64, "ab".repeat(15) + "ba"],
   ])("%s counts as at most %i bits", (_, bits, secret) => {
     expect(secretBits(secret as string)).toBe(bits as number);
   });
 
   test("a value under 128 bits stops the start, naming the entry but never its value, and says how to make a good one", () => {
     const message = refusal({ API_TOKENS: `admin:${strong},analyst:9b34c5e6bb`, KEYWARD_ADMIN_TOKEN: "short-admin-secret" });
-    expect(message).toContain("KEYWARD_ADMIN_TOKEN (at most 105 bits), API_TOKENS entry 2 (analyst) (at most 40 bits): too weak to be safe");
+    expect(message).toContain("KEYWARD_ADMIN_TOKEN (at most 90 bits), API_TOKENS entry 2 (analyst) (at most 40 bits): too weak to be safe");
     expect(message).toContain("openssl rand -hex 32");
     expect(message).toContain("KEYWARD_ALLOW_WEAK_ENV_TOKENS=true");
     expect(message).not.toContain("9b34c5e6bb");

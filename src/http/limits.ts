@@ -27,6 +27,19 @@ export const bodyLimit = new Elysia({ name: "keyward/body-limit" }).onRequest(({
   if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) countAsItStreams(request);
 });
 
+const refused = Symbol("keyward.bodyRefused");
+
+/**
+ * For a route whose body is optional: Elysia reads such a body inside a try that swallows every
+ * error, our 413 included, and would run the handler with no body (a login attempt, say). This
+ * guard, as the route's `beforeHandle`, answers the 413 instead.
+ */
+export function refuseCutBody({ request, set }: { request: Request; set: { status?: number | string } }) {
+  if (!(request as { [refused]?: true })[refused]) return;
+  set.status = 413;
+  return BODY_TOO_LARGE;
+}
+
 const readers = ["arrayBuffer", "blob", "bytes", "formData", "json", "text"] as const;
 
 /**
@@ -41,7 +54,7 @@ function countAsItStreams(request: Request): void {
   for (const reader of readers) {
     Object.defineProperty(request, reader, {
       value: async () => {
-        bytes ??= readBounded(request.body!);
+        bytes ??= readBounded(request);
         const copy = new Response(await bytes, type === null ? {} : { headers: { "content-type": type } });
         return copy[reader]();
       },
@@ -49,14 +62,15 @@ function countAsItStreams(request: Request): void {
   }
 }
 
-async function readBounded(body: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
-  const reader = body.getReader();
+async function readBounded(request: Request): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = request.body!.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
     total += next.value.byteLength;
     if (total > MAX_BODY_BYTES) {
       void reader.cancel();
+      (request as { [refused]?: true })[refused] = true;
       throw new ParseRefusal(413, BODY_TOO_LARGE);
     }
     chunks.push(next.value);

@@ -1,7 +1,10 @@
 const REDACTED = "[redacted]";
 
 /** Worth a closer look: a segment that starts like a Keyward token or a JWT, a long one, or one under /api/v1/tokens/. */
-const suspicious = /\/(?:kw_|eyJ|[^/]{24})|^\/api\/v1\/tokens\/[^/]/;
+const suspicious = /\/(?:kw_|eyJ|[^/]{20})|^\/api\/v1\/tokens\/[^/]/;
+
+/** Long segments that are not secrets: public record ids and the docs page's file names. */
+const publicSegment = /^(?:(?:tok|dev|dtk)_[0-9A-Za-z]{16}|[\w.-]+\.(?:js|css|map|png|svg|ico|woff2?|ttf))$/;
 
 /** What the tokens API takes in that place other than a token: a `tok_` id or a word (`revoke`, `verify`). */
 const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|[a-z]+)$/;
@@ -9,8 +12,10 @@ const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|[a-z]+)$/;
 /**
  * The path of a request URL as it may be logged: without the query string, and with every segment
  * that may be a secret replaced by `[redacted]`. Keyward's own secrets (API tokens, device JWTs,
- * 32-character short tokens) are all 24 characters or longer, so a long segment is taken for one
- * whatever it looks like; /api/v1/tokens/<x> takes a token of any length in place of an id.
+ * 32-character short tokens) are all 24 characters or longer, and an operator's environment token
+ * at least 22 (the start-up check wants 128 bits, from at most 68 symbols), so a segment of 20 or
+ * more is taken for one whatever it looks like; /api/v1/tokens/<x> takes a token of any length in
+ * place of an id.
  */
 export function loggedPath(url: string): string {
   const path = pathOf(url);
@@ -20,7 +25,8 @@ export function loggedPath(url: string): string {
   return segments
     .map((segment, i) => {
       if (underTokens && i === 4) return notATokenThere.test(segment) ? segment : REDACTED;
-      return segment.startsWith("kw_") || segment.startsWith("eyJ") || segment.length >= 24 ? REDACTED : segment;
+      if (segment.startsWith("kw_") || segment.startsWith("eyJ")) return REDACTED;
+      return segment.length >= 20 && !publicSegment.test(segment) ? REDACTED : segment;
     })
     .join("/");
 }

@@ -6,6 +6,9 @@ interface Window {
   reported: boolean;
 }
 
+/** How many of the oldest entries are looked at for one that may go: a bound on the work per failure. */
+const EVICTION_SCAN = 64;
+
 export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
 
 /**
@@ -41,7 +44,7 @@ export class FailureLimiter {
     window.failures++;
     if (window !== current) {
       this.windows.delete(key);
-      if (this.windows.size >= this.capacity) this.windows.delete(this.windows.keys().next().value!);
+      if (this.windows.size >= this.capacity) this.evict(now);
       this.windows.set(key, window);
     }
     if (window.failures === this.max) {
@@ -70,6 +73,24 @@ export class FailureLimiter {
     if (!window || now >= window.until || window.failures < this.max || window.reported) return false;
     window.reported = true;
     return true;
+  }
+
+  /**
+   * Makes room: the oldest of the first few entries that is not locked (or whose window ended),
+   * so that a flood of one-off failures from fresh addresses cannot push a lockout out early.
+   */
+  private evict(now: number): void {
+    let oldest: string | undefined;
+    let scanned = 0;
+    for (const [key, window] of this.windows) {
+      oldest ??= key;
+      if (window.failures < this.max || now >= window.until) {
+        this.windows.delete(key);
+        return;
+      }
+      if (++scanned >= EVICTION_SCAN) break;
+    }
+    if (oldest !== undefined) this.windows.delete(oldest);
   }
 
   get size(): number {

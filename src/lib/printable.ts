@@ -1,25 +1,30 @@
 /**
- * Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional marks
- * that can make a line read as something else (Trojan Source).
+ * Control characters (C0, DEL, C1), line and paragraph separators, and every format character:
+ * the bidirectional marks that can make a line read as something else (Trojan Source), and the
+ * invisible ones (zero-width space, soft hyphen, tags) that make two different names look alike.
  */
-const unsafe = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const unsafe = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/** Each UTF-16 unit of a character as a `\uXXXX` escape, as JSON writes them. */
+const utf16Escapes = (char: string) => [...Array(char.length).keys()].map((i) => `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`).join("");
 
 /**
  * Text that came from outside (a login name, a token name, a device label), made safe to print
- * on a terminal: those characters are shown as escapes (`\x1b`, `\u202e`) instead of moving the
- * cursor, recolouring the screen or reordering the line.
+ * on a terminal: those characters are shown as escapes (`\x1b`, `\u202e`, `\u{e0041}`) instead of
+ * moving the cursor, recolouring the screen, reordering the line or hiding.
  */
 export function printable(text: string): string {
   return text.replace(unsafe, (char) => {
-    const code = char.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    const code = char.codePointAt(0)!;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, "0")}`;
   });
 }
 
-/** JSON.stringify escapes C0 itself; the rest become JSON escapes, so the JSON means the same. */
-const unsafeInJson = /[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** JSON.stringify escapes C0 in strings itself; its own line breaks and indents must stay. */
+const unsafeInJson = /[\x7f-\x9f\p{Cf}\u2028\u2029]/gu;
 
 /** JSON text made safe for a terminal, still valid JSON with the same meaning. */
 export function printableJson(json: string): string {
-  return json.replace(unsafeInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return json.replace(unsafeInJson, utf16Escapes);
 }

@@ -25,6 +25,7 @@ describe("paths as they are logged", () => {
     [`/api/v1/devices/${shortToken}`, "/api/v1/devices/[redacted]"],
     ["/api/v1/devices/dev_7Hc2Lq9ZpX4mWn1R", "/api/v1/devices/dev_7Hc2Lq9ZpX4mWn1R"],
     ["/api/v1/users/alice", "/api/v1/users/alice"],
+    ["/auth/forward/Q7xk2Lm9Pz4Rt8Vw3Ny6Bc", "/auth/forward/[redacted]"],
     [`/x/${"a".repeat(2000)}`, "/x/[redacted]"],
     ["/data", "/data"],
     ["/swagger/assets/swagger-ui-bundle.js", "/swagger/assets/swagger-ui-bundle.js"],

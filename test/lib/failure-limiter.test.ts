@@ -40,4 +40,12 @@ describe("the failure limiter", () => {
     expect(limiter.take("10.0.0.2", 2)).toEqual({ locked: false });
     expect(limiter.take("10.0.0.1", 60_001)).toEqual({ locked: false });
   });
+
+  test("a full table makes room by dropping a key that is not locked, so a flood of fresh keys cannot end a lockout early", () => {
+    const limiter = new FailureLimiter(3, 60_000, 100);
+    for (let i = 0; i < 3; i++) limiter.fail("user:bob", i);
+    for (let i = 0; i < 10_000; i++) limiter.fail(`ip:10.0.${i >> 8}.${i & 255}`, 10 + i);
+    expect(limiter.size).toBe(100);
+    expect(limiter.check("user:bob", 20_000)).toEqual({ locked: true, retryAfterMs: 60_000 + 2 - 20_000 });
+  });
 });

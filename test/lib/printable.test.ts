@@ -9,6 +9,8 @@ describe("text from outside, printed on a terminal", () => {
     ["DEL and the 8-bit CSI", "x\x7f\x9b2J", "x\\x7f\\x9b2J"],
     ["a right-to-left override", "invoice\u202Etxt.exe", "invoice\\u202etxt.exe"],
     ["a line separator", "a\u2028b", "a\\u2028b"],
+    ["invisible characters that make two names look alike", "ad\u200bmin\u00ad\ufeff", "ad\\u200bmin\\xad\\ufeff"],
+    ["a tag character outside the BMP", "x\u{e0041}", "x\\u{e0041}"],
   ])("%s is shown as an escape", (_, text, shown) => {
     expect(printable(text)).toBe(shown);
   });
@@ -18,9 +20,9 @@ describe("text from outside, printed on a terminal", () => {
   });
 
   test("JSON keeps its meaning and stays valid, with no raw control byte left", () => {
-    const value = { name: "\x1b[31mred\r", detail: "x\x9b\u202Ey" };
+    const value = { name: "\x1b[31mred\r", detail: "x\x9b\u202Ey\u200b\u{e0041}" };
     const json = printableJson(JSON.stringify(value, null, 2));
-    expect(json).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+    expect(json).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\p{Cf}]/u);
     expect(JSON.parse(json)).toEqual(value);
   });
 });

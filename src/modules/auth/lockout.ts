@@ -5,8 +5,9 @@ import type { AuditQueue } from "../audit/service";
 
 /** The lockout key of a client address: an IPv6 host counts by its /64, which it can roam freely. */
 export const addressKey = (ip: string) => `ip:${lockoutBucket(ip)}`;
+const NAME_PREFIX = "user:";
 /** The lockout key of a user name, in its one canonical spelling. */
-export const nameKey = (name: string) => `user:${canonicalName(name)}`;
+export const nameKey = (name: string) => `${NAME_PREFIX}${canonicalName(name)}`;
 
 export interface Attempt {
   /** The credential was right: the failure counted in advance is taken back. */
@@ -28,18 +29,27 @@ interface Who {
  * only as many checks as the budget allows, and the rest are refused without one.
  */
 export class Lockout {
+  /**
+   * Names and addresses are counted apart: bad tokens from many fresh addresses are cheap to send,
+   * and must not crowd a locked name out of a shared table.
+   */
   constructor(
-    private readonly limiter: FailureLimiter,
+    private readonly addresses: FailureLimiter,
+    private readonly names: FailureLimiter,
     private readonly audit: AuditQueue,
     private readonly now: () => number,
   ) {}
+
+  private limiter(key: string): FailureLimiter {
+    return key.startsWith(NAME_PREFIX) ? this.names : this.addresses;
+  }
 
   /** How long until every key may try again; 0 when none is locked. */
   retryAfter(keys: readonly string[]): number {
     const now = this.now();
     let wait = 0;
     for (const key of keys) {
-      const state = this.limiter.check(key, now);
+      const state = this.limiter(key).check(key, now);
       if (state.locked && state.retryAfterMs > wait) wait = state.retryAfterMs;
     }
     return wait;
@@ -49,7 +59,7 @@ export class Lockout {
     const retryAfterMs = this.retryAfter(keys);
     if (retryAfterMs > 0) return { ok: false, retryAfterMs };
     const now = this.now();
-    for (const key of keys) this.limiter.fail(key, now);
+    for (const key of keys) this.limiter(key).fail(key, now);
     let settled = false;
     return {
       ok: true,
@@ -58,7 +68,7 @@ export class Lockout {
           if (settled) return;
           settled = true;
           const at = this.now();
-          for (const key of keys) this.limiter.forgive(key, at);
+          for (const key of keys) this.limiter(key).forgive(key, at);
         },
         failed: () => {
           if (settled) return;
@@ -72,14 +82,14 @@ export class Lockout {
   /** One failure that needed no slow check (a bad token, a refused 403): counted at once. */
   count(keys: readonly string[], who: Who): void {
     const now = this.now();
-    for (const key of keys) this.limiter.fail(key, now);
+    for (const key of keys) this.limiter(key).fail(key, now);
     this.reportLocks(keys, who);
   }
 
   private reportLocks(keys: readonly string[], who: Who): void {
     const now = this.now();
     for (const key of keys) {
-      if (this.limiter.firstReport(key, now)) this.audit.push({ action: "auth.locked", ip: who.ip, user: who.user, detail: `${key} locked out` });
+      if (this.limiter(key).firstReport(key, now)) this.audit.push({ action: "auth.locked", ip: who.ip, user: who.user, detail: `${key} locked out` });
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client";
+import { DomainError } from "../../lib/errors";
 import type { FailureLimiter } from "../../lib/failure-limiter";
 import { ADMIN_ROLE, canonicalName, DEVICE_ROLE, normalizeUser } from "../../lib/names";
 import { looksLikeToken } from "../../lib/token-format";
@@ -44,12 +45,14 @@ export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device
 export type LoggedIn = { user: string; role: string; lab: boolean };
 
 /**
- * Anything but the shapes that cannot be guessed: a Keyward token (256 random bits; one with a bad
- * checksum is refused without a lookup) and a device's tokens. Those are decided even from a
- * locked-out address, so one bad client behind a NAT does not lock its neighbours' good tokens
- * out; a guessable credential from there is refused before any check.
+ * Only a Keyward token cannot be guessed by its shape alone (256 random bits; one with a bad
+ * checksum is refused without a lookup), so it is decided even from a locked-out address: one bad
+ * client behind a NAT does not lock its neighbours' good tokens out. Anything else presented as a
+ * token may be an operator's environment value, whatever it looks like, and from a locked-out
+ * address it is refused before any check. (A device's JWT with its fingerprint is verified by
+ * signature, in memory, and never looked up as anything else.)
  */
-const guessable = (token: string) => !looksLikeToken(token) && !looksLikeJwt(token) && !looksLikeShortToken(token);
+const guessable = (token: string) => !looksLikeToken(token);
 
 const allows = (need: Need, role: string) =>
   need === "token" ? true : need === "person" ? role !== DEVICE_ROLE : need.includes(role);
@@ -181,29 +184,59 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   /**
    * Who a token belongs to, for a resource server (no address or fingerprint check). A guessable
    * subject that is not active counts against the caller's address, so introspection is no
-   * guessing oracle; from a locked-out address such subjects are not checked.
+   * guessing oracle; from a locked-out address only Keyward tokens and device tokens (verified by
+   * signature or by their derivation) are checked, and anything else gets 429.
    */
   async function introspect(presented: string, ip: string): Promise<Decision<{ subject: Subject | null }>> {
     const guessed = guessable(presented);
     const lockedFor = guessed ? lockedOut(ip) : 0;
-    if (lockedFor > 0) return locked("token", lockedFor);
-    const result = verifier.verify(presented, null, now());
-    if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
+    if (lockedFor === 0) {
+      const result = verifier.verify(presented, null, now());
+      if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
+    }
     const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;
     if (device?.ok) return { ok: true, subject: { kind: "device", device: device.device, token: device.token } };
+    if (lockedFor > 0) return locked("token", lockedFor);
     if (guessed) lockout.count([addressKey(ip)], { ip });
     return { ok: true, subject: null };
   }
 
   /**
-   * An enrollment the device was not entitled to (no or a wrong enrollment secret, a fingerprint
-   * alone for a device that holds tokens): a stranger's failure like any other.
+   * A device's enrollment, decided by the device rules but counted here. Collecting tokens with an
+   * enrollment secret is a guess: refused unchecked from a locked-out address, counted when it
+   * starts and taken back if it succeeds. Other enrollments need no secret, so a locked-out
+   * address may still make them, but every refusal (no entitlement, a revoked device) counts
+   * against it like any failure a stranger can cause.
    */
-  function enrollmentRefused(why: string, ip: string, deviceId: string): void {
-    fail(refusal("enrollment_refused", "enrollment"), ip, { user: deviceId }, `enrollment ${why}`);
+  async function enrollment<T>(
+    ip: string,
+    withSecret: boolean,
+    run: () => Promise<T>,
+    refusedBy: (result: T) => { why: string; deviceId: string } | null,
+  ): Promise<Decision<{ result: T }>> {
+    const begun = withSecret ? lockout.begin([addressKey(ip)], { ip }) : null;
+    if (begun && !begun.ok) return locked("enrollment", begun.retryAfterMs);
+    const refused = (why: string, deviceId?: string) => {
+      metrics.authentication("failure", "enrollment_refused");
+      audit.push({ action: "auth.failed", ip, user: deviceId, detail: `enrollment ${why}` });
+      if (begun?.ok) begun.attempt.failed();
+      else lockout.count([addressKey(ip)], { ip });
+    };
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      if (error instanceof DomainError) refused(error.code);
+      else if (begun?.ok) begun.attempt.succeeded();
+      throw error;
+    }
+    const refusal = refusedBy(result);
+    if (refusal) refused(refusal.why, refusal.deviceId);
+    else if (begun?.ok) begun.attempt.succeeded();
+    return { ok: true, result };
   }
 
-  return { token, shortToken, login, introspect, enrollmentRefused };
+  return { token, shortToken, login, introspect, enrollment };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;

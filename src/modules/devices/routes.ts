@@ -4,6 +4,7 @@ import { INVALID_TOKEN, presentedToken, refuse, type authentication } from "../.
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
+import { lockoutBucket } from "../../lib/cidr";
 import { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
 import type { Refusal } from "../auth/model";
@@ -72,7 +73,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       "/api/v1/tokens/main",
       async ({ body, request, server, set, status }) => {
         const ip = addressOf(request, server);
-        const rate = enrollments.take(ip);
+        const rate = enrollments.take(lockoutBucket(ip));
         if (rate.locked) {
           const seconds = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
           set.headers["retry-after"] = String(seconds);
@@ -81,9 +82,16 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         const fingerprint = checkFingerprint(body.hardware_fingerprint);
         const granted = await grantFor(request, fingerprint, body.enrollment_secret ?? null, ip);
         if (!granted.ok) return refuse({ set, status }, granted);
-        const result = await enroll(db, signer, { fingerprint, grant: granted.grant, lifetimeMs: deps.lifetimeMs }, granted.actor);
+        const { grant, actor } = granted;
+        const decision = await core.enrollment(
+          ip,
+          grant.kind === "secret" && grant.secret !== null,
+          () => enroll(db, signer, { fingerprint, grant, lifetimeMs: deps.lifetimeMs }, actor),
+          (result) => (result.status === "refused" ? { why: result.reason, deviceId: result.device.id } : null),
+        );
+        if (!decision.ok) return refuse({ set, status }, decision);
+        const { result } = decision;
         if (result.status === "refused") {
-          core.enrollmentRefused(result.reason, ip, result.device.id);
           const refusal = refusals[result.reason];
           return status(refusal.status, refusal.body);
         }

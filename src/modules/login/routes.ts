@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
+import { refuseCutBody } from "../../http/limits";
 import { timingEqualizer } from "../auth/accounts";
 import type { AuthCore } from "../auth/service";
 import { LoginBody, LoginSuccess } from "./model";
@@ -31,7 +32,8 @@ export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps)
     {
       // Optional, so that an empty request is "missing credentials" (401), as the token server's clients expect.
       body: t.Optional(LoginBody),
-      response: { 200: LoginSuccess, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+      beforeHandle: refuseCutBody,
+      response: { 200: LoginSuccess, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 429: ErrorBody },
       detail: {
         summary: "Log in with a name and password, get a token",
         description:

@@ -5,7 +5,7 @@ import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import { hashToken } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
-import { newTokenId } from "./service";
+import { newTokenId, retireLabTokens } from "./service";
 
 export interface EnvTokenSettings {
   adminToken: string | null;
@@ -36,6 +36,7 @@ export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date
   return writeTransaction(db, (tx) => {
     const refused: string[] = [];
     for (const want of wanted.values()) {
+      retireLabTokens(tx, want.user, now);
       const existing = tx.select().from(tokens).where(eq(tokens.hash, want.hash)).get();
       if (!existing) {
         tx.insert(tokens).values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null }).run();

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { refuseCutBody } from "../../http/limits";
 import { answerPage, pageOf } from "../../http/pagination";
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
@@ -129,7 +130,8 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         body: t.Optional(RotateToken),
-        response: { 201: IssuedTokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+        beforeHandle: refuseCutBody,
+        response: { 201: IssuedTokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody },
         detail: {
           summary: "Rotate a token",
           description:

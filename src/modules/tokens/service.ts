@@ -70,6 +70,7 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
 }
 
 function insertToken(db: Db, values: NewToken): IssuedToken {
+  if (values.source !== "lab") retireLabTokens(db, values.user, values.createdAt);
   const token = generateToken();
   const row = db
     .insert(tokens)
@@ -77,6 +78,23 @@ function insertToken(db: Db, values: NewToken): IssuedToken {
     .returning()
     .get();
   return { token, row };
+}
+
+/**
+ * A lab login's name was free when it was handed out; once the name belongs to someone (an
+ * account, a token of another kind, an environment label), the lab tokens for it stop, so they
+ * never speak for that someone.
+ */
+export function retireLabTokens(db: Db, user: string, now: Date): void {
+  const retired = db
+    .update(tokens)
+    .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
+    .where(and(eq(tokens.user, user), eq(tokens.source, "lab"), activeAt(now)))
+    .returning({ id: tokens.id })
+    .all();
+  if (retired.length > 0) {
+    recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
+  }
 }
 
 export function parseAllowedIps(list: string[] | null | undefined): string[] | null {

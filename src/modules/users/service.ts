@@ -5,7 +5,7 @@ import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
-import { activeAt, revokeUserTokens, type Actor } from "../tokens/service";
+import { activeAt, retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -31,6 +31,7 @@ export async function addUser(db: Db, input: { username: string; password: strin
       throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
     }
     const row = tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning().get();
+    retireLabTokens(tx, username, now);
     recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
     return row;
   });
