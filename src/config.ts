@@ -13,14 +13,15 @@ import {
   parseRoleName,
   parseSecretKey,
   parseWhole,
-  secretBits,
   type EnvToken,
 } from "./config-values";
 import type { Cidr } from "./lib/cidr";
+import { envTokenProblem, MIN_ENV_TOKEN_BITS } from "./config-env-tokens";
 import { parseDuration, parseLifetime } from "./lib/durations";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
 
 export type { EnvToken };
+export { weakEnvTokens } from "./config-env-tokens";
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export const logFormats = ["text", "json"] as const;
@@ -48,13 +49,6 @@ export interface Setting<T> {
 }
 
 const setting = <T>(s: Setting<T>) => s;
-
-/**
- * Below this an environment token can be guessed, and every endpoint that checks a token
- * (introspection included) answers whether a guess was right. Lockout slows guessing; it cannot
- * make a short secret long.
- */
-export const MIN_ENV_TOKEN_BITS = 128;
 
 /** Every setting Keyward reads: the README's configuration table is written from this list. */
 export const settings = {
@@ -236,16 +230,6 @@ export const settings = {
 };
 
 
-/** The environment tokens under MIN_ENV_TOKEN_BITS, described without their value. */
-export function weakEnvTokens({ adminToken, apiTokens }: Pick<Config, "adminToken" | "apiTokens">): string[] {
-  const describe = (name: string, token: string) => `${name} (at most ${secretBits(token)} bits)`;
-  const weak = apiTokens.flatMap(({ label, token }, index) =>
-    secretBits(token) < MIN_ENV_TOKEN_BITS ? [describe(`API_TOKENS entry ${index + 1}${label === null ? "" : ` (${label})`}`, token)] : [],
-  );
-  if (adminToken !== null && secretBits(adminToken) < MIN_ENV_TOKEN_BITS) weak.unshift(describe("KEYWARD_ADMIN_TOKEN", adminToken));
-  return weak;
-}
-
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: Settings[K]["fallback"] };
 
@@ -255,23 +239,9 @@ export function resolveConfig(sources: ConfigSources): Config {
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     config[key] = resolveSetting(s, sources);
   }
-  refuseWeakEnvTokens(config as Config);
-  refuseSharedAdminToken(config as Config);
+  const problem = envTokenProblem(config as Config);
+  if (problem !== null) throw new ConfigError(problem);
   return config as Config;
-}
-
-/** One value cannot be both the admin token and an API_TOKENS entry: it would be one record, one role. */
-function refuseSharedAdminToken({ adminToken, apiTokens }: Config): void {
-  const shared = apiTokens.findIndex(({ token }) => token === adminToken);
-  if (shared !== -1) throw new ConfigError(`KEYWARD_ADMIN_TOKEN and API_TOKENS entry ${shared + 1} are the same token; give each its own`);
-}
-
-function refuseWeakEnvTokens(config: Config): void {
-  const weak = weakEnvTokens(config);
-  if (weak.length === 0 || config.allowWeakEnvTokens) return;
-  throw new ConfigError(
-    `${weak.join(", ")}: too weak to be safe, under ${MIN_ENV_TOKEN_BITS} bits even if random. Make one with openssl rand -hex 32, or set KEYWARD_ALLOW_WEAK_ENV_TOKENS=true to accept it anyway`,
-  );
 }
 
 function resolveSetting<T>(s: Setting<T>, { flags, env, dotenv }: ConfigSources): T {
