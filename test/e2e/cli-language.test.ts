@@ -19,6 +19,7 @@ async function withPassword(args: string[], env: Record<string, string>) {
   return { code, stdout, stderr };
 }
 
+/** A command's --json answer: a record, or a list for the list commands. */
 type Json = Record<string, unknown> & unknown[];
 
 describe("every command that prints takes --json", () => {
