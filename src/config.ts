@@ -116,7 +116,7 @@ export const settings = {
     env: ["KEYWARD_ALLOW_QUERY_TOKEN"],
     fallback: true,
     parse: parseBoolean,
-    help: "accept a token as ?token=… in the URL (seed 000's LAN style); false to require headers",
+    help: "accept a token as ?token=… in the URL (as simple LAN clients send it); false to require headers",
   }),
   trustedProxies: setting({
     env: ["KEYWARD_TRUSTED_PROXIES"],
@@ -128,13 +128,13 @@ export const settings = {
     env: ["KEYWARD_LOGIN_TTL"],
     fallback: parseLifetime("1h") as number | null,
     parse: parseLifetime,
-    help: "lifetime of a token handed out by POST /login (seed 000: one hour)",
+    help: "lifetime of a token handed out by POST /login",
   }),
   openLogin: setting({
     env: ["KEYWARD_OPEN_LOGIN"],
     fallback: false,
     parse: parseBoolean,
-    help: "lab mode (seed 002): /login with only an id, for a name that is not an account, issues a token without a password",
+    help: "classroom lab mode (the login/echo lab): /login with only an id, for a name that is not an account, issues a token without a password",
   }),
   maxFailures: setting({
     env: ["KEYWARD_MAX_FAILURES"],
@@ -187,7 +187,7 @@ export const settings = {
     env: ["KEYWARD_DEVICE_ENROLLMENT"],
     fallback: "open" as (typeof enrollmentPolicies)[number],
     parse: oneOf(enrollmentPolicies),
-    help: "who may enroll a device: open (anyone, as the seed), token (a valid user token), approval (an admin approves each)",
+    help: "who may enroll a device: open (anyone with a fingerprint, as the device-token flow was designed), token (a valid user token), approval (an admin approves each)",
   }),
   deviceEnrollRate: setting({
     env: ["KEYWARD_DEVICE_ENROLL_RATE"],
@@ -218,7 +218,7 @@ export const settings = {
     env: ["API_TOKENS"],
     fallback: [] as EnvToken[],
     parse: parseApiTokens,
-    help: "comma-separated label:token or bare token entries accepted as tokens (seed 001); label admin makes an admin",
+    help: "comma-separated label:token or bare token entries accepted as tokens (the multi-token list); label admin makes an admin",
     secret: true,
   }),
   allowWeakEnvTokens: setting({

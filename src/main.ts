@@ -1,21 +1,12 @@
 import { parseInvocation, UsageError, type Command, type CommandGroup } from "./cli/command";
-import { auditCommand } from "./cli/commands/audit";
-import { backupCommand, restoreCommand } from "./cli/commands/backup";
-import { deviceCommands } from "./cli/commands/device";
-import { migrateCommand } from "./cli/commands/migrate";
+import { commands } from "./cli/commands";
 import { serveCommand } from "./cli/commands/serve";
-import { serviceCommands } from "./cli/commands/service";
-import { tlsCommands } from "./cli/commands/tls";
-import { tokenCommands } from "./cli/commands/token";
-import { userCommands } from "./cli/commands/user";
 import { rootUsage, usageOf } from "./cli/usage";
 import { ConfigError } from "./config";
 import { DatabaseError } from "./db/client";
 import { SchemaTooNewError } from "./db/migrate";
 import { DomainError } from "./lib/errors";
 import { VERSION } from "./version";
-
-const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, deviceCommands, auditCommand, backupCommand, restoreCommand, serviceCommands, tlsCommands];
 
 /** Exit codes: 0 done, 1 could not do it (database unusable, no such token…), 2 bad usage or configuration. */
 async function main(argv: string[]): Promise<number> {

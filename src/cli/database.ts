@@ -1,13 +1,12 @@
 import { loadConfig, type Config } from "../config";
 import { openDatabase, type Store } from "../db/client";
 import { migrate } from "../db/migrate";
-import type { Flags } from "./command";
 
 /**
  * Runs a CLI command against the database file directly: it may be the one a running server
  * uses (WAL and a busy timeout make that safe). The schema is brought up to date first.
  */
-export async function withDatabase<T>(flags: Flags, work: (store: Store, config: Config) => T | Promise<T>): Promise<T> {
+export async function withDatabase<T>(flags: Record<string, unknown>, work: (store: Store, config: Config) => T | Promise<T>): Promise<T> {
   const config = loadConfig(flags);
   const store = openDatabase(config.db);
   try {

@@ -28,3 +28,13 @@ export function printRecord(record: Record<string, unknown>): void {
 export function shortTime(iso: string | null): string | null {
   return iso === null ? null : `${iso.slice(0, 16).replace("T", " ")}Z`;
 }
+
+/**
+ * What every command that prints does: with `--json` the value, in the API's shape, for scripts;
+ * otherwise a line of text (ending in a newline) or a table, for people.
+ */
+export function printResult(json: boolean | undefined, value: unknown, text: string | (() => void)): void {
+  if (json) printJson(value);
+  else if (typeof text === "string") process.stdout.write(text);
+  else text();
+}

@@ -38,15 +38,24 @@ export function groupUsage(group: CommandGroup): string {
   ].join("\n");
 }
 
+function positional(name: string): string {
+  if (name.endsWith("…")) return `[${name}]`;
+  return name.endsWith("?") ? `[${name.slice(0, -1)}]` : `<${name}>`;
+}
+
 export function commandUsage(command: Command): string {
-  const width = Math.max(0, ...command.help.map((h) => h.flag.length), "-h, --help".length);
+  const options = Object.entries(command.options).map(([flag, o]) => ({
+    flag: `--${flag}${o.type === "string" ? ` ${o.value ?? o.choices?.join("|") ?? "VALUE"}` : ""}`,
+    text: o.help,
+  }));
+  const width = Math.max(...options.map((o) => o.flag.length), "-h, --help".length);
   return [
-    `Usage: keyward ${command.name}${command.synopsis ? ` ${command.synopsis}` : ""}`,
+    `Usage: keyward ${[command.name, ...command.positionals.map(positional), "[options]"].join(" ")}`,
     "",
     command.summary,
     "",
     "Options:",
-    ...command.help.map((h) => `  ${h.flag.padEnd(width)}  ${h.text}`),
+    ...options.map((o) => `  ${o.flag.padEnd(width)}  ${o.text}`),
     `  ${"-h, --help".padEnd(width)}  show this help`,
     "",
   ].join("\n");

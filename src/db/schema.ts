@@ -87,8 +87,9 @@ export const users = sqliteTable(
 );
 
 /**
- * Machines known by a hardware fingerprint (seed 003). Pending ones wait for an admin. Under
- * approval enrollment, the SHA-256 of the one-time secret the device collects its tokens with.
+ * Machines known by a hardware fingerprint (the device-token flow). Pending ones wait for an
+ * admin. Under approval enrollment, the SHA-256 of the one-time secret the device collects its
+ * tokens with.
  */
 export const devices = sqliteTable(
   "devices",

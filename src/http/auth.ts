@@ -44,7 +44,7 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
   unknown: (_, invalid) => badToken(invalid),
   revoked: (_, invalid) => badToken(invalid),
   disabled: (_, invalid) => badToken(invalid),
-  // A device's seed client tells an expired token from a bad one; API clients never did.
+  // A device client tells an expired token from a bad one; API clients never did.
   expired: (refusal, invalid) => badToken(refusal.credential === "token" ? invalid : EXPIRED_TOKEN),
   invalid_credentials: () => ({ status: 401, body: INVALID_CREDENTIALS, headers: {} }),
   ip_not_allowed: (refusal) => ({ status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${refusal.ip}`), headers: {} }),

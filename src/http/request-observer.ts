@@ -28,7 +28,7 @@ export const requestObserver = (log: Logger, metrics: Metrics) => {
         path: loggedPath(request.url),
         status,
         ms: Math.round(ms * 10) / 10,
-        // Set by the auth macro: the user (seed 001 logs who made each request), never the token.
+        // Set by the auth macro: the user (the multi-token setup logs who made each request), never the token.
         user: (context as { principal?: Principal }).principal?.user,
       });
     });

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrate, migrations } from "../../src/db/migrate";
 import { ADMIN_TOKEN, client } from "../helpers/api";
@@ -105,6 +105,17 @@ describe("systemd", () => {
     expect(readFileSync(join(dir, "keyward.service"), "utf8")).toContain("ReadWritePaths=/var/lib/keyward");
     expect(stdout).toContain("systemctl enable --now keyward");
     expect((await runKeyward(["service", "install", "--data", "relative/path", "--dry-run"])).code).toBe(2);
+  });
+
+  test("the unit file is readable by all (0644), as systemd expects, though keyward makes everything else under umask 077", async () => {
+    const dir = tempDir();
+    const unit = join(dir, "keyward.service");
+    expect((await runKeyward(["service", "install", "--unit-dir", dir])).code).toBe(0);
+    expect(statSync(unit).mode & 0o777).toBe(0o644);
+    // Over an older unit that was written for its owner only.
+    chmodSync(unit, 0o600);
+    expect((await runKeyward(["service", "install", "--unit-dir", dir])).code).toBe(0);
+    expect(statSync(unit).mode & 0o777).toBe(0o644);
   });
 });
 

@@ -1,16 +1,15 @@
 import { loadConfig } from "../../config";
 import { createLogger } from "../../log";
 import { serve } from "../../server";
-import { configFlags, type Command } from "../command";
+import { command, settingOptions } from "../command";
 
-export const serveCommand: Command = {
+export const serveCommand = command({
   name: "serve",
   summary: "Start the HTTP server in the foreground (stop it with Ctrl-C or SIGTERM).",
-  synopsis: "[--host HOST] [--port PORT] [--db DB] [--tls-cert FILE --tls-key FILE] [--allow-insecure-permissions]",
-  ...configFlags("host", "port", "db", "tlsCert", "tlsKey", "allowInsecurePermissions"),
+  options: settingOptions("host", "port", "db", "tls-cert", "tls-key", "allow-insecure-permissions"),
   async run(flags) {
     const config = loadConfig(flags);
     await serve(config, createLogger(config));
     return 0;
   },
-};
+});

@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
 import { DomainError } from "../../lib/errors";
-import { UsageError, type Command, type CommandGroup } from "../command";
+import { command, jsonOption, UsageError, type CommandGroup } from "../command";
+import { printResult } from "../output";
 
 interface UnitOptions {
   binary: string;
@@ -57,50 +58,59 @@ WantedBy=multi-user.target
 `;
 }
 
-const install: Command = {
+const install = command({
   name: "service install",
   summary: "Write a hardened systemd unit for this binary and print the commands that enable it.",
-  synopsis: "[--user keyward] [--data /var/lib/keyward] [--unit-dir /etc/systemd/system] [--dry-run]",
-  options: { user: { type: "string" }, data: { type: "string" }, "unit-dir": { type: "string" }, "dry-run": { type: "boolean" } },
-  help: [
-    { flag: "--user NAME", text: "the system user it runs as (default keyward)" },
-    { flag: "--data DIR", text: "its data directory, the only place it may write (default /var/lib/keyward)" },
-    { flag: "--unit-dir DIR", text: "where to write keyward.service (default /etc/systemd/system)" },
-    { flag: "--dry-run", text: "print the unit instead of writing it" },
-  ],
+  options: {
+    user: { type: "string", value: "NAME", help: "the system user it runs as (default keyward)" },
+    data: { type: "string", value: "DIR", help: "its data directory, the only place it may write (default /var/lib/keyward)" },
+    "unit-dir": { type: "string", value: "DIR", help: "where to write keyward.service (default /etc/systemd/system)" },
+    "dry-run": { type: "boolean", help: "print the unit instead of writing it" },
+    ...jsonOption,
+  },
   async run(flags) {
-    const user = (flags.user as string | undefined) ?? "keyward";
-    const data = (flags.data as string | undefined) ?? "/var/lib/keyward";
+    const user = flags.user ?? "keyward";
+    const data = flags.data ?? "/var/lib/keyward";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new UsageError("--user must be a system user name", install);
     if (!isAbsolute(data)) throw new UsageError("--data must be an absolute path", install);
     const unit = systemdUnit({ binary: process.execPath, user, data });
-    if (flags["dry-run"] === true) {
-      process.stdout.write(unit);
-      return 0;
-    }
-    const dir = (flags["unit-dir"] as string | undefined) ?? "/etc/systemd/system";
-    const path = join(dir, "keyward.service");
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path, unit, { mode: 0o644 });
-    } catch (error) {
-      throw new DomainError("forbidden", "cannot_write_unit", `cannot write ${path}: ${(error as Error).message} (run as root, or use --dry-run)`);
-    }
-    process.stdout.write(
-      [
-        `Wrote ${path}. To enable it:`,
-        "",
-        `  useradd --system --home-dir ${data} --shell /usr/sbin/nologin ${user}`,
-        `  install -d -o ${user} -g ${user} -m 0700 ${data}`,
-        "  systemctl daemon-reload",
-        "  systemctl enable --now keyward",
-        `  journalctl -u keyward -f        # the first start prints the admin token`,
-        "",
-      ].join("\n"),
-    );
+    const path = join(flags["unit-dir"] ?? "/etc/systemd/system", "keyward.service");
+    const enable = [
+      `useradd --system --home-dir ${data} --shell /usr/sbin/nologin ${user}`,
+      `install -d -o ${user} -g ${user} -m 0700 ${data}`,
+      "systemctl daemon-reload",
+      "systemctl enable --now keyward",
+    ];
+    const written = flags["dry-run"] !== true;
+    if (written) writeUnit(path, unit);
+    printResult(flags.json, { path, written, unit, enable }, () => {
+      if (!written) process.stdout.write(unit);
+      else
+        process.stdout.write(
+        [
+          `Wrote ${path}. To enable it:`,
+          "",
+          ...enable.map((line) => `  ${line}`),
+          `  journalctl -u keyward -f        # the first start prints the admin token`,
+          "",
+        ].join("\n"),
+      );
+    });
     return 0;
   },
-};
+});
+
+/** systemd and the tools around it read units as any user: 0644, whatever the umask (main sets 077). */
+function writeUnit(path: string, unit: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, unit);
+    chmodSync(path, 0o644);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DomainError("forbidden", "cannot_write_unit", `cannot write ${path}: ${reason} (run as root, or use --dry-run)`);
+  }
+}
 
 export const serviceCommands: CommandGroup = {
   name: "service",

@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { parseIp } from "../../lib/cidr";
 import { DomainError } from "../../lib/errors";
 import { selfSignedCertificate } from "../../lib/x509";
-import { UsageError, type Command, type CommandGroup } from "../command";
+import { command, jsonOption, UsageError, type CommandGroup } from "../command";
+import { printResult } from "../output";
 
 /** This box's names and addresses: what LAN clients will type to reach it. */
 function localNames(): string[] {
@@ -15,21 +16,20 @@ function localNames(): string[] {
   return [...new Set([hostname(), "localhost", ...addresses])];
 }
 
-const init: Command = {
+const init = command({
   name: "tls init",
   summary: "Write a self-signed certificate and key for this box (keyward.crt, keyward.key) and print its fingerprint.",
-  synopsis: "[--host NAME-OR-IP]... [--out DIR]",
-  options: { host: { type: "string", multiple: true }, out: { type: "string" } },
-  help: [
-    { flag: "--host H", text: "a name or IP clients use; repeat for more (default: this box's name and addresses)" },
-    { flag: "--out DIR", text: "where to write the files (default: the current directory)" },
-  ],
+  options: {
+    host: { type: "string", multiple: true, value: "H", help: "a name or IP clients use; repeat for more (default: this box's name and addresses)" },
+    out: { type: "string", value: "DIR", help: "where to write the files (default: the current directory)" },
+    ...jsonOption,
+  },
   async run(flags) {
-    const hosts = (flags.host as string[] | undefined) ?? localNames();
+    const hosts = flags.host ?? localNames();
     for (const host of hosts) {
       if (!parseIp(host) && !/^[A-Za-z0-9*]([A-Za-z0-9.-]{0,252})$/.test(host)) throw new UsageError(`--host ${host} is not a name or an IP address`, init);
     }
-    const dir = resolve((flags.out as string | undefined) ?? ".");
+    const dir = resolve(flags.out ?? ".");
     const cert = join(dir, "keyward.crt");
     const key = join(dir, "keyward.key");
     for (const file of [cert, key]) {
@@ -39,7 +39,9 @@ const init: Command = {
     mkdirSync(dir, { recursive: true });
     writeFileSync(key, made.privateKey, { mode: 0o600 });
     writeFileSync(cert, made.certificate, { mode: 0o600 });
-    process.stdout.write(
+    printResult(
+      flags.json,
+      { certificate: cert, key, hosts, fingerprint: made.fingerprint },
       [
         `Wrote ${cert} and ${key} (ECDSA P-256, valid ten years) for: ${hosts.join(", ")}`,
         "",
@@ -54,7 +56,7 @@ const init: Command = {
     );
     return 0;
   },
-};
+});
 
 export const tlsCommands: CommandGroup = {
   name: "tls",

@@ -2,31 +2,27 @@ import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
 import { presentToken, type TokenRecord } from "../../modules/tokens/model";
 import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken, type IssuedToken } from "../../modules/tokens/service";
-import { configFlags, type Command, type CommandGroup } from "../command";
+import { command, jsonOption, settingOptions, UsageError, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
-import { printJson, printRecord, printTable, shortTime } from "../output";
-import { pageFlags, pageRequest, printNext } from "../pages";
+import { printResult, printRecord, printTable, shortTime } from "../output";
+import { pageOptions, pageRequest, printNext } from "../pages";
 
 const cli = { name: "cli" };
-const db = configFlags("db");
-const json = { options: { json: { type: "boolean" as const } }, help: [{ flag: "--json", text: "print JSON (the API's shape) instead of text" }] };
-
-function withOptions(...parts: Pick<Command, "options" | "help">[]): Pick<Command, "options" | "help"> {
-  return { options: Object.assign({}, ...parts.map((p) => p.options)), help: parts.flatMap((p) => p.help) };
-}
+const db = settingOptions("db");
 
 function durationFlag<T>(flag: string, parse: (text: string) => T, text: string): T {
   try {
     return parse(text);
   } catch (error) {
-    throw new DomainError("invalid", "invalid_duration", `--${flag}: ${(error as Error).message}`);
+    throw new DomainError("invalid", "invalid_duration", `--${flag}: ${error instanceof Error ? error.message : error}`);
   }
 }
 
-function printIssued({ token, row }: IssuedToken, asJson: boolean, what: string): void {
+function printIssued({ token, row }: IssuedToken, json: boolean | undefined, what: string): void {
   const record = presentToken(row);
-  if (asJson) return printJson({ token, ...record });
-  process.stdout.write(
+  printResult(
+    json,
+    { token, ...record },
     [
       `${what} ${record.id} for ${record.user} (role ${record.role}, expires ${record.expires_at ?? "never"}).`,
       "",
@@ -38,74 +34,52 @@ function printIssued({ token, row }: IssuedToken, asJson: boolean, what: string)
   );
 }
 
-const create: Command = {
+const create: Command = command({
   name: "token create",
-  summary: "Create a token for a user and print it (once).",
-  synopsis: "<user> [--name TEXT] [--role ROLE] [--expires 90d|never] [--allow-ip CIDR]... [--json]",
-  positionals: ["user"],
-  ...withOptions(
-    {
-      options: { name: { type: "string" }, role: { type: "string" }, expires: { type: "string" }, "allow-ip": { type: "string", multiple: true } },
-      help: [
-        { flag: "--name TEXT", text: "a label, e.g. \"alice's laptop\"" },
-        { flag: "--role ROLE", text: "admin, or any label passed on to services (default user)" },
-        { flag: "--expires D", text: "45s, 30m, 12h, 90d, 2w or never (default KEYWARD_TOKEN_TTL, 90d)" },
-        { flag: "--allow-ip CIDR", text: "only from this address or range; repeat for more" },
-      ],
-    },
-    json,
-    db,
-  ),
-  run: (flags, [user]) =>
-    withDatabase(flags, (store, config) => {
-      const lifetimeMs = typeof flags.expires === "string" ? durationFlag("expires", parseLifetime, flags.expires) : config.tokenTtl;
+  summary: 'Create a token for a user and print it (once). Its name can follow the user: token create analyst1 "John Smith - Analyst".',
+  positionals: ["user", "name…"],
+  options: {
+    name: { type: "string", value: "TEXT", help: "a label, e.g. \"alice's laptop\" (or give it as words after the user)" },
+    role: { type: "string", value: "ROLE", help: "admin, or any label passed on to services (default user)" },
+    expires: { type: "string", value: "D", help: "45s, 30m, 12h, 90d, 2w or never (default KEYWARD_TOKEN_TTL, 90d)" },
+    "allow-ip": { type: "string", multiple: true, value: "CIDR", help: "only from this address or range; repeat for more" },
+    ...jsonOption,
+    ...db,
+  },
+  run: (flags, [user, words]) => {
+    if (words !== undefined && flags.name !== undefined) throw new UsageError("give the name once: as words after the user, or with --name", create);
+    return withDatabase(flags, (store, config) => {
+      const lifetimeMs = flags.expires === undefined ? config.tokenTtl : durationFlag("expires", parseLifetime, flags.expires);
       const issued = issueToken(
         store.db,
-        {
-          user: user!,
-          name: flags.name as string | undefined,
-          role: flags.role as string | undefined,
-          lifetimeMs,
-          allowedIps: flags["allow-ip"] as string[] | undefined,
-          source: "cli",
-        },
+        { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli" },
         cli,
       );
-      printIssued(issued, flags.json === true, "Created");
+      printIssued(issued, flags.json, "Created");
       return 0;
-    }),
-};
+    });
+  },
+});
 
-const list: Command = {
+const list: Command = command({
   name: "token list",
   summary: "List tokens, newest first, a page at a time (never their secrets).",
-  synopsis: "[--user USER] [--active] [--limit N] [--cursor C] [--json]",
-  ...withOptions(
-    {
-      options: { user: { type: "string" }, active: { type: "boolean" } },
-      help: [
-        { flag: "--user USER", text: "only this user's tokens" },
-        { flag: "--active", text: "only tokens that work now" },
-      ],
-    },
-    pageFlags,
-    json,
-    db,
-  ),
+  options: {
+    user: { type: "string", value: "USER", help: "only this user's tokens" },
+    active: { type: "boolean", help: "only tokens that work now" },
+    ...pageOptions,
+    ...jsonOption,
+    ...db,
+  },
   run: (flags) =>
     withDatabase(flags, (store) => {
-      const page = listTokens(store.db, {
-        ...pageRequest(flags, list),
-        user: flags.user as string | undefined,
-        active: flags.active === true ? true : undefined,
-      });
+      const page = listTokens(store.db, { ...pageRequest(flags, list), user: flags.user, active: flags.active ? true : undefined });
       const records = page.items.map((row) => presentToken(row));
-      if (flags.json === true) printJson(records);
-      else printTokens(records);
+      printResult(flags.json, records, () => printTokens(records));
       printNext(page);
       return 0;
     }),
-};
+});
 
 function printTokens(records: TokenRecord[]): void {
   if (records.length === 0) {
@@ -118,57 +92,51 @@ function printTokens(records: TokenRecord[]): void {
   );
 }
 
-const show: Command = {
+const show = command({
   name: "token show",
   summary: "Show one token's record, by id (or by the token itself).",
-  synopsis: "<id|token> [--json]",
-  positionals: ["id"],
-  ...withOptions(json, db),
+  positionals: ["id|token"],
+  options: { ...jsonOption, ...db },
   run: (flags, [id]) =>
     withDatabase(flags, (store) => {
-      const record = presentToken(getToken(store.db, id!));
-      if (flags.json === true) printJson(record);
-      else printRecord(record);
+      const record = presentToken(getToken(store.db, id));
+      printResult(flags.json, record, () => printRecord(record));
       return 0;
     }),
-};
+});
 
-const revoke: Command = {
+const revoke = command({
   name: "token revoke",
   summary: "Revoke a token by id (or by the token itself), or all of one user's tokens with --user.",
-  synopsis: "<id|token> | --user USER [--json]",
-  positionals: ["id?"],
-  ...withOptions({ options: { user: { type: "string" } }, help: [{ flag: "--user USER", text: "revoke every token of this user" }] }, json, db),
+  positionals: ["id|token?"],
+  options: { user: { type: "string", value: "USER", help: "revoke every token of this user" }, ...jsonOption, ...db },
   run: (flags, [id]) =>
     withDatabase(flags, (store) => {
-      if (typeof flags.user === "string") {
+      if (flags.user !== undefined) {
         const revoked = revokeUserTokens(store.db, flags.user, cli);
-        if (flags.json === true) printJson(revoked);
-        else process.stdout.write(`Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
+        printResult(flags.json, revoked, `Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
         return 0;
       }
       if (id === undefined) throw new DomainError("invalid", "missing_argument", "Give a token id, or --user USER");
       const record = presentToken(revokeToken(store.db, id, cli));
-      if (flags.json === true) printJson(record);
-      else process.stdout.write(`Revoked ${record.id} (${record.user}). A running server refuses it within a second.\n`);
+      printResult(flags.json, record, `Revoked ${record.id} (${record.user}). A running server refuses it within a second.\n`);
       return 0;
     }),
-};
+});
 
-const rotate: Command = {
+const rotate = command({
   name: "token rotate",
   summary: "Replace a token with a new one; the old one works until the grace period ends.",
-  synopsis: "<id> [--grace 24h] [--json]",
   positionals: ["id"],
-  ...withOptions({ options: { grace: { type: "string" } }, help: [{ flag: "--grace D", text: "how long the old token keeps working (default 0s)" }] }, json, db),
+  options: { grace: { type: "string", value: "D", help: "how long the old token keeps working, e.g. 24h (default 0s)" }, ...jsonOption, ...db },
   run: (flags, [id]) =>
     withDatabase(flags, (store) => {
-      const graceMs = typeof flags.grace === "string" ? durationFlag("grace", parseDuration, flags.grace) : 0;
-      const rotation = rotateToken(store.db, id!, graceMs, cli);
-      printIssued(rotation, flags.json === true, `Rotated ${rotation.previous.id} to`);
+      const graceMs = flags.grace === undefined ? 0 : durationFlag("grace", parseDuration, flags.grace);
+      const rotation = rotateToken(store.db, id, graceMs, cli);
+      printIssued(rotation, flags.json, `Rotated ${rotation.previous.id} to`);
       return 0;
     }),
-};
+});
 
 export const tokenCommands: CommandGroup = {
   name: "token",

@@ -1,82 +1,77 @@
 import { presentUser } from "../../modules/users/model";
 import { addUser, listUsers, removeUser, updateUser } from "../../modules/users/service";
-import { configFlags, type Command, type CommandGroup } from "../command";
+import { command, jsonOption, settingOptions, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
-import { printJson, printTable } from "../output";
-import { pageFlags, pageRequest, printNext } from "../pages";
+import { printResult, printTable } from "../output";
+import { pageOptions, pageRequest, printNext } from "../pages";
 import { readNewPassword } from "../password";
 
 const cli = { name: "cli" };
-const db = configFlags("db");
-const stdinFlag = { "password-stdin": { type: "boolean" as const } };
-const stdinHelp = { flag: "--password-stdin", text: "read the password from standard input instead of asking" };
+const options = { ...jsonOption, ...settingOptions("db") };
+const passwordStdin = { "password-stdin": { type: "boolean", help: "read the password from standard input instead of asking" } } as const;
 
-const add: Command = {
+const add = command({
   name: "user add",
   summary: "Add a user who can log in with a password (asked without echo).",
-  synopsis: "<name> [--role ROLE] [--password-stdin]",
   positionals: ["name"],
-  options: { role: { type: "string" }, ...stdinFlag, ...db.options },
-  help: [{ flag: "--role ROLE", text: "admin, or any label (default user)" }, stdinHelp, ...db.help],
+  options: { role: { type: "string", value: "ROLE", help: "admin, or any label (default user)" }, ...passwordStdin, ...options },
   run: async (flags, [name]) => {
     const password = await readNewPassword(flags["password-stdin"] === true);
     return withDatabase(flags, async (store) => {
-      const row = await addUser(store.db, { username: name!, password, role: flags.role as string | undefined }, cli);
-      process.stdout.write(`Added ${row.username} (role ${row.role}). They can now POST /login.\n`);
+      const row = await addUser(store.db, { username: name, password, role: flags.role }, cli);
+      printResult(flags.json, presentUser(row), `Added ${row.username} (role ${row.role}). They can now POST /login.\n`);
       return 0;
     });
   },
-};
+});
 
-const list: Command = {
+const list: Command = command({
   name: "user list",
   summary: "List users, newest first, a page at a time.",
-  synopsis: "[--limit N] [--cursor C] [--json]",
-  options: { ...pageFlags.options, json: { type: "boolean" }, ...db.options },
-  help: [...pageFlags.help, { flag: "--json", text: "print JSON (the API's shape) instead of a table" }, ...db.help],
+  options: { ...pageOptions, ...options },
   run: (flags) =>
     withDatabase(flags, (store) => {
       const page = listUsers(store.db, pageRequest(flags, list));
       const users = page.items.map(presentUser);
-      if (flags.json === true) printJson(users);
-      else if (users.length === 0) process.stdout.write("No users.\n");
-      else printTable(["USER", "ROLE", "STATUS", "CREATED"], users.map((u) => [u.username, u.role, u.disabled ? "disabled" : "enabled", u.created_at]));
+      printResult(flags.json, users, () => {
+        if (users.length === 0) process.stdout.write("No users.\n");
+        else printTable(["USER", "ROLE", "STATUS", "CREATED"], users.map((u) => [u.username, u.role, u.disabled ? "disabled" : "enabled", u.created_at]));
+      });
       printNext(page);
       return 0;
     }),
-};
+});
 
-const passwd: Command = {
+const passwd = command({
   name: "user passwd",
   summary: "Set a user's password (ends their login sessions).",
-  synopsis: "<name> [--password-stdin]",
   positionals: ["name"],
-  options: { ...stdinFlag, ...db.options },
-  help: [stdinHelp, ...db.help],
+  options: { ...passwordStdin, ...options },
   run: async (flags, [name]) => {
     const password = await readNewPassword(flags["password-stdin"] === true);
     return withDatabase(flags, async (store) => {
-      const row = await updateUser(store.db, name!, { password }, cli);
-      process.stdout.write(`Password changed for ${row.username}; their login tokens are revoked.\n`);
+      const row = await updateUser(store.db, name, { password }, cli);
+      printResult(flags.json, presentUser(row), `Password changed for ${row.username}; their login tokens are revoked.\n`);
       return 0;
     });
   },
-};
+});
 
-function simple(verb: "disable" | "enable" | "remove", summary: string): Command {
-  return {
+const done = { disable: "Disabled", enable: "Enabled", remove: "Removed" } as const;
+
+function simple(verb: keyof typeof done, summary: string): Command {
+  return command({
     name: `user ${verb}`,
     summary,
-    synopsis: "<name>",
     positionals: ["name"],
-    ...db,
+    options,
     run: (flags, [name]) =>
       withDatabase(flags, async (store) => {
-        const row = verb === "remove" ? removeUser(store.db, name!, cli) : await updateUser(store.db, name!, { disabled: verb === "disable" }, cli);
-        process.stdout.write(`${verb === "remove" ? "Removed" : verb === "disable" ? "Disabled" : "Enabled"} ${row.username}.\n`);
+        const row = verb === "remove" ? removeUser(store.db, name, cli) : await updateUser(store.db, name, { disabled: verb === "disable" }, cli);
+        printResult(flags.json, presentUser(row), `${done[verb]} ${row.username}.\n`);
         return 0;
       }),
-  };
+  });
 }
 
 export const userCommands: CommandGroup = {

@@ -44,7 +44,7 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody }
   stale_credential: { status: 401, body: INVALID_TOKEN },
 };
 
-/** Seed 003's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
+/** The device-token flow's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
   const { db, auth, core, addressOf, signer, sightings } = deps;
   const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
@@ -113,7 +113,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         body: EnrollBody,
         response: { 201: IssuedDeviceTokens, 202: PendingDevice, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
         detail: {
-          summary: "Enroll a device by its hardware fingerprint (seed 003)",
+          summary: "Enroll a device by its hardware fingerprint",
           description:
             "JSON or form. KEYWARD_DEVICE_ENROLLMENT=open (the default): anyone may enroll, and enrolling again issues a new main token and retires the earlier ones; the fingerprint is an identifier, not a secret. " +
             "=token: a user or admin token as Bearer enrolls a device that holds no live token. " +
@@ -138,7 +138,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         query: VerifyQuery,
         response: { 200: Verified, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
         detail: {
-          summary: "Verify a device's short token and fingerprint (seed 003)",
+          summary: "Verify a device's short token and fingerprint",
           description:
             "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint as ?hardware_fingerprint= or X-Hardware-Fingerprint. 401 token_expired, 401 invalid_token (unknown, revoked, garbled), 403 fingerprint_mismatch.",
         },

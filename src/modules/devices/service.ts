@@ -37,7 +37,7 @@ function usable(found: { token: DeviceTokenRow; device: DeviceRow } | undefined,
 const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a), sha256Hex(b));
 
 /**
- * Seed 003's check of a short token: find its record, rebuild the main token from the stored
+ * The device-token flow's check of a short token: find its record, rebuild the main token from the stored
  * claims (HMAC signatures are deterministic) and confirm both hashes match, so a short token
  * that no longer derives from its main token (another key, a tampered row) is refused; then the
  * expiry; then the fingerprint bound in the main token.

@@ -6,7 +6,7 @@ import type { DeviceSigner } from "./signing";
 type Verified = Extract<DeviceCheck, { ok: true }>;
 
 /**
- * Seed 003's check rebuilds and re-signs the main token each time, which is most of its cost. A
+ * The device-token check rebuilds and re-signs the main token each time, which is most of its cost. A
  * short token that passed is remembered by hash until the database changes (at once for this
  * process's writes, within a second for another's: see ChangeMonitor). Expiry and the
  * fingerprint are checked on every call, cached or not.

@@ -19,7 +19,7 @@ const page = `<!doctype html>
 </html>
 `;
 
-/** Seed 002's first test: GET / says the server is running. Browsers get a small page of links. */
+/** The classroom lab's first check: GET / says the server is running. Browsers get a small page of links. */
 export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["System"] } }).get(
   "/",
   ({ request, set }) => {
@@ -29,6 +29,6 @@ export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["S
   },
   {
     response: { 200: t.String({ examples: [sentence] }) },
-    detail: { summary: "Is the server running? (seed 002)", description: "Plain text, or a page of links for a browser." },
+    detail: { summary: "Is the server running?", description: "Plain text, or a page of links for a browser." },
   },
 );

@@ -1,10 +1,10 @@
 import { t } from "elysia";
 
-/** Seed 000 sends `username`; seed 002's client sends `id`. Either works, as a form or JSON. */
+/** API clients send `username`; the classroom login/echo lab's client sends `id`. Either works, as a form or JSON. */
 export const LoginBody = t.Object(
   {
     username: t.Optional(t.String({ maxLength: 256, examples: ["alice"] })),
-    id: t.Optional(t.String({ maxLength: 256, description: "The same as username (seed 002)", examples: ["user@email.com"] })),
+    id: t.Optional(t.String({ maxLength: 256, description: "The same as username (the classroom login/echo lab sends id)", examples: ["user@email.com"] })),
     password: t.Optional(t.String({ maxLength: 4096, examples: ["correct horse battery staple"] })),
   },
   { title: "Login" },

@@ -3,14 +3,14 @@ import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
 import { DataMessage, Me } from "./model";
 
-/** What any token holder may call: seed 000's /data, and who am I. */
+/** What any token holder may call: the LAN API's /data, and who am I. */
 export const principalRoutes = (auth: ReturnType<typeof authentication>) =>
   new Elysia({ name: "keyward/principal", detail: { tags: ["Principal"] } })
     .use(auth)
     .get("/data", ({ principal }) => ({ message: `Hello ${principal.user}, here is your data!` }), {
       auth: "token",
       response: { 200: DataMessage, 401: ErrorBody, 403: ErrorBody },
-      detail: { summary: "A protected resource (seed 000)", description: "Any valid token." },
+      detail: { summary: "A protected resource", description: "Any valid token." },
     })
     .get(
       "/api/v1/me",

@@ -129,7 +129,7 @@ export const activeAt = (now: Date) =>
   and(or(isNull(tokens.revokedAt), gt(tokens.revokedAt, now)), or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)));
 const notActiveAt = (now: Date) => or(lte(tokens.revokedAt, now), lte(tokens.expiresAt, now));
 
-/** Finds a token by its id, or by the token itself (as seed 001's CLI revokes: `revoke <token>`). */
+/** Finds a token by its id, or by the token itself (as the multi-token manager's CLI revokes: `revoke <token>`). */
 export function getToken(db: Db, idOrToken: string): TokenRow {
   const where = looksLikeToken(idOrToken) ? eq(tokens.hash, hashToken(idOrToken)) : eq(tokens.id, idOrToken);
   const row = db.select().from(tokens).where(where).get();
