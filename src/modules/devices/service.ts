@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
 import type { Logger } from "../../log";
 import { recordAudit } from "../audit/service";
+import { whyNotLive } from "../tokens/liveness";
 import type { Actor } from "../tokens/service";
 import { looksLikeShortToken, type DeviceSigner } from "./signing";
 
@@ -29,9 +30,9 @@ function tokenWithDevice(db: Db, where: ReturnType<typeof eq>) {
   return db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(where).get();
 }
 
-/** A token row that may still be used: not revoked, and its device active. */
+/** A token row that may still be used: not revoked, and its device active; expiry is a reason of its own. */
 function usable(found: { token: DeviceTokenRow; device: DeviceRow } | undefined, now: Date) {
-  return found && found.device.status === "active" && (found.token.revokedAt === null || found.token.revokedAt > now) ? found : undefined;
+  return found && found.device.status === "active" && whyNotLive(found.token, now) !== "revoked" ? found : undefined;
 }
 
 const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a), sha256Hex(b));
@@ -56,7 +57,7 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
     expiresAt: token.expiresAt.getTime() / 1000,
   });
   if (sha256Hex(main) !== token.mainHash || !constantTimeEqual(signer.shortTokenOf(main), shortToken)) return { ok: false, reason: "invalid", ...who };
-  if (token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
+  if (whyNotLive(token, now) === "expired") return { ok: false, reason: "expired", ...who };
   if (fingerprint !== null && !sameFingerprint(fingerprint, device.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, device, token };
 }

@@ -2,6 +2,7 @@ import { t } from "elysia";
 import { pageQuery } from "../../http/pagination";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
+import { whyNotLive } from "./liveness";
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
 const NullableTimestamp = t.Nullable(Timestamp);
@@ -79,9 +80,7 @@ export const RevokedCount = t.Object({ user: t.String(), revoked: t.Integer({ mi
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 export function tokenStatus(row: TokenRow, now = new Date()): TokenRecord["status"] {
-  if (row.revokedAt !== null && row.revokedAt <= now) return "revoked";
-  if (row.expiresAt !== null && row.expiresAt <= now) return "expired";
-  return row.revokedAt !== null ? "rotating" : "active";
+  return whyNotLive(row, now) ?? (row.revokedAt !== null ? "rotating" : "active");
 }
 
 /** A token row as the API shows it: snake_case, ISO timestamps, a status, and never the hash. */
