@@ -12,6 +12,7 @@ export const UserRecord = t.Object(
   },
   { title: "User" },
 );
+export type UserRecord = typeof UserRecord.static;
 
 export const CreateUser = t.Object(
   {
@@ -33,7 +34,7 @@ export const UpdateUser = t.Object(
 
 export const UserQuery = t.Object(pageQuery);
 
-export function presentUser(row: UserRow): typeof UserRecord.static {
+export function presentUser(row: UserRow): UserRecord {
   return {
     username: row.username,
     role: row.role,
