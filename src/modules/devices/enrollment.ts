@@ -1,4 +1,5 @@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
+import type { enrollmentPolicies } from "../../config";
 import { writeTransaction, type Db } from "../../db/client";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
@@ -9,7 +10,7 @@ import type { Actor } from "../tokens/service";
 import { checkFingerprint, getDevice, type DeviceRow } from "./service";
 import type { DeviceSigner } from "./signing";
 
-export type EnrollmentPolicy = "open" | "token" | "approval";
+export type EnrollmentPolicy = (typeof enrollmentPolicies)[number];
 
 /** What entitles a request to tokens for its fingerprint; the route decides it from the policy and the credential. */
 export type EnrollmentGrant =

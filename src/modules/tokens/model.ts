@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { pageQuery } from "../../http/pagination";
+import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
 import { whyNotLive } from "./liveness";
@@ -48,7 +49,7 @@ export const CreateToken = t.Object(
   {
     user: t.String({ minLength: 1, maxLength: 64, description: "Whose token; case-insensitive", examples: ["alice"] }),
     name: t.Optional(t.String({ maxLength: 100, examples: ["alice's laptop"] })),
-    role: t.Optional(t.String({ maxLength: 32, default: "user", examples: ["analyst"] })),
+    role: t.Optional(t.String({ maxLength: ROLE_MAX_LENGTH, default: "user", examples: ["analyst"] })),
     expires_in: t.Optional(
       t.String({ maxLength: 16, description: "45s, 30m, 12h, 90d, 2w or never (default: KEYWARD_TOKEN_TTL)", examples: ["90d"] }),
     ),
