@@ -3,6 +3,7 @@ import type { FailureLimiter } from "../../lib/failure-limiter";
 import { ADMIN_ROLE, canonicalName, DEVICE_ROLE, normalizeUser } from "../../lib/names";
 import { looksLikeToken } from "../../lib/token-format";
 import type { AuditQueue } from "../audit/service";
+import type { EnrollmentRefusal } from "../devices/enrollment";
 import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
@@ -10,7 +11,7 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
-import type { CredentialKind, Decision, Need, Reason, Refusal } from "./model";
+import type { CredentialKind, Decision, FailureDetail, Need, Reason, Refusal } from "./model";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
@@ -67,7 +68,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
 
   /** A wrong credential: counted against the address, audited, and answered. */
-  const fail = (refused: Refusal, ip: string, who: Who = {}, detail = `${refused.credential} ${refused.reason}`): Refusal => {
+  const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`): Refusal => {
     metrics.authentication("failure", refused.reason);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
     lockout.count([addressKey(ip)], { ip });
@@ -90,8 +91,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   };
 
   const deviceRefusal = (check: Extract<DeviceCheck, { ok: false }>, credential: CredentialKind, ip: string): Refusal => {
-    const reason: Reason = check.reason === "invalid" ? "unknown" : check.reason;
-    return fail(refusal(reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
+    return fail(refusal(check.reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
   };
 
   const devicePrincipal = ({ device, token }: DeviceCredential): Principal => ({
@@ -199,7 +199,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * An enrollment the device was not entitled to (no or a wrong enrollment secret, a fingerprint
    * alone for a device that holds tokens): a stranger's failure like any other.
    */
-  function enrollmentRefused(why: string, ip: string, deviceId: string): void {
+  function enrollmentRefused(why: EnrollmentRefusal, ip: string, deviceId: string): void {
     fail(refusal("enrollment_refused", "enrollment"), ip, { user: deviceId }, `enrollment ${why}`);
   }
 

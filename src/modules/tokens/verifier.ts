@@ -3,6 +3,7 @@ import type { Store } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
+import type { ReasonOf } from "../auth/model";
 import { whyNotLive } from "./liveness";
 import type { TokenSource } from "./service";
 
@@ -17,7 +18,7 @@ export interface Principal {
   expiresAt: Date | null;
 }
 
-export type VerifyFailure = "malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed";
+export type VerifyFailure = ReasonOf<"malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed">;
 
 export type Verification =
   | { ok: true; principal: Principal }
