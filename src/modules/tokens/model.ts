@@ -8,6 +8,9 @@ import { whyNotLive } from "./liveness";
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
 const NullableTimestamp = t.Nullable(Timestamp);
 
+/** What a request's credential was: a token, by where it came from, or a device's token. */
+export const PrincipalSource = t.UnionEnum([...tokenSources, "device"], { examples: ["api"] });
+
 export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoked"], {
   description: "active; rotating (rotated, working until its grace period ends); expired; revoked",
 });

@@ -5,6 +5,7 @@ import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
 import type { ReasonOf } from "../auth/model";
 import { whyNotLive } from "./liveness";
+import type { PrincipalSource } from "./model";
 import type { TokenSource } from "./service";
 
 /** Who a request is, once its token checks out. */
@@ -13,7 +14,7 @@ export interface Principal {
   user: string;
   role: string;
   tokenId: string;
-  source: TokenSource | "device";
+  source: typeof PrincipalSource.static;
   issuedAt: Date;
   expiresAt: Date | null;
 }
