@@ -1,6 +1,6 @@
 import { parseCidr, type Cidr } from "./lib/cidr";
 import { parseDuration } from "./lib/durations";
-import { normalizeUser } from "./lib/names";
+import { isRoleName, normalizeUser } from "./lib/names";
 import { hasValidChecksum, looksLikeToken } from "./lib/token-format";
 
 // How each setting's text becomes its value. A parser throws an Error whose message finishes the
@@ -153,7 +153,7 @@ export function parseDays(raw: string): number {
 
 export function parseRoleName(raw: string): string {
   const role = raw.trim().toLowerCase();
-  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(role)) throw new Error("must be a role: a lower-case word");
+  if (!isRoleName(role)) throw new Error("must be a role: a lower-case word");
   return role;
 }
 

@@ -1,8 +1,11 @@
 import { Database } from "bun:sqlite";
+import { getTableName, is } from "drizzle-orm";
+import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
 import { DatabaseError, openDatabase, writeTransaction, type Store } from "./client";
 import { migrate, migrations } from "./migrate";
+import * as schema from "./schema";
 
 /**
  * A consistent copy of the live database, made with VACUUM INTO: it reads one snapshot, so
@@ -39,8 +42,23 @@ export function checkBackup(file: string): { schema: string } {
   }
 }
 
-/** Restored in this order (children last) and emptied in the reverse one, for the foreign keys. */
-const TABLES = ["settings", "users", "tokens", "audit_events", "devices", "device_tokens"];
+/**
+ * Every table the schema declares, read from it so a new table cannot be left out of a restore:
+ * parents before the tables whose foreign keys point at them, filled in this order and emptied in
+ * the reverse one (tried: a child filled before its parent fails the deferred foreign key check).
+ */
+export const restoredTables: readonly string[] = parentsFirst(Object.values(schema).filter((value) => is(value, SQLiteTable)));
+
+function parentsFirst(tables: SQLiteTable[]): string[] {
+  const order: string[] = [];
+  const visit = (table: SQLiteTable, path: SQLiteTable[]) => {
+    if (order.includes(getTableName(table)) || path.includes(table)) return;
+    for (const key of getTableConfig(table).foreignKeys) visit(key.reference().foreignTable, [...path, table]);
+    order.push(getTableName(table));
+  };
+  for (const table of tables) visit(table, []);
+  return order;
+}
 
 /**
  * Replaces the database's contents with a checked backup. The backup is first copied and migrated
@@ -67,8 +85,8 @@ export function restoreDatabase(store: Store, backup: string, now = new Date()):
     try {
       writeTransaction(store.db, () => {
         store.sqlite.run("PRAGMA defer_foreign_keys = ON");
-        for (const table of [...TABLES].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
-        for (const table of TABLES) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);
+        for (const table of [...restoredTables].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
+        for (const table of restoredTables) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);
       });
       store.changes.changed();
     } finally {

@@ -10,13 +10,13 @@ export const settings = sqliteTable("settings", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/** Where a token came from; `lab` marks tokens handed out by lab-mode logins without a password. */
+export const tokenSources = ["api", "cli", "env", "login", "lab", "bootstrap"] as const;
+
 /**
  * API, login and environment tokens. Only the SHA-256 of a token is kept: the plaintext is shown
  * once, at creation. `revoked_at` may lie in the future: a rotated token's grace period.
  */
-/** Where a token came from; `lab` marks tokens handed out by lab-mode logins without a password. */
-export const tokenSources = ["api", "cli", "env", "login", "lab", "bootstrap"] as const;
-
 export const tokens = sqliteTable(
   "tokens",
   {
@@ -86,6 +86,9 @@ export const users = sqliteTable(
   (table) => [index("users_created_idx").on(table.createdAt, table.username)],
 );
 
+/** A device is active, waits for an admin's approval (pending), or was revoked by one. */
+export const deviceStatuses = ["active", "pending", "revoked"] as const;
+
 /**
  * Machines known by a hardware fingerprint (the device-token flow). Pending ones wait for an
  * admin. Under approval enrollment, the SHA-256 of the one-time secret the device collects its
@@ -97,7 +100,7 @@ export const devices = sqliteTable(
     id: text("id").primaryKey(),
     fingerprint: text("fingerprint").notNull().unique(),
     label: text("label"),
-    status: text("status", { enum: ["active", "pending", "revoked"] }).notNull(),
+    status: text("status", { enum: deviceStatuses }).notNull(),
     enrollmentSecretHash: text("enrollment_secret_hash"),
     firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
     lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),

@@ -1,7 +1,13 @@
 import { DomainError } from "./errors";
 
 const userPattern = /^[\p{L}\p{N}._@+-]{1,64}$/u;
-const rolePattern = /^[a-z][a-z0-9_-]{0,31}$/;
+/** The longest role; models cap their role fields with it. */
+export const ROLE_MAX_LENGTH = 32;
+/** A lower-case word: roles are compared exactly (by routes, by services), so each has one spelling. */
+const rolePattern = new RegExp(`^[a-z][a-z0-9_-]{0,${ROLE_MAX_LENGTH - 1}}$`);
+
+/** Whether `text`, already trimmed and lower-cased, is a role's spelling. */
+export const isRoleName = (text: string) => rolePattern.test(text);
 
 /** Roles with a meaning of their own; every other role is a label carried to protected services. */
 export const ADMIN_ROLE = "admin";
@@ -29,8 +35,8 @@ export function normalizeUser(text: string): string {
 
 export function parseRole(text: string): string {
   const role = text.trim().toLowerCase();
-  if (!rolePattern.test(role)) {
-    throw new DomainError("invalid", "invalid_role", "A role is a lower-case word of up to 32 letters, digits, _ or -");
+  if (!isRoleName(role)) {
+    throw new DomainError("invalid", "invalid_role", `A role is a lower-case word of up to ${ROLE_MAX_LENGTH} letters, digits, _ or -`);
   }
   if (role === DEVICE_ROLE) {
     throw new DomainError("invalid", "reserved_role", "The device role is reserved for device tokens");

@@ -52,15 +52,15 @@ describe("device tokens", () => {
     expect(await verifyShortToken(db, signer, shortToken, "fp-1", now)).toMatchObject({ ok: true, device: { id: device.id } });
     expect(await verifyShortToken(db, signer, shortToken, "fp-2", now)).toMatchObject({ ok: false, reason: "fingerprint_mismatch" });
     expect(await verifyShortToken(db, signer, shortToken, "fp-1", new Date(now.getTime() + 31 * day))).toMatchObject({ ok: false, reason: "expired" });
-    expect(await verifyShortToken(db, signer, `${shortToken.slice(0, 31)}!`, "fp-1", now)).toEqual({ ok: false, reason: "invalid" });
-    expect(await verifyShortToken(db, signer, "A".repeat(32), "fp-1", now)).toEqual({ ok: false, reason: "invalid" });
+    expect(await verifyShortToken(db, signer, `${shortToken.slice(0, 31)}!`, "fp-1", now)).toEqual({ ok: false, reason: "unknown" });
+    expect(await verifyShortToken(db, signer, "A".repeat(32), "fp-1", now)).toEqual({ ok: false, reason: "unknown" });
   });
 
   test("a short token whose main token no longer derives (the key changed) is refused", async () => {
     const { db, enrollNow } = setup();
     const { shortToken } = await issued(enrollNow());
     const otherKey = new DeviceSigner(new TextEncoder().encode("z".repeat(40)), "HS256");
-    expect(await verifyShortToken(db, otherKey, shortToken, "fp-1")).toMatchObject({ ok: false, reason: "invalid" });
+    expect(await verifyShortToken(db, otherKey, shortToken, "fp-1")).toMatchObject({ ok: false, reason: "unknown" });
   });
 
   test("enrolling again issues a new main token and retires the earlier one", async () => {
@@ -68,7 +68,7 @@ describe("device tokens", () => {
     const first = await issued(enrollNow());
     const second = await issued(enrollNow());
     expect(second.device.id).toBe(first.device.id);
-    expect(await verifyShortToken(db, signer, first.shortToken, "fp-1")).toMatchObject({ ok: false, reason: "invalid" });
+    expect(await verifyShortToken(db, signer, first.shortToken, "fp-1")).toMatchObject({ ok: false, reason: "unknown" });
     expect((await verifyShortToken(db, signer, second.shortToken, "fp-1")).ok).toBe(true);
     expect((await verifyMainToken(db, signer, first.mainToken, "fp-1")).ok).toBe(false);
   });

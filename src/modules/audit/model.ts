@@ -16,6 +16,7 @@ export const AuditEvent = t.Object(
   },
   { title: "AuditEvent" },
 );
+export type AuditEvent = typeof AuditEvent.static;
 
 export const AuditQuery = t.Object({
   ...pageQuery,
@@ -23,7 +24,7 @@ export const AuditQuery = t.Object({
   action: t.Optional(t.String({ maxLength: 64, examples: ["auth.failed"] })),
 });
 
-export function presentAudit(row: AuditRow): typeof AuditEvent.static {
+export function presentAudit(row: AuditRow): AuditEvent {
   return {
     id: row.id,
     at: row.at.toISOString(),

@@ -1,3 +1,4 @@
+import type { EnrollmentRefusal } from "../devices/enrollment";
 import type { Principal } from "../tokens/verifier";
 
 /** Who may pass: any credential, anyone but a device, or a holder of one of these roles. */
@@ -24,6 +25,15 @@ export type Reason =
   | "enrollment_refused"
   | "locked_out"
   | "rate_limited";
+
+/** Some of the reasons, for a part that gives only those: naming one that is not a Reason fails to compile. */
+export type ReasonOf<R extends Reason> = R;
+
+/** Why an enrollment was refused: the device rules' answer, or a refusal they threw. */
+export type EnrollmentFailure = EnrollmentRefusal | "device_revoked" | "invalid_request";
+
+/** An `auth.failed` audit row's detail: what was presented and why it was refused, never free text. */
+export type FailureDetail = `${CredentialKind} ${Reason}` | `enrollment ${EnrollmentFailure}`;
 
 export interface Refusal {
   ok: false;

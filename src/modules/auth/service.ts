@@ -11,7 +11,7 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
-import type { CredentialKind, Decision, Need, Reason, Refusal } from "./model";
+import type { CredentialKind, Decision, EnrollmentFailure, FailureDetail, Need, Reason, Refusal } from "./model";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
@@ -70,7 +70,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
 
   /** A wrong credential: counted against the address, audited, and answered. */
-  const fail = (refused: Refusal, ip: string, who: Who = {}, detail = `${refused.credential} ${refused.reason}`): Refusal => {
+  const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`): Refusal => {
     metrics.authentication("failure", refused.reason);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
     lockout.count([addressKey(ip)], { ip });
@@ -93,8 +93,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   };
 
   const deviceRefusal = (check: Extract<DeviceCheck, { ok: false }>, credential: CredentialKind, ip: string): Refusal => {
-    const reason: Reason = check.reason === "invalid" ? "unknown" : check.reason;
-    return fail(refusal(reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
+    return fail(refusal(check.reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
   };
 
   const devicePrincipal = ({ device, token }: DeviceCredential): Principal => ({
@@ -212,11 +211,11 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     ip: string,
     withSecret: boolean,
     run: () => Promise<T>,
-    refusedBy: (result: T) => { why: string; deviceId: string } | null,
+    refusedBy: (result: T) => { why: EnrollmentFailure; deviceId: string } | null,
   ): Promise<Decision<{ result: T }>> {
     const begun = withSecret ? lockout.begin([addressKey(ip)], { ip }) : null;
     if (begun && !begun.ok) return locked("enrollment", begun.retryAfterMs);
-    const refused = (why: string, deviceId?: string) => {
+    const refused = (why: EnrollmentFailure, deviceId?: string) => {
       metrics.authentication("failure", "enrollment_refused");
       audit.push({ action: "auth.failed", ip, user: deviceId, detail: `enrollment ${why}` });
       if (begun?.ok) begun.attempt.failed();
@@ -226,7 +225,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     try {
       result = await run();
     } catch (error) {
-      if (error instanceof DomainError) refused(error.code);
+      if (error instanceof DomainError) refused(error.code === "device_revoked" ? "device_revoked" : "invalid_request");
       else if (begun?.ok) begun.attempt.succeeded();
       throw error;
     }

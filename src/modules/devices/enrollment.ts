@@ -1,14 +1,16 @@
-import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
+import { and, eq, isNull, lte, or } from "drizzle-orm";
+import type { enrollmentPolicies } from "../../config";
 import { writeTransaction, type Db } from "../../db/client";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
 import { recordAudit } from "../audit/service";
+import { liveAt } from "../tokens/liveness";
 import type { Actor } from "../tokens/service";
 import { checkFingerprint, getDevice, type DeviceRow } from "./service";
 import type { DeviceSigner } from "./signing";
 
-export type EnrollmentPolicy = "open" | "token" | "approval";
+export type EnrollmentPolicy = (typeof enrollmentPolicies)[number];
 
 /** What entitles a request to tokens for its fingerprint; the route decides it from the policy and the credential. */
 export type EnrollmentGrant =
@@ -31,8 +33,6 @@ export type Enrollment =
 
 /** 32 base62 characters: about 190 bits. */
 const newEnrollmentSecret = () => `kwe_${randomBase62(32)}`;
-
-const liveAt = (now: Date) => and(gt(deviceTokens.expiresAt, now), or(isNull(deviceTokens.revokedAt), gt(deviceTokens.revokedAt, now)));
 
 function findByFingerprint(db: Db, fingerprint: string): DeviceRow | undefined {
   return db.select().from(devices).where(eq(devices.fingerprint, fingerprint)).get();
@@ -75,7 +75,7 @@ export async function enroll(
     case "device":
       // Consuming the presented token in the same transaction makes it renew once, even when raced.
       return issueTo(
-        (tx) => tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now))).returning({ id: deviceTokens.id }).get() !== undefined,
+        (tx) => tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now, deviceTokens))).returning({ id: deviceTokens.id }).get() !== undefined,
         "renewed with its main token",
       );
     case "secret": {
@@ -124,7 +124,7 @@ function handOutSecret(db: Db, device: DeviceRow, now: Date): Enrollment {
 }
 
 function holdsLiveToken(db: Db, deviceId: string, now: Date): boolean {
-  return db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now))).get() !== undefined;
+  return db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now, deviceTokens))).get() !== undefined;
 }
 
 interface Issue {

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { pageQuery } from "../../http/pagination";
+import { deviceStatuses } from "../../db/schema";
 import type { DeviceRow } from "./service";
 
 const fingerprintField = t.String({ minLength: 1, maxLength: 512, description: "The device's hardware fingerprint", examples: ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456"] });
@@ -56,21 +57,22 @@ export const DeviceRecord = t.Object(
     id: t.String({ examples: ["dev_7Hc2Lq9ZpX4mWn1R"] }),
     fingerprint: t.String(),
     label: t.Nullable(t.String({ examples: ["front-desk kiosk"] })),
-    status: t.UnionEnum(["active", "pending", "revoked"]),
+    status: t.UnionEnum(deviceStatuses),
     first_seen: t.String({ format: "date-time" }),
     last_seen: t.String({ format: "date-time" }),
   },
   { title: "Device" },
 );
+export type DeviceRecord = typeof DeviceRecord.static;
 
 export const DeviceQuery = t.Object({
   ...pageQuery,
   // t.UnionEnum defaults to its first value, which in a query would quietly list only active devices.
-  status: t.Optional(t.UnionEnum(["active", "pending", "revoked"], { default: undefined, description: "Only devices in this state" })),
+  status: t.Optional(t.UnionEnum(deviceStatuses, { default: undefined, description: "Only devices in this state" })),
 });
 export const LabelBody = t.Object({ label: t.Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
 
-export function presentDevice(row: DeviceRow): typeof DeviceRecord.static {
+export function presentDevice(row: DeviceRow): DeviceRecord {
   return {
     id: row.id,
     fingerprint: row.fingerprint,

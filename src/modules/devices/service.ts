@@ -6,7 +6,9 @@ import { WriteBehind } from "../../db/write-behind";
 import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
 import type { Logger } from "../../log";
+import type { ReasonOf } from "../auth/model";
 import { recordAudit } from "../audit/service";
+import { whyNotLive } from "../tokens/liveness";
 import type { Actor } from "../tokens/service";
 import { looksLikeShortToken, type DeviceSigner } from "./signing";
 
@@ -23,15 +25,15 @@ export function checkFingerprint(text: string): string {
 
 export type DeviceCheck =
   | { ok: true; device: DeviceRow; token: DeviceTokenRow }
-  | { ok: false; reason: "invalid" | "expired" | "fingerprint_mismatch"; deviceId?: string; tokenId?: string };
+  | { ok: false; reason: ReasonOf<"unknown" | "expired" | "fingerprint_mismatch">; deviceId?: string; tokenId?: string };
 
 function tokenWithDevice(db: Db, where: ReturnType<typeof eq>) {
   return db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(where).get();
 }
 
-/** A token row that may still be used: not revoked, and its device active. */
+/** A token row that may still be used: not revoked, and its device active; expiry is a reason of its own. */
 function usable(found: { token: DeviceTokenRow; device: DeviceRow } | undefined, now: Date) {
-  return found && found.device.status === "active" && (found.token.revokedAt === null || found.token.revokedAt > now) ? found : undefined;
+  return found && found.device.status === "active" && whyNotLive(found.token, now) !== "revoked" ? found : undefined;
 }
 
 const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a), sha256Hex(b));
@@ -43,9 +45,9 @@ const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a)
  * expiry; then the fingerprint bound in the main token.
  */
 export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
-  if (!looksLikeShortToken(shortToken)) return { ok: false, reason: "invalid" };
+  if (!looksLikeShortToken(shortToken)) return { ok: false, reason: "unknown" };
   const found = usable(tokenWithDevice(db, eq(deviceTokens.shortHash, sha256Hex(shortToken))), now);
-  if (!found) return { ok: false, reason: "invalid" };
+  if (!found) return { ok: false, reason: "unknown" };
   const { token, device } = found;
   const who = { deviceId: device.id, tokenId: token.id };
   const main = await signer.sign({
@@ -55,8 +57,8 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
     issuedAt: token.issuedAt.getTime() / 1000,
     expiresAt: token.expiresAt.getTime() / 1000,
   });
-  if (sha256Hex(main) !== token.mainHash || !constantTimeEqual(signer.shortTokenOf(main), shortToken)) return { ok: false, reason: "invalid", ...who };
-  if (token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
+  if (sha256Hex(main) !== token.mainHash || !constantTimeEqual(signer.shortTokenOf(main), shortToken)) return { ok: false, reason: "unknown", ...who };
+  if (whyNotLive(token, now) === "expired") return { ok: false, reason: "expired", ...who };
   if (fingerprint !== null && !sameFingerprint(fingerprint, device.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, device, token };
 }
@@ -67,9 +69,9 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
  */
 export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   const check = await signer.verify(jwt);
-  if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "invalid" };
+  if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "unknown" };
   const found = usable(tokenWithDevice(db, eq(deviceTokens.id, check.claims.tokenId)), now);
-  if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "invalid" };
+  if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "unknown" };
   const who = { deviceId: found.device.id, tokenId: found.token.id };
   if (fingerprint !== null && !sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, ...found };

@@ -1,5 +1,6 @@
 import type { Store } from "../../db/client";
 import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
+import { whyNotLive } from "../tokens/liveness";
 import { verifyShortToken, type DeviceCheck } from "./service";
 import type { DeviceSigner } from "./signing";
 
@@ -8,7 +9,7 @@ type Verified = Extract<DeviceCheck, { ok: true }>;
 /**
  * The device-token check rebuilds and re-signs the main token each time, which is most of its cost. A
  * short token that passed is remembered by hash until the database changes (at once for this
- * process's writes, within a second for another's: see ChangeMonitor). Expiry and the
+ * process's writes, within a second for another's: see ChangeMonitor). Liveness and the
  * fingerprint are checked on every call, cached or not.
  */
 export class ShortTokenChecker {
@@ -37,7 +38,9 @@ export class ShortTokenChecker {
     const verified = this.cache.get(key) ?? (await this.load(key, shortToken, now));
     if (!verified) return verifyShortToken(this.db, this.signer, shortToken, fingerprint, new Date(now));
     const who = { deviceId: verified.device.id, tokenId: verified.token.id };
-    if (verified.token.expiresAt.getTime() <= now) return { ok: false, reason: "expired", ...who };
+    const ended = whyNotLive(verified.token, new Date(now));
+    // As the full check answers: a revoked token is no longer known, an expired one is expired.
+    if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who };
     if (!constantTimeEqual(sha256Hex(fingerprint), sha256Hex(verified.device.fingerprint))) return { ok: false, reason: "fingerprint_mismatch", ...who };
     return verified;
   }

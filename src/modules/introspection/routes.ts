@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
-import { tokenSources } from "../../db/schema";
 import { presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
+import { PrincipalSource } from "../tokens/model";
 
 const Introspection = t.Object(
   {
@@ -14,7 +14,7 @@ const Introspection = t.Object(
     scope: t.Optional(t.String({ description: "The role" })),
     exp: t.Optional(t.Integer()),
     iat: t.Optional(t.Integer()),
-    token_type: t.Optional(t.UnionEnum([...tokenSources, "device"])),
+    token_type: t.Optional(PrincipalSource),
     client_id: t.Optional(t.String({ description: "The token's id" })),
   },
   { title: "Introspection" },

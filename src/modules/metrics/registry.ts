@@ -1,3 +1,12 @@
+import type { Reason } from "../auth/model";
+import type { Principal } from "../tokens/verifier";
+
+/**
+ * An authentication's labels: a success by the kind of credential, a failure by its reason. Both
+ * closed lists, so the metric's series stay few whatever strangers send.
+ */
+export type AuthenticationOutcome = ["success", Principal["source"]] | ["failure", Reason];
+
 /** Upper bounds of the latency histogram, in seconds. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -41,7 +50,7 @@ export class Metrics {
     histogram.count++;
   }
 
-  authentication(outcome: "success" | "failure", reason: string): void {
+  authentication(...[outcome, reason]: AuthenticationOutcome): void {
     const key = `${outcome} ${reason}`;
     const entry = this.auth.get(key);
     if (entry) entry.value++;

@@ -4,7 +4,7 @@ import type { Db } from "../../db/client";
 import { devices, tokens, users } from "../../db/schema";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
-import { activeAt } from "../tokens/service";
+import { liveAt } from "../tokens/liveness";
 import type { Gauge, Metrics } from "./registry";
 
 /** Counts that describe the store now, read at scrape time. */
@@ -18,7 +18,7 @@ function gauges(db: Db): Gauge[] {
       samples: db
         .select({ source: tokens.source, n: count() })
         .from(tokens)
-        .where(activeAt(now))
+        .where(liveAt(now))
         .groupBy(tokens.source)
         .all()
         .map((r) => [{ source: r.source }, r.n]),

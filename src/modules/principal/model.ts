@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { PrincipalSource } from "../tokens/model";
 
 export const DataMessage = t.Object(
   { message: t.String({ examples: ["Hello alice, here is your data!"] }) },
@@ -10,7 +11,7 @@ export const Me = t.Object(
     user: t.String({ examples: ["alice"] }),
     role: t.String({ examples: ["user"] }),
     token_id: t.String({ examples: ["tok_3kTMd9QzLx0bWv7R"] }),
-    source: t.String({ examples: ["api"] }),
+    source: PrincipalSource,
     expires_at: t.Nullable(t.String({ format: "date-time" })),
   },
   { title: "Me" },

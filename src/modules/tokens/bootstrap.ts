@@ -3,7 +3,8 @@ import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import { recordAudit } from "../audit/service";
-import { activeAt, issueToken, type IssuedToken } from "./service";
+import { liveAt } from "./liveness";
+import { issueToken, type IssuedToken } from "./service";
 
 /**
  * On a server nobody can administer yet (no admin token that still works), creates one so the
@@ -14,7 +15,7 @@ export function bootstrapAdmin(db: Db, lifetimeMs: number | null, now = new Date
     const working = tx
       .select({ id: tokens.id })
       .from(tokens)
-      .where(and(eq(tokens.role, ADMIN_ROLE), activeAt(now)))
+      .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now)))
       .get();
     if (working) return null;
     const issued = issueToken(

@@ -1,10 +1,15 @@
 import { t } from "elysia";
 import { pageQuery } from "../../http/pagination";
+import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
+import { whyNotLive } from "./liveness";
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
 const NullableTimestamp = t.Nullable(Timestamp);
+
+/** What a request's credential was: a token, by where it came from, or a device's token. */
+export const PrincipalSource = t.UnionEnum([...tokenSources, "device"], { examples: ["api"] });
 
 export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoked"], {
   description: "active; rotating (rotated, working until its grace period ends); expired; revoked",
@@ -47,7 +52,7 @@ export const CreateToken = t.Object(
   {
     user: t.String({ minLength: 1, maxLength: 64, description: "Whose token; case-insensitive", examples: ["alice"] }),
     name: t.Optional(t.String({ maxLength: 100, examples: ["alice's laptop"] })),
-    role: t.Optional(t.String({ maxLength: 32, default: "user", examples: ["analyst"] })),
+    role: t.Optional(t.String({ maxLength: ROLE_MAX_LENGTH, default: "user", examples: ["analyst"] })),
     expires_in: t.Optional(
       t.String({ maxLength: 16, description: "45s, 30m, 12h, 90d, 2w or never (default: KEYWARD_TOKEN_TTL)", examples: ["90d"] }),
     ),
@@ -79,9 +84,7 @@ export const RevokedCount = t.Object({ user: t.String(), revoked: t.Integer({ mi
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 export function tokenStatus(row: TokenRow, now = new Date()): TokenRecord["status"] {
-  if (row.revokedAt !== null && row.revokedAt <= now) return "revoked";
-  if (row.expiresAt !== null && row.expiresAt <= now) return "expired";
-  return row.revokedAt !== null ? "rotating" : "active";
+  return whyNotLive(row, now) ?? (row.revokedAt !== null ? "rotating" : "active");
 }
 
 /** A token row as the API shows it: snake_case, ISO timestamps, a status, and never the hash. */

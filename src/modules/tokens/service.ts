@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lte, ne, or, type SQL } from "drizzle-orm";
+import { and, eq, ne, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
@@ -8,6 +8,7 @@ import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
+import { isLive, liveAt, notLiveAt, whyNotLive } from "./liveness";
 
 export type TokenRow = typeof tokens.$inferSelect;
 export type TokenSource = TokenRow["source"];
@@ -89,7 +90,7 @@ export function retireLabTokens(db: Db, user: string, now: Date): void {
   const retired = db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
-    .where(and(eq(tokens.user, user), eq(tokens.source, "lab"), activeAt(now)))
+    .where(and(eq(tokens.user, user), eq(tokens.source, "lab"), liveAt(now)))
     .returning({ id: tokens.id })
     .all();
   if (retired.length > 0) {
@@ -120,14 +121,9 @@ export function listTokens(db: Db, filter: TokenFilter, now = new Date()): Page<
   const { after, order, fetch } = keyset.plan(filter);
   const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(tokens.user, normalizeUser(filter.user)));
-  if (filter.active !== undefined) where.push(filter.active ? activeAt(now) : notActiveAt(now));
+  if (filter.active !== undefined) where.push(filter.active ? liveAt(now) : notLiveAt(now));
   return keyset.page(db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
 }
-
-/** Tokens that authenticate at `now`: not revoked yet (a grace period may be running), not expired. */
-export const activeAt = (now: Date) =>
-  and(or(isNull(tokens.revokedAt), gt(tokens.revokedAt, now)), or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)));
-const notActiveAt = (now: Date) => or(lte(tokens.revokedAt, now), lte(tokens.expiresAt, now));
 
 /** Finds a token by its id, or by the token itself (as the multi-token manager's CLI revokes: `revoke <token>`). */
 export function getToken(db: Db, idOrToken: string): TokenRow {
@@ -152,7 +148,7 @@ export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new D
   return writeTransaction(db, (tx) => {
     const row = getToken(tx, idOrToken);
     refuseEnvToken(row);
-    if (row.revokedAt !== null && row.revokedAt <= now) return row;
+    if (whyNotLive(row, now) === "revoked") return row;
     const updated = tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "revoked" })
@@ -172,7 +168,7 @@ export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "r
     const revoked = tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: reason })
-      .where(and(eq(tokens.user, name), activeAt(now), ne(tokens.source, "env")))
+      .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
       .returning({ id: tokens.id })
       .all();
     recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
@@ -193,7 +189,7 @@ export function rotateToken(db: Db, id: string, graceMs: number, actor: Actor, n
   return writeTransaction(db, (tx) => {
     const old = getToken(tx, id);
     refuseEnvToken(old);
-    if ((old.revokedAt !== null && old.revokedAt <= now) || (old.expiresAt !== null && old.expiresAt <= now)) {
+    if (!isLive(old, now)) {
       throw new DomainError("conflict", "token_inactive", "Only a token that still works can be rotated");
     }
     if (old.replacedBy !== null) {

@@ -3,6 +3,9 @@ import type { Store } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
+import type { ReasonOf } from "../auth/model";
+import { whyNotLive } from "./liveness";
+import type { PrincipalSource } from "./model";
 import type { TokenSource } from "./service";
 
 /** Who a request is, once its token checks out. */
@@ -11,12 +14,12 @@ export interface Principal {
   user: string;
   role: string;
   tokenId: string;
-  source: TokenSource | "device";
+  source: typeof PrincipalSource.static;
   issuedAt: Date;
   expiresAt: Date | null;
 }
 
-export type VerifyFailure = "malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed";
+export type VerifyFailure = ReasonOf<"malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed">;
 
 export type Verification =
   | { ok: true; principal: Principal }
@@ -110,8 +113,8 @@ export class TokenVerifier {
 
 function judge(token: KnownToken, ip: string | null, now: number): Verification {
   const who = { tokenId: token.id, user: token.user };
-  if (token.revokedAt !== null && token.revokedAt <= now) return { ok: false, reason: "revoked", ...who };
-  if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, reason: "expired", ...who };
+  const ended = whyNotLive(token, now);
+  if (ended) return { ok: false, reason: ended, ...who };
   if (token.disabled) return { ok: false, reason: "disabled", ...who };
   if (token.allowedIps && ip !== null && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
   return { ok: true, principal: token.principal };

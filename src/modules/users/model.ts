@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { pageQuery } from "../../http/pagination";
+import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { UserRow } from "./service";
 
 export const UserRecord = t.Object(
@@ -12,12 +13,13 @@ export const UserRecord = t.Object(
   },
   { title: "User" },
 );
+export type UserRecord = typeof UserRecord.static;
 
 export const CreateUser = t.Object(
   {
     username: t.String({ minLength: 1, maxLength: 64, description: "Case-insensitive; letters, digits, . _ @ + -", examples: ["alice"] }),
     password: t.String({ minLength: 8, maxLength: 1024, examples: ["correct horse battery staple"] }),
-    role: t.Optional(t.String({ maxLength: 32, default: "user", examples: ["analyst"] })),
+    role: t.Optional(t.String({ maxLength: ROLE_MAX_LENGTH, default: "user", examples: ["analyst"] })),
   },
   { title: "CreateUser" },
 );
@@ -25,7 +27,7 @@ export const CreateUser = t.Object(
 export const UpdateUser = t.Object(
   {
     password: t.Optional(t.String({ minLength: 8, maxLength: 1024 })),
-    role: t.Optional(t.String({ maxLength: 32 })),
+    role: t.Optional(t.String({ maxLength: ROLE_MAX_LENGTH })),
     disabled: t.Optional(t.Boolean({ description: "true refuses all of the user's tokens at once; false restores them" })),
   },
   { title: "UpdateUser", minProperties: 1 },
@@ -33,7 +35,7 @@ export const UpdateUser = t.Object(
 
 export const UserQuery = t.Object(pageQuery);
 
-export function presentUser(row: UserRow): typeof UserRecord.static {
+export function presentUser(row: UserRow): UserRecord {
   return {
     username: row.username,
     role: row.role,

@@ -5,7 +5,8 @@ import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
-import { activeAt, retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
+import { liveAt } from "../tokens/liveness";
+import { retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -77,7 +78,7 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
     if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
       tx.update(tokens)
         .set({ revokedAt: now, revokeReason: "password or role changed" })
-        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), activeAt(now)))
+        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)))
         .run();
     }
     recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
@@ -96,7 +97,7 @@ export function removeUser(db: Db, username: string, actor: Actor, now = new Dat
     revokeUserTokens(tx, user.username, actor, "user removed", now);
     tx.update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
-      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), activeAt(now)))
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)))
       .run();
     recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
     return user;

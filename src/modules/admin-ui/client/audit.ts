@@ -1,19 +1,8 @@
 /// <reference lib="dom" />
 import { fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
+import type { AuditEvent } from "../../audit/model";
 import type { View } from "./main";
-
-interface AuditEvent {
-  id: number;
-  at: string;
-  action: string;
-  actor: string | null;
-  user: string | null;
-  token_id: string | null;
-  ip: string | null;
-  detail: string | null;
-  count: number;
-}
 
 export const auditView: View = {
   title: "Audit",

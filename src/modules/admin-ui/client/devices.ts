@@ -2,16 +2,8 @@
 import { api } from "./api";
 import { acting, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
+import type { DeviceRecord } from "../../devices/model";
 import type { View } from "./main";
-
-interface DeviceRecord {
-  id: string;
-  fingerprint: string;
-  label: string | null;
-  status: string;
-  first_seen: string;
-  last_seen: string;
-}
 
 export const devicesView: View = {
   title: "Devices",

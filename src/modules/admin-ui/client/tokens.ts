@@ -2,22 +2,8 @@
 import { api } from "./api";
 import { acting, fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
+import type { TokenRecord } from "../../tokens/model";
 import type { View } from "./main";
-
-interface TokenRecord {
-  id: string;
-  user: string;
-  name: string | null;
-  role: string;
-  hint: string;
-  status: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  last_ip: string | null;
-  request_count: number;
-  source: string;
-}
 
 /** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
 function secretBox(token: string, user: string): HTMLElement {

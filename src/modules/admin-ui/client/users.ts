@@ -2,14 +2,8 @@
 import { api } from "./api";
 import { acting, fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
+import type { UserRecord } from "../../users/model";
 import type { View } from "./main";
-
-interface UserRecord {
-  username: string;
-  role: string;
-  disabled: boolean;
-  created_at: string;
-}
 
 export const usersView: View = {
   title: "Users",
