@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { version } from "../../package.json";
 import { binaryPath, buildOnce, runKeyward, tempDir } from "../helpers/binary";
 import { serverPool } from "../helpers/server";
+import { until } from "../helpers/until";
 
 const start = serverPool();
 
@@ -60,8 +61,8 @@ describe("the server binary", () => {
     const server = await start();
     await server.fetch("/swagger/json?token=kw_secret_in_query");
     await server.fetch("/missing");
-    await Bun.sleep(50);
     const linesFor = (path: string) => server.events().filter((e) => e.msg === "request" && e.path === path);
+    await until(() => linesFor("/missing").length > 0 && linesFor("/swagger/json").length > 0, "both request lines");
     expect(linesFor("/swagger/json")).toHaveLength(1);
     expect(linesFor("/swagger/json")[0]).toMatchObject({ level: "info", method: "GET", status: 200 });
     expect(linesFor("/swagger/json")[0]!.ms).toBeNumber();

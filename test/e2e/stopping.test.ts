@@ -6,6 +6,7 @@ import { STOP_MARGIN_MS } from "../../src/shutdown";
 import { ADMIN_TOKEN } from "../helpers/api";
 import { binaryPath, buildOnce, cleanEnv, tempDir } from "../helpers/binary";
 import { freePort, serverPool } from "../helpers/server";
+import { until } from "../helpers/until";
 
 /** The drain is KEYWARD_STOP_DRAIN, shortened from its default (8 s) so waiting it out costs little. */
 const DRAIN_MS = 1_000;
@@ -58,7 +59,7 @@ describe("stopping always stops", () => {
     const server = await start();
     const socket = await hangingLogin(server.url);
     server.proc.kill("SIGTERM");
-    while (!server.events().some((e) => e.msg === "stopping")) await Bun.sleep(10);
+    await until(() => server.events().some((e) => e.msg === "stopping"), "the stopping line");
     const [code, ms] = await timed(server.stop(second));
     socket.end();
     expect(code).toBe(exitCode);
@@ -134,10 +135,10 @@ async function startOnFifo() {
     stderr: writer,
   });
   closeSync(writer);
-  while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
+  await until(() => {
     if (proc.exitCode !== null) throw new Error(`keyward did not start (exit ${proc.exitCode})`);
-    await Bun.sleep(20);
-  }
+    return fetch(`${url}/health`).then((r) => r.ok, () => false);
+  }, "keyward to answer /health", 10_000);
   let open = true;
   const closeOutput = () => {
     if (open) closeSync(reader);
