@@ -84,98 +84,11 @@ describe("password login", () => {
     const list = await client(server).get("/api/v1/tokens?user=alice");
     expect(list.body.map((t: { source: string }) => t.source)).toEqual(["login", "login"]);
   });
-
-  test.each([
-    ["a wrong password", { username: "bob", password: "wrong horse battery" }],
-    ["an unknown user", { username: "nobody", password: "correct horse battery" }],
-    ["no password", { username: "bob" }],
-    ["nothing at all", {}],
-  ])("%s gets the same 401", async (_, fields) => {
-    const server = await start();
-    await addUser(server, "bob", "correct horse battery");
-    const res = await server.fetch("/login", form(fields as Record<string, string>));
-    expect(res.status).toBe(401);
-    expect(await res.json()).toEqual(invalidCredentials);
-  });
-
-  test("POST /echo takes the token as a Bearer header too, and refuses a token that is not the id's", async () => {
-    const server = await start();
-    await addUser(server, "dave", "correct horse battery");
-    const { token } = (await (await server.fetch("/login", json({ username: "dave", password: "correct horse battery" }))).json()) as { token: string };
-    const viaHeader = await server.fetch("/echo", { ...json({ id: "dave", text: "hi" }), headers: { "content-type": "application/json", authorization: `Bearer ${token}` } });
-    expect(await viaHeader.text()).toBe("You said: hi");
-    const otherId = await server.fetch("/echo", form({ id: "mallory", token, text: "hi" }));
-    expect(otherId.status).toBe(401);
-    expect(await otherId.json()).toEqual({ error: "Invalid token", code: "invalid_token" });
-    const html = await server.fetch("/echo", form({ token, text: "<script>alert(1)</script>" }));
-    expect(html.headers.get("content-type")).toStartWith("text/plain");
-    expect(html.headers.get("x-content-type-options")).toBe("nosniff");
-  });
-});
-
-describe("accounts over HTTP", () => {
-  test("add, list, change and remove; no password ever comes back", async () => {
-    const server = await start();
-    const api = client(server);
-    const created = await addUser(server, "Erin", "correct horse battery", "viewer");
-    expect(created).toMatchObject({ username: "erin", role: "viewer", disabled: false });
-    expect((await api.post("/api/v1/users", { username: "ERIN", password: "another password" })).status).toBe(409);
-    expect((await api.post("/api/v1/users", { username: "frank", password: "short" })).status).toBe(422);
-    const list = await api.get("/api/v1/users");
-    expect(list.body.map((u: { username: string }) => u.username)).toEqual(["erin"]);
-    expect(JSON.stringify(list.body)).not.toContain("correct horse");
-    expect(JSON.stringify(list.body)).not.toContain("argon2");
-    const changed = await server.fetch("/api/v1/users/erin", {
-      method: "PATCH",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ role: "analyst" }),
-    });
-    expect(await changed.json()).toMatchObject({ username: "erin", role: "analyst" });
-    const removed = await api.delete("/api/v1/users/erin");
-    expect(removed.status).toBe(200);
-    expect((await api.delete("/api/v1/users/erin")).status).toBe(404);
-  });
-
-  test("disabling a user refuses all their tokens at once; enabling restores them; removing revokes them", async () => {
-    const server = await start();
-    await addUser(server, "gina", "correct horse battery");
-    const api = client(server);
-    const apiToken = (await api.post("/api/v1/tokens", { user: "gina" })).body.token as string;
-    const loginToken = ((await (await server.fetch("/login", json({ username: "gina", password: "correct horse battery" }))).json()) as { token: string }).token;
-    const patch = (disabled: boolean) =>
-      server.fetch("/api/v1/users/gina", {
-        method: "PATCH",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ disabled }),
-      });
-    expect((await patch(true)).status).toBe(200);
-    for (const token of [apiToken, loginToken]) expect((await client(server, token).get("/data")).status).toBe(401);
-    expect((await server.fetch("/login", json({ username: "gina", password: "correct horse battery" }))).status).toBe(401);
-    await patch(false);
-    for (const token of [apiToken, loginToken]) expect((await client(server, token).get("/data")).status).toBe(200);
-    await api.delete("/api/v1/users/gina");
-    expect((await client(server, apiToken).get("/data")).status).toBe(401);
-  });
-
-  test("a non-admin cannot manage users", async () => {
-    const server = await start();
-    const token = (await client(server).post("/api/v1/tokens", { user: "hank" })).body.token as string;
-    expect((await client(server, token).post("/api/v1/users", { username: "hank2", password: "correct horse" })).status).toBe(403);
-    expect((await client(server, token).get("/api/v1/users")).status).toBe(403);
-  });
 });
 
 describe("brute force", () => {
   const limits = { KEYWARD_MAX_FAILURES: "3", KEYWARD_FAILURE_WINDOW: "2s", KEYWARD_TRUSTED_PROXIES: "127.0.0.1" };
   const from = (ip: string, init: RequestInit) => ({ ...init, headers: { ...(init.headers as Record<string, string>), "x-forwarded-for": ip } });
-
-  test("failed logins for one user name lock that name, whatever the address", async () => {
-    const server = await start(limits);
-    await addUser(server, "kim", "correct horse battery");
-    for (let i = 0; i < 3; i++) await server.fetch("/login", from(`10.0.1.${i}`, json({ username: "kim", password: "guess" })));
-    const res = await server.fetch("/login", from("10.0.1.99", json({ username: "kim", password: "correct horse battery" })));
-    expect(res.status).toBe(429);
-  });
 
   test("bad tokens lock an address out of guessing, but a good Keyward token still works from there", async () => {
     const server = await start(limits);
