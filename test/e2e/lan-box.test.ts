@@ -6,6 +6,7 @@ import { migrate, migrations } from "../../src/db/migrate";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, buildOnce, cleanEnv, runKeyward, tempDir } from "../helpers/binary";
 import { freePort, serverPool } from "../helpers/server";
+import { until } from "../helpers/until";
 
 setDefaultTimeout(120_000);
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn" } });
@@ -29,11 +30,11 @@ describe("HTTPS", () => {
     );
     try {
       let body = "";
-      for (let i = 0; i < 100 && !body.includes('"ok"'); i++) {
-        await Bun.sleep(50);
+      await until(() => {
         const curl = Bun.spawnSync(["curl", "-sS", "--cacert", join(dir, "keyward.crt"), `https://127.0.0.1:${port}/health`]);
         body = new TextDecoder().decode(curl.stdout);
-      }
+        return body.includes('"ok"');
+      }, "keyward to answer over HTTPS").catch(() => undefined);
       expect(body).toContain('"status":"ok"');
       const plain = Bun.spawnSync(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/health`]);
       expect(new TextDecoder().decode(plain.stdout)).not.toBe("200");
@@ -94,7 +95,8 @@ describe("backup and restore", () => {
         if (res.status === 201) created.push(res.body.token);
       }
     });
-    await Bun.sleep(300);
+    // The backup starts while tokens are being written.
+    await until(() => created.length >= 20, "20 tokens created");
     const before = created.length;
     const backupFile = join(tempDir(), "keyward-backup.db");
     const backup = await runKeyward(["backup", backupFile], { env: { KEYWARD_DB: server.db } });

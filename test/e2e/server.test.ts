@@ -108,6 +108,7 @@ describe("the server binary", () => {
     const headers = { authorization: "Bearer e2e-admin-token-abcdefghijkl", "content-type": "application/json" };
     await server.fetch("/api/v1/users", { method: "POST", headers, body: JSON.stringify({ username: "late", password: "correct horse battery" }) });
     const login = server.fetch("/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "late", password: "correct horse battery" }) });
+    // Nothing marks a handler's start; the argon2id check it starts takes far longer than this.
     await Bun.sleep(20);
     server.proc.kill("SIGTERM");
     expect((await login).status).toBe(200);
@@ -126,6 +127,7 @@ describe("the server binary", () => {
       body: JSON.stringify({ username: "gone", password: "correct horse battery" }),
       signal: abort.signal,
     });
+    // As above: give the request time to reach its handler before the client gives up.
     await Bun.sleep(20);
     abort.abort();
     await login.catch(() => undefined);
