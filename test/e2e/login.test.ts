@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, client } from "../helpers/api";
+import { ADMIN_TOKEN, addAccount, client, formPost, jsonPost } from "../helpers/api";
 import { binaryPath, runKeyward } from "../helpers/binary";
 import { serverPool, type RunningServer } from "../helpers/server";
 import { generateToken } from "../../src/lib/token-format";
@@ -7,20 +7,8 @@ import { until } from "../helpers/until";
 
 const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 const start = (env: Record<string, string> = {}) => pool({ env });
-
-const form = (fields: Record<string, string>) => ({
-  method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded" },
-  body: new URLSearchParams(fields).toString(),
-});
-const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials" };
 
-async function addUser(server: RunningServer, username: string, password: string, role = "user") {
-  const res = await client(server).post("/api/v1/users", { username, password, role });
-  expect(res.status).toBe(201);
-  return res.body;
-}
 
 describe("seed 002's client, against a server in open-login lab mode", () => {
   test("its four tests give exactly the statuses and bodies the seed shows", async () => {
@@ -31,17 +19,17 @@ describe("seed 002's client, against a server in open-login lab mode", () => {
     expect(test1.status).toBe(200);
     expect(await test1.text()).toBe("Authentication server running");
 
-    const test2 = await fetch(`${url}login`, form({ id: "user@email.com" }));
+    const test2 = await fetch(`${url}login`, formPost({ id: "user@email.com" }));
     expect(test2.status).toBe(200);
     const login = (await test2.json()) as { message: string; token: string };
     expect(login.message).toBe("Login successful");
     expect(login.token).toMatch(/^kw_/);
 
-    const test3 = await fetch(`${url}echo`, form({ id: "user@email.com", token: login.token, text: "Hello from authenticated user!" }));
+    const test3 = await fetch(`${url}echo`, formPost({ id: "user@email.com", token: login.token, text: "Hello from authenticated user!" }));
     expect(test3.status).toBe(200);
     expect(await test3.text()).toBe("You said: Hello from authenticated user!");
 
-    const test4 = await fetch(`${url}echo`, form({ id: "user@email.com", token: "invalid_token", text: "Hello!" }));
+    const test4 = await fetch(`${url}echo`, formPost({ id: "user@email.com", token: "invalid_token", text: "Hello!" }));
     expect(test4.status).toBe(401);
     expect(await test4.json()).toEqual({ error: "Invalid token", code: "invalid_token" });
     expect(server.logs()).toContain("KEYWARD_OPEN_LOGIN is on");
@@ -49,7 +37,7 @@ describe("seed 002's client, against a server in open-login lab mode", () => {
 
   test("with open login off (the default), the same login request is refused", async () => {
     const server = await start();
-    const res = await fetch(`${server.url}/login`, form({ id: "user@email.com" }));
+    const res = await fetch(`${server.url}/login`, formPost({ id: "user@email.com" }));
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(invalidCredentials);
   });
@@ -70,8 +58,8 @@ describe("GET /", () => {
 describe("password login", () => {
   test("form or JSON, username or id: a token of source login with the account's role, lasting an hour", async () => {
     const server = await start();
-    await addUser(server, "Alice", "correct horse battery", "analyst");
-    for (const init of [form({ username: "alice", password: "correct horse battery" }), json({ id: "ALICE", password: "correct horse battery" })]) {
+    await addAccount(server, "Alice", "correct horse battery", "analyst");
+    for (const init of [formPost({ username: "alice", password: "correct horse battery" }), jsonPost({ id: "ALICE", password: "correct horse battery" })]) {
       const res = await server.fetch("/login", init);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { message: string; token: string; expires_at: string };
@@ -115,7 +103,7 @@ describe("the user CLI beside a running server", () => {
       return { code: await proc.exited, stdout: await new Response(proc.stdout).text(), stderr: await new Response(proc.stderr).text() };
     };
     expect((await withStdin(["user", "add", "Mia", "--role", "viewer", "--password-stdin"], "first password\n")).code).toBe(0);
-    const loginAs = (password: string) => server.fetch("/login", json({ username: "mia", password }));
+    const loginAs = (password: string) => server.fetch("/login", jsonPost({ username: "mia", password }));
     expect((await loginAs("first password")).status).toBe(200);
     const list = await runKeyward(["user", "list"], { env });
     expect(list.stdout).toMatch(/mia\s+viewer\s+enabled/);

@@ -1,24 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, client } from "../helpers/api";
+import { ADMIN_TOKEN, addAccount, client, formPost, jsonPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
 // Password login and accounts, in-process; test/e2e/login.test.ts logs in over the binary once.
 type Server = ReturnType<typeof inProcessApp>;
 const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
-
-const form = (fields: Record<string, string>) => ({
-  method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded" },
-  body: new URLSearchParams(fields).toString(),
-});
-const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials" };
 
-async function addUser(server: Server, username: string, password: string, role = "user") {
-  const res = await client(server).post("/api/v1/users", { username, password, role });
-  expect(res.status).toBe(201);
-  return res.body;
-}
 
 describe("password login", () => {
   test.each([
@@ -28,22 +16,22 @@ describe("password login", () => {
     ["nothing at all", {}],
   ])("%s gets the same 401", async (_, fields) => {
     const server = await start();
-    await addUser(server, "bob", "correct horse battery");
-    const res = await server.fetch("/login", form(fields as Record<string, string>));
+    await addAccount(server, "bob", "correct horse battery");
+    const res = await server.fetch("/login", formPost(fields as Record<string, string>));
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(invalidCredentials);
   });
 
   test("POST /echo takes the token as a Bearer header too, and refuses a token that is not the id's", async () => {
     const server = await start();
-    await addUser(server, "dave", "correct horse battery");
-    const { token } = (await (await server.fetch("/login", json({ username: "dave", password: "correct horse battery" }))).json()) as { token: string };
-    const viaHeader = await server.fetch("/echo", { ...json({ id: "dave", text: "hi" }), headers: { "content-type": "application/json", authorization: `Bearer ${token}` } });
+    await addAccount(server, "dave", "correct horse battery");
+    const { token } = (await (await server.fetch("/login", jsonPost({ username: "dave", password: "correct horse battery" }))).json()) as { token: string };
+    const viaHeader = await server.fetch("/echo", jsonPost({ id: "dave", text: "hi" }, { authorization: `Bearer ${token}` }));
     expect(await viaHeader.text()).toBe("You said: hi");
-    const otherId = await server.fetch("/echo", form({ id: "mallory", token, text: "hi" }));
+    const otherId = await server.fetch("/echo", formPost({ id: "mallory", token, text: "hi" }));
     expect(otherId.status).toBe(401);
     expect(await otherId.json()).toEqual({ error: "Invalid token", code: "invalid_token" });
-    const html = await server.fetch("/echo", form({ token, text: "<script>alert(1)</script>" }));
+    const html = await server.fetch("/echo", formPost({ token, text: "<script>alert(1)</script>" }));
     expect(html.headers.get("content-type")).toStartWith("text/plain");
     expect(html.headers.get("x-content-type-options")).toBe("nosniff");
   });
@@ -53,7 +41,7 @@ describe("accounts over HTTP", () => {
   test("add, list, change and remove; no password ever comes back", async () => {
     const server = await start();
     const api = client(server);
-    const created = await addUser(server, "Erin", "correct horse battery", "viewer");
+    const created = await addAccount(server, "Erin", "correct horse battery", "viewer");
     expect(created).toMatchObject({ username: "erin", role: "viewer", disabled: false });
     expect((await api.post("/api/v1/users", { username: "ERIN", password: "another password" })).status).toBe(409);
     expect((await api.post("/api/v1/users", { username: "frank", password: "short" })).status).toBe(422);
@@ -74,10 +62,10 @@ describe("accounts over HTTP", () => {
 
   test("disabling a user refuses all their tokens at once; enabling restores them; removing revokes them", async () => {
     const server = await start();
-    await addUser(server, "gina", "correct horse battery");
+    await addAccount(server, "gina", "correct horse battery");
     const api = client(server);
     const apiToken = (await api.post("/api/v1/tokens", { user: "gina" })).body.token as string;
-    const loginToken = ((await (await server.fetch("/login", json({ username: "gina", password: "correct horse battery" }))).json()) as { token: string }).token;
+    const loginToken = ((await (await server.fetch("/login", jsonPost({ username: "gina", password: "correct horse battery" }))).json()) as { token: string }).token;
     const patch = (disabled: boolean) =>
       server.fetch("/api/v1/users/gina", {
         method: "PATCH",
@@ -86,7 +74,7 @@ describe("accounts over HTTP", () => {
       });
     expect((await patch(true)).status).toBe(200);
     for (const token of [apiToken, loginToken]) expect((await client(server, token).get("/data")).status).toBe(401);
-    expect((await server.fetch("/login", json({ username: "gina", password: "correct horse battery" }))).status).toBe(401);
+    expect((await server.fetch("/login", jsonPost({ username: "gina", password: "correct horse battery" }))).status).toBe(401);
     await patch(false);
     for (const token of [apiToken, loginToken]) expect((await client(server, token).get("/data")).status).toBe(200);
     await api.delete("/api/v1/users/gina");
@@ -107,9 +95,9 @@ describe("brute force", () => {
 
   test("failed logins for one user name lock that name, whatever the address", async () => {
     const server = await start(limits);
-    await addUser(server, "kim", "correct horse battery");
-    for (let i = 0; i < 3; i++) await server.fetch("/login", from(`10.0.1.${i}`, json({ username: "kim", password: "guess" })));
-    const res = await server.fetch("/login", from("10.0.1.99", json({ username: "kim", password: "correct horse battery" })));
+    await addAccount(server, "kim", "correct horse battery");
+    for (let i = 0; i < 3; i++) await server.fetch("/login", from(`10.0.1.${i}`, jsonPost({ username: "kim", password: "guess" })));
+    const res = await server.fetch("/login", from("10.0.1.99", jsonPost({ username: "kim", password: "correct horse battery" })));
     expect(res.status).toBe(429);
   });
 });

@@ -1,11 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, client } from "../helpers/api";
+import { ADMIN_TOKEN, client, jsonPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
 // Every rule here is about time passing: the clock is advanced, never slept through. The test clock
 // is real time plus what was advanced, so windows are long enough that the test's own time is noise.
 const kw = (env: Record<string, string> = {}) => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "s".repeat(40), ...env });
-const json = (body: unknown, headers: Record<string, string> = {}) => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
 
 describe("tokens end when their time is up", () => {
@@ -37,7 +36,7 @@ describe("tokens end when their time is up", () => {
   test("a login token expires with KEYWARD_LOGIN_TTL", async () => {
     const server = kw({ KEYWARD_LOGIN_TTL: "1s" });
     expect((await client(server).post("/api/v1/users", { username: "carol", password: "correct horse battery" })).status).toBe(201);
-    const { token } = (await (await server.fetch("/login", json({ username: "carol", password: "correct horse battery" }))).json()) as { token: string };
+    const { token } = (await (await server.fetch("/login", jsonPost({ username: "carol", password: "correct horse battery" }))).json()) as { token: string };
     expect((await client(server, token).get("/data")).status).toBe(200);
     server.clock.advance(1_001);
     expect((await client(server, token).get("/data")).status).toBe(401);
@@ -62,7 +61,7 @@ describe("a lockout lasts KEYWARD_FAILURE_WINDOW", () => {
   test("failed logins from one address lead to 429 with Retry-After, other addresses are unaffected, and it ends after the window", async () => {
     const server = kw(limits);
     for (const username of ["ivan", "judy"]) await client(server).post("/api/v1/users", { username, password: "correct horse battery" });
-    const attempt = (ip: string, username: string, password: string) => server.fetch("/login", json({ username, password }, from(ip)));
+    const attempt = (ip: string, username: string, password: string) => server.fetch("/login", jsonPost({ username, password }, from(ip)));
     for (let i = 0; i < 3; i++) expect((await attempt("10.0.0.66", `nobody${i}`, "guess")).status).toBe(401);
     const locked = await attempt("10.0.0.66", "ivan", "correct horse battery");
     expect(locked.status).toBe(429);
