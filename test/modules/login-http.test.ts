@@ -1,26 +1,23 @@
 import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, addAccount, client, formPost, jsonPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
+import { scenarios, type App } from "../helpers/scenario";
 
 // Password login and accounts, in-process; test/e2e/login.test.ts logs in over the binary once.
 type Server = ReturnType<typeof inProcessApp>;
 const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
 const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials" };
 
-
 describe("password login", () => {
-  test.each([
-    ["a wrong password", { username: "bob", password: "wrong horse battery" }],
-    ["an unknown user", { username: "nobody", password: "correct horse battery" }],
-    ["no password", { username: "bob" }],
-    ["nothing at all", {}],
-  ])("%s gets the same 401", async (_, fields) => {
-    const server = await start();
-    await addAccount(server, "bob", "correct horse battery");
-    const res = await server.fetch("/login", formPost(fields as Record<string, string>));
-    expect(res.status).toBe(401);
-    expect(await res.json()).toEqual(invalidCredentials);
-  });
+  const bob = async (app: App) => void (await addAccount(app, "bob", "correct horse battery"));
+  scenarios(
+    [
+      ["a wrong password", { username: "bob", password: "wrong horse battery" }],
+      ["an unknown user", { username: "nobody", password: "correct horse battery" }],
+      ["no password", { username: "bob" }],
+      ["nothing at all", {}],
+    ].map(([what, fields]) => ({ name: `${what} gets the same 401`, method: "POST", url: "/login", form: true, body: fields, token: "", before: bob, status: 401, json: invalidCredentials })),
+  );
 
   test("POST /echo takes the token as a Bearer header too, and refuses a token that is not the id's", async () => {
     const server = await start();
@@ -81,12 +78,11 @@ describe("accounts over HTTP", () => {
     expect((await client(server, apiToken).get("/data")).status).toBe(401);
   });
 
-  test("a non-admin cannot manage users", async () => {
-    const server = await start();
-    const token = (await client(server).post("/api/v1/tokens", { user: "hank" })).body.token as string;
-    expect((await client(server, token).post("/api/v1/users", { username: "hank2", password: "correct horse" })).status).toBe(403);
-    expect((await client(server, token).get("/api/v1/users")).status).toBe(403);
-  });
+  const hank = async (app: App) => ({ hank: (await client(app).post("/api/v1/tokens", { user: "hank" })).body.token as string });
+  scenarios([
+    { name: "a non-admin cannot add a user", method: "POST", url: "/api/v1/users", body: { username: "hank2", password: "correct horse" }, before: hank, token: (made) => made.hank!, status: 403, after: async (app) => expect((await client(app).get("/api/v1/users")).body).toEqual([]) },
+    { name: "a non-admin cannot list users", url: "/api/v1/users", before: hank, token: (made) => made.hank!, status: 403 },
+  ]);
 });
 
 describe("brute force", () => {

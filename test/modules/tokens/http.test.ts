@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, client } from "../../helpers/api";
 import { inProcessApp } from "../../helpers/app";
+import { scenarios, type App } from "../../helpers/scenario";
 
 // The token API in-process (requests come from 127.0.0.1); test/e2e/tokens.test.ts keeps creating
 // and revoking over the binary, the environment tokens, restarts and the CLI.
@@ -28,23 +29,32 @@ describe("the token lifecycle over HTTP", () => {
     expect((await api.get("/api/v1/tokens?active=false")).body.map((r: { user: string }) => r.user)).toEqual(["dave"]);
   });
 
-  test.each([
-    ["no user", {}, 422, "validation_failed"],
-    ["a user with spaces", { user: "bob smith" }, 422, "invalid_user"],
-    ["a bad role", { user: "bob", role: "Root User" }, 422, "invalid_role"],
-    ["a negative duration", { user: "bob", expires_in: "-5d" }, 422, "invalid_duration"],
-    ["an absurd duration", { user: "bob", expires_in: "99999999d" }, 422, "invalid_duration"],
-    ["a zero duration", { user: "bob", expires_in: "0s" }, 422, "invalid_duration"],
-    ["a bad CIDR", { user: "bob", allowed_ips: ["10.0.0.0/40"] }, 422, "invalid_allowed_ips"],
-    ["a number for the user", { user: 42 }, 422, "validation_failed"],
-  ])("create with %s → %i %s, and nothing is stored", async (_, body, status, code) => {
-    const server = start();
-    const res = await client(server).post("/api/v1/tokens", body);
-    expect(res.status).toBe(status);
-    expect(res.body.code).toBe(code);
-    const list = await client(server).get("/api/v1/tokens?source=api");
-    expect(list.body.filter((r: { source: string }) => r.source !== "env")).toEqual([]);
-  });
+  const nothingStored = async (app: App) => {
+    const list = (await client(app).get("/api/v1/tokens?source=api")).body as { source: string }[];
+    expect(list.filter((r) => r.source !== "env")).toEqual([]);
+  };
+  scenarios(
+    (
+      [
+        ["no user", {}, 422, "validation_failed"],
+        ["a user with spaces", { user: "bob smith" }, 422, "invalid_user"],
+        ["a bad role", { user: "bob", role: "Root User" }, 422, "invalid_role"],
+        ["a negative duration", { user: "bob", expires_in: "-5d" }, 422, "invalid_duration"],
+        ["an absurd duration", { user: "bob", expires_in: "99999999d" }, 422, "invalid_duration"],
+        ["a zero duration", { user: "bob", expires_in: "0s" }, 422, "invalid_duration"],
+        ["a bad CIDR", { user: "bob", allowed_ips: ["10.0.0.0/40"] }, 422, "invalid_allowed_ips"],
+        ["a number for the user", { user: 42 }, 422, "validation_failed"],
+      ] as [string, unknown, number, string][]
+    ).map(([what, body, status, code]) => ({
+      name: `create with ${what} → ${status} ${code}, and nothing is stored`,
+      method: "POST",
+      url: "/api/v1/tokens",
+      body,
+      status,
+      contains: [`"code":"${code}"`],
+      after: nothingStored,
+    })),
+  );
 
   test("KEYWARD_TOKEN_TTL sets the default lifetime", async () => {
     const server = start({ KEYWARD_TOKEN_TTL: "30m" });
