@@ -54,6 +54,20 @@ describe("tokens end when their time is up", () => {
   });
 });
 
+describe("usage is stamped with the clock", () => {
+  test("a token's last use is the time of its last request, not of its creation", async () => {
+    const server = kw();
+    const { id, token } = (await client(server).post("/api/v1/tokens", { user: "ursula" })).body;
+    server.clock.advance(3_600_000);
+    const usedAt = server.clock.now();
+    expect((await client(server, token).get("/data")).status).toBe(200);
+    server.flush();
+    const record = (await client(server).get(`/api/v1/tokens/${id}`)).body;
+    expect(record).toMatchObject({ request_count: 1, last_ip: "127.0.0.1" });
+    expect(Date.parse(record.last_used_at)).toBeWithin(usedAt, usedAt + 1_000);
+  });
+});
+
 describe("a lockout lasts KEYWARD_FAILURE_WINDOW", () => {
   const limits = { KEYWARD_MAX_FAILURES: "3", KEYWARD_FAILURE_WINDOW: "1m", KEYWARD_TRUSTED_PROXIES: "127.0.0.1" };
   const from = (ip: string) => ({ "x-forwarded-for": ip });
