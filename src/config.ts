@@ -160,6 +160,16 @@ export const settings = {
     parse: (raw) => parseWhole(raw, 1000, 100_000_000),
     help: "most rows the audit log keeps; past it, the oldest are deleted (identical failures within a minute are one row)",
   }),
+  stopDrain: setting({
+    env: ["KEYWARD_STOP_DRAIN"],
+    fallback: parseDuration("8s"),
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      if (ms > 60_000) throw new Error(`"${raw}" is longer than a minute`);
+      return ms;
+    },
+    help: "on SIGTERM, how long requests in flight get to finish before their connections are closed (at most 1m); the process ends within this plus 7s",
+  }),
   secretKey: setting({
     env: ["SECRET_KEY"],
     fallback: null as string | null,

@@ -65,6 +65,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   await stopOnSignals({
     log,
     handlers,
+    drainMs: config.stopDrain,
     stopListening: (force) => server.stop(force),
     close() {
       clearInterval(ticker);

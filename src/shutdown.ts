@@ -1,9 +1,7 @@
 import type { Logger } from "./log";
 
-/** SIGTERM ends the process within this, whatever hangs: a handler, a client, a dead log pipe. */
-export const STOP_DEADLINE_MS = 15_000;
-/** Of that, how long requests in flight get to finish before their connections are closed. */
-const DRAIN_MS = 8_000;
+/** SIGTERM ends the process within this after the drain (KEYWARD_STOP_DRAIN), whatever hangs: a handler, a client, a dead log pipe. */
+export const STOP_MARGIN_MS = 7_000;
 /** After closing those connections, how long their handlers get to unwind before the database closes. */
 const UNWIND_MS = 1_000;
 /** Once stopped, how long a stalled reader of our output gets before the process exits anyway. */
@@ -64,6 +62,8 @@ export function countHandlers(): HandlerCount {
 export interface StopSteps {
   log: Logger;
   handlers: HandlerCount;
+  /** How long requests in flight get to finish before their connections are closed. */
+  drainMs: number;
   /** Stops listening; with `force`, also closes connections whose requests are still running. */
   stopListening(force: boolean): Promise<void>;
   /** Writes what is batched in memory and closes the database. Called at most once. */
@@ -71,12 +71,13 @@ export interface StopSteps {
 }
 
 /**
- * On the first SIGTERM or SIGINT: stop listening, let requests in flight finish (up to DRAIN_MS),
+ * On the first SIGTERM or SIGINT: stop listening, let requests in flight finish (up to drainMs),
  * close what still hangs, write what is batched, close the database; the returned promise then
- * resolves, and the process ends within LINGER_MS. A timer exits anyway at STOP_DEADLINE_MS, and a
+ * resolves, and the process ends within LINGER_MS. A timer exits anyway STOP_MARGIN_MS after the drain, and a
  * second signal exits at once: a stop that hangs must never leave a process that ignores SIGTERM.
  */
-export function stopOnSignals({ log, handlers, stopListening, close }: StopSteps): Promise<void> {
+export function stopOnSignals({ log, handlers, drainMs, stopListening, close }: StopSteps): Promise<void> {
+  const deadlineMs = drainMs + STOP_MARGIN_MS;
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
   let closed = false;
@@ -99,11 +100,11 @@ export function stopOnSignals({ log, handlers, stopListening, close }: StopSteps
     if (stopping) return exitNow(signal === "SIGINT" ? 130 : 143, "second signal: stopping at once", { signal });
     stopping = true;
     // Unref'd: it must not be the thing that keeps a finished process alive.
-    setTimeout(() => exitNow(1, "did not stop in time: exiting anyway", { after_ms: STOP_DEADLINE_MS, running: handlers.running() }), STOP_DEADLINE_MS).unref();
+    setTimeout(() => exitNow(1, "did not stop in time: exiting anyway", { after_ms: deadlineMs, running: handlers.running() }), deadlineMs).unref();
     log.info("stopping", { signal });
     stopListening(false).catch(() => undefined);
-    if (!(await handlers.idle(DRAIN_MS))) {
-      log.warn("requests still running: closing their connections", { after_ms: DRAIN_MS, running: handlers.running() });
+    if (!(await handlers.idle(drainMs))) {
+      log.warn("requests still running: closing their connections", { after_ms: drainMs, running: handlers.running() });
       stopListening(true).catch(() => undefined);
       await handlers.idle(UNWIND_MS);
     }

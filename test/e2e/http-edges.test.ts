@@ -5,13 +5,14 @@ import { connect } from "node:net";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { buildOnce } from "../helpers/binary";
 import { serverPool, type RunningServer } from "../helpers/server";
+import { until } from "../helpers/until";
 
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 beforeAll(() => buildOnce(), 120_000);
 
 /** The server's log events once one matching `wanted` has arrived (stderr is read as it comes). */
 async function eventsOnce(server: RunningServer, wanted: (event: Record<string, unknown>) => boolean) {
-  for (const deadline = Date.now() + 2000; !server.events().some(wanted) && Date.now() < deadline; ) await Bun.sleep(10);
+  await until(() => server.events().some(wanted), "the log event", 2000);
   return server.events();
 }
 

@@ -1,40 +1,15 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { migrate, migrations } from "../../src/db/migrate";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, buildOnce, cleanEnv, runKeyward, tempDir } from "../helpers/binary";
 import { freePort, serverPool } from "../helpers/server";
+import { until } from "../helpers/until";
 
 setDefaultTimeout(120_000);
-const root = resolve(import.meta.dir, "../..");
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_LOG: "warn" } });
-
-describe("release builds", () => {
-  test("npm run release cross-compiles five executables of the right formats, with SHA256SUMS", async () => {
-    const release = Bun.spawn([process.execPath, "scripts/release.ts"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-    const output = await new Response(release.stdout).text();
-    expect(await release.exited).toBe(0);
-    expect(output).toMatch(/keyward-linux-arm64\s+[\d.]+ MB/);
-    const dir = join(root, "dist/release");
-    const expected: Record<string, RegExp> = {
-      "keyward-linux-x64": /ELF 64-bit.*x86-64/,
-      "keyward-linux-x64-baseline": /ELF 64-bit.*x86-64/,
-      "keyward-linux-arm64": /ELF 64-bit.*ARM aarch64/,
-      "keyward-darwin-arm64": /Mach-O 64-bit arm64 executable/,
-      "keyward-windows-x64.exe": /PE32\+ executable.*x86-64/,
-    };
-    for (const [name, format] of Object.entries(expected)) {
-      const described = new TextDecoder().decode(Bun.spawnSync(["file", "-b", join(dir, name)]).stdout);
-      expect(`${name}: ${described}`).toMatch(new RegExp(`${name}: ${format.source}`));
-    }
-    const sums = readFileSync(join(dir, "SHA256SUMS"), "utf8").trim().split("\n");
-    expect(sums.map((line) => line.split(/\s+/)[1]).sort()).toEqual(Object.keys(expected).sort());
-    const host = Bun.spawnSync([join(dir, "keyward-linux-x64"), "--version"]);
-    expect(new TextDecoder().decode(host.stdout)).toMatch(/^keyward \d+\.\d+\.\d+/);
-  });
-});
 
 describe("HTTPS", () => {
   test("tls init writes a 0600 certificate and key for the given names; serve speaks HTTPS that curl trusts with --cacert", async () => {
@@ -55,11 +30,11 @@ describe("HTTPS", () => {
     );
     try {
       let body = "";
-      for (let i = 0; i < 100 && !body.includes('"ok"'); i++) {
-        await Bun.sleep(50);
+      await until(() => {
         const curl = Bun.spawnSync(["curl", "-sS", "--cacert", join(dir, "keyward.crt"), `https://127.0.0.1:${port}/health`]);
         body = new TextDecoder().decode(curl.stdout);
-      }
+        return body.includes('"ok"');
+      }, "keyward to answer over HTTPS").catch(() => undefined);
       expect(body).toContain('"status":"ok"');
       const plain = Bun.spawnSync(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/health`]);
       expect(new TextDecoder().decode(plain.stdout)).not.toBe("200");
@@ -131,7 +106,8 @@ describe("backup and restore", () => {
         if (res.status === 201) created.push(res.body.token);
       }
     });
-    await Bun.sleep(300);
+    // The backup starts while tokens are being written.
+    await until(() => created.length >= 20, "20 tokens created");
     const before = created.length;
     const backupFile = join(tempDir(), "keyward-backup.db");
     const backup = await runKeyward(["backup", backupFile], { env: { KEYWARD_DB: server.db } });

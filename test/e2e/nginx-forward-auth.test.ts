@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { tempDir } from "../helpers/binary";
 import { freePort, startKeyward, type RunningServer } from "../helpers/server";
+import { until } from "../helpers/until";
 
 /** CI installs nginx (.ci/run); elsewhere the test is skipped when it is missing. */
 const NGINX = "/usr/sbin/nginx";
@@ -61,10 +62,11 @@ http {
 `,
   );
   nginx = Bun.spawn([NGINX, "-p", prefix, "-c", join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdout: "ignore", stderr: "pipe" });
-  for (let i = 0; !(await fetch(front).then(() => true, () => false)); i++) {
-    if (nginx.exitCode !== null || i > 200) throw new Error(`nginx did not start: ${await new Response(nginx.stderr as ReadableStream).text()}`);
-    await Bun.sleep(25);
-  }
+  const started = nginx;
+  await until(async () => {
+    if (started.exitCode !== null) throw new Error(`nginx did not start: ${await new Response(started.stderr as ReadableStream).text()}`);
+    return fetch(front).then(() => true, () => false);
+  }, "nginx to answer");
 });
 
 afterAll(async () => {

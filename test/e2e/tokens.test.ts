@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { runKeyward } from "../helpers/binary";
 import { serverPool, startKeyward, type RunningServer } from "../helpers/server";
+import { until } from "../helpers/until";
 
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 
@@ -89,54 +90,6 @@ describe("the token lifecycle over HTTP", () => {
     expect(one.body.id).toBe(created.id);
   });
 
-  test("expires_in never, and the list's user and active filters", async () => {
-    const server = await start();
-    const forever = await createToken(server, { user: "carol", expires_in: "never" });
-    expect(forever.expires_at).toBeNull();
-    const other = await createToken(server, { user: "dave" });
-    await client(server).delete(`/api/v1/tokens/${other.id}`);
-    const api = client(server);
-    expect((await api.get("/api/v1/tokens?user=CAROL")).body.map((r: { id: string }) => r.id)).toEqual([forever.id]);
-    const active = (await api.get("/api/v1/tokens?active=true")).body.map((r: { user: string }) => r.user);
-    expect(active).toContain("carol");
-    expect(active).not.toContain("dave");
-    expect((await api.get("/api/v1/tokens?active=false")).body.map((r: { user: string }) => r.user)).toEqual(["dave"]);
-  });
-
-  test.each([
-    ["no user", {}, 422, "validation_failed"],
-    ["a user with spaces", { user: "bob smith" }, 422, "invalid_user"],
-    ["a bad role", { user: "bob", role: "Root User" }, 422, "invalid_role"],
-    ["a negative duration", { user: "bob", expires_in: "-5d" }, 422, "invalid_duration"],
-    ["an absurd duration", { user: "bob", expires_in: "99999999d" }, 422, "invalid_duration"],
-    ["a zero duration", { user: "bob", expires_in: "0s" }, 422, "invalid_duration"],
-    ["a bad CIDR", { user: "bob", allowed_ips: ["10.0.0.0/40"] }, 422, "invalid_allowed_ips"],
-    ["a number for the user", { user: 42 }, 422, "validation_failed"],
-  ])("create with %s → %i %s, and nothing is stored", async (_, body, status, code) => {
-    const server = await start();
-    const res = await client(server).post("/api/v1/tokens", body);
-    expect(res.status).toBe(status);
-    expect(res.body.code).toBe(code);
-    const list = await client(server).get("/api/v1/tokens?source=api");
-    expect(list.body.filter((r: { source: string }) => r.source !== "env")).toEqual([]);
-  });
-
-  test("a token with a short TTL stops working when it expires", async () => {
-    const server = await start();
-    const { token } = await createToken(server, { user: "eve", expires_in: "1s" });
-    expect((await client(server, token).get("/data")).status).toBe(200);
-    await Bun.sleep(1100);
-    const res = await client(server, token).get("/data");
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual(invalid);
-  });
-
-  test("KEYWARD_TOKEN_TTL sets the default lifetime", async () => {
-    const server = await start({ env: { KEYWARD_TOKEN_TTL: "30m" } });
-    const created = await createToken(server, { user: "frank" });
-    expect(Date.parse(created.expires_at as string) - Date.parse(created.created_at as string)).toBe(30 * 60_000);
-  });
-
   test("revoking over HTTP refuses the token at once and keeps the record", async () => {
     const server = await start();
     const { token, id } = await createToken(server);
@@ -149,53 +102,9 @@ describe("the token lifecycle over HTTP", () => {
     expect((await client(server).delete("/api/v1/tokens/tok_doesnotexist")).status).toBe(404);
   });
 
-  test("rotating without grace: the old token stops, the new one works with the same user and role", async () => {
-    const server = await start();
-    const old = await createToken(server, { user: "gina", role: "viewer", name: "kiosk" });
-    const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`);
-    expect(rotated.status).toBe(201);
-    expect(rotated.body).toMatchObject({ user: "gina", role: "viewer", name: "kiosk", status: "active" });
-    expect((await client(server, old.token).get("/data")).status).toBe(401);
-    expect((await client(server, rotated.body.token).get("/data")).body).toEqual({ message: "Hello gina, here is your data!" });
-    const record = await client(server).get(`/api/v1/tokens/${old.id}`);
-    expect(record.body).toMatchObject({ status: "revoked", revoke_reason: "rotated", replaced_by: rotated.body.id });
-  });
-
-  test("rotating with grace: the old token works until the grace period ends, visibly", async () => {
-    const server = await start();
-    const old = await createToken(server, { user: "hank" });
-    const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`, { grace: "2s" });
-    expect(rotated.status).toBe(201);
-    const record = await client(server).get(`/api/v1/tokens/${old.id}`);
-    expect(record.body).toMatchObject({ status: "rotating", replaced_by: rotated.body.id });
-    expect(Date.parse(record.body.revoked_at)).toBeGreaterThan(Date.now());
-    expect((await client(server, old.token).get("/data")).status).toBe(200);
-    expect((await client(server, rotated.body.token).get("/data")).status).toBe(200);
-    await Bun.sleep(2100);
-    expect((await client(server, old.token).get("/data")).status).toBe(401);
-    expect((await client(server, rotated.body.token).get("/data")).status).toBe(200);
-  });
-
-  test("all of one user's tokens can be revoked in one call", async () => {
-    const server = await start();
-    const tokens = [await createToken(server, { user: "ivan" }), await createToken(server, { user: "ivan" })];
-    const other = await createToken(server, { user: "judy" });
-    const res = await client(server).post("/api/v1/tokens/revoke", { user: "Ivan" });
-    expect(res.body).toEqual({ user: "ivan", revoked: 2 });
-    for (const { token } of tokens) expect((await client(server, token).get("/data")).status).toBe(401);
-    expect((await client(server, other.token).get("/data")).status).toBe(200);
-  });
 });
 
 describe("who may use a token, and from where", () => {
-  test("an IP outside allowed_ips gets 403 ip_not_allowed", async () => {
-    const server = await start();
-    const { token } = await createToken(server, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
-    const res = await client(server, token).get("/data");
-    expect(res.status).toBe(403);
-    expect(res.body).toEqual({ error: "This token may not be used from 127.0.0.1", code: "ip_not_allowed" });
-  });
-
   test("X-Forwarded-For counts only from a proxy in KEYWARD_TRUSTED_PROXIES", async () => {
     const trusting = await start({ env: { KEYWARD_TRUSTED_PROXIES: "127.0.0.1/32" } });
     const { token, id } = await createToken(trusting, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
@@ -210,12 +119,6 @@ describe("who may use a token, and from where", () => {
     expect((await client(wary).get(`/api/v1/tokens/${id}`)).body.last_ip).toBe("10.1.2.3");
   });
 
-  test("KEYWARD_ALLOW_QUERY_TOKEN=false refuses ?token= but still takes the header", async () => {
-    const server = await start({ env: { KEYWARD_ALLOW_QUERY_TOKEN: "false" } });
-    const { token } = await createToken(server);
-    expect((await server.fetch(`/data?token=${token}`)).status).toBe(401);
-    expect((await client(server, token).get("/data")).status).toBe(200);
-  });
 });
 
 describe("tokens from the environment and the first admin", () => {
@@ -236,13 +139,14 @@ describe("tokens from the environment and the first admin", () => {
 
   test("with no admin token, the first start prints one once on stdout; it works; the second start prints none", async () => {
     const first = await start({ env: { KEYWARD_ADMIN_TOKEN: "" } });
-    await Bun.sleep(100);
+    await until(() => /^ {4}kw_/m.test(first.logs()), "the printed admin token");
     const printed = first.logs().match(/^ {4}(kw_[0-9A-Za-z]{49})$/m)?.[1];
     expect(printed).toBeDefined();
     expect((await client(first, printed!).get("/api/v1/me")).body).toMatchObject({ user: "admin", role: "admin", source: "bootstrap" });
     await first.stop();
     const second = await start({ cwd: first.cwd, env: { KEYWARD_ADMIN_TOKEN: "" } });
-    await Bun.sleep(100);
+    // Bootstrap runs before the server listens: once "listening" is logged, anything printed is out.
+    await until(() => second.events().some((e) => e.msg === "listening"), "the listening line");
     expect(second.logs()).not.toContain("kw_");
     expect((await client(second, printed!).get("/api/v1/me")).status).toBe(200);
   });
@@ -298,9 +202,9 @@ describe("usage, audit and secrecy", () => {
     await server.fetch(`/data?token=${token}`);
     await client(server, token).get("/data");
     await client(server, `${token}x`).get("/data");
-    await Bun.sleep(100);
-    const lines = server.events().filter((e) => e.msg === "request" && e.path === "/data");
-    expect(lines.map((e) => e.user)).toEqual(["nina", "nina", undefined]);
+    const lines = () => server.events().filter((e) => e.msg === "request" && e.path === "/data");
+    await until(() => lines().length >= 3, "three request lines");
+    expect(lines().map((e) => e.user)).toEqual(["nina", "nina", undefined]);
     expect(server.logs()).not.toContain(token);
     expect(server.logs()).not.toContain(ADMIN_TOKEN);
   });
@@ -340,8 +244,7 @@ describe("the token CLI beside a running server", () => {
 
     const revoked = await runKeyward(["token", "revoke", issued.id], { env });
     expect(revoked.code).toBe(0);
-    await Bun.sleep(1050);
-    expect((await client(server, issued.token).get("/data")).status).toBe(401);
+    await until(async () => (await client(server, issued.token).get("/data")).status === 401, "the server refuses the revoked token", 1_500);
 
     const other = JSON.parse((await runKeyward(["token", "create", "rita", "--json"], { env })).stdout);
     const rotated = await runKeyward(["token", "rotate", other.id, "--grace", "1h", "--json"], { env });

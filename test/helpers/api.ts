@@ -1,3 +1,4 @@
+import { expect } from "bun:test";
 import type { RunningServer } from "./server";
 
 /** An admin token for tests: the server takes it from KEYWARD_ADMIN_TOKEN. */
@@ -9,8 +10,8 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
-/** JSON calls to a running server with a Bearer token, as a client script would make them. */
-export function client(server: RunningServer, token: string = ADMIN_TOKEN) {
+/** JSON calls with a Bearer token, as a client script would make them: to a running server, or to `inProcessApp`. */
+export function client(server: Pick<RunningServer, "fetch">, token: string = ADMIN_TOKEN) {
   const call = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> => {
     const res = await server.fetch(path, {
       method,
@@ -35,4 +36,21 @@ export function client(server: RunningServer, token: string = ADMIN_TOKEN) {
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>("POST", path, body, headers),
     delete: <T = any>(path: string) => call<T>("DELETE", path),
   };
+}
+
+/** A POST of form fields, as a browser's login form sends them. */
+export const formPost = (fields: Record<string, string>, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  body: new URLSearchParams(fields).toString(),
+});
+
+/** A POST of a JSON body. */
+export const jsonPost = (body: unknown, headers: Record<string, string> = {}) => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+/** Adds an account through the API as the admin; the answer's body. */
+export async function addAccount(server: Pick<RunningServer, "fetch">, username: string, password: string, role = "user") {
+  const res = await client(server).post("/api/v1/users", { username, password, role });
+  expect(res.status).toBe(201);
+  return res.body;
 }

@@ -5,12 +5,43 @@ import { migrate } from "../../src/db/migrate";
 import { createServices } from "../../src/services";
 import { memoryLogger } from "./memory-log";
 
-/** The real app over an in-memory database, for tests that need no process or socket. */
-export function inProcessApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}) {
-  const store = openDatabase(":memory:");
+/** A clock a test moves forward instead of sleeping: real time plus what was advanced, so it never runs backwards. */
+export interface TestClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export function testClock(): TestClock {
+  let ahead = 0;
+  return {
+    now: () => Date.now() + ahead,
+    advance(ms) {
+      ahead += ms;
+    },
+  };
+}
+
+export interface InProcessOptions {
+  /** The address every request comes from, as the socket peer would be (loopback, like the e2e tests). */
+  peer?: string;
+  /** The database file; a fresh in-memory one by default. */
+  db?: string;
+}
+
+/**
+ * The real app over an in-memory database, for tests that need no process or socket. Time is
+ * `clock` (advance it to expire tokens, end lockouts, pass grace periods); `fetch` takes a path
+ * like the e2e helpers' server, so `client(kw)` from helpers/api works on it.
+ */
+export function inProcessApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, { peer = "127.0.0.1", db = ":memory:" }: InProcessOptions = {}) {
+  const store = openDatabase(db);
   migrate(store.sqlite);
   const log = memoryLogger();
   const config = { ...resolveConfig({ flags: {}, env, dotenv: {} }), ...overrides };
-  const services = createServices(store, config, log);
-  return { ...services, log, app: createApp(services) };
+  const clock = testClock();
+  const services = createServices(store, config, log, clock.now);
+  const socket = { requestIP: () => ({ address: peer }) };
+  const app = createApp({ ...services, addressOf: (request, server) => services.addressOf(request, server ?? socket) });
+  const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
+  return { ...services, log, clock, app, fetch };
 }

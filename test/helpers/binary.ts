@@ -7,8 +7,13 @@ export const binaryPath = join(root, "dist/keyward");
 
 let built: Promise<void> | undefined;
 
-/** Builds dist/keyward once per test run, so the e2e tests always drive the current code. */
+/**
+ * Builds dist/keyward once per test run, so the e2e tests always drive the current code. npm test
+ * builds it before `bun test --parallel` and says so with KEYWARD_TEST_BUILT=1: workers building
+ * the same file at once would overwrite a binary another worker is running.
+ */
 export function buildOnce(): Promise<void> {
+  if (process.env.KEYWARD_TEST_BUILT === "1") return Promise.resolve();
   built ??= (async () => {
     const build = Bun.spawn([process.execPath, "scripts/build.ts"], { cwd: root, stdout: "pipe", stderr: "pipe" });
     if ((await build.exited) !== 0) {

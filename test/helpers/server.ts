@@ -1,6 +1,7 @@
 import { afterEach } from "bun:test";
 import { join } from "node:path";
 import { binaryPath, buildOnce, cleanEnv, tempDir } from "./binary";
+import { until } from "./until";
 
 export interface StartOptions {
   /** Working directory; a fresh temporary one by default. */
@@ -64,13 +65,11 @@ export async function startKeyward(options: StartOptions = {}): Promise<RunningS
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-  const deadline = Date.now() + 10_000;
-  while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`keyward did not start (exit ${proc.exitCode}):\n${stdout}\n${stderr}`);
-    }
-    await Bun.sleep(20);
+  const answers = () => fetch(`${url}/health`).then((r) => r.ok, () => false);
+  await until(() => proc.exitCode !== null || answers(), "keyward to answer /health", 10_000).catch(() => undefined);
+  if (proc.exitCode !== null || !(await answers())) {
+    proc.kill("SIGKILL");
+    throw new Error(`keyward did not start (exit ${proc.exitCode}):\n${stdout}\n${stderr}`);
   }
   return {
     url,

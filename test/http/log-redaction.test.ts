@@ -5,6 +5,7 @@ import { loggedPath, redactSecrets } from "../../src/http/log-redaction";
 import { generateToken } from "../../src/lib/token-format";
 import { inProcessApp } from "../helpers/app";
 import { memoryLogger } from "../helpers/memory-log";
+import { until } from "../helpers/until";
 
 const ADMIN = "test-admin-token-0123456789abcdef";
 const jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJkZXZfMTIzIn0.c2lnbmF0dXJlLWJ5dGVz";
@@ -55,7 +56,7 @@ describe("no token in any log line", () => {
     const rotated = (await (await call("POST", `/api/v1/tokens/${token}/rotate`, { grace: "1h" })).json()) as { token: string };
     expect((await call("DELETE", `/api/v1/tokens/${token}`)).status).toBe(200);
     expect((await call("GET", `/api/v1/tokens/${rotated.token}?token=${rotated.token}`)).status).toBe(200);
-    await Bun.sleep(5);
+    await until(() => log.lines.filter((line) => line.msg === "request").length >= 5, "five request lines");
     const requests = log.lines.filter((line) => line.msg === "request");
     expect(requests.map((line) => line.path)).toEqual([
       "/api/v1/tokens",

@@ -87,7 +87,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       const roles = need === "person" ? ["user (not device)"] : (need as readonly string[]);
       return fail(refusal("insufficient_role", credential, { roles }), ip, { tokenId: principal.tokenId, user: principal.user });
     }
-    if (principal.source !== "device") usage.record(principal.tokenId, ip);
+    if (principal.source !== "device") usage.record(principal.tokenId, ip, now());
     metrics.authentication("success", principal.source);
     return { ok: true, principal };
   };

@@ -1,0 +1,37 @@
+import type { Database } from "bun:sqlite";
+import { expect } from "bun:test";
+
+/** Path ids a stranger might send: traversal, NUL, SQL, a bidi override, 2,000 characters, invalid UTF-8. */
+export const hostileIds = ["..%2F..%2Fetc%2Fpasswd", "%00", "'%20OR%201=1--", "%E2%80%AE", "x".repeat(2000), "%FF%FE"];
+
+/** Every method and path of the OpenAPI document. */
+export function routesOf(spec: { paths: Record<string, Record<string, unknown>> }): { method: string; path: string }[] {
+  return Object.entries(spec.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path })));
+}
+
+/** A safe answer: never a 5xx, and an error is JSON in the one shape. */
+export async function expectSafe(res: Response, what: string): Promise<void> {
+  expect(`${what} → ${res.status}`).not.toMatch(/→ 5\d\d$/);
+  if (res.status >= 400) {
+    const body = await res.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new Error(`${what} → ${res.status} answered non-JSON: ${body.slice(0, 100)}`);
+    }
+    expect(Object.keys(parsed).sort()).toEqual(expect.arrayContaining(["code", "error"]));
+  } else {
+    await res.arrayBuffer();
+  }
+}
+
+/** What is stored, without what requests are allowed to change (usage counts, last seen). */
+export function storedState(db: Database): string {
+  return JSON.stringify({
+    tokens: db.query("SELECT id, user, name, role, hash, source, expires_at, revoked_at, replaced_by, allowed_ips FROM tokens ORDER BY id").all(),
+    users: db.query("SELECT * FROM users ORDER BY username").all(),
+    devices: db.query("SELECT id, fingerprint, label, status FROM devices ORDER BY id").all(),
+    deviceTokens: db.query("SELECT * FROM device_tokens ORDER BY id").all(),
+  });
+}
