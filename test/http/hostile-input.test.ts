@@ -65,6 +65,19 @@ describe("hostile requests against every route", () => {
     expect(sent).toBeGreaterThan(200);
   }, 60_000);
 
+  test("a path id that cannot be decoded (%FF) is a 4xx in the error shape on every route with one, in-process too", async () => {
+    let sent = 0;
+    for (const { method, path } of routes) {
+      if (!path.includes("{")) continue;
+      const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+      const body = method === "GET" || method === "DELETE" ? undefined : JSON.stringify({ label: "x", grace: "1m" });
+      const res = await server.fetch(path.replace(/\{[^}]+\}/g, "%FF%FE"), { method, headers, body });
+      await expectSafe(res, `${method} ${path} with %FF%FE`);
+      sent++;
+    }
+    expect(sent).toBeGreaterThanOrEqual(9);
+  });
+
   test("overlong and odd tokens in every place a token goes: 401, never 5xx", async () => {
     for (const token of ["A".repeat(5000), "kw_" + "Z".repeat(5000), "a.b.c", "e30.e30.", "\u00ff\u00fe", " ", "Bearer"]) {
       for (const [path, init] of [

@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
+import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
 import { lockoutBucket } from "../../lib/cidr";
 import { FailureLimiter } from "../../lib/failure-limiter";
@@ -158,6 +159,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       return presentDevice(approved);
     }, {
       auth: "admin",
+      params: IdParams,
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       detail: {
         summary: "Approve a pending device",
@@ -169,6 +171,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       return presentDevice(reset);
     }, {
       auth: "admin",
+      params: IdParams,
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       detail: {
         summary: "Reset a device so it can enroll again",
@@ -181,11 +184,13 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       return presentDevice(revoked);
     }, {
       auth: "admin",
+      params: IdParams,
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
     })
     .patch("/api/v1/devices/:id", ({ params, body, principal, ip }) => presentDevice(labelDevice(db, params.id, body.label, { name: principal.user, ip })), {
       auth: "admin",
+      params: IdParams,
       body: LabelBody,
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
       detail: { summary: "Label a device" },

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { IdParams } from "../../http/path-params";
 import { refuseCutBody } from "../../http/limits";
 import { answerPage, pageOf } from "../../http/pagination";
 import { parseDuration, parseLifetime } from "../../lib/durations";
@@ -101,6 +102,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       },
       {
         auth: "admin",
+        params: IdParams,
         response: { 200: TokenRecord, ...denied, 404: ErrorBody },
         detail: { summary: "Show one token's record" },
       },
@@ -113,6 +115,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       },
       {
         auth: "admin",
+        params: IdParams,
         response: { 200: TokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody },
         detail: {
           summary: "Revoke a token",
@@ -129,6 +132,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       },
       {
         auth: "admin",
+        params: IdParams,
         body: t.Optional(RotateToken),
         beforeHandle: refuseCutBody,
         response: { 201: IssuedTokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody },

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody } from "../../http/errors";
+import { UsernameParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
 import { CreateUser, presentUser, UpdateUser, UserQuery, UserRecord } from "./model";
 import { addUser, listUsers, removeUser, updateUser } from "./service";
@@ -43,6 +44,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
       },
       {
         auth: "admin",
+        params: UsernameParams,
         body: UpdateUser,
         response: { 200: UserRecord, ...denied, 404: ErrorBody, 422: ErrorBody },
         detail: {
@@ -59,6 +61,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
       },
       {
         auth: "admin",
+        params: UsernameParams,
         response: { 200: UserRecord, ...denied, 404: ErrorBody },
         detail: { summary: "Remove a user", description: "Also revokes every token of that user." },
       },
