@@ -32,6 +32,11 @@ export class WriteBehind<V> {
     return this.pending.size;
   }
 
+  /** The value held for a key, to change in place on a hot path (a flush takes the whole map at once). */
+  held(key: string): V | undefined {
+    return this.pending.get(key);
+  }
+
   add(key: string, value: V): void {
     const earlier = this.pending.get(key);
     if (earlier !== undefined) {

@@ -50,7 +50,10 @@ export class Metrics {
     histogram.count++;
   }
 
-  authentication(...[outcome, reason]: AuthenticationOutcome): void {
+  // Overloads rather than a rest tuple: this runs on every request, and a rest parameter allocates.
+  authentication(outcome: "success", reason: Principal["source"]): void;
+  authentication(outcome: "failure", reason: Reason): void;
+  authentication(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void {
     const key = `${outcome} ${reason}`;
     const entry = this.auth.get(key);
     if (entry) entry.value++;

@@ -41,8 +41,13 @@ export class UsageTracker {
     });
   }
 
+  /** On every authenticated request: a token already counted this second is changed in place, allocating nothing. */
   record(tokenId: string, ip: string, at = Date.now()): void {
-    this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: ip });
+    const use = this.buffer.held(tokenId);
+    if (use === undefined) return this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: ip });
+    use.count++;
+    use.lastUsedAt = at;
+    use.lastIp = ip;
   }
 
   /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */
