@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
@@ -42,6 +43,8 @@ export const tokens = sqliteTable(
     uniqueIndex("tokens_hash_unique").on(table.hash),
     index("tokens_user_idx").on(table.user, table.createdAt, table.id),
     index("tokens_created_idx").on(table.createdAt, table.id),
+    // Issuing any other token retires the user's lab tokens: this finds them without walking all of theirs.
+    index("tokens_lab_user_idx").on(table.user).where(sql`${table.source} = 'lab'`),
   ],
 );
 

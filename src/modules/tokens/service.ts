@@ -1,4 +1,4 @@
-import { and, eq, ne, type SQL } from "drizzle-orm";
+import { and, eq, ne, sql, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
@@ -90,7 +90,8 @@ export function retireLabTokens(db: Db, user: string, now: Date): void {
   const retired = db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
-    .where(and(eq(tokens.user, user), eq(tokens.source, "lab"), liveAt(now)))
+    // A literal, not a bound parameter: only then can SQLite use the partial index tokens_lab_user_idx.
+    .where(and(eq(tokens.user, user), sql`${tokens.source} = 'lab'`, liveAt(now)))
     .returning({ id: tokens.id })
     .all();
   if (retired.length > 0) {

@@ -1,0 +1,1 @@
+CREATE INDEX `tokens_lab_user_idx` ON `tokens` (`user`) WHERE "tokens"."source" = 'lab';
