@@ -56,6 +56,13 @@ export const errorHandling = (log: Logger) =>
         set.status = 400;
         return errorBody("invalid_cookie", "A signed cookie was tampered with");
     }
+    if (databaseBusy(error)) {
+      // Another process (the CLI, a restore) held the write lock past the busy timeout: worth a retry.
+      log.warn("database busy", { method: request.method, path: loggedPath(request.url) });
+      set.status = 503;
+      set.headers["retry-after"] = "1";
+      return errorBody("database_busy", "The database is busy; try again in a moment");
+    }
     const status = typeof code === "number" ? code : 500;
     if (status >= 500) {
       log.error("request failed", { method: request.method, path: loggedPath(request.url), error: describeError(error) });
@@ -79,6 +86,14 @@ export const serverErrorOptions = (log: Logger) => ({
     return Response.json(INTERNAL_ERROR, { status: 500, headers: { connection: "close" } });
   },
 });
+
+/** SQLite's "database is locked", as bun:sqlite throws it or as drizzle wraps it. */
+function databaseBusy(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === "SQLITE_BUSY") return true;
+  }
+  return false;
+}
 
 function describeError(error: unknown): string {
   return redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -6,8 +6,8 @@ const suspicious = /\/(?:kw_|eyJ|[^/]{20})|^\/api\/v1\/tokens\/[^/]/;
 /** Long segments that are not secrets: public record ids and the docs page's file names. */
 const publicSegment = /^(?:(?:tok|dev|dtk)_[0-9A-Za-z]{16}|[\w.-]+\.(?:js|css|map|png|svg|ico|woff2?|ttf))$/;
 
-/** What the tokens API takes in that place other than a token: a `tok_` id or a word (`revoke`, `verify`). */
-const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|[a-z]+)$/;
+/** What the tokens API takes in that place other than a token: a `tok_` id or one of its own words. */
+const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|revoke|verify|main)$/;
 
 /**
  * The path of a request URL as it may be logged: without the query string, and with every segment

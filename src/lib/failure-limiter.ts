@@ -6,20 +6,21 @@ interface Window {
   reported: boolean;
 }
 
-/** How many of the oldest entries are looked at for one that may go: a bound on the work per failure. */
-const EVICTION_SCAN = 64;
-
 export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
 
 /**
  * Counts events per key (a client address, a user name) in fixed windows; at `max` the key is
  * locked for one window from the event that filled it. Failures use it as a lockout; requests that
- * write rows (enrollments, lab logins) as a rate limit, through `take`. Memory is bounded: past
- * `capacity` keys the oldest entry is dropped, so an attacker rotating addresses cannot grow it,
- * only age out its own entries.
+ * write rows (enrollments, lab logins) as a rate limit, through `take`.
+ *
+ * Memory is bounded, and locks are kept apart from counts: past `capacity` counting keys the
+ * oldest count is dropped, so a flood of one-off failures from fresh addresses only ages out its
+ * own entries. Locked keys live in a table of their own, which only keys that reached `max` can
+ * fill: to push a lock out early an attacker must lock `capacity` keys of their own first.
  */
 export class FailureLimiter {
-  private readonly windows = new Map<string, Window>();
+  private readonly counting = new Map<string, Window>();
+  private readonly locked = new Map<string, Window>();
 
   constructor(
     private readonly max: number,
@@ -28,30 +29,19 @@ export class FailureLimiter {
   ) {}
 
   check(key: string, now = Date.now()): Lockout {
-    const window = this.windows.get(key);
-    if (!window) return { locked: false };
-    if (now >= window.until) {
-      this.windows.delete(key);
-      return { locked: false };
-    }
-    return window.failures >= this.max ? { locked: true, retryAfterMs: window.until - now } : { locked: false };
+    const window = this.current(key, now);
+    return window && window.failures >= this.max ? { locked: true, retryAfterMs: window.until - now } : { locked: false };
   }
 
   /** Counts one failure; true when this one locked the key. */
   fail(key: string, now = Date.now()): boolean {
-    const current = this.windows.get(key);
-    const window = current && now < current.until ? current : { failures: 0, until: now + this.windowMs, reported: false };
+    const window = this.current(key, now) ?? this.remember(this.counting, key, { failures: 0, until: now + this.windowMs, reported: false });
     window.failures++;
-    if (window !== current) {
-      this.windows.delete(key);
-      if (this.windows.size >= this.capacity) this.evict(now);
-      this.windows.set(key, window);
-    }
-    if (window.failures === this.max) {
-      window.until = now + this.windowMs;
-      return true;
-    }
-    return false;
+    if (window.failures !== this.max) return false;
+    window.until = now + this.windowMs;
+    this.counting.delete(key);
+    this.remember(this.locked, key, window);
+    return true;
   }
 
   /** As a rate limit: counts one request if the key is not locked, else says how long to wait. */
@@ -63,37 +53,38 @@ export class FailureLimiter {
 
   /** Takes back one failure counted in advance for an attempt that turned out to succeed. */
   forgive(key: string, now = Date.now()): void {
-    const window = this.windows.get(key);
-    if (window && now < window.until && window.failures > 0) window.failures--;
+    const window = this.current(key, now);
+    if (!window || window.failures === 0) return;
+    window.failures--;
+    if (window.failures === this.max - 1 && this.locked.delete(key)) this.remember(this.counting, key, window);
   }
 
   /** True once per lockout: the first caller to see the key locked reports it. */
   firstReport(key: string, now = Date.now()): boolean {
-    const window = this.windows.get(key);
-    if (!window || now >= window.until || window.failures < this.max || window.reported) return false;
+    const window = this.current(key, now);
+    if (!window || window.failures < this.max || window.reported) return false;
     window.reported = true;
     return true;
   }
 
-  /**
-   * Makes room: the oldest of the first few entries that is not locked (or whose window ended),
-   * so that a flood of one-off failures from fresh addresses cannot push a lockout out early.
-   */
-  private evict(now: number): void {
-    let oldest: string | undefined;
-    let scanned = 0;
-    for (const [key, window] of this.windows) {
-      oldest ??= key;
-      if (window.failures < this.max || now >= window.until) {
-        this.windows.delete(key);
-        return;
-      }
-      if (++scanned >= EVICTION_SCAN) break;
-    }
-    if (oldest !== undefined) this.windows.delete(oldest);
+  get size(): number {
+    return this.counting.size + this.locked.size;
   }
 
-  get size(): number {
-    return this.windows.size;
+  /** The key's window if it has not ended; an ended one is forgotten. */
+  private current(key: string, now: number): Window | undefined {
+    const window = this.locked.get(key) ?? this.counting.get(key);
+    if (window && now >= window.until) {
+      this.locked.delete(key);
+      this.counting.delete(key);
+      return undefined;
+    }
+    return window;
+  }
+
+  private remember(table: Map<string, Window>, key: string, window: Window): Window {
+    if (table.size >= this.capacity) table.delete(table.keys().next().value!);
+    table.set(key, window);
+    return window;
   }
 }

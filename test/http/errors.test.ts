@@ -1,8 +1,15 @@
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Elysia, t } from "elysia";
 import { errorHandling, serverErrorOptions } from "../../src/http/errors";
 import { DomainError } from "../../src/lib/errors";
+import { inProcessApp } from "../helpers/app";
 import { memoryLogger } from "../helpers/memory-log";
+
+const BUSY_ADMIN = "test-admin-token-0123456789abcdef";
 
 /** A small app behind the error plugin, with one route of each kind of failure. */
 function appWithFailures() {
@@ -98,5 +105,27 @@ describe("the server's last answer for an error that escapes Elysia", () => {
     expect(res.headers.get("content-type")).toStartWith("application/json");
     expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error" });
     expect(String(log.lines.find((l) => l.msg === "request failed")?.error)).toContain("/var/lib/keyward");
+  });
+});
+
+describe("a database another process holds", () => {
+  test("a write that waits past the busy timeout is a 503 database_busy with Retry-After, not a 500", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "keyward-busy-")), "k.db");
+    const { app, store } = inProcessApp({ KEYWARD_ADMIN_TOKEN: BUSY_ADMIN }, {}, { db: file });
+    // Shortened from 5 s so the test does not wait it out; the rule is the same.
+    store.sqlite.run("PRAGMA busy_timeout = 50");
+    const other = new Database(file);
+    other.run("BEGIN IMMEDIATE");
+    try {
+      const res = await app.handle(
+        new Request("http://localhost/api/v1/tokens", { method: "POST", headers: { authorization: `Bearer ${BUSY_ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ user: "alice" }) }),
+      );
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy" });
+    } finally {
+      other.run("ROLLBACK");
+      other.close();
+    }
   });
 });

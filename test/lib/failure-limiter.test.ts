@@ -41,11 +41,18 @@ describe("the failure limiter", () => {
     expect(limiter.take("10.0.0.1", 60_001)).toEqual({ locked: false });
   });
 
-  test("a full table makes room by dropping a key that is not locked, so a flood of fresh keys cannot end a lockout early", () => {
+  test("locks outlive a flood: fresh keys push out only counts, never a lock, even after many locks of the attacker's own", () => {
     const limiter = new FailureLimiter(3, 60_000, 100);
     for (let i = 0; i < 3; i++) limiter.fail("user:bob", i);
-    for (let i = 0; i < 10_000; i++) limiter.fail(`ip:10.0.${i >> 8}.${i & 255}`, 10 + i);
-    expect(limiter.size).toBe(100);
+    for (let k = 0; k < 64; k++) for (let i = 0; i < 3; i++) limiter.fail(`ip:10.1.0.${k}`, 10 + i);
+    for (let i = 0; i < 10_000; i++) limiter.fail(`ip:10.0.${i >> 8}.${i & 255}`, 20 + i);
+    expect(limiter.size).toBe(100 + 65);
     expect(limiter.check("user:bob", 20_000)).toEqual({ locked: true, retryAfterMs: 60_000 + 2 - 20_000 });
+  });
+
+  test("the locks' own table is bounded too", () => {
+    const limiter = new FailureLimiter(1, 60_000, 50);
+    for (let i = 0; i < 500; i++) limiter.fail(`ip:10.2.${i >> 8}.${i & 255}`, i);
+    expect(limiter.size).toBe(50);
   });
 });

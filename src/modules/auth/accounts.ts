@@ -1,6 +1,6 @@
 import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { tokens, users } from "../../db/schema";
+import { auditEvents, tokens, users } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 
 export type Account = typeof users.$inferSelect;
@@ -29,12 +29,14 @@ export async function passwordAccount(db: Db, name: string | null, password: str
 }
 
 /**
- * Lab mode hands a token to a bare name only if nobody owns that name: not an account, not the
- * admin, and not a user holding tokens of any other kind (environment tokens' labels included,
- * since each has a record).
+ * Lab mode hands a token to a bare name only if nobody owns that name, or ever did: not an account
+ * (nor one since removed: a service behind forward auth may still trust that name), not the admin,
+ * and not a user holding tokens of any other kind (environment tokens' labels included, since
+ * each has a record).
  */
 export function labNameIsFree(db: Db, name: string): boolean {
   if (name === ADMIN_ROLE) return false;
   if (db.select({ username: users.username }).from(users).where(eq(users.username, name)).get()) return false;
+  if (db.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.user, name), eq(auditEvents.action, "user.created"))).limit(1).get()) return false;
   return !db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.user, name), ne(tokens.source, "lab"))).limit(1).get();
 }

@@ -111,11 +111,14 @@ describe("Unicode spellings are one name", () => {
 describe("lab mode cannot impersonate", () => {
   const lab = { KEYWARD_OPEN_LOGIN: "true", API_TOKENS: "ops:ops-environment-token-5f3a9c2e7b1d4a6f" };
 
-  test("an id-only login gets nothing for an account, the admin, an environment label or a token holder", async () => {
+  test("an id-only login gets nothing for an account (even a removed one), the admin, an environment label or a token holder", async () => {
     const server = await start(lab);
     await addUser(server, "acct", "correct horse battery");
     await newToken(server, "holder");
-    for (const name of ["acct", "ACCT", "admin", "ops", "holder"]) {
+    // An account removed before it ever held a token: a service may still trust its name.
+    await addUser(server, "erin", "correct horse battery");
+    expect((await client(server).delete("/api/v1/users/erin")).status).toBe(200);
+    for (const name of ["acct", "ACCT", "admin", "ops", "holder", "erin"]) {
       const res = await server.fetch("/login", from("10.5.0.1", login({ id: name })));
       expect({ name, status: res.status }).toEqual({ name, status: 401 });
     }
