@@ -25,7 +25,7 @@ export function presentedToken(request: Request, allowQuery: boolean): string | 
 export const INVALID_TOKEN = errorBody("invalid_token", "Invalid or expired authentication token");
 const EXPIRED_TOKEN = errorBody("token_expired", "The token has expired");
 const INVALID_CREDENTIALS = errorBody("invalid_credentials", "Invalid credentials");
-export const FINGERPRINT_MISMATCH = errorBody("fingerprint_mismatch", "The hardware fingerprint does not match the one bound in the token");
+const FINGERPRINT_MISMATCH = errorBody("fingerprint_mismatch", "The hardware fingerprint does not match the one bound in the token");
 
 export interface Answer {
   status: 401 | 403 | 429;
@@ -65,7 +65,7 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
   },
 };
 
-export const answerFor = (refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN): Answer => answers[refusal.reason](refusal, invalid);
+const answerFor = (refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN): Answer => answers[refusal.reason](refusal, invalid);
 
 interface Answering<S> {
   set: { headers: Record<string, unknown> };
@@ -81,7 +81,7 @@ export function refuse<S>({ set, status }: Answering<S>, refusal: Refusal, inval
 }
 
 /** What a route receives from the auth macro. */
-export interface Authenticated {
+interface Authenticated {
   principal: Principal;
   ip: string;
 }
