@@ -1,6 +1,6 @@
 /** A grouped bar chart as SVG, so the results need no plotting library. */
 export function renderChart(groups: { label: string; bars: [string, number][] }[]): string {
-  const colors = ["#7a7a7a", "#2b6cb0", "#c05621"];
+  const colors = ["#7a7a7a", "#38a169", "#2b6cb0", "#c05621"];
   const width = 640;
   const height = 320;
   const top = 30;

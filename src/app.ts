@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import { requestObserver } from "./http/request-observer";
 import { authentication } from "./http/auth";
-import { clientAddress } from "./http/client-address";
+import { addressResolver } from "./http/client-address";
+import type { PeerSource } from "./http/client-ip";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { bodyLimit } from "./http/limits";
@@ -20,21 +21,25 @@ import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
-/** The whole HTTP surface, without listening: the binary and the tests build it the same way. */
-export function createApp({ store, config, log, verifier, usage, audit, core, addressOf, signer, sightings, metrics }: Services) {
+/**
+ * The whole HTTP surface, without listening: the binary and the tests build it the same way.
+ * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
+ */
+export function createApp({ store, config, log, usage, audit, core, signer, sightings, metrics }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
+  const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
   const auth = authentication({ core, addressOf, allowQueryToken });
-  return new Elysia()
+  const app = new Elysia()
     // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
-    .use(errorHandling(log))
+    // Before the error handler, whose answer ends the chain: the observer only notes the context.
     .use(requestObserver(log, metrics))
+    .use(errorHandling(log))
     .use(bodyLimit)
     .use(docs)
     .use(homeRoutes)
     .use(adminRoutes)
     .use(health(store))
-    .use(clientAddress(addressOf))
     .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
     .use(forwardAuthRoutes({ core, addressOf, allowQueryToken }))
@@ -58,6 +63,7 @@ export function createApp({ store, config, log, verifier, usage, audit, core, ad
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

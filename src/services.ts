@@ -1,6 +1,5 @@
 import { weakEnvTokens, type Config } from "./config";
 import type { Store } from "./db/client";
-import { addressResolver, type AddressOf } from "./http/client-address";
 import { FailureLimiter } from "./lib/failure-limiter";
 import { Lockout } from "./modules/auth/lockout";
 import { createAuthCore, type AuthCore } from "./modules/auth/service";
@@ -24,8 +23,6 @@ export interface Services {
   audit: AuditQueue;
   /** The one authentication core: every credential is decided there. */
   core: AuthCore;
-  /** The one resolver of a request's client address. */
-  addressOf: AddressOf;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   metrics: Metrics;
@@ -64,8 +61,11 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
   };
   const devices = {
     main: async (jwt: string, fingerprint: string | null) => seen(await verifyMainToken(store.db, signer, jwt, fingerprint, new Date(now()))),
-    short: async (shortToken: string, fingerprint: string | null) =>
-      fingerprint === null ? verifyShortToken(store.db, signer, shortToken, null, new Date(now())) : seen(await shortTokens.check(shortToken, fingerprint, now())),
+    short: (shortToken: string, fingerprint: string | null) => {
+      if (fingerprint === null) return verifyShortToken(store.db, signer, shortToken, null, new Date(now()));
+      const check = shortTokens.check(shortToken, fingerprint, now());
+      return check instanceof Promise ? check.then(seen) : seen(check);
+    },
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, lab, now });
@@ -77,7 +77,6 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     usage,
     audit,
     core,
-    addressOf: addressResolver(config.trustedProxies),
     now,
     signer,
     sightings,

@@ -1,11 +1,13 @@
 import { Elysia } from "elysia";
-import { ADMIN_ONLY, type AuthCore } from "../modules/auth/service";
-import type { Reason, Refusal } from "../modules/auth/model";
+import { ADMIN_ONLY, type AuthCore, type Presented } from "../modules/auth/service";
+import type { Need, Reason, Refusal } from "../modules/auth/model";
+import type { Actor } from "../modules/tokens/service";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
 import { errorBody, type ErrorBody } from "./errors";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+const bearerScheme = /^bearer(\s|$)/i;
 
 /**
  * Finds the presented token: the Authorization header, else `?token=` when allowed.
@@ -14,7 +16,11 @@ const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
  */
 export function presentedToken(request: Request, allowQuery: boolean): string | null {
   const header = request.headers.get("authorization");
-  if (header !== null && /^bearer(\s|$)/i.test(header)) return bearer.exec(header)?.[1] ?? "";
+  if (header !== null) {
+    const wellFormed = bearer.exec(header);
+    if (wellFormed !== null) return wellFormed[1]!;
+    if (bearerScheme.test(header)) return "";
+  }
   if (!allowQuery) return null;
   const url = request.url;
   const query = url.indexOf("?");
@@ -83,7 +89,8 @@ export function refuse<S>({ set, status }: Answering<S>, refusal: Refusal, inval
 /** What a route receives from the auth macro. */
 interface Authenticated {
   principal: Principal;
-  ip: string;
+  /** Who is asking, for the audit log of a change (the address is looked up only when this is called). */
+  actor(): Actor;
 }
 
 export interface AuthPluginDeps {
@@ -93,20 +100,31 @@ export interface AuthPluginDeps {
 }
 
 /**
+ * What a request presents to the core: the token, and the address and hardware fingerprint,
+ * read only if the core asks (a good API token needs neither). Without `devices`, a device's main
+ * token is not accepted: no fingerprint is offered with it.
+ */
+export function presented(request: Request, addressOf: AddressOf, token: string | null, need: Need, { devices = true } = {}): Presented {
+  const address = () => addressOf(request);
+  return devices ? { token, need, address, fingerprint: () => request.headers.get("x-hardware-fingerprint") } : { token, need, address };
+}
+
+/**
  * The `auth` macro: `{ auth: "token" }` or `{ auth: "admin" }` on a route. The route gets the
- * principal and the client address; a refusal is answered before the handler runs. (Elysia runs
- * a macro only for a primitive value, so a route needing other roles calls the core itself.)
+ * principal and its actor; a refusal is answered before the handler runs. (Elysia runs a macro
+ * only for a primitive value, so a route needing other roles calls the core itself.)
  */
 export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginDeps) =>
   new Elysia({ name: "keyward/auth" }).macro({
     auth: (need: "token" | "admin") => ({
       detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
-      async resolve({ request, server, set, status }) {
-        const ip = addressOf(request, server);
-        const fingerprint = request.headers.get("x-hardware-fingerprint");
-        const decision = await core.token({ token: presentedToken(request, allowQueryToken), ip, need: need === "admin" ? ADMIN_ONLY : "token", fingerprint });
+      async resolve({ request, set, status }) {
+        const decided = core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need === "admin" ? ADMIN_ONLY : "token"));
+        // Only a device's JWT is decided asynchronously; awaiting an answer already there would cost a turn of the event loop.
+        const decision = decided instanceof Promise ? await decided : decided;
         if (!decision.ok) return refuse({ set, status }, decision);
-        return { principal: decision.principal, ip } satisfies Authenticated;
+        const { principal } = decision;
+        return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }) } satisfies Authenticated;
       },
     }),
   });

@@ -1,6 +1,7 @@
 import { ipInRanges, normalizeIp, parseIp, type Cidr } from "../lib/cidr";
 
-interface PeerSource {
+/** Where the socket peer of a request comes from: Bun's server. */
+export interface PeerSource {
   requestIP(request: Request): { address: string } | null;
 }
 

@@ -7,24 +7,23 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const BODY_TOO_LARGE = errorBody("body_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
 
 /**
- * Refuses a declared body over the limit with 413 in the error shape, before reading it. A body
- * without a length (chunked) is counted as it streams instead: reading it stops at the limit, and
- * the error plugin answers the same 413. Only the reading of such a body costs anything; the GET
- * hot paths pay one header lookup and one method check.
+ * Bounds every request body at MAX_BODY_BYTES, answered with 413 in the error shape when a route
+ * reads it: a declared length over the limit fails the first read without reading anything, and a
+ * body without a length (chunked) is counted as it streams, its reading stopping at the limit. A
+ * route that reads no body is not concerned; Bun discards such a body unread, up to its own cap.
+ *
+ * It wraps the handling rather than hooking into Elysia's parse: a global parse hook makes every
+ * route's generated handler asynchronous, the GET hot paths included, which only pay a method check here.
  *
  * The 413 keeps the connection open on purpose. The client may still be writing its body: a server
  * that closes with unread bytes makes the kernel send a reset, and the client's stack then throws
  * away the 413 it had already received. Left open, Bun reads the rest of the body after the
  * answer and discards it as it arrives (memory stays flat), then serves the next request.
  */
-export const bodyLimit = new Elysia({ name: "keyward/body-limit" }).onRequest(({ request, set }) => {
-  const length = request.headers.get("content-length");
-  if (length !== null) {
-    if (Number(length) <= MAX_BODY_BYTES) return;
-    set.status = 413;
-    return BODY_TOO_LARGE;
-  }
-  if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) countAsItStreams(request);
+export const bodyLimit = new Elysia({ name: "keyward/body-limit" }).wrap((handle) => (request: Request) => {
+  const method = request.method;
+  if (method !== "GET" && method !== "HEAD") bound(request);
+  return handle(request);
 });
 
 const refused = Symbol("keyward.bodyRefused");
@@ -40,21 +39,37 @@ export function refuseCutBody({ request, set }: { request: Request; set: { statu
   return BODY_TOO_LARGE;
 }
 
+/** Marks the request (for `refuseCutBody`) and throws the 413 for the error plugin to answer. */
+function refuseBody(request: Request): never {
+  (request as { [refused]?: true })[refused] = true;
+  throw new ParseRefusal(413, BODY_TOO_LARGE);
+}
+
 const readers = ["arrayBuffer", "blob", "bytes", "formData", "json", "text"] as const;
 
+/** A declared length over the limit fails the first read; a body without one is counted as it streams. */
+function bound(request: Request): void {
+  const length = request.headers.get("content-length");
+  if (length === null) {
+    if (request.body !== null) readThrough(request, () => readBounded(request));
+  } else if (Number(length) > MAX_BODY_BYTES) {
+    readThrough(request, () => refuseBody(request));
+  }
+}
+
 /**
- * Shadows the request's body readers, which Elysia's parsers call, with ones that read at most
- * MAX_BODY_BYTES and then parse as the originals would: memory per upload stays at the limit,
- * however much the client sends. The request object itself must stay, as Bun finds the client's
- * address (server.requestIP) by it.
+ * Shadows the request's body readers, which Elysia's parsers call, with ones that take the bytes
+ * from `read` and then parse as the originals would: memory per upload stays at the limit, however
+ * much the client sends. The request object itself must stay, as Bun finds the client's address
+ * (server.requestIP) by it.
  */
-function countAsItStreams(request: Request): void {
+function readThrough(request: Request, read: () => Promise<Uint8Array<ArrayBuffer>>): void {
   let bytes: Promise<Uint8Array<ArrayBuffer>> | undefined;
   const type = request.headers.get("content-type");
   for (const reader of readers) {
     Object.defineProperty(request, reader, {
       value: async () => {
-        bytes ??= readBounded(request);
+        bytes ??= read();
         const copy = new Response(await bytes, type === null ? {} : { headers: { "content-type": type } });
         return copy[reader]();
       },
@@ -70,8 +85,7 @@ async function readBounded(request: Request): Promise<Uint8Array<ArrayBuffer>> {
     total += next.value.byteLength;
     if (total > MAX_BODY_BYTES) {
       void reader.cancel();
-      (request as { [refused]?: true })[refused] = true;
-      throw new ParseRefusal(413, BODY_TOO_LARGE);
+      refuseBody(request);
     }
     chunks.push(next.value);
   }

@@ -4,36 +4,63 @@ import type { Metrics } from "../modules/metrics/registry";
 import type { Principal } from "../modules/tokens/verifier";
 import { loggedPath } from "./log-redaction";
 
+const routeOf = Symbol("keyward.route");
+const userOf = Symbol("keyward.user");
+type Observed = Request & { [routeOf]?: string; [userOf]?: string };
+
 /**
  * Watches every request once it is answered: counts it (route template, method, status, time)
- * for /metrics and writes one info line with method, path, status, milliseconds and the user.
- * The path is logged without the query string and without anything that may be a token.
+ * for /metrics and, when info logging is on, writes one line with method, path, status,
+ * milliseconds and the user. The path is logged without the query string and without anything
+ * that may be a token.
+ *
+ * It wraps the whole handling rather than hooking into each request's lifecycle: a global
+ * `onRequest` makes every route read the URL, and an `onAfterResponse` schedules a task per
+ * request. The route template is known only inside, so it is noted on the request where a matched
+ * route starts (transform) or where an error is handled (a body that fails to parse, no such
+ * route), whichever comes first; the user, only when there is a line to write it in.
  */
 export const requestObserver = (log: Logger, metrics: Metrics) => {
   const logging = log.enabled("info");
-  return new Elysia({ name: "keyward/request-observer" })
-    .onRequest((context) => {
-      // On the request's own context object: no per-request map for the garbage collector.
-      (context as Timed).startedAt = performance.now();
-    })
-    .onAfterResponse({ as: "global" }, (context) => {
-      const { request, set, route } = context;
-      const start = (context as Timed).startedAt;
-      const ms = start === undefined ? 0 : performance.now() - start;
-      const status = Number(set.status ?? 200);
-      metrics.request(route || "unmatched", request.method, status, ms / 1000);
-      if (!logging) return;
-      log.info("request", {
-        method: request.method,
-        path: loggedPath(request.url),
-        status,
-        ms: Math.round(ms * 10) / 10,
-        // Set by the auth macro: the user (the multi-token setup logs who made each request), never the token.
-        user: (context as { principal?: Principal }).principal?.user,
-      });
-    });
-};
 
-interface Timed {
-  startedAt?: number;
-}
+  const done = (request: Observed, response: Response, start: number) => {
+    const ms = performance.now() - start;
+    metrics.request(request[routeOf] || "unmatched", request.method, response.status, ms / 1000);
+    if (!logging) return;
+    log.info("request", {
+      method: request.method,
+      path: loggedPath(request.url),
+      status: response.status,
+      ms: Math.round(ms * 10) / 10,
+      user: request[userOf],
+    });
+  };
+
+  const noteRoute = ({ request, route }: { request: Request; route: string }) => {
+    (request as Observed)[routeOf] ??= route;
+  };
+
+  const observer = new Elysia({ name: "keyward/request-observer" }).onTransform({ as: "global" }, noteRoute).onError({ as: "global" }, noteRoute);
+  // Set by the auth macro: the access log names the user (the multi-token setup logs who made each request), never the token.
+  if (logging) {
+    observer.onAfterHandle({ as: "global" }, ({ request, principal }: { request: Request; principal?: Principal }) => {
+      (request as Observed)[userOf] = principal?.user;
+    });
+  }
+  return observer
+    .wrap(
+      (handle) =>
+        (request: Request): unknown => {
+          const start = performance.now();
+          const answer = handle(request);
+          if (answer instanceof Promise) {
+            return answer.then((response: Response) => {
+              done(request, response, start);
+              return response;
+            });
+          }
+          done(request, answer as unknown as Response, start);
+          return answer;
+        },
+    );
+};

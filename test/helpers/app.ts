@@ -40,8 +40,16 @@ export function inProcessApp(env: Record<string, string> = {}, overrides: Partia
   const config = { ...resolveConfig({ flags: {}, env, dotenv: {} }), ...overrides };
   const clock = testClock();
   const services = createServices(store, config, log, clock.now);
-  const socket = { requestIP: () => ({ address: peer }) };
-  const app = createApp({ ...services, addressOf: (request, server) => services.addressOf(request, server ?? socket) });
+  let lookups = 0;
+  const socket = {
+    requestIP: () => {
+      lookups++;
+      return { address: peer };
+    },
+  };
+  const app = createApp(services, () => socket);
   const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
-  return { ...services, log, clock, app, fetch };
+  /** How often a route asked the socket for its peer (a system call on a real server). */
+  const addressLookups = () => lookups;
+  return { ...services, log, clock, app, fetch, addressLookups };
 }

@@ -11,7 +11,7 @@ describe("the request observer (access log and metrics)", () => {
   test("writes one line per request with method, path, status and milliseconds, and counts it by route", async () => {
     const log = memoryLogger();
     const metrics = new Metrics();
-    const app = new Elysia().use(errorHandling(log)).use(requestObserver(log, metrics)).get("/ok", () => "fine");
+    const app = new Elysia().use(requestObserver(log, metrics)).use(errorHandling(log)).get("/ok", () => "fine");
     await app.handle(new Request("http://localhost/ok?token=kw_should_not_appear"));
     await app.handle(new Request("http://localhost/missing"));
     const requests = () => log.lines.filter((l) => l.msg === "request");

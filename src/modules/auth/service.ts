@@ -16,7 +16,8 @@ import type { CredentialKind, Decision, EnrollmentFailure, FailureDetail, Need, 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
   main(jwt: string, fingerprint: string | null): Promise<DeviceCheck>;
-  short(shortToken: string, fingerprint: string | null): Promise<DeviceCheck>;
+  /** Answered at once when the short token was checked before; a first check waits for its signature. */
+  short(shortToken: string, fingerprint: string | null): DeviceCheck | Promise<DeviceCheck>;
 }
 
 export interface AuthCoreDeps {
@@ -32,12 +33,18 @@ export interface AuthCoreDeps {
   now: () => number;
 }
 
+/**
+ * The client's address, asked for only when a decision needs it: a refusal, an address
+ * allowlist, a token's first use in a usage flush. A good token usually needs none.
+ */
+export type Address = () => string;
+
 export interface Presented {
   token: string | null;
-  ip: string;
+  address: Address;
   need: Need;
-  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. */
-  fingerprint?: string | null;
+  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. Read only for a JWT. */
+  fingerprint?: () => string | null;
 }
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
@@ -82,34 +89,32 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return refusal("locked_out", credential, { retryAfterMs });
   };
 
-  const admit = (principal: Principal, ip: string, need: Need, credential: CredentialKind): Decision => {
+  const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind): Decision => {
+    const { principal } = granted;
     if (!allows(need, principal.role)) {
       const roles = need === "person" ? ["user (not device)"] : (need as readonly string[]);
-      return fail(refusal("insufficient_role", credential, { roles }), ip, { tokenId: principal.tokenId, user: principal.user });
+      return fail(refusal("insufficient_role", credential, { roles }), address(), { tokenId: principal.tokenId, user: principal.user });
     }
-    if (principal.source !== "device") usage.record(principal.tokenId, ip, now());
+    if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
     metrics.authentication("success", principal.source);
-    return { ok: true, principal };
+    return granted;
   };
 
   const deviceRefusal = (check: Extract<DeviceCheck, { ok: false }>, credential: CredentialKind, ip: string): Refusal => {
     return fail(refusal(check.reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
   };
 
-  const devicePrincipal = ({ device, token }: DeviceCredential): Principal => ({
-    user: device.id,
-    role: DEVICE_ROLE,
-    tokenId: token.id,
-    source: "device",
-    issuedAt: token.issuedAt,
-    expiresAt: token.expiresAt,
+  const deviceGrant = ({ device, token }: DeviceCredential) => ({
+    ok: true as const,
+    principal: { user: device.id, role: DEVICE_ROLE, tokenId: token.id, source: "device" as const, issuedAt: token.issuedAt, expiresAt: token.expiresAt },
   });
 
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
-  async function deviceToken(jwt: string, fingerprint: string, ip: string, need: Need): Promise<Decision> {
+  async function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need): Promise<Decision> {
     const check = await devices.main(jwt, fingerprint);
-    if (check.ok) return admit(devicePrincipal(check), ip, need, "device");
+    if (check.ok) return admit(deviceGrant(check), address, need, "device");
+    const ip = address();
     const lockedFor = lockedOut(ip);
     return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
   }
@@ -119,32 +124,38 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * (the hot path); a guessable one is not even checked from a locked-out address. Only a device's
    * JWT needs async work.
    */
-  function token({ token, ip, need, fingerprint }: Presented): Decision | Promise<Decision> {
+  function token({ token, address, need, fingerprint }: Presented): Decision | Promise<Decision> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "token");
     }
-    if (fingerprint && looksLikeJwt(token)) return deviceToken(token, fingerprint, ip, need);
     if (guessable(token)) {
-      const lockedFor = lockedOut(ip);
+      const claimed = fingerprint && looksLikeJwt(token) ? fingerprint() : null;
+      if (claimed) return deviceToken(token, claimed, address, need);
+      const lockedFor = lockedOut(address());
       if (lockedFor > 0) return locked("token", lockedFor);
     }
-    const result = verifier.verify(token, ip, now());
-    if (result.ok) return admit(result.principal, ip, need, "token");
+    const result = verifier.verify(token, address, now());
+    if (result.ok) return admit(result, address, need, "token");
+    const ip = address();
     const lockedFor = lockedOut(ip);
     if (lockedFor > 0) return locked("token", lockedFor);
     return fail(refusal(result.reason, "token", result.reason === "ip_not_allowed" ? { ip } : {}), ip, result);
   }
 
   /** A device's short token with the fingerprint it must be bound to. */
-  async function shortToken(presented: string | null, fingerprint: string, ip: string): Promise<Decision<DeviceCredential>> {
-    const check = await devices.short(presented ?? "", fingerprint);
-    if (check.ok) {
-      metrics.authentication("success", "device");
-      return { ok: true, device: check.device, token: check.token };
-    }
-    const lockedFor = lockedOut(ip);
-    return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
+  function shortToken(presented: string | null, fingerprint: string, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
+    const decide = (check: DeviceCheck): Decision<DeviceCredential> => {
+      if (check.ok) {
+        metrics.authentication("success", "device");
+        return { ok: true, device: check.device, token: check.token };
+      }
+      const ip = address();
+      const lockedFor = lockedOut(ip);
+      return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
+    };
+    const check = devices.short(presented ?? "", fingerprint);
+    return check instanceof Promise ? check.then(decide) : decide(check);
   }
 
   /**

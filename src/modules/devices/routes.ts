@@ -59,7 +59,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     if (deps.policy === "open") return { ok: true, grant: { kind: "open" }, actor: anonymous };
     const token = presentedToken(request, deps.allowQueryToken);
     if (token === null && deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor: anonymous };
-    const decision = await core.token({ token, ip, need: "token", fingerprint });
+    const decision = await core.token({ token, address: () => ip, need: "token", fingerprint: () => fingerprint });
     if (!decision.ok) return decision;
     const { principal } = decision;
     const actor = { name: principal.user, ip };
@@ -72,8 +72,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     .use(auth)
     .post(
       "/api/v1/tokens/main",
-      async ({ body, request, server, set, status }) => {
-        const ip = addressOf(request, server);
+      async ({ body, request, set, status }) => {
+        const ip = addressOf(request);
         const rate = enrollments.take(lockoutBucket(ip));
         if (rate.locked) {
           const seconds = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
@@ -126,12 +126,12 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     )
     .get(
       "/api/v1/tokens/verify",
-      async ({ query, request, server, set, status }) => {
-        const ip = addressOf(request, server);
+      async ({ query, request, set, status }) => {
         const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
         const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
         if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
-        const check = await core.shortToken(shortToken, fingerprint, ip);
+        const decided = core.shortToken(shortToken, fingerprint, () => addressOf(request));
+        const check = decided instanceof Promise ? await decided : decided;
         if (!check.ok) return refuse({ set, status }, check);
         return { valid: true as const, hardware_fingerprint: check.device.fingerprint, device_id: check.device.id, expires_at: check.token.expiresAt.toISOString() };
       },
@@ -154,8 +154,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: { 200: pageOf(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
       detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
-    .post("/api/v1/devices/:id/approve", ({ params, principal, ip }) => {
-      const approved = approveDevice(db, params.id, { name: principal.user, ip });
+    .post("/api/v1/devices/:id/approve", ({ params, actor }) => {
+      const approved = approveDevice(db, params.id, actor());
       return presentDevice(approved);
     }, {
       auth: "admin",
@@ -166,8 +166,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         description: "It collects its tokens by enrolling again with its enrollment_secret. 409 enrollment_not_requested when it holds no secret yet (it was reset and has not enrolled since).",
       },
     })
-    .post("/api/v1/devices/:id/reset", ({ params, principal, ip }) => {
-      const reset = resetDevice(db, params.id, deps.policy, { name: principal.user, ip });
+    .post("/api/v1/devices/:id/reset", ({ params, actor }) => {
+      const reset = resetDevice(db, params.id, deps.policy, actor());
       return presentDevice(reset);
     }, {
       auth: "admin",
@@ -179,8 +179,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           "For a device that lost its token or let it expire. Its tokens stop verifying at once, and it is treated as new under the current policy: under approval it is pending again, its next enrollment gets a new enrollment_secret, and an admin approves it again.",
       },
     })
-    .post("/api/v1/devices/:id/revoke", ({ params, principal, ip }) => {
-      const revoked = revokeDevice(db, params.id, { name: principal.user, ip });
+    .post("/api/v1/devices/:id/revoke", ({ params, actor }) => {
+      const revoked = revokeDevice(db, params.id, actor());
       return presentDevice(revoked);
     }, {
       auth: "admin",
@@ -188,7 +188,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
     })
-    .patch("/api/v1/devices/:id", ({ params, body, principal, ip }) => presentDevice(labelDevice(db, params.id, body.label, { name: principal.user, ip })), {
+    .patch("/api/v1/devices/:id", ({ params, body, actor }) => presentDevice(labelDevice(db, params.id, body.label, actor())), {
       auth: "admin",
       params: IdParams,
       body: LabelBody,

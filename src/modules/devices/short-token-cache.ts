@@ -5,6 +5,8 @@ import { verifyShortToken, type DeviceCheck } from "./service";
 import type { DeviceSigner } from "./signing";
 
 type Verified = Extract<DeviceCheck, { ok: true }>;
+/** A check that passed, with its device's fingerprint hashed once rather than on every call. */
+type Remembered = { verified: Verified; fingerprintHash: string };
 
 /**
  * The device-token check rebuilds and re-signs the main token each time, which is most of its cost. A
@@ -13,7 +15,7 @@ type Verified = Extract<DeviceCheck, { ok: true }>;
  * fingerprint are checked on every call, cached or not.
  */
 export class ShortTokenChecker {
-  private readonly cache = new Map<string, Verified>();
+  private readonly cache = new Map<string, Remembered>();
   private generation: number;
   private readonly db;
   private readonly changes;
@@ -28,33 +30,42 @@ export class ShortTokenChecker {
     this.generation = store.changes.current();
   }
 
-  async check(shortToken: string, fingerprint: string, now = Date.now()): Promise<DeviceCheck> {
+  /** Answered at once from the cache; only a short token not seen since the last change waits for its signature. */
+  check(shortToken: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
     const generation = this.changes.current(now);
     if (generation !== this.generation) {
       this.cache.clear();
       this.generation = generation;
     }
     const key = sha256Hex(shortToken);
-    const verified = this.cache.get(key) ?? (await this.load(key, shortToken, now));
-    if (!verified) return verifyShortToken(this.db, this.signer, shortToken, fingerprint, new Date(now));
-    const who = { deviceId: verified.device.id, tokenId: verified.token.id };
+    const remembered = this.cache.get(key);
+    if (remembered) return this.judge(remembered, fingerprint, now);
+    return this.load(key, shortToken, now).then((loaded) =>
+      loaded ? this.judge(loaded, fingerprint, now) : verifyShortToken(this.db, this.signer, shortToken, fingerprint, new Date(now)),
+    );
+  }
+
+  /** What the full check would answer for a token that passed it: liveness and the fingerprint are checked on every call. */
+  private judge({ verified, fingerprintHash }: Remembered, fingerprint: string, now: number): DeviceCheck {
+    const who = () => ({ deviceId: verified.device.id, tokenId: verified.token.id });
     const ended = whyNotLive(verified.token, new Date(now));
     // As the full check answers: a revoked token is no longer known, an expired one is expired.
-    if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who };
-    if (!constantTimeEqual(sha256Hex(fingerprint), sha256Hex(verified.device.fingerprint))) return { ok: false, reason: "fingerprint_mismatch", ...who };
+    if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who() };
+    if (!constantTimeEqual(sha256Hex(fingerprint), fingerprintHash)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
     return verified;
   }
 
   /** A full check without the fingerprint; a pass is cached unless the database changed meanwhile. */
-  private async load(key: string, shortToken: string, now: number): Promise<Verified | null> {
+  private async load(key: string, shortToken: string, now: number): Promise<Remembered | null> {
     const generation = this.generation;
     const check = await verifyShortToken(this.db, this.signer, shortToken, null, new Date(now));
     if (!check.ok) return null;
+    const remembered = { verified: check, fingerprintHash: sha256Hex(check.device.fingerprint) };
     // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
     if (this.changes.current(now) === generation) {
       if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, check);
+      this.cache.set(key, remembered);
     }
-    return check;
+    return remembered;
   }
 }

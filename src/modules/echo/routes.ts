@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { presentedToken, refuse } from "../../http/auth";
+import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
 import { canonicalName } from "../../lib/names";
@@ -26,10 +26,9 @@ const invalidToken = errorBody("invalid_token", "Invalid token");
 export const echoRoutes = ({ core, addressOf, allowQueryToken }: EchoRouteDeps) =>
   new Elysia({ name: "keyward/echo", detail: { tags: ["Login"] } }).post(
     "/echo",
-    async ({ body, request, server, set, status }) => {
-      const ip = addressOf(request, server);
+    async ({ body, request, set, status }) => {
       const token = presentedToken(request, allowQueryToken) ?? body.token ?? null;
-      const decision = await core.token({ token, ip, need: "token" });
+      const decision = await core.token(presented(request, addressOf, token, "token", { devices: false }));
       if (!decision.ok) return refuse({ set, status }, decision, invalidToken);
       if (body.id !== undefined && canonicalName(body.id) !== decision.principal.user) {
         return status(401, invalidToken);

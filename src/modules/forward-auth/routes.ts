@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { presentedToken, refuse } from "../../http/auth";
+import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
 import type { AuthCore } from "../auth/service";
@@ -51,11 +51,10 @@ const ForwardQuery = t.Object({
 export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } }).all(
     "/auth/forward",
-    async ({ query, request, server, set, status }) => {
-      const ip = addressOf(request, server);
-      const fingerprint = request.headers.get("x-hardware-fingerprint");
+    async ({ query, request, set, status }) => {
       const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
-      const decision = await core.token({ token: forwardedToken(request, allowQueryToken), ip, need: roles.length > 0 ? roles : "token", fingerprint });
+      const decided = core.token(presented(request, addressOf, forwardedToken(request, allowQueryToken), roles.length > 0 ? roles : "token"));
+      const decision = decided instanceof Promise ? await decided : decided;
       if (!decision.ok) return refuse({ set, status }, decision);
       const { principal } = decision;
       set.headers["remote-user"] = identityHeader(principal.user);

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { presentedToken, refuse } from "../../http/auth";
+import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
@@ -42,11 +42,10 @@ export interface IntrospectionDeps {
 export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: IntrospectionDeps) =>
   new Elysia({ name: "keyward/introspection", detail: { tags: ["Forward auth"] } }).post(
     "/oauth/introspect",
-    async ({ body, request, server, set, status }) => {
-      const ip = addressOf(request, server);
-      const caller = await core.token({ token: presentedToken(request, allowQueryToken), ip, need: [ADMIN_ROLE, role] });
+    async ({ body, request, set, status }) => {
+      const caller = await core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), [ADMIN_ROLE, role], { devices: false }));
       if (!caller.ok) return refuse({ set, status }, caller);
-      const decision = await core.introspect(body.token.trim(), ip);
+      const decision = await core.introspect(body.token.trim(), addressOf(request));
       if (!decision.ok) return refuse({ set, status }, decision);
       const { subject } = decision;
       if (subject === null) return { active: false };

@@ -21,8 +21,8 @@ export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps)
   void timingEqualizer();
   return new Elysia({ name: "keyward/login", detail: { tags: ["Login"] } }).post(
     "/login",
-    async ({ body, request, server, set, status }) => {
-      const ip = addressOf(request, server);
+    async ({ body, request, set, status }) => {
+      const ip = addressOf(request);
       const name = body?.username ?? body?.id;
       const decision = await core.login({ name, password: body?.password, ip });
       if (!decision.ok) return refuse({ set, status }, decision);

@@ -10,8 +10,13 @@ export type AuthenticationOutcome = ["success", Principal["source"]] | ["failure
 /** Upper bounds of the latency histogram, in seconds. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-interface Histogram {
-  counts: number[];
+/** Methods counted by name; any other a client invents is counted as OTHER, so series stay few. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** One route's requests: counts by method and status, and a latency histogram (per bucket, not yet cumulative). */
+interface RouteStats {
+  byMethod: Map<string, Map<number, number>>;
+  buckets: number[];
   sum: number;
   count: number;
 }
@@ -27,53 +32,65 @@ const labelText = (labels: Record<string, string>) => {
   return parts.length ? `{${parts.join(",")}}` : "";
 };
 
+const increment = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
+
 /**
  * Request counts, a latency histogram and authentication outcomes, kept in memory and written in
  * Prometheus' text format. Label values are route templates and fixed words, never user input, so
- * the number of series stays small.
+ * the number of series stays small. Counting runs on every request: it looks up keys it already
+ * has and allocates nothing once a series exists.
  */
 export class Metrics {
-  private readonly requests = new Map<string, { labels: Record<string, string>; value: number }>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly auth = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly routes = new Map<string, RouteStats>();
+  private readonly successes = new Map<Principal["source"], number>();
+  private readonly failures = new Map<Reason, number>();
   private readonly started = Date.now();
 
   request(route: string, method: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    const entry = this.requests.get(key);
-    if (entry) entry.value++;
-    else this.requests.set(key, { labels: { method, route, status: String(status) }, value: 1 });
-    let histogram = this.latency.get(route);
-    if (!histogram) this.latency.set(route, (histogram = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) histogram.counts[i]!++;
-    histogram.sum += seconds;
-    histogram.count++;
+    let stats = this.routes.get(route);
+    if (!stats) this.routes.set(route, (stats = { byMethod: new Map(), buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    const name = METHODS.has(method) ? method : "OTHER";
+    let byStatus = stats.byMethod.get(name);
+    if (!byStatus) stats.byMethod.set(name, (byStatus = new Map()));
+    increment(byStatus, status);
+    let bucket = 0;
+    while (bucket < BUCKETS.length && seconds > BUCKETS[bucket]!) bucket++;
+    if (bucket < BUCKETS.length) stats.buckets[bucket]!++;
+    stats.sum += seconds;
+    stats.count++;
   }
 
   // Overloads rather than a rest tuple: this runs on every request, and a rest parameter allocates.
   authentication(outcome: "success", reason: Principal["source"]): void;
   authentication(outcome: "failure", reason: Reason): void;
   authentication(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void {
-    const key = `${outcome} ${reason}`;
-    const entry = this.auth.get(key);
-    if (entry) entry.value++;
-    else this.auth.set(key, { labels: { outcome, reason }, value: 1 });
+    if (outcome === "success") increment(this.successes, reason as Principal["source"]);
+    else increment(this.failures, reason as Reason);
   }
 
   render(gauges: Gauge[]): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     family("keyward_http_requests_total", "counter", "HTTP requests by route template, method and status.");
-    for (const { labels, value } of this.requests.values()) out.push(`keyward_http_requests_total${labelText(labels)} ${value}`);
+    for (const [route, { byMethod }] of this.routes) {
+      for (const [method, byStatus] of byMethod) {
+        for (const [status, value] of byStatus) out.push(`keyward_http_requests_total${labelText({ method, route, status: String(status) })} ${value}`);
+      }
+    }
     family("keyward_http_request_duration_seconds", "histogram", "Time to answer a request, by route template.");
-    for (const [route, h] of this.latency) {
-      BUCKETS.forEach((le, i) => out.push(`keyward_http_request_duration_seconds_bucket${labelText({ route, le: String(le) })} ${h.counts[i]}`));
+    for (const [route, h] of this.routes) {
+      let cumulative = 0;
+      BUCKETS.forEach((le, i) => {
+        cumulative += h.buckets[i]!;
+        out.push(`keyward_http_request_duration_seconds_bucket${labelText({ route, le: String(le) })} ${cumulative}`);
+      });
       out.push(`keyward_http_request_duration_seconds_bucket${labelText({ route, le: "+Inf" })} ${h.count}`);
       out.push(`keyward_http_request_duration_seconds_sum${labelText({ route })} ${h.sum}`);
       out.push(`keyward_http_request_duration_seconds_count${labelText({ route })} ${h.count}`);
     }
     family("keyward_authentications_total", "counter", "Token checks by outcome and reason.");
-    for (const { labels, value } of this.auth.values()) out.push(`keyward_authentications_total${labelText(labels)} ${value}`);
+    for (const [reason, value] of this.successes) out.push(`keyward_authentications_total${labelText({ outcome: "success", reason })} ${value}`);
+    for (const [reason, value] of this.failures) out.push(`keyward_authentications_total${labelText({ outcome: "failure", reason })} ${value}`);
     for (const gauge of gauges) {
       family(gauge.name, "gauge", gauge.help);
       for (const [labels, value] of gauge.samples) out.push(`${gauge.name}${labelText(labels)} ${value}`);

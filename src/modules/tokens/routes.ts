@@ -43,12 +43,12 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     .use(auth)
     .post(
       "",
-      ({ body, principal, ip, status }) => {
+      ({ body, actor, status }) => {
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
         const { token, row } = issueToken(
           db,
           { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api" },
-          { name: principal.user, tokenId: principal.tokenId, ip },
+          actor(),
         );
         return status(201, { token, ...presentToken(row) });
       },
@@ -80,8 +80,8 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     )
     .post(
       "/revoke",
-      ({ body, principal, ip }) => {
-        const revoked = revokeUserTokens(db, body.user, { name: principal.user, tokenId: principal.tokenId, ip });
+      ({ body, actor }) => {
+        const revoked = revokeUserTokens(db, body.user, actor());
         return revoked;
       },
       {
@@ -109,8 +109,8 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     )
     .delete(
       "/:id",
-      ({ params, principal, ip }) => {
-        const row = revokeToken(db, params.id, { name: principal.user, tokenId: principal.tokenId, ip });
+      ({ params, actor }) => {
+        const row = revokeToken(db, params.id, actor());
         return presentToken(row);
       },
       {
@@ -125,9 +125,9 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     )
     .post(
       "/:id/rotate",
-      ({ params, body, principal, ip, status }) => {
+      ({ params, body, actor, status }) => {
         const graceMs = body?.grace === undefined ? 0 : duration("grace", parseDuration, body.grace);
-        const { token, row } = rotateToken(db, params.id, graceMs, { name: principal.user, tokenId: principal.tokenId, ip });
+        const { token, row } = rotateToken(db, params.id, graceMs, actor());
         return status(201, { token, ...presentToken(row) });
       },
       {

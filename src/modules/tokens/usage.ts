@@ -41,13 +41,20 @@ export class UsageTracker {
     });
   }
 
-  /** On every authenticated request: a token already counted this second is changed in place, allocating nothing. */
-  record(tokenId: string, ip: string, at = Date.now()): void {
+  /**
+   * On every authenticated request: a token already counted in this flush window is changed in
+   * place, allocating nothing. Its address is asked for only at its first use in the window (asking
+   * costs a system call), so `last_ip` is the first address a token was used from in its last
+   * flush window: the same as the last one for a client that does not move within a second.
+   */
+  record(tokenId: string, at: number, address: () => string): void {
     const use = this.buffer.held(tokenId);
-    if (use === undefined) return this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: ip });
+    if (use === undefined) {
+      this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: address() });
+      return;
+    }
     use.count++;
     use.lastUsedAt = at;
-    use.lastIp = ip;
   }
 
   /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */

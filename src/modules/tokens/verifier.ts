@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Store } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
-import { hasValidChecksum, hashToken, looksLikeToken } from "../../lib/token-format";
+import { checksumMatches, hashToken, looksLikeToken } from "../../lib/token-format";
 import type { ReasonOf } from "../auth/model";
 import { whyNotLive } from "./liveness";
 import type { PrincipalSource } from "./model";
@@ -37,8 +37,8 @@ export interface KnownToken {
   allowedIps: Cidr[] | null;
   /** The user's account is disabled: all their tokens are refused until it is enabled. */
   disabled: boolean;
-  /** Built once per cache entry, not per request. */
-  principal: Principal;
+  /** The answer for a live token, built once per cache entry rather than per request. */
+  verified: { ok: true; principal: Principal };
 }
 
 /** Longer than any token Keyward issues or accepts from the environment: not worth hashing. */
@@ -82,17 +82,20 @@ export class TokenVerifier {
       .prepare();
   }
 
-  /** Checks a token presented from `ip`; null (introspection on a client's behalf) skips the address check. */
-  verify(token: string, ip: string | null, now = Date.now()): Verification {
+  /**
+   * Checks a token presented from `address`, asked for only when the token has an address
+   * allowlist; null (introspection on a client's behalf) skips the address check.
+   */
+  verify(token: string, address: (() => string) | null, now = Date.now()): Verification {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
     const shaped = looksLikeToken(token);
-    if (shaped && !hasValidChecksum(token)) return { ok: false, reason: "malformed" };
+    if (shaped && !checksumMatches(token)) return { ok: false, reason: "malformed" };
     const hash = hashToken(token);
     // Environment tokens go through the same lookup, so their account's state and their record's
     // revocation apply to them too; other unshaped text costs no query.
     const known = shaped || this.envTokens.has(hash) ? this.lookup(hash, now) : null;
     if (!known) return { ok: false, reason: "unknown" };
-    return judge(known, ip, now);
+    return judge(known, address, now);
   }
 
   private lookup(hash: string, now: number): KnownToken | null {
@@ -111,13 +114,12 @@ export class TokenVerifier {
   }
 }
 
-function judge(token: KnownToken, ip: string | null, now: number): Verification {
-  const who = { tokenId: token.id, user: token.user };
+function judge(token: KnownToken, address: (() => string) | null, now: number): Verification {
   const ended = whyNotLive(token, now);
-  if (ended) return { ok: false, reason: ended, ...who };
-  if (token.disabled) return { ok: false, reason: "disabled", ...who };
-  if (token.allowedIps && ip !== null && !ipInRanges(ip, token.allowedIps)) return { ok: false, reason: "ip_not_allowed", ...who };
-  return { ok: true, principal: token.principal };
+  if (ended) return { ok: false, reason: ended, tokenId: token.id, user: token.user };
+  if (token.disabled) return { ok: false, reason: "disabled", tokenId: token.id, user: token.user };
+  if (token.allowedIps && address !== null && !ipInRanges(address(), token.allowedIps)) return { ok: false, reason: "ip_not_allowed", tokenId: token.id, user: token.user };
+  return token.verified;
 }
 
 export function toKnown(row: {
@@ -141,6 +143,6 @@ export function toKnown(row: {
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
     disabled: row.disabled === true,
-    principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt },
+    verified: { ok: true, principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt } },
   };
 }

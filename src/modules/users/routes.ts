@@ -19,8 +19,8 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
     .use(auth)
     .post(
       "",
-      async ({ body, principal, ip, status }) => {
-        const row = await addUser(db, body, { name: principal.user, tokenId: principal.tokenId, ip });
+      async ({ body, actor, status }) => {
+        const row = await addUser(db, body, actor());
         return status(201, presentUser(row));
       },
       {
@@ -38,8 +38,8 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
     })
     .patch(
       "/:username",
-      async ({ params, body, principal, ip }) => {
-        const row = await updateUser(db, params.username, body, { name: principal.user, tokenId: principal.tokenId, ip });
+      async ({ params, body, actor }) => {
+        const row = await updateUser(db, params.username, body, actor());
         return presentUser(row);
       },
       {
@@ -55,8 +55,8 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
     )
     .delete(
       "/:username",
-      ({ params, principal, ip }) => {
-        const row = removeUser(db, params.username, { name: principal.user, tokenId: principal.tokenId, ip });
+      ({ params, actor }) => {
+        const row = removeUser(db, params.username, actor());
         return presentUser(row);
       },
       {

@@ -11,7 +11,7 @@ describe("failure reasons", () => {
     metrics.authentication("failure", "expired");
     metrics.authentication("success", "device");
     const lines = metrics.render([]).split("\n").filter((line) => line.startsWith("keyward_authentications_total{"));
-    expect(lines).toEqual(['keyward_authentications_total{outcome="failure",reason="expired"} 2', 'keyward_authentications_total{outcome="success",reason="device"} 1']);
+    expect(lines.toSorted()).toEqual(['keyward_authentications_total{outcome="failure",reason="expired"} 2', 'keyward_authentications_total{outcome="success",reason="device"} 1']);
   });
 });
 

@@ -164,14 +164,18 @@ describe("usage tracking", () => {
     const { db } = store;
     const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     const usage = new UsageTracker(store, memoryLogger());
-    for (let i = 0; i < 5; i++) usage.record(row.id, "10.0.0.5", 1_000 + i);
-    usage.record(row.id, "10.0.0.6", 2_000);
+    const asked: string[] = [];
+    const from = (ip: string) => () => (asked.push(ip), ip);
+    for (let i = 0; i < 5; i++) usage.record(row.id, 1_000 + i, from("10.0.0.5"));
+    usage.record(row.id, 2_000, from("10.0.0.6"));
     expect(getToken(db, row.id).requestCount).toBe(0);
     usage.flush();
-    expect(getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.6", lastUsedAt: new Date(2_000) });
-    usage.record(row.id, "10.0.0.7");
+    // The address is asked for once per token and flush window: its first use's.
+    expect(asked).toEqual(["10.0.0.5"]);
+    expect(getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
+    usage.record(row.id, 3_000, from("10.0.0.7"));
     usage.flush();
-    expect(getToken(db, row.id).requestCount).toBe(7);
+    expect(getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
   });
 
   test("past its capacity, uses are not counted per token but the log says how many", () => {
@@ -179,8 +183,8 @@ describe("usage tracking", () => {
     const log = memoryLogger();
     const usage = new UsageTracker(store, log, 2);
     const ids = [1, 2, 3, 4].map(() => issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
-    for (const id of ids) usage.record(id, "10.0.0.5");
-    usage.record(ids[3]!, "10.0.0.5");
+    for (const id of ids) usage.record(id, Date.now(), () => "10.0.0.5");
+    usage.record(ids[3]!, Date.now(), () => "10.0.0.5");
     usage.flush();
     expect(ids.map((id) => getToken(store.db, id).requestCount)).toEqual([1, 1, 0, 0]);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));
