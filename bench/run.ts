@@ -7,7 +7,7 @@
  * bench/chart.svg.
  */
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { renderChart } from "./chart";
@@ -32,6 +32,17 @@ interface Server {
   url: string;
   proc: Bun.Subprocess;
 }
+
+const scratches: string[] = [];
+/** A temporary directory, removed when the run ends (the million-token database alone is 300 MB). */
+function scratch(prefix: string): string {
+  const made = mkdtempSync(join(tmpdir(), prefix));
+  scratches.push(made);
+  return made;
+}
+process.on("exit", () => {
+  for (const made of scratches) rmSync(made, { recursive: true, force: true });
+});
 
 function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -129,7 +140,7 @@ const median = (runs: Run[]): Run => {
 const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function luaPost(path: string, body: string, token?: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "keyward-bench-")), "post.lua");
+  const file = join(scratch("keyward-bench-"), "post.lua");
   writeFileSync(
     file,
     [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`, `wrk.headers["Content-Type"] = "application/json"`, ...(token ? [`wrk.headers["Authorization"] = "Bearer ${token}"`] : [])].join("\n"),
@@ -158,7 +169,7 @@ function seedTokens(dbPath: string, count: number): void {
 async function coldStart(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const dir = mkdtempSync(join(tmpdir(), "keyward-cold-"));
+    const dir = scratch("keyward-cold-");
     const port = freePort();
     const begin = performance.now();
     const proc = Bun.spawn([join(root, "dist/keyward"), "serve", "--host", "127.0.0.1", "--port", String(port), "--db", join(dir, "k.db")], {
@@ -175,7 +186,7 @@ async function coldStart(): Promise<number> {
 }
 
 // ---- the comparison: every contender once per round, in turn, for each connection count ----
-const dir = mkdtempSync(join(tmpdir(), "keyward-bench-"));
+const dir = scratch("keyward-bench-");
 const kw = await keyward(dir);
 const token = (await post(kw, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
 for (let i = 0; i < 999; i++) await post(kw, "/api/v1/tokens", { user: `filler${i}` });
@@ -234,10 +245,10 @@ kw.proc.kill();
 await kw.proc.exited;
 
 // ---- where Keyward's CPU goes on the hot path ----
-const hot = await profileUnderLoad((env) => keyward(dir, env), (server) => wrk(server, "/data", 64, auth), mkdtempSync(join(tmpdir(), "keyward-profile-")));
+const hot = await profileUnderLoad((env) => keyward(dir, env), (server) => wrk(server, "/data", 64, auth), scratch("keyward-profile-"));
 
 // ---- a million tokens ----
-const million = mkdtempSync(join(tmpdir(), "keyward-million-"));
+const million = scratch("keyward-million-");
 const big = await keyward(million);
 const bigToken = (await post(big, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
 big.proc.kill();

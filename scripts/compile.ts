@@ -21,9 +21,11 @@ export async function compile(outfile: string, target?: Build.CompileTarget): Pr
     },
     loader: { ".sql": "text" },
     plugins: [adminBundlePlugin(await buildAdminBundle())],
-    // Identifiers stay unminified: Elysia reads handlers' parameter names from their source to
-    // decide what each request needs (`server`, for the client address), and renaming breaks it.
-    minify: { whitespace: true, syntax: true, identifiers: false },
+    // Not minified: Elysia reads each handler's source to decide what a request needs (its
+    // parameter names) and whether to await it (a `return f(` reads as asynchronous). Minified
+    // code reads differently from what the tests see (test/http/hot-path.test.ts): renamed
+    // parameters, and statements folded into `=>(a(),b(…))` that read as asynchronous.
+    minify: false,
     sourcemap: "linked",
     bytecode: true,
     format: "esm",

@@ -3,6 +3,7 @@ import { requestObserver } from "./http/request-observer";
 import { authentication } from "./http/auth";
 import { addressResolver } from "./http/client-address";
 import type { PeerSource } from "./http/client-ip";
+import { deferredDecisions } from "./http/deferred";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { bodyLimit } from "./http/limits";
@@ -32,6 +33,9 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
   const app = new Elysia()
     // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
     .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
+    // Wraps nest in this order: a route run again for a deferred decision (deferred.ts) is still
+    // one request to the observer around it.
+    .use(deferredDecisions)
     // Before the error handler, whose answer ends the chain: the observer only notes the context.
     .use(requestObserver(log, metrics))
     .use(errorHandling(log))

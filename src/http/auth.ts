@@ -1,9 +1,10 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import { ADMIN_ONLY, type AuthCore, type Presented } from "../modules/auth/service";
-import type { Need, Reason, Refusal } from "../modules/auth/model";
+import type { Decision, Need, Reason, Refusal } from "../modules/auth/model";
 import type { Actor } from "../modules/tokens/service";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
+import { decideOnce, DEFERRED, deferredDecisions, resolveHook } from "./deferred";
 import { errorBody, type ErrorBody } from "./errors";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
@@ -86,12 +87,30 @@ export function refuse<S>({ set, status }: Answering<S>, refusal: Refusal, inval
   return status(answer.status, answer.body);
 }
 
-/** What a route receives from the auth macro. */
-interface Authenticated {
+const DECIDING = errorBody("deciding", "The credential is still being checked");
+
+/**
+ * For a resolve hook Elysia does not await (see deferred.ts): the core's decision on this request
+ * (`decide` runs once per request, even when the route runs again for a deferred one), or the
+ * answer to give instead: a refusal, or the placeholder of a decision still being made.
+ */
+export function decidedAtOnce<T extends object, S>(
+  answering: Answering<S> & { request: Request },
+  decide: () => Decision<T> | Promise<Decision<T>>,
+): ({ ok: true } & T) | { ok: false; answer: S } {
+  const decision = decideOnce(answering.request, decide);
+  // Never sent: deferredDecisions drops it and runs the route again (so no route declares a 503).
+  if (decision === DEFERRED) return { ok: false, answer: (answering.status as (code: number, body: ErrorBody) => S)(503, DECIDING) };
+  if (!decision.ok) return { ok: false, answer: refuse(answering, decision) };
+  return decision;
+}
+
+/** What a route receives from the auth macro (a type, not an interface: Elysia needs an object type with an index signature). */
+type Authenticated = {
   principal: Principal;
   /** Who is asking, for the audit log of a change (the address is looked up only when this is called). */
   actor(): Actor;
-}
+};
 
 export interface AuthPluginDeps {
   core: AuthCore;
@@ -113,18 +132,32 @@ export function presented(request: Request, addressOf: AddressOf, token: string 
  * The `auth` macro: `{ auth: "token" }` or `{ auth: "admin" }` on a route. The route gets the
  * principal and its actor; a refusal is answered before the handler runs. (Elysia runs a macro
  * only for a primitive value, so a route needing other roles calls the core itself.)
+ *
+ * Any token opens the hot GET routes (`token`): there the check is a hook Elysia calls without
+ * awaiting, so a good token is answered with no promise on the way (see deferred.ts). Admin
+ * routes read bodies, which a deferred decision could not read twice: their check is awaited.
  */
-export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginDeps) =>
-  new Elysia({ name: "keyward/auth" }).macro({
+export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginDeps) => {
+  const decide = (request: Request, need: Need) => core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need));
+  const admitted = (request: Request, principal: Principal): Authenticated => ({
+    principal,
+    actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }),
+  });
+  return new Elysia({ name: "keyward/auth" }).use(deferredDecisions).macro({
     auth: (need: "token" | "admin") => ({
       detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
-      async resolve({ request, set, status }) {
-        const decided = core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need === "admin" ? ADMIN_ONLY : "token"));
-        // Only a device's JWT is decided asynchronously; awaiting an answer already there would cost a turn of the event loop.
-        const decision = decided instanceof Promise ? await decided : decided;
-        if (!decision.ok) return refuse({ set, status }, decision);
-        const { principal } = decision;
-        return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }) } satisfies Authenticated;
-      },
+      resolve: resolveHook(
+        ({ request, set, status }: Pick<Context, "request" | "set" | "status">) => {
+          if (need === "token") {
+            const decided = decidedAtOnce({ request, set, status }, () => decide(request, "token"));
+            return decided.ok ? admitted(request, decided.principal) : decided.answer;
+          }
+          const answer = (decision: Decision) => (decision.ok ? admitted(request, decision.principal) : refuse({ set, status }, decision));
+          const decided = decide(request, ADMIN_ONLY);
+          return decided instanceof Promise ? decided.then(answer) : answer(decided);
+        },
+        { awaited: need !== "token" },
+      ),
     }),
   });
+};

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -23,8 +23,16 @@ export function buildOnce(): Promise<void> {
   return built;
 }
 
+const made: string[] = [];
+// A suite run makes hundreds of these (databases, backups, certificates): gone when the run ends.
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = "keyward-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** A clean environment: nothing from the developer's shell (KEYWARD_*, PORT…) leaks into a test. */

@@ -17,6 +17,42 @@ describe("the hot path", () => {
     expect(app.event.afterResponse ?? []).toEqual([]);
   });
 
+  test("the hot routes compile to synchronous handlers: a good credential is answered with no promise on the way", () => {
+    const { app } = inProcessApp();
+    app.compile();
+    const handlerOf = (method: string, path: string) => {
+      const route = (app.router.history as { method: string; path: string; compile?: () => Function; composed?: Function }[]).find((r) => r.method === method && r.path === path);
+      return route?.compile?.() ?? route?.composed;
+    };
+    for (const [method, path] of [["GET", "/data"], ["GET", "/api/v1/me"], ["ALL", "/auth/forward"], ["GET", "/api/v1/tokens/verify"]] as const) {
+      expect(`${method} ${path}: ${handlerOf(method, path)?.constructor.name}`).toBe(`${method} ${path}: Function`);
+    }
+    // An admin route reads a body and awaits its check, device JWTs included.
+    expect(handlerOf("POST", "/api/v1/tokens")?.constructor.name).toBe("AsyncFunction");
+  });
+
+  test("a device credential decided later runs its route again: one answer, counted once", async () => {
+    const kw = inProcessApp();
+    const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });
+    const { main_token, short_token } = (await enrolled.json()) as { main_token: string; short_token: string };
+    const asDevice = (fingerprint: string) => ({ headers: { authorization: `Bearer ${main_token}`, "x-hardware-fingerprint": fingerprint } });
+    for (let i = 0; i < 2; i++) {
+      expect((await kw.fetch("/data", asDevice("fp-1"))).status).toBe(200);
+      expect((await kw.fetch("/auth/forward", asDevice("fp-1"))).headers.get("remote-groups")).toBe("device");
+      expect((await kw.fetch(`/api/v1/tokens/verify?short_token=${short_token}&hardware_fingerprint=fp-1`)).status).toBe(200);
+    }
+    expect((await kw.fetch("/api/v1/me", asDevice("fp-2"))).status).toBe(403);
+    const forged = await kw.fetch("/api/v1/me", { headers: { authorization: "Bearer a.b.c", "x-hardware-fingerprint": "fp-1" } });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toEqual({ error: "Invalid or expired authentication token", code: "invalid_token" });
+    const scraped = kw.metrics.render([]);
+    expect(scraped).toContain('keyward_http_requests_total{method="GET",route="/data",status="200"} 2');
+    expect(scraped).toContain('keyward_http_requests_total{method="GET",route="/api/v1/tokens/verify",status="200"} 2');
+    expect(scraped).toContain('keyward_authentications_total{outcome="success",reason="device"} 6');
+    expect(scraped).toContain('keyward_authentications_total{outcome="failure",reason="fingerprint_mismatch"} 1');
+    expect(scraped).not.toContain("503");
+  });
+
   test("a good token's client address is asked once per usage flush, not per request", async () => {
     const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const { token, id } = (await client(kw).post("/api/v1/tokens", { user: "alice" })).body as { token: string; id: string };

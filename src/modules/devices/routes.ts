@@ -1,6 +1,7 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import type { Db } from "../../db/client";
-import { INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
+import { decidedAtOnce, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
+import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
@@ -124,18 +125,27 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         },
       },
     )
+    .macro({
+      // The short token and fingerprint, checked in a hook not awaited: a short token seen before is
+      // answered with no promise on the way (see http/deferred.ts).
+      shortTokenCheck: (_: true) => ({
+        resolve: resolveHook(
+          ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof VerifyQuery.static }) => {
+            const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
+            const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
+            if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
+            const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request)));
+            return decided.ok ? { device: decided.device, deviceToken: decided.token } : decided.answer;
+          },
+          { awaited: false },
+        ),
+      }),
+    })
     .get(
       "/api/v1/tokens/verify",
-      async ({ query, request, set, status }) => {
-        const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
-        const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
-        if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
-        const decided = core.shortToken(shortToken, fingerprint, () => addressOf(request));
-        const check = decided instanceof Promise ? await decided : decided;
-        if (!check.ok) return refuse({ set, status }, check);
-        return { valid: true as const, hardware_fingerprint: check.device.fingerprint, device_id: check.device.id, expires_at: check.token.expiresAt.toISOString() };
-      },
+      ({ device, deviceToken }) => ({ valid: true as const, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: deviceToken.expiresAt.toISOString() }),
       {
+        shortTokenCheck: true,
         query: VerifyQuery,
         response: { 200: Verified, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
         detail: {

@@ -1,12 +1,18 @@
 import type { Store } from "../../db/client";
-import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
-import { whyNotLive } from "../tokens/liveness";
+import { timingSafeEqual } from "node:crypto";
+import { sha256Hex } from "../../lib/crypto";
+import { whyNotLive, type Lifespan } from "../tokens/liveness";
 import { verifyShortToken, type DeviceCheck } from "./service";
 import type { DeviceSigner } from "./signing";
 
 type Verified = Extract<DeviceCheck, { ok: true }>;
-/** A check that passed, with its device's fingerprint hashed once rather than on every call. */
-type Remembered = { verified: Verified; fingerprintHash: string };
+/**
+ * A check that passed, with what every later call compares kept ready: the device's fingerprint
+ * as a SHA-256 digest, the token's lifespan in milliseconds.
+ */
+type Remembered = { verified: Verified; fingerprintDigest: Uint8Array; lifespan: Lifespan<number> };
+
+const digest = (text: string) => Bun.SHA256.hash(text) as Uint8Array;
 
 /**
  * The device-token check rebuilds and re-signs the main token each time, which is most of its cost. A
@@ -46,12 +52,12 @@ export class ShortTokenChecker {
   }
 
   /** What the full check would answer for a token that passed it: liveness and the fingerprint are checked on every call. */
-  private judge({ verified, fingerprintHash }: Remembered, fingerprint: string, now: number): DeviceCheck {
+  private judge({ verified, fingerprintDigest, lifespan }: Remembered, fingerprint: string, now: number): DeviceCheck {
     const who = () => ({ deviceId: verified.device.id, tokenId: verified.token.id });
-    const ended = whyNotLive(verified.token, new Date(now));
+    const ended = whyNotLive(lifespan, now);
     // As the full check answers: a revoked token is no longer known, an expired one is expired.
     if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who() };
-    if (!constantTimeEqual(sha256Hex(fingerprint), fingerprintHash)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
+    if (!timingSafeEqual(digest(fingerprint), fingerprintDigest)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
     return verified;
   }
 
@@ -60,7 +66,12 @@ export class ShortTokenChecker {
     const generation = this.generation;
     const check = await verifyShortToken(this.db, this.signer, shortToken, null, new Date(now));
     if (!check.ok) return null;
-    const remembered = { verified: check, fingerprintHash: sha256Hex(check.device.fingerprint) };
+    const { revokedAt, expiresAt } = check.token;
+    const remembered = {
+      verified: check,
+      fingerprintDigest: digest(check.device.fingerprint),
+      lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
+    };
     // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
     if (this.changes.current(now) === generation) {
       if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);

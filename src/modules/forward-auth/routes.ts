@@ -1,5 +1,6 @@
-import { Elysia, t } from "elysia";
-import { presented, presentedToken, refuse } from "../../http/auth";
+import { Elysia, t, type Context } from "elysia";
+import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
+import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody } from "../../http/errors";
 import type { AuthCore } from "../auth/service";
@@ -49,14 +50,25 @@ const ForwardQuery = t.Object({
  * WWW-Authenticate, 403 when the role is not one the service asked for.
  */
 export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardAuthDeps) =>
-  new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } }).all(
+  new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
+    .macro({
+      // The proxied request's token, decided in a hook not awaited: a good token is answered with
+      // no promise on the way (see http/deferred.ts).
+      forwardAuth: (_: true) => ({
+        resolve: resolveHook(
+          ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
+            const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
+            const token = forwardedToken(request, allowQueryToken);
+            const decided = decidedAtOnce({ request, set, status }, () => core.token(presented(request, addressOf, token, roles.length > 0 ? roles : "token")));
+            return decided.ok ? { principal: decided.principal } : decided.answer;
+          },
+          { awaited: false },
+        ),
+      }),
+    })
+    .all(
     "/auth/forward",
-    async ({ query, request, set, status }) => {
-      const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
-      const decided = core.token(presented(request, addressOf, forwardedToken(request, allowQueryToken), roles.length > 0 ? roles : "token"));
-      const decision = decided instanceof Promise ? await decided : decided;
-      if (!decision.ok) return refuse({ set, status }, decision);
-      const { principal } = decision;
+    ({ principal, set }) => {
       set.headers["remote-user"] = identityHeader(principal.user);
       set.headers["remote-groups"] = identityHeader(principal.role);
       set.headers["x-keyward-token-id"] = principal.tokenId;
@@ -64,6 +76,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
     },
     {
       query: ForwardQuery,
+      forwardAuth: true,
       response: {
         200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
         401: ErrorBody,

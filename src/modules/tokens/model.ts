@@ -30,7 +30,7 @@ const tokenFields = {
   replaced_by: t.Nullable(t.String({ description: "The successor's id, once rotated" })),
   allowed_ips: t.Nullable(t.Array(t.String(), { examples: [["192.168.1.0/24"]] })),
   last_used_at: NullableTimestamp,
-  last_ip: t.Nullable(t.String({ examples: ["192.168.1.23"] })),
+  last_ip: t.Nullable(t.String({ description: "The address of its first use in its latest one-second usage window", examples: ["192.168.1.23"] })),
   request_count: t.Integer({ minimum: 0 }),
 };
 
