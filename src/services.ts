@@ -6,7 +6,7 @@ import { createAuthCore, type AuthCore } from "./modules/auth/service";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
 import { DeviceSightings, verifyMainToken, verifyShortToken, type DeviceCheck } from "./modules/devices/service";
-import { ShortTokenChecker } from "./modules/devices/short-token-cache";
+import { DeviceTokenChecker } from "./modules/devices/device-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
@@ -54,18 +54,20 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
   const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
-  const shortTokens = new ShortTokenChecker(store, signer);
-  const seen = (check: DeviceCheck) => {
-    if (check.ok) sightings.seen(check.device.id);
-    return check;
+  const deviceTokens = new DeviceTokenChecker(store, signer);
+  const seen = (check: DeviceCheck | Promise<DeviceCheck>) => {
+    const sighted = (done: DeviceCheck) => {
+      if (done.ok) sightings.seen(done.device.id);
+      return done;
+    };
+    return check instanceof Promise ? check.then(sighted) : sighted(check);
   };
+  // Without a fingerprint (introspection on a device's behalf) a token is checked in full, unremembered.
   const devices = {
-    main: async (jwt: string, fingerprint: string | null) => seen(await verifyMainToken(store.db, signer, jwt, fingerprint, new Date(now()))),
-    short: (shortToken: string, fingerprint: string | null) => {
-      if (fingerprint === null) return verifyShortToken(store.db, signer, shortToken, null, new Date(now()));
-      const check = shortTokens.check(shortToken, fingerprint, now());
-      return check instanceof Promise ? check.then(seen) : seen(check);
-    },
+    main: (jwt: string, fingerprint: string | null) =>
+      fingerprint === null ? verifyMainToken(store.db, signer, jwt, null, new Date(now())) : seen(deviceTokens.main(jwt, fingerprint, now())),
+    short: (shortToken: string, fingerprint: string | null) =>
+      fingerprint === null ? verifyShortToken(store.db, signer, shortToken, null, new Date(now())) : seen(deviceTokens.short(shortToken, fingerprint, now())),
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, lab, now });

@@ -3,7 +3,7 @@ import { SignJWT } from "jose";
 import { DomainError } from "../../src/lib/errors";
 import { approveDevice, enroll, resetDevice, type EnrollmentGrant } from "../../src/modules/devices/enrollment";
 import { DeviceSightings, labelDevice, listDevices, revokeDevice, verifyMainToken, verifyShortToken } from "../../src/modules/devices/service";
-import { ShortTokenChecker } from "../../src/modules/devices/short-token-cache";
+import { DeviceTokenChecker } from "../../src/modules/devices/device-token-cache";
 import { DeviceSigner, loadSigningSecret } from "../../src/modules/devices/signing";
 import { memoryStore } from "../helpers/database";
 import { memoryLogger } from "../helpers/memory-log";
@@ -144,28 +144,45 @@ describe("the signing key", () => {
   });
 });
 
-describe("the short-token cache", () => {
+describe("the device-token cache", () => {
   test("a pass is remembered, but expiry and the fingerprint are checked every time", async () => {
     const { db, changes, signer, enrollNow } = setup();
     const now = new Date("2026-06-01T00:00:00Z");
     const { shortToken } = await issued(enrollNow("fp-1", now));
-    const checker = new ShortTokenChecker({ db, changes }, signer);
-    expect((await checker.check(shortToken, "fp-1", now.getTime())).ok).toBe(true);
-    expect(await checker.check(shortToken, "fp-2", now.getTime() + 1)).toMatchObject({ ok: false, reason: "fingerprint_mismatch" });
-    expect(await checker.check(shortToken, "fp-1", now.getTime() + 31 * day)).toMatchObject({ ok: false, reason: "expired" });
+    const checker = new DeviceTokenChecker({ db, changes }, signer);
+    expect((await checker.short(shortToken, "fp-1", now.getTime())).ok).toBe(true);
+    expect(await checker.short(shortToken, "fp-2", now.getTime() + 1)).toMatchObject({ ok: false, reason: "fingerprint_mismatch" });
+    expect(await checker.short(shortToken, "fp-1", now.getTime() + 31 * day)).toMatchObject({ ok: false, reason: "expired" });
+  });
+
+  test("a main token that passed answers at once the next time; expiry and the fingerprint are still checked every time", async () => {
+    const { db, changes, signer, enrollNow } = setup();
+    // jose checks a JWT's expiry against the real clock.
+    const now = new Date();
+    const { mainToken } = await issued(enrollNow("fp-1", now));
+    const checker = new DeviceTokenChecker({ db, changes }, signer);
+    const first = checker.main(mainToken, "fp-1", now.getTime());
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).ok).toBe(true);
+    const again = checker.main(mainToken, "fp-1", now.getTime() + 1);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect((again as { ok: boolean }).ok).toBe(true);
+    expect(checker.main(mainToken, "fp-2", now.getTime() + 2)).toMatchObject({ ok: false, reason: "fingerprint_mismatch" });
+    expect(await checker.main(mainToken, "fp-1", now.getTime() + 31 * day)).toMatchObject({ ok: false, reason: "expired" });
+    expect(await checker.main(`${mainToken.slice(0, -2)}xx`, "fp-1", now.getTime())).toMatchObject({ ok: false, reason: "unknown" });
   });
 
   test("this process's own device changes are effective on the very next check; its sightings keep the cache", async () => {
     const { db, changes, signer, enrollNow } = setup();
     const { shortToken, device } = await issued(enrollNow());
-    const checker = new ShortTokenChecker({ db, changes }, signer);
+    const checker = new DeviceTokenChecker({ db, changes }, signer);
     const sightings = new DeviceSightings({ db, changes }, memoryLogger());
-    expect((await checker.check(shortToken, "fp-1")).ok).toBe(true);
+    expect((await checker.short(shortToken, "fp-1")).ok).toBe(true);
     const generation = changes.current();
     sightings.seen(device.id);
     sightings.flush();
     expect(changes.current()).toBe(generation);
     revokeDevice(db, device.id, actor);
-    expect((await checker.check(shortToken, "fp-1")).ok).toBe(false);
+    expect((await checker.short(shortToken, "fp-1")).ok).toBe(false);
   });
 });

@@ -15,8 +15,8 @@ import type { CredentialKind, Decision, EnrollmentFailure, FailureDetail, Need, 
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
-  main(jwt: string, fingerprint: string | null): Promise<DeviceCheck>;
-  /** Answered at once when the short token was checked before; a first check waits for its signature. */
+  /** Each answered at once when the token was checked before; a first check waits for its signature. */
+  main(jwt: string, fingerprint: string | null): DeviceCheck | Promise<DeviceCheck>;
   short(shortToken: string, fingerprint: string | null): DeviceCheck | Promise<DeviceCheck>;
 }
 
@@ -111,12 +111,15 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
-  async function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need): Promise<Decision> {
-    const check = await devices.main(jwt, fingerprint);
-    if (check.ok) return admit(deviceGrant(check), address, need, "device");
-    const ip = address();
-    const lockedFor = lockedOut(ip);
-    return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
+  function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need): Decision | Promise<Decision> {
+    const decide = (check: DeviceCheck): Decision => {
+      if (check.ok) return admit(deviceGrant(check), address, need, "device");
+      const ip = address();
+      const lockedFor = lockedOut(ip);
+      return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
+    };
+    const check = devices.main(jwt, fingerprint);
+    return check instanceof Promise ? check.then(decide) : decide(check);
   }
 
   /**

@@ -1,0 +1,91 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Store } from "../../db/client";
+import { sha256Hex } from "../../lib/crypto";
+import { whyNotLive, type Lifespan } from "../tokens/liveness";
+import { verifyMainToken, verifyShortToken, type DeviceCheck } from "./service";
+import type { DeviceSigner } from "./signing";
+
+type Verified = Extract<DeviceCheck, { ok: true }>;
+/**
+ * A check that passed, with what every later call compares kept ready: the device's fingerprint
+ * as a SHA-256 digest, the token's lifespan in milliseconds.
+ */
+type Remembered = { verified: Verified; fingerprintDigest: Uint8Array; lifespan: Lifespan<number> };
+
+const digest = (text: string) => Bun.SHA256.hash(text) as Uint8Array;
+
+/**
+ * A device's tokens are checked by signature (a main token's by jose, a short token's by
+ * re-signing its main token), asynchronously and at most of a check's cost. A token that passed is
+ * remembered by hash until the database changes (at once for this process's writes, within a
+ * second for another's: see ChangeMonitor), so later checks answer at once. Liveness and the
+ * fingerprint are checked on every call, cached or not.
+ */
+export class DeviceTokenChecker {
+  private readonly cache = new Map<string, Remembered>();
+  private generation: number;
+  private readonly db;
+  private readonly changes;
+
+  constructor(
+    store: Pick<Store, "db" | "changes">,
+    private readonly signer: DeviceSigner,
+    private readonly capacity = 10_000,
+  ) {
+    this.db = store.db;
+    this.changes = store.changes;
+    this.generation = store.changes.current();
+  }
+
+  /** A main token (a JWT) with the fingerprint the request claims. */
+  main(jwt: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
+    return this.check(`main ${jwt}`, fingerprint, now, (bound) => verifyMainToken(this.db, this.signer, jwt, bound, new Date(now)));
+  }
+
+  /** A short token with the fingerprint it must be bound to. */
+  short(shortToken: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
+    return this.check(`short ${shortToken}`, fingerprint, now, (bound) => verifyShortToken(this.db, this.signer, shortToken, bound, new Date(now)));
+  }
+
+  /** `verify(null)` is the full check without the fingerprint, `verify(fingerprint)` the full check. */
+  private check(token: string, fingerprint: string, now: number, verify: (fingerprint: string | null) => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
+    const generation = this.changes.current(now);
+    if (generation !== this.generation) {
+      this.cache.clear();
+      this.generation = generation;
+    }
+    const key = sha256Hex(token);
+    const remembered = this.cache.get(key);
+    if (remembered) return judge(remembered, fingerprint, now);
+    return this.load(key, verify, now).then((loaded) => (loaded ? judge(loaded, fingerprint, now) : verify(fingerprint)));
+  }
+
+  /** A full check without the fingerprint; a pass is cached unless the database changed meanwhile. */
+  private async load(key: string, verify: (fingerprint: null) => Promise<DeviceCheck>, now: number): Promise<Remembered | null> {
+    const generation = this.generation;
+    const check = await verify(null);
+    if (!check.ok) return null;
+    const { revokedAt, expiresAt } = check.token;
+    const remembered = {
+      verified: check,
+      fingerprintDigest: digest(check.device.fingerprint),
+      lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
+    };
+    // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
+    if (this.changes.current(now) === generation) {
+      if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, remembered);
+    }
+    return remembered;
+  }
+}
+
+/** What the full check would answer for a token that passed it. */
+function judge({ verified, fingerprintDigest, lifespan }: Remembered, fingerprint: string, now: number): DeviceCheck {
+  const who = () => ({ deviceId: verified.device.id, tokenId: verified.token.id });
+  const ended = whyNotLive(lifespan, now);
+  // As the full check answers: a revoked token is no longer known, an expired one is expired.
+  if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who() };
+  if (!timingSafeEqual(digest(fingerprint), fingerprintDigest)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
+  return verified;
+}
