@@ -172,6 +172,16 @@ describe("the device-token cache", () => {
     expect(await checker.main(`${mainToken.slice(0, -2)}xx`, "fp-1", now.getTime())).toMatchObject({ ok: false, reason: "unknown" });
   });
 
+  test("a refused token is checked once, not a second time for its fingerprint: a stranger's guess costs one signature", async () => {
+    const { db, changes, signer, enrollNow } = setup();
+    const { mainToken } = await issued(enrollNow("fp-1", new Date()));
+    let verified = 0;
+    const counting = Object.assign(Object.create(signer), { verify: (jwt: string) => (verified++, signer.verify(jwt)) });
+    const checker = new DeviceTokenChecker({ db, changes }, counting);
+    expect(await checker.main(`${mainToken.slice(0, -2)}xx`, "fp-1")).toMatchObject({ ok: false, reason: "unknown" });
+    expect(verified).toBe(1);
+  });
+
   test("this process's own device changes are effective on the very next check; its sightings keep the cache", async () => {
     const { db, changes, signer, enrollNow } = setup();
     const { shortToken, device } = await issued(enrollNow());

@@ -39,16 +39,16 @@ export class DeviceTokenChecker {
 
   /** A main token (a JWT) with the fingerprint the request claims. */
   main(jwt: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
-    return this.check(`main ${jwt}`, fingerprint, now, (bound) => verifyMainToken(this.db, this.signer, jwt, bound, new Date(now)));
+    return this.check(`main ${jwt}`, fingerprint, now, () => verifyMainToken(this.db, this.signer, jwt, null, new Date(now)));
   }
 
   /** A short token with the fingerprint it must be bound to. */
   short(shortToken: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
-    return this.check(`short ${shortToken}`, fingerprint, now, (bound) => verifyShortToken(this.db, this.signer, shortToken, bound, new Date(now)));
+    return this.check(`short ${shortToken}`, fingerprint, now, () => verifyShortToken(this.db, this.signer, shortToken, null, new Date(now)));
   }
 
-  /** `verify(null)` is the full check without the fingerprint, `verify(fingerprint)` the full check. */
-  private check(token: string, fingerprint: string, now: number, verify: (fingerprint: string | null) => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
+  /** `verify` is the full check without the fingerprint. */
+  private check(token: string, fingerprint: string, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
     const generation = this.changes.current(now);
     if (generation !== this.generation) {
       this.cache.clear();
@@ -57,14 +57,18 @@ export class DeviceTokenChecker {
     const key = sha256Hex(token);
     const remembered = this.cache.get(key);
     if (remembered) return judge(remembered, fingerprint, now);
-    return this.load(key, verify, now).then((loaded) => (loaded ? judge(loaded, fingerprint, now) : verify(fingerprint)));
+    return this.load(key, verify, now).then((loaded) => ("verified" in loaded ? judge(loaded, fingerprint, now) : loaded));
   }
 
-  /** A full check without the fingerprint; a pass is cached unless the database changed meanwhile. */
-  private async load(key: string, verify: (fingerprint: null) => Promise<DeviceCheck>, now: number): Promise<Remembered | null> {
+  /**
+   * A full check without the fingerprint, which is compared last: a refusal is the full check's
+   * answer as it is (checked once, not again with the fingerprint). A pass is cached unless the
+   * database changed meanwhile.
+   */
+  private async load(key: string, verify: () => Promise<DeviceCheck>, now: number): Promise<Remembered | Exclude<DeviceCheck, Verified>> {
     const generation = this.generation;
-    const check = await verify(null);
-    if (!check.ok) return null;
+    const check = await verify();
+    if (!check.ok) return check;
     const { revokedAt, expiresAt } = check.token;
     const remembered = {
       verified: check,
