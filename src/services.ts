@@ -12,6 +12,7 @@ import { Metrics } from "./modules/metrics/registry";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
+import { whenSettled } from "./lib/settled";
 
 /** The long-lived parts of a running server, built once from the database and the config. */
 export interface Services {
@@ -55,13 +56,11 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
   const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
   const deviceTokens = new DeviceTokenChecker(store, signer);
-  const seen = (check: DeviceCheck | Promise<DeviceCheck>) => {
-    const sighted = (done: DeviceCheck) => {
+  const seen = (check: DeviceCheck | Promise<DeviceCheck>) =>
+    whenSettled(check, (done) => {
       if (done.ok) sightings.seen(done.device.id);
       return done;
-    };
-    return check instanceof Promise ? check.then(sighted) : sighted(check);
-  };
+    });
   // Without a fingerprint (introspection on a device's behalf) a token is checked in full, unremembered.
   const devices = {
     main: (jwt: string, fingerprint: string | null) =>

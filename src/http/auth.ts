@@ -6,6 +6,7 @@ import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
 import { decideOnce, DEFERRED, deferredDecisions, resolveHook } from "./deferred";
 import { errorBody, type ErrorBody } from "./errors";
+import { whenSettled } from "../lib/settled";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bearerScheme = /^bearer(\s|$)/i;
@@ -153,8 +154,7 @@ export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginD
             return decided.ok ? admitted(request, decided.principal) : decided.answer;
           }
           const answer = (decision: Decision) => (decision.ok ? admitted(request, decision.principal) : refuse({ set, status }, decision));
-          const decided = decide(request, ADMIN_ONLY);
-          return decided instanceof Promise ? decided.then(answer) : answer(decided);
+          return whenSettled(decide(request, ADMIN_ONLY), answer);
         },
         { awaited: need !== "token" },
       ),

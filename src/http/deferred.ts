@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { whenSettled } from "../lib/settled";
 
 /**
  * A resolve hook whose awaiting is decided here. Elysia decides whether to await a hook by reading
@@ -55,6 +56,5 @@ export const deferredDecisions = new Elysia({ name: "keyward/deferred-decisions"
       (error: unknown) => ((request as Deferring)[settled] = { error }),
     ).then(() => handle(request));
   };
-  const answer = handle(request);
-  return answer instanceof Promise ? answer.then(again) : again(answer);
+  return whenSettled(handle(request), again);
 });

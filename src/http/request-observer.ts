@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Logger } from "../log";
 import type { Metrics } from "../modules/metrics/registry";
 import type { Principal } from "../modules/tokens/verifier";
+import { whenSettled } from "../lib/settled";
 import { loggedPath } from "./log-redaction";
 
 const routeOf = Symbol("keyward.route");
@@ -47,20 +48,11 @@ export const requestObserver = (log: Logger, metrics: Metrics) => {
       (request as Observed)[userOf] = principal?.user;
     });
   }
-  return observer
-    .wrap(
-      (handle) =>
-        (request: Request): unknown => {
-          const start = performance.now();
-          const answer = handle(request);
-          if (answer instanceof Promise) {
-            return answer.then((response: Response) => {
-              done(request, response, start);
-              return response;
-            });
-          }
-          done(request, answer as unknown as Response, start);
-          return answer;
-        },
-    );
+  return observer.wrap((handle) => (request: Request): unknown => {
+    const start = performance.now();
+    return whenSettled(handle(request) as unknown as Response | Promise<Response>, (response) => {
+      done(request, response, start);
+      return response;
+    });
+  });
 };

@@ -12,6 +12,7 @@ import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
 import type { CredentialKind, Decision, EnrollmentFailure, FailureDetail, Need, Reason, Refusal } from "./model";
+import { whenSettled } from "../../lib/settled";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
@@ -118,8 +119,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       const lockedFor = lockedOut(ip);
       return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
     };
-    const check = devices.main(jwt, fingerprint);
-    return check instanceof Promise ? check.then(decide) : decide(check);
+    return whenSettled(devices.main(jwt, fingerprint), decide);
   }
 
   /**
@@ -151,14 +151,13 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const decide = (check: DeviceCheck): Decision<DeviceCredential> => {
       if (check.ok) {
         metrics.authentication("success", "device");
-        return { ok: true, device: check.device, token: check.token };
+        return check;
       }
       const ip = address();
       const lockedFor = lockedOut(ip);
       return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
     };
-    const check = devices.short(presented ?? "", fingerprint);
-    return check instanceof Promise ? check.then(decide) : decide(check);
+    return whenSettled(devices.short(presented ?? "", fingerprint), decide);
   }
 
   /**

@@ -1,0 +1,8 @@
+/**
+ * `next` applied to a value that is usually there at once and only sometimes a promise (a device's
+ * signature check on first sight): synchronously when it can be, so the common case pays no
+ * promise and no turn of the event loop.
+ */
+export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
