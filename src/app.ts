@@ -1,12 +1,11 @@
 import { Elysia } from "elysia";
+import { requestEnvelope } from "./http/envelope";
 import { requestObserver } from "./http/request-observer";
 import { authentication } from "./http/auth";
 import { addressResolver } from "./http/client-address";
 import type { PeerSource } from "./http/client-ip";
-import { deferredDecisions } from "./http/deferred";
 import { docs } from "./http/docs";
 import { errorHandling } from "./http/errors";
-import { bodyLimit } from "./http/limits";
 import { adminRoutes } from "./modules/admin-ui/routes";
 import { auditRoutes } from "./modules/audit/routes";
 import { deviceRoutes } from "./modules/devices/routes";
@@ -26,20 +25,15 @@ import type { Services } from "./services";
  * The whole HTTP surface, without listening: the binary and the tests build it the same way.
  * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
  */
-export function createApp({ store, config, log, usage, audit, core, signer, sightings, metrics }: Services, peers?: () => PeerSource | null) {
+export function createApp({ store, config, log, usage, audit, core, signer, sightings, metrics, handlers }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
   const auth = authentication({ core, addressOf, allowQueryToken });
   const app = new Elysia()
-    // Every answer: no MIME sniffing (echo returns user text), no framing, no referrer leaks.
-    .headers({ "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" })
-    // Wraps nest in this order: a route run again for a deferred decision (deferred.ts) is still
-    // one request to the observer around it.
-    .use(deferredDecisions)
-    // Before the error handler, whose answer ends the chain: the observer only notes the context.
-    .use(requestObserver(log, metrics))
+    // Every request, start to answer: counted for the stop, body bounded, security headers, metrics
+    // and access log. Before the error handler, whose answer ends the chain: the observer's hooks only note the context.
+    .use(requestEnvelope(requestObserver(log, metrics), handlers))
     .use(errorHandling(log))
-    .use(bodyLimit)
     .use(docs)
     .use(homeRoutes)
     .use(adminRoutes)

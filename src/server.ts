@@ -9,7 +9,7 @@ import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
 import { bootstrapAdmin } from "./modules/tokens/bootstrap";
 import { createServices } from "./services";
-import { countHandlers, stopOnSignals } from "./shutdown";
+import { stopOnSignals } from "./shutdown";
 import { VERSION } from "./version";
 
 /**
@@ -37,10 +37,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
-  const handlers = countHandlers();
-  const app = createApp(services)
-    .wrap(handlers.wrap)
-    .listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
+  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
   const server = app.server!;
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: config.db });
@@ -64,7 +61,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
 
   await stopOnSignals({
     log,
-    handlers,
+    handlers: services.handlers,
     drainMs: config.stopDrain,
     stopListening: (force) => server.stop(force),
     close() {

@@ -13,6 +13,7 @@ import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
 import { whenSettled } from "./lib/settled";
+import { countHandlers, type HandlerCount } from "./shutdown";
 
 /** The long-lived parts of a running server, built once from the database and the config. */
 export interface Services {
@@ -29,6 +30,8 @@ export interface Services {
   metrics: Metrics;
   /** The injected clock: tests advance it instead of sleeping. */
   now: () => number;
+  /** Requests being handled: a stop waits for them. */
+  handlers: HandlerCount;
   /** Writes what is batched in memory (usage counts, failed-auth events, sightings); throws the first failure after trying each. */
   flush(): void;
 }
@@ -82,6 +85,7 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     signer,
     sightings,
     metrics,
+    handlers: countHandlers(),
     flush() {
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];

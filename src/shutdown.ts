@@ -9,7 +9,9 @@ const LINGER_MS = 1_000;
 
 /** Counts handlers still running, and lets the stop wait until none is (or a time is up). */
 export interface HandlerCount {
-  wrap: (handle: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown;
+  /** A request's handling begins (see http/envelope.ts); each is matched by one `exit`. */
+  enter(): void;
+  exit(): void;
   running(): number;
   /** Resolves true once no handler runs, or false when `timeoutMs` passed first. */
   idle(timeoutMs: number): Promise<boolean>;
@@ -22,24 +24,13 @@ export interface HandlerCount {
 export function countHandlers(): HandlerCount {
   let running = 0;
   const waiters = new Set<() => void>();
-  const done = () => {
-    if (--running === 0) for (const wake of waiters) wake();
-  };
   return {
-    wrap:
-      (handle) =>
-      (...args) => {
-        running++;
-        try {
-          const result = handle(...args);
-          if (result instanceof Promise) return result.finally(done);
-          done();
-          return result;
-        } catch (error) {
-          done();
-          throw error;
-        }
-      },
+    enter() {
+      running++;
+    },
+    exit() {
+      if (--running === 0) for (const wake of waiters) wake();
+    },
     running: () => running,
     idle(timeoutMs) {
       if (running === 0) return Promise.resolve(true);

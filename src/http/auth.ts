@@ -4,7 +4,7 @@ import type { Decision, Need, Reason, Refusal } from "../modules/auth/model";
 import type { Actor } from "../modules/tokens/service";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
-import { decideOnce, DEFERRED, deferredDecisions, resolveHook } from "./deferred";
+import { decideOnce, DEFERRED, resolveHook } from "./deferred";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
 
@@ -100,7 +100,7 @@ export function decidedAtOnce<T extends object, S>(
   decide: () => Decision<T> | Promise<Decision<T>>,
 ): ({ ok: true } & T) | { ok: false; answer: S } {
   const decision = decideOnce(answering.request, decide);
-  // Never sent: deferredDecisions drops it and runs the route again (so no route declares a 503).
+  // Never sent: the envelope drops it and runs the route again (so no route declares a 503).
   if (decision === DEFERRED) return { ok: false, answer: (answering.status as (code: number, body: ErrorBody) => S)(503, DECIDING) };
   if (!decision.ok) return { ok: false, answer: refuse(answering, decision) };
   return decision;
@@ -144,7 +144,7 @@ export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginD
     principal,
     actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }),
   });
-  return new Elysia({ name: "keyward/auth" }).use(deferredDecisions).macro({
+  return new Elysia({ name: "keyward/auth" }).macro({
     auth: (need: "token" | "admin") => ({
       detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
       resolve: resolveHook(

@@ -1,6 +1,3 @@
-import { Elysia } from "elysia";
-import { whenSettled } from "../lib/settled";
-
 /**
  * A resolve hook whose awaiting is decided here. Elysia decides whether to await a hook by reading
  * its source, and a hook that returns what another function returns reads as asynchronous:
@@ -25,7 +22,7 @@ export const DEFERRED = Symbol("keyward.deferred");
 /**
  * A decision a synchronous hook can make: almost every credential is decided at once, but a
  * device's is checked by signature, asynchronously, the first time it is seen. Then the pending
- * decision is noted on the request and DEFERRED returned; `deferredDecisions` waits for it and
+ * decision is noted on the request and DEFERRED returned; the envelope waits for it and
  * runs the route again, and this call then returns the decision, made once. Only for routes that
  * read no body, as the second run must find the request as the first did.
  */
@@ -42,19 +39,16 @@ export function decideOnce<D>(request: Request, decide: () => D | Promise<D>): D
 }
 
 /**
- * Runs a route again once a decision `decideOnce` deferred is known; the first run's placeholder
- * answer is dropped. Registered before the request observer, so that the observer (outside it)
- * sees one request and one answer.
+ * For the envelope (envelope.ts), once a route has answered: when `decideOnce` deferred a
+ * decision during that run, the answer was a placeholder. Then this waits for the decision and
+ * runs the route again, which finds it made; otherwise the answer stands (null: nothing pending).
  */
-export const deferredDecisions = new Elysia({ name: "keyward/deferred-decisions" }).wrap((handle) => (request: Request): unknown => {
-  const again = (first: unknown) => {
-    const waiting = (request as Deferring)[pending];
-    if (waiting === undefined) return first;
-    (request as Deferring)[pending] = undefined;
-    return waiting.then(
-      (value) => ((request as Deferring)[settled] = { value }),
-      (error: unknown) => ((request as Deferring)[settled] = { error }),
-    ).then(() => handle(request));
-  };
-  return whenSettled(handle(request), again);
-});
+export function runAgainWhenDecided<R>(handle: (request: Request) => R, request: Request): Promise<R> | null {
+  const waiting = (request as Deferring)[pending];
+  if (waiting === undefined) return null;
+  (request as Deferring)[pending] = undefined;
+  return waiting.then(
+    (value) => ((request as Deferring)[settled] = { value }),
+    (error: unknown) => ((request as Deferring)[settled] = { error }),
+  ).then(() => handle(request));
+}

@@ -1,4 +1,3 @@
-import { Elysia } from "elysia";
 import { errorBody, ParseRefusal } from "./errors";
 
 /** Keyward's bodies are small JSON or forms; anything near this size is a mistake or an attack. */
@@ -7,24 +6,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const BODY_TOO_LARGE = errorBody("body_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
 
 /**
- * Bounds every request body at MAX_BODY_BYTES, answered with 413 in the error shape when a route
+ * Bounds a request's body at MAX_BODY_BYTES, answered with 413 in the error shape when a route
  * reads it: a declared length over the limit fails the first read without reading anything, and a
  * body without a length (chunked) is counted as it streams, its reading stopping at the limit. A
  * route that reads no body is not concerned; Bun discards such a body unread, up to its own cap.
- *
- * It wraps the handling rather than hooking into Elysia's parse: a global parse hook makes every
- * route's generated handler asynchronous, the GET hot paths included, which only pay a method check here.
+ * Called for every request by the envelope (envelope.ts), before the route runs: a GET pays one
+ * method check. (A global parse hook would make every route's generated handler asynchronous.)
  *
  * The 413 keeps the connection open on purpose. The client may still be writing its body: a server
  * that closes with unread bytes makes the kernel send a reset, and the client's stack then throws
  * away the 413 it had already received. Left open, Bun reads the rest of the body after the
  * answer and discards it as it arrives (memory stays flat), then serves the next request.
  */
-export const bodyLimit = new Elysia({ name: "keyward/body-limit" }).wrap((handle) => (request: Request) => {
+export function limitBody(request: Request): void {
   const method = request.method;
   if (method !== "GET" && method !== "HEAD") bound(request);
-  return handle(request);
-});
+}
 
 const refused = Symbol("keyward.bodyRefused");
 

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { pathOf } from "../../src/http/log-redaction";
+import { requestEnvelope } from "../../src/http/envelope";
 import { requestObserver } from "../../src/http/request-observer";
+import { countHandlers } from "../../src/shutdown";
 import { Metrics } from "../../src/modules/metrics/registry";
 import { errorHandling } from "../../src/http/errors";
 import { memoryLogger } from "../helpers/memory-log";
@@ -11,7 +13,7 @@ describe("the request observer (access log and metrics)", () => {
   test("writes one line per request with method, path, status and milliseconds, and counts it by route", async () => {
     const log = memoryLogger();
     const metrics = new Metrics();
-    const app = new Elysia().use(requestObserver(log, metrics)).use(errorHandling(log)).get("/ok", () => "fine");
+    const app = new Elysia().use(requestEnvelope(requestObserver(log, metrics), countHandlers())).use(errorHandling(log)).get("/ok", () => "fine");
     await app.handle(new Request("http://localhost/ok?token=kw_should_not_appear"));
     await app.handle(new Request("http://localhost/missing"));
     const requests = () => log.lines.filter((l) => l.msg === "request");
@@ -29,7 +31,7 @@ describe("the request observer (access log and metrics)", () => {
 
   test("times each request from its arrival", async () => {
     const log = memoryLogger();
-    const app = new Elysia().use(requestObserver(log, new Metrics())).get("/slow", async () => {
+    const app = new Elysia().use(requestEnvelope(requestObserver(log, new Metrics()), countHandlers())).get("/slow", async () => {
       await Bun.sleep(20);
       return "done";
     });

@@ -1,0 +1,64 @@
+import { Elysia } from "elysia";
+import type { HandlerCount } from "../shutdown";
+import { runAgainWhenDecided } from "./deferred";
+import { limitBody } from "./limits";
+import type { RequestObserver } from "./request-observer";
+import { secure } from "./security-headers";
+
+type Handle = (request: Request) => unknown;
+
+/**
+ * The one wrap around every request, from its arrival to its answer. Everything that must see a
+ * whole request is a step here rather than a wrap of its own, since Elysia builds each wrap's
+ * function anew on every request (four wraps measured about 5% of GET /data's throughput):
+ *
+ * 1. counted as running, so that a stop waits for it (shutdown.ts);
+ * 2. its body bounded (limits.ts);
+ * 3. the route run, and run again once a credential decided later is known (deferred.ts):
+ *    the placeholder answer of the first run is dropped, so the rest sees one answer;
+ * 4. the security headers set on the answer (security-headers.ts);
+ * 5. the answer counted and logged (request-observer.ts).
+ *
+ * A good token on a hot route is answered synchronously all the way through: no promise, no
+ * closure per request.
+ */
+export function requestEnvelope(observer: RequestObserver, handlers: HandlerCount) {
+  const finish = (request: Request, response: Response, start: number): Response => {
+    secure(response);
+    observer.answered(request, response, start);
+    handlers.exit();
+    return response;
+  };
+
+  const settle = async (handle: Handle, request: Request, answer: unknown, start: number): Promise<Response> => {
+    try {
+      let response = (await answer) as Response;
+      for (let again = runAgainWhenDecided(handle, request); again !== null; again = runAgainWhenDecided(handle, request)) {
+        response = (await again) as Response;
+      }
+      return finish(request, response, start);
+    } catch (error) {
+      handlers.exit();
+      throw error;
+    }
+  };
+
+  return new Elysia({ name: "keyward/envelope" }).use(observer.hooks).wrap(
+    (handle: Handle) =>
+      (request: Request): unknown => {
+        const start = performance.now();
+        handlers.enter();
+        let answer: unknown;
+        try {
+          limitBody(request);
+          answer = handle(request);
+        } catch (error) {
+          handlers.exit();
+          throw error;
+        }
+        if (answer instanceof Promise) return settle(handle, request, answer, start);
+        const again = runAgainWhenDecided(handle, request);
+        return again === null ? finish(request, answer as Response, start) : settle(handle, request, again, start);
+      },
+  );
+}
