@@ -40,7 +40,7 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
     .use(health(store))
     .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
-    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken }))
+    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({

@@ -73,17 +73,30 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
   },
 };
 
-const answerFor = (refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN): Answer => answers[refusal.reason](refusal, invalid);
+/**
+ * Who hears a refusal: the client itself, or a reverse proxy asking on its behalf. nginx
+ * `auth_request` passes on only 2xx, 401 and 403 and turns anything else into a 500, so to a proxy
+ * a "not now" (429) is said as "not let in" (401), with the same body and Retry-After.
+ */
+export type Audience = "client" | "proxy";
+
+function answerFor(refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN, audience: Audience = "client"): Answer {
+  const answer = answers[refusal.reason](refusal, invalid);
+  if (audience === "client" || answer.status !== 429) return answer;
+  return { status: 401, body: answer.body, headers: { ...answer.headers, "www-authenticate": 'Bearer realm="keyward"' } };
+}
 
 interface Answering<S> {
   set: { headers: Record<string, unknown> };
   // A method, so that a route whose schema lists only the statuses it can meet still fits.
   status(code: Answer["status"], body: ErrorBody): S;
+  /** The client by default. */
+  audience?: Audience;
 }
 
 /** Answers a refusal in a handler: `return refuse({ set, status }, refusal)`. */
-export function refuse<S>({ set, status }: Answering<S>, refusal: Refusal, invalid?: ErrorBody): S {
-  const answer = answerFor(refusal, invalid);
+export function refuse<S>({ set, status, audience }: Answering<S>, refusal: Refusal, invalid?: ErrorBody): S {
+  const answer = answerFor(refusal, invalid, audience);
   Object.assign(set.headers, answer.headers);
   return status(answer.status, answer.body);
 }

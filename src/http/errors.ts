@@ -56,23 +56,40 @@ export const errorHandling = (log: Logger) =>
         set.status = 400;
         return errorBody("invalid_cookie", "A signed cookie was tampered with");
     }
-    if (databaseBusy(error)) {
-      // Another process (the CLI, a restore) held the write lock past the busy timeout: worth a retry.
-      log.warn("database busy", { method: request.method, path: loggedPath(request.url) });
-      set.status = 503;
-      set.headers["retry-after"] = "1";
-      return errorBody("database_busy", "The database is busy; try again in a moment");
+    if (typeof code === "number" && code < 500) {
+      set.status = code;
+      return errorBody("request_failed", "Request failed");
     }
-    const status = typeof code === "number" ? code : 500;
-    if (status >= 500) {
-      log.error("request failed", { method: request.method, path: loggedPath(request.url), error: describeError(error) });
-      dropUnsendableHeaders(set.headers);
-    }
-    set.status = status;
-    return errorBody(status >= 500 ? "internal_error" : "request_failed", status >= 500 ? "Internal server error" : "Request failed");
+    const failure = serverFailure(log, request, error);
+    if (failure.status === 500) dropUnsendableHeaders(set.headers);
+    Object.assign(set.headers, failure.headers);
+    set.status = failure.status;
+    return failure.body;
   });
 
 const INTERNAL_ERROR = errorBody("internal_error", "Internal server error");
+const DATABASE_BUSY = errorBody("database_busy", "The database is busy; try again in a moment");
+
+export interface ServerFailure {
+  status: 500 | 503;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+/**
+ * An error no route expected, logged and answered without its internals: 503 for a busy
+ * database (another process, the CLI or a restore, held the write lock past the busy timeout:
+ * worth a retry), 500 for anything else.
+ */
+export function serverFailure(log: Logger, request: Request, error: unknown): ServerFailure {
+  const where = { method: request.method, path: loggedPath(request.url) };
+  if (databaseBusy(error)) {
+    log.warn("database busy", where);
+    return { status: 503, body: DATABASE_BUSY, headers: { "retry-after": "1" } };
+  }
+  log.error("request failed", { ...where, error: describeError(error) });
+  return { status: 500, body: INTERNAL_ERROR, headers: {} };
+}
 
 /**
  * Options for Bun.serve: production mode (Bun's development mode answers an uncaught error with

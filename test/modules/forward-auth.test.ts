@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { createApp } from "../../src/app";
 import { identityHeader } from "../../src/http/identity-header";
 import { inProcessApp } from "../helpers/app";
 
@@ -60,5 +61,49 @@ describe("the keyward_token cookie", () => {
     const token = await issue("alice");
     const res = await call("/auth/forward", { headers: { cookie: `keyward_token=${encodeURIComponent(token).replace("k", "%6B")}` } });
     expect(res.status).toBe(200);
+  });
+});
+
+/** The app with a core whose every token decision throws, as on a broken or busy database. */
+function appWhoseCoreThrows(error: Error) {
+  const running = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+  const core = {
+    ...running.core,
+    token: () => {
+      throw error;
+    },
+  };
+  const app = createApp({ ...running, core }, () => ({ requestIP: () => ({ address: "127.0.0.1" }) }));
+  return { call: (path: string) => app.handle(new Request(`http://localhost${path}`, { headers: { authorization: "Bearer kw_whatever" } })), log: running.log };
+}
+
+describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
+  test("a locked-out address: 401 with Retry-After and WWW-Authenticate, where /data says 429", async () => {
+    const { fetch } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "3" });
+    for (let i = 0; i < 3; i++) await fetch("/data", { headers: { authorization: `Bearer guess-${i}` } });
+    const guess = { headers: { authorization: "Bearer guess-3" } };
+    expect((await fetch("/data", guess)).status).toBe(429);
+    const res = await fetch("/auth/forward", guess);
+    expect(res.status).toBe(401);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keyward"');
+    expect(await res.json()).toEqual({ error: expect.stringContaining("try again in"), code: "too_many_failures" });
+  });
+
+  test("an internal error: 403 internal_error, fail closed; the detail goes to the log, not the client", async () => {
+    const { call, log } = appWhoseCoreThrows(new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db"));
+    const res = await call("/auth/forward");
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error" });
+    expect(String(log.lines.find((line) => line.msg === "request failed")?.error)).toContain("SQLITE_CORRUPT");
+  });
+
+  test("a busy database: 403 database_busy with Retry-After, where other routes say 503", async () => {
+    const { call } = appWhoseCoreThrows(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }));
+    const res = await call("/auth/forward");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy" });
+    expect((await call("/data")).status).toBe(503);
   });
 });

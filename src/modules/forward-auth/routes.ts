@@ -2,7 +2,8 @@ import { Elysia, t, type Context } from "elysia";
 import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
-import { ErrorBody } from "../../http/errors";
+import { ErrorBody, serverFailure } from "../../http/errors";
+import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import { identityHeader } from "../../http/identity-header";
 
@@ -10,6 +11,7 @@ export interface ForwardAuthDeps {
   core: AuthCore;
   addressOf: AddressOf;
   allowQueryToken: boolean;
+  log: Logger;
 }
 
 /** The cookie a browser may carry the token in, for services behind a proxy. */
@@ -47,9 +49,10 @@ const ForwardQuery = t.Object({
 /**
  * What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` call before letting a
  * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
- * WWW-Authenticate, 403 when the role is not one the service asked for.
+ * WWW-Authenticate, 403 when the role is not one the service asked for. Never a 429 or 5xx, which
+ * nginx would turn into a 500 for the user.
  */
-export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardAuthDeps) =>
+export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with
@@ -59,8 +62,16 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
             const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
             const token = forwardedToken(request, allowQueryToken);
-            const decided = decidedAtOnce({ request, set, status }, () => core.token(presented(request, addressOf, token, roles.length > 0 ? roles : "token")));
-            return decided.ok ? { principal: decided.principal } : decided.answer;
+            try {
+              const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, () => core.token(presented(request, addressOf, token, roles.length > 0 ? roles : "token")));
+              return decided.ok ? { principal: decided.principal } : decided.answer;
+            } catch (error) {
+              // Undecided is not let in, said as 403: the token was not found bad, so a client that
+              // drops its token on a 401 keeps it through a busy moment.
+              const failure = serverFailure(log, request, error);
+              Object.assign(set.headers, failure.headers);
+              return status(403, failure.body);
+            }
           },
           { awaited: false },
         ),
@@ -82,12 +93,11 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
         401: ErrorBody,
         403: ErrorBody,
         422: ErrorBody,
-        429: ErrorBody,
       },
       detail: {
         summary: "Forward auth for reverse proxies",
         description:
-          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
+          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Never 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
         security: [{ bearer: [] }],
       },
     },

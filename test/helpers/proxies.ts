@@ -1,0 +1,127 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "./binary";
+import { freePort } from "./server";
+import { until } from "./until";
+
+export type ProxyName = "nginx" | "caddy";
+
+/** Debian's binaries: CI installs them (.ci/run); elsewhere their tests are skipped when missing. */
+export const PROXY_BINARIES: Record<ProxyName, string> = { nginx: "/usr/sbin/nginx", caddy: "/usr/bin/caddy" };
+export const proxyAvailable = (name: ProxyName) => existsSync(PROXY_BINARIES[name]) || process.env.CI === "true";
+
+/** The host the Caddy snippet serves; requests name it in Host, as a LAN's DNS would route them. */
+export const CADDY_SITE = "nas.lan";
+
+const README = join(import.meta.dir, "../../README.md");
+
+/** The fenced ```nginx or ```caddy block of README.md's `/auth/forward` section, exactly as written. */
+export function readmeSnippet(name: ProxyName): string {
+  const readme = readFileSync(README, "utf8");
+  const start = readme.indexOf("### `/auth/forward`");
+  if (start === -1) throw new Error("README.md has no /auth/forward section");
+  const next = readme.indexOf("\n### ", start + 1);
+  const section = readme.slice(start, next === -1 ? undefined : next);
+  const blocks = [...section.matchAll(new RegExp("^```" + name + "\\n([\\s\\S]*?)^```$", "gm"))];
+  if (blocks.length !== 1) throw new Error(`README's /auth/forward section has ${blocks.length} \`\`\`${name} blocks, not one`);
+  return blocks[0]![1]!;
+}
+
+export interface Wiring {
+  /** Keyward's `host:port`, for the README's `127.0.0.1:8000`. */
+  keyward: string;
+  /** The protected service's `host:port`, for the README's `127.0.0.1:3000`. */
+  upstream: string;
+  /** The proxy's own port (Caddy's site address names it; nginx's listen is scaffolding). */
+  port: number;
+  /** Roles to require, added to Keyward's URL as `?role=`, as the README says to. */
+  role?: string;
+}
+
+/**
+ * The only change a test makes to a README snippet: its addresses and ports, and a `?role=` as
+ * the README says to add one. Each must be found, so a snippet that drifts fails here.
+ */
+export function pointedAt(snippet: string, { keyward, upstream, port, role }: Wiring): string {
+  let text = swapped(snippet, "127.0.0.1:8000", keyward);
+  text = swapped(text, "127.0.0.1:3000", upstream);
+  if (text.includes(CADDY_SITE)) text = swapped(text, `http://${CADDY_SITE} {`, `http://${CADDY_SITE}:${port} {`);
+  // nginx's `proxy_pass …/auth/forward;`, Caddy's `uri /auth/forward`.
+  if (role !== undefined) text = swapped(text, /\/auth\/forward(?=;|$)/m, `/auth/forward?role=${role}`);
+  return text;
+}
+
+function swapped(text: string, from: string | RegExp, to: string): string {
+  if (typeof from === "string" ? !text.includes(from) : !from.test(text)) throw new Error(`the README snippet no longer contains ${from}`);
+  return typeof from === "string" ? text.replaceAll(from, to) : text.replace(from, to);
+}
+
+export interface RunningProxy {
+  /** Where clients connect. */
+  url: string;
+  /** Headers every request needs (Caddy's Host). */
+  headers: Record<string, string>;
+  stop(): void;
+}
+
+/** Starts Debian's nginx or Caddy with the README snippet pointed at these addresses. */
+export async function startProxy(name: ProxyName, wiring: Omit<Wiring, "port">): Promise<RunningProxy> {
+  const port = freePort();
+  const snippet = pointedAt(readmeSnippet(name), { ...wiring, port });
+  const dir = tempDir(`keyward-${name}-`);
+  const proc = name === "nginx" ? spawnNginx(dir, port, snippet) : spawnCaddy(dir, snippet);
+  const url = `http://127.0.0.1:${port}`;
+  const headers: Record<string, string> = name === "caddy" ? { host: `${CADDY_SITE}:${port}` } : {};
+  await until(async () => {
+    if (proc.exitCode !== null) throw new Error(`${name} did not start: ${await new Response(proc.stderr as ReadableStream).text()}`);
+    return fetch(url, { headers }).then(() => true, () => false);
+  }, `${name} to answer`, 10_000);
+  return { url, headers, stop: () => proc.kill() };
+}
+
+/**
+ * The least around the snippet that makes a server. `underscores_in_headers on` is the riskier
+ * setting (off, nginx drops `Remote_User` itself): the snippet must hold with it.
+ */
+function spawnNginx(prefix: string, port: number, snippet: string) {
+  mkdirSync(join(prefix, "logs"));
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `${kind}_temp_path ${prefix}/${kind};`).join(" ");
+  writeFileSync(
+    join(prefix, "nginx.conf"),
+    `worker_processes 1;
+error_log ${prefix}/logs/error.log;
+pid ${prefix}/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  ${temps}
+  server {
+    listen 127.0.0.1:${port};
+    underscores_in_headers on;
+${snippet}
+  }
+}
+`,
+  );
+  return Bun.spawn([PROXY_BINARIES.nginx, "-p", prefix, "-c", join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdout: "ignore", stderr: "pipe" });
+}
+
+/** Caddy keeps its state and autosaved config under HOME and XDG: all in the temporary directory. */
+function spawnCaddy(dir: string, snippet: string) {
+  const file = join(dir, "Caddyfile");
+  writeFileSync(
+    file,
+    `{
+\tadmin off
+\tauto_https off
+\tstorage file_system ${join(dir, "storage")}
+\tdefault_bind 127.0.0.1
+}
+${snippet}`,
+  );
+  return Bun.spawn([PROXY_BINARIES.caddy, "run", "--config", file, "--adapter", "caddyfile"], {
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") },
+  });
+}
