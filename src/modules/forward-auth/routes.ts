@@ -2,7 +2,7 @@ import { Elysia, t, type Context } from "elysia";
 import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
-import { ErrorBody } from "../../http/errors";
+import { ErrorBody, withFailures } from "../../http/errors";
 import type { AuthCore } from "../auth/service";
 import { identityHeader } from "../../http/identity-header";
 
@@ -77,13 +77,15 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken }: ForwardA
     {
       query: ForwardQuery,
       forwardAuth: true,
-      response: {
-        200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
-        401: ErrorBody,
-        403: ErrorBody,
-        422: ErrorBody,
-        429: ErrorBody,
-      },
+      response: withFailures(
+        {
+          200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
+          401: ErrorBody,
+          403: ErrorBody,
+          429: ErrorBody,
+        },
+        "input",
+      ),
       detail: {
         summary: "Forward auth for reverse proxies",
         description:
