@@ -68,6 +68,7 @@ function openApiDocument(app: AnyElysia) {
   for (const item of Object.values(paths) as Record<string, Operation>[]) {
     for (const [method, operation] of Object.entries(item)) {
       operation.operationId = operation.operationId.replace(/^all(?=[A-Z])/, method);
+      // The plugin's copies of a body schema keep TypeBox's mark of t.Optional.
       const body = operation.requestBody;
       if (body && Object.values(body.content).some(({ schema }) => schema[OptionalKind] === "Optional")) body.required = false;
     }
@@ -82,6 +83,8 @@ function openApiDocument(app: AnyElysia) {
  * strict Content-Security-Policy.
  */
 export const docs = new Elysia({ name: "keyward/docs" })
+  // Built when asked (it is asked rarely), from the routes of the app this plugin is part of. The
+  // return type is declared because the handler refers to `docs` itself.
   .get("/swagger/json", (): object => openApiDocument(docs), { detail: { hide: true } })
   .get("/swagger", staticAsset(page, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
   .get(`${assets}/start.js`, staticAsset(start, "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
