@@ -1,5 +1,6 @@
-import { openapi } from "@elysiajs/openapi";
-import { Elysia } from "elysia";
+import { toOpenAPISchema } from "@elysiajs/openapi";
+import { OptionalKind } from "@sinclair/typebox";
+import { Elysia, type AnyElysia, type TSchema } from "elysia";
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { VERSION } from "../version";
@@ -28,42 +29,63 @@ const page = `<!doctype html>
 // Swagger UI otherwise sends the spec to validator.swagger.io to draw a badge.
 const start = `window.ui = SwaggerUIBundle({ url: "/swagger/json", dom_id: "#swagger-ui", validatorUrl: "none", persistAuthorization: false });\n`;
 
+const documentation = {
+  openapi: "3.1.2",
+  info: {
+    title: "Keyward",
+    version: VERSION,
+    description:
+      "A token authority for small networks. Present a token as `Authorization: Bearer <token>` " +
+      "or, where enabled, as the `token` query parameter.",
+    license: { name: "MIT", identifier: "MIT" },
+  },
+  // Relative: the document describes the server that serves it, under whatever name clients use.
+  servers: [{ url: "/" }],
+  tags: [{ name: "System", description: "Health and documentation" }],
+  securitySchemes: {
+    bearer: { type: "http", scheme: "bearer", description: "An API, login or device token" },
+    queryToken: { type: "apiKey", in: "query", name: "token", description: "The same token as a query parameter" },
+    hardwareFingerprint: {
+      type: "apiKey",
+      in: "header",
+      name: "X-Hardware-Fingerprint",
+      description: "With a device's main token as the Bearer token: the fingerprint bound in it",
+    },
+  },
+} as const;
+
+type Operation = { operationId: string; requestBody?: { required: boolean; content: Record<string, { schema: TSchema }> } };
+
 /**
- * The OpenAPI page at /swagger and its spec at /swagger/json. Swagger UI's script and styles are
- * embedded in the binary and served from here, so the page works on a LAN with no internet. The
- * plugin only builds the spec; the page is ours, so it can start Swagger UI from a file rather
- * than an inline script and keep a strict Content-Security-Policy.
+ * The OpenAPI document of every route the app serves, as @elysiajs/openapi derives it from their
+ * schemas, with two things it gets wrong: a route for every method (`.all`) would give all eight
+ * operations its one operationId (`allAuthForward`: each gets its method's), and every body would
+ * be required, `t.Optional` ones too.
+ */
+function openApiDocument(app: AnyElysia) {
+  const { openapi, securitySchemes, ...described } = documentation;
+  const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, openapi);
+  for (const item of Object.values(paths) as Record<string, Operation>[]) {
+    for (const [method, operation] of Object.entries(item)) {
+      operation.operationId = operation.operationId.replace(/^all(?=[A-Z])/, method);
+      // The plugin's copies of a body schema keep TypeBox's mark of t.Optional.
+      const body = operation.requestBody;
+      if (body && Object.values(body.content).some(({ schema }) => schema[OptionalKind] === "Optional")) body.required = false;
+    }
+  }
+  return { openapi, ...described, paths, components: { ...components, securitySchemes } };
+}
+
+/**
+ * The OpenAPI page at /swagger and its document at /swagger/json. Swagger UI's script and styles
+ * are embedded in the binary and served from here, so the page works on a LAN with no internet.
+ * The page is ours, so it can start Swagger UI from a file rather than an inline script and keep a
+ * strict Content-Security-Policy.
  */
 export const docs = new Elysia({ name: "keyward/docs" })
-  .use(
-    openapi({
-      path: "/swagger",
-      specPath: "/swagger/json",
-      provider: null,
-      documentation: {
-        info: {
-          title: "Keyward",
-          version: VERSION,
-          description:
-            "A token authority for small networks. Present a token as `Authorization: Bearer <token>` " +
-            "or, where enabled, as the `token` query parameter.",
-        },
-        tags: [{ name: "System", description: "Health and documentation" }],
-        components: {
-          securitySchemes: {
-            bearer: { type: "http", scheme: "bearer", description: "An API, login or device token" },
-            queryToken: { type: "apiKey", in: "query", name: "token", description: "The same token as a query parameter" },
-            hardwareFingerprint: {
-              type: "apiKey",
-              in: "header",
-              name: "X-Hardware-Fingerprint",
-              description: "With a device's main token as the Bearer token: the fingerprint bound in it",
-            },
-          },
-        },
-      },
-    }),
-  )
+  // Built when asked (it is asked rarely), from the routes of the app this plugin is part of. The
+  // return type is declared because the handler refers to `docs` itself.
+  .get("/swagger/json", (): object => openApiDocument(docs), { detail: { hide: true } })
   .get("/swagger", staticAsset(page, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
   .get(`${assets}/start.js`, staticAsset(start, "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
   .get(`${assets}/swagger-ui-bundle.js`, staticAsset(() => Bun.file(swaggerBundle), "text/javascript; charset=utf-8", policy), { detail: { hide: true } })

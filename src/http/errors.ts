@@ -1,4 +1,4 @@
-import { Elysia, t, type ValidationError } from "elysia";
+import { Elysia, t, type TSchema, type ValidationError } from "elysia";
 import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
 import { loggedPath, pathOf, redactSecrets } from "./log-redaction";
@@ -16,6 +16,30 @@ export type ErrorBody = typeof ErrorBody.static;
 const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
 export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
+
+/** The error answers that come with what a route does, besides those it decides itself. */
+const failures = {
+  /** Needs a credential: none or a bad one (401), not the role or address (403), locked out (429). */
+  credential: [401, 403, 429],
+  /** Reads a body: unparseable as its Content-Type (400), over the size limit (413), not the declared shape (422). */
+  body: [400, 413, 422],
+  /** Takes a query or path parameters: not the declared shape (422). */
+  input: [422],
+} as const;
+type Failure = keyof typeof failures;
+type Answers<R, F extends Failure> = Omit<Record<500 | (typeof failures)[F][number], typeof ErrorBody>, keyof R> & R;
+
+/**
+ * A route's `response`: its own answers, the error answers of what it does, and 500, which any
+ * route can give. Declared, so that the OpenAPI document lists every status a client can meet.
+ */
+export function withFailures<const R extends Record<number, TSchema>, F extends Failure = never>(
+  own: R,
+  ...does: F[]
+): Answers<R, F> {
+  const statuses = [500, ...does.flatMap((kind) => failures[kind])];
+  return { ...Object.fromEntries(statuses.map((status) => [status, ErrorBody])), ...own } as Answers<R, F>;
+}
 
 /** A refusal decided below a route, while its body is read: the answer it carries is the answer. */
 export class ParseRefusal extends Error {

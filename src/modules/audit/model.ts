@@ -1,18 +1,19 @@
 import { t } from "elysia";
+import { Nullable, WholeNumber } from "../../http/schema";
 import { pageQuery } from "../../http/pagination";
 import type { AuditRow } from "./service";
 
 export const AuditEvent = t.Object(
   {
-    id: t.Integer(),
+    id: WholeNumber(),
     at: t.String({ format: "date-time" }),
     action: t.String({ examples: ["token.revoked"] }),
-    actor: t.Nullable(t.String({ description: "Who did it: a user, cli or system", examples: ["admin"] })),
-    user: t.Nullable(t.String({ description: "Whose token or account it concerned", examples: ["alice"] })),
-    token_id: t.Nullable(t.String()),
-    ip: t.Nullable(t.String()),
-    detail: t.Nullable(t.String()),
-    count: t.Integer({ minimum: 1, description: "How many events the row stands for: identical failures within a minute are one row" }),
+    actor: Nullable(t.String({ description: "Who did it: a user, cli or system", examples: ["admin"] })),
+    user: Nullable(t.String({ description: "Whose token or account it concerned", examples: ["alice"] })),
+    token_id: Nullable(t.String()),
+    ip: Nullable(t.String()),
+    detail: Nullable(t.String()),
+    count: WholeNumber({ minimum: 1, description: "How many events the row stands for: identical failures within a minute are one row" }),
   },
   { title: "AuditEvent" },
 );

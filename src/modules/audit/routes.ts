@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
-import { ErrorBody } from "../../http/errors";
+import { withFailures } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
 import { AuditEvent, AuditQuery, presentAudit } from "./model";
 import { listAudit, type AuditQueue } from "./service";
@@ -16,7 +16,7 @@ export const auditRoutes = ({ db, auth, queue }: { db: Db; auth: ReturnType<type
     {
       auth: "admin",
       query: AuditQuery,
-      response: { 200: pageOf(AuditEvent), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      response: withFailures({ 200: pageOf(AuditEvent) }, "credential", "input"),
       detail: {
         summary: "The audit log, newest first",
         description:

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Nullable } from "../../http/schema";
 import { pageQuery } from "../../http/pagination";
 import { deviceStatuses } from "../../db/schema";
 import type { DeviceRow } from "./service";
@@ -56,7 +57,7 @@ export const DeviceRecord = t.Object(
   {
     id: t.String({ examples: ["dev_7Hc2Lq9ZpX4mWn1R"] }),
     fingerprint: t.String(),
-    label: t.Nullable(t.String({ examples: ["front-desk kiosk"] })),
+    label: Nullable(t.String({ examples: ["front-desk kiosk"] })),
     status: t.UnionEnum(deviceStatuses),
     first_seen: t.String({ format: "date-time" }),
     last_seen: t.String({ format: "date-time" }),
@@ -70,7 +71,7 @@ export const DeviceQuery = t.Object({
   // t.UnionEnum defaults to its first value, which in a query would quietly list only active devices.
   status: t.Optional(t.UnionEnum(deviceStatuses, { default: undefined, description: "Only devices in this state" })),
 });
-export const LabelBody = t.Object({ label: t.Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
+export const LabelBody = t.Object({ label: Nullable(t.String({ maxLength: 100, examples: ["front-desk kiosk"] })) }, { title: "DeviceLabel" });
 
 export function presentDevice(row: DeviceRow): DeviceRecord {
   return {

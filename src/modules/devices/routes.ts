@@ -3,7 +3,7 @@ import type { Db } from "../../db/client";
 import { decidedAtOnce, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
-import { errorBody, ErrorBody } from "../../http/errors";
+import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
 import { lockoutBucket } from "../../lib/cidr";
@@ -113,9 +113,11 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       },
       {
         body: EnrollBody,
-        response: { 201: IssuedDeviceTokens, 202: PendingDevice, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        response: withFailures({ 201: IssuedDeviceTokens, 202: PendingDevice }, "credential", "body"),
         detail: {
           summary: "Enroll a device by its hardware fingerprint",
+          // A token is needed only under KEYWARD_DEVICE_ENROLLMENT=token, or to renew under approval.
+          security: [{}, { bearer: [] }],
           description:
             "JSON or form. KEYWARD_DEVICE_ENROLLMENT=open (the default): anyone may enroll, and enrolling again issues a new main token and retires the earlier ones; the fingerprint is an identifier, not a secret. " +
             "=token: a user or admin token as Bearer enrolls a device that holds no live token. " +
@@ -147,9 +149,10 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       {
         shortTokenCheck: true,
         query: VerifyQuery,
-        response: { 200: Verified, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        response: withFailures({ 200: Verified, 400: ErrorBody }, "credential", "input"),
         detail: {
           summary: "Verify a device's short token and fingerprint",
+          security: [],
           description:
             "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint as ?hardware_fingerprint= or X-Hardware-Fingerprint. 401 token_expired, 401 invalid_token (unknown, revoked, garbled), 403 fingerprint_mismatch.",
         },
@@ -161,7 +164,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     }, {
       auth: "admin",
       query: DeviceQuery,
-      response: { 200: pageOf(DeviceRecord), 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      response: withFailures({ 200: pageOf(DeviceRecord) }, "credential", "input"),
       detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
     .post("/api/v1/devices/:id/approve", ({ params, actor }) => {
@@ -170,7 +173,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     }, {
       auth: "admin",
       params: IdParams,
-      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: withFailures({ 200: DeviceRecord, 404: ErrorBody, 409: ErrorBody }, "credential", "input"),
       detail: {
         summary: "Approve a pending device",
         description: "It collects its tokens by enrolling again with its enrollment_secret. 409 enrollment_not_requested when it holds no secret yet (it was reset and has not enrolled since).",
@@ -182,7 +185,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     }, {
       auth: "admin",
       params: IdParams,
-      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: withFailures({ 200: DeviceRecord, 404: ErrorBody, 409: ErrorBody }, "credential", "input"),
       detail: {
         summary: "Reset a device so it can enroll again",
         description:
@@ -195,14 +198,14 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     }, {
       auth: "admin",
       params: IdParams,
-      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: withFailures({ 200: DeviceRecord, 404: ErrorBody }, "credential", "input"),
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
     })
     .patch("/api/v1/devices/:id", ({ params, body, actor }) => presentDevice(labelDevice(db, params.id, body.label, actor())), {
       auth: "admin",
       params: IdParams,
       body: LabelBody,
-      response: { 200: DeviceRecord, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: withFailures({ 200: DeviceRecord, 404: ErrorBody }, "credential", "body", "input"),
       detail: { summary: "Label a device" },
     });
 };

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
-import { errorBody, ErrorBody } from "../../http/errors";
+import { errorBody, withFailures } from "../../http/errors";
 import { canonicalName } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
 
@@ -38,7 +38,7 @@ export const echoRoutes = ({ core, addressOf, allowQueryToken }: EchoRouteDeps) 
     },
     {
       body: EchoBody,
-      response: { 200: t.String({ examples: ["You said: Hello from authenticated user!"] }), 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+      response: withFailures({ 200: t.String({ examples: ["You said: Hello from authenticated user!"] }) }, "credential", "body"),
       detail: {
         summary: "Echo text back to a token holder (the login lab)",
         description: "Form-encoded or JSON: `id`, `token` (or a Bearer header) and `text`. Answers plain text `You said: <text>`.",

@@ -88,6 +88,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: For
     {
       query: ForwardQuery,
       forwardAuth: true,
+      // Not withFailures: no 429 or 5xx here, whatever happens (see the description).
       response: {
         200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
         401: ErrorBody,

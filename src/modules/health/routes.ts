@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Store } from "../../db/client";
+import { withFailures } from "../../http/errors";
 import { VERSION } from "../../version";
 import { Health, Unhealthy } from "./model";
 import { databaseIsUsable } from "./service";
@@ -17,10 +18,11 @@ export const health = ({ sqlite }: Store) =>
             code: "database_unavailable" as const,
           }),
     {
-      response: { 200: Health, 503: Unhealthy },
+      response: withFailures({ 200: Health, 503: Unhealthy }),
       detail: {
         summary: "Is the server up and its database usable?",
         description: "For load balancers and monitors. Needs no token.",
+        security: [],
       },
     },
   );

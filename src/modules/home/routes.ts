@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { withFailures } from "../../http/errors";
 import { VERSION } from "../../version";
 
 const sentence = "Authentication server running";
@@ -28,7 +29,7 @@ export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["S
     return wantsHtml ? page : sentence;
   },
   {
-    response: { 200: t.String({ examples: [sentence] }) },
-    detail: { summary: "Is the server running?", description: "Plain text, or a page of links for a browser." },
+    response: withFailures({ 200: t.String({ examples: [sentence] }) }),
+    detail: { summary: "Is the server running?", description: "Plain text, or a page of links for a browser.", security: [] },
   },
 );

@@ -1,7 +1,8 @@
 import { Elysia, t } from "elysia";
 import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
-import { ErrorBody } from "../../http/errors";
+import { withFailures } from "../../http/errors";
+import { WholeNumber } from "../../http/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
 import { PrincipalSource } from "../tokens/model";
@@ -12,8 +13,8 @@ const Introspection = t.Object(
     sub: t.Optional(t.String({ description: "The token id's owner: a user name or a device id" })),
     username: t.Optional(t.String()),
     scope: t.Optional(t.String({ description: "The role" })),
-    exp: t.Optional(t.Integer()),
-    iat: t.Optional(t.Integer()),
+    exp: t.Optional(WholeNumber()),
+    iat: t.Optional(WholeNumber()),
     token_type: t.Optional(PrincipalSource),
     client_id: t.Optional(t.String({ description: "The token's id" })),
   },
@@ -66,7 +67,7 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: 
     },
     {
       body: IntrospectBody,
-      response: { 200: Introspection, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      response: withFailures({ 200: Introspection }, "credential", "body"),
       detail: {
         summary: "Token introspection (RFC 7662)",
         security: [{ bearer: [] }],

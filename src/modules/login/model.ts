@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Nullable } from "../../http/schema";
 
 /** API clients send `username`; the classroom login/echo lab's client sends `id`. Either works, as a form or JSON. */
 export const LoginBody = t.Object(
@@ -14,7 +15,7 @@ export const LoginSuccess = t.Object(
   {
     message: t.Literal("Login successful"),
     token: t.String({ examples: ["kw_8VLA8vvTyR47mAOFUlmZsqmUqVw0rxZslLysylzl2MR4cFIEc"] }),
-    expires_at: t.Nullable(t.String({ format: "date-time" })),
+    expires_at: Nullable(t.String({ format: "date-time" })),
   },
   { title: "LoginSuccess" },
 );

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import { refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
-import { ErrorBody } from "../../http/errors";
+import { withFailures } from "../../http/errors";
 import { refuseCutBody } from "../../http/limits";
 import { timingEqualizer } from "../auth/accounts";
 import type { AuthCore } from "../auth/service";
@@ -33,9 +33,10 @@ export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps)
       // Optional, so that an empty request is "missing credentials" (401), as the token server's clients expect.
       body: t.Optional(LoginBody),
       beforeHandle: refuseCutBody,
-      response: { 200: LoginSuccess, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+      response: withFailures({ 200: LoginSuccess }, "credential", "body"),
       detail: {
         summary: "Log in with a name and password, get a token",
+        security: [],
         description:
           "Form-encoded or JSON. `username` (or `id`) and `password`. The token is an ordinary Keyward token (source login) lasting KEYWARD_LOGIN_TTL. With KEYWARD_OPEN_LOGIN=true (the classroom lab mode), an `id` alone gets a `user` token marked `lab` — only for a name nobody owns (no account, not admin, no tokens of another kind), and at most 20 per address per failure window.",
       },

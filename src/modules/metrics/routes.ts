@@ -3,7 +3,7 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import { devices, tokens, users } from "../../db/schema";
 import type { authentication } from "../../http/auth";
-import { ErrorBody } from "../../http/errors";
+import { withFailures } from "../../http/errors";
 import { liveAt } from "../tokens/liveness";
 import type { Gauge, Metrics } from "./registry";
 
@@ -50,6 +50,6 @@ export const metricsRoutes = ({ db, auth, metrics, isPublic }: { db: Db; auth: R
   };
   const plugin = new Elysia({ name: "keyward/metrics" }).use(auth);
   return isPublic
-    ? plugin.get("/metrics", scrape, { response: { 200: t.String() }, detail })
-    : plugin.get("/metrics", scrape, { auth: "admin", response: { 200: t.String(), 401: ErrorBody, 403: ErrorBody }, detail });
+    ? plugin.get("/metrics", scrape, { response: withFailures({ 200: t.String() }), detail: { ...detail, security: [] } })
+    : plugin.get("/metrics", scrape, { auth: "admin", response: withFailures({ 200: t.String() }, "credential"), detail });
 };

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Nullable } from "../../http/schema";
 import { PrincipalSource } from "../tokens/model";
 
 export const DataMessage = t.Object(
@@ -12,7 +13,7 @@ export const Me = t.Object(
     role: t.String({ examples: ["user"] }),
     token_id: t.String({ examples: ["tok_3kTMd9QzLx0bWv7R"] }),
     source: PrincipalSource,
-    expires_at: t.Nullable(t.String({ format: "date-time" })),
+    expires_at: Nullable(t.String({ format: "date-time" })),
   },
   { title: "Me" },
 );

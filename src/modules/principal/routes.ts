@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { authentication } from "../../http/auth";
-import { ErrorBody } from "../../http/errors";
+import { withFailures } from "../../http/errors";
 import { DataMessage, Me } from "./model";
 
 /** What any token holder may call: the LAN API's /data, and who am I. */
@@ -9,7 +9,7 @@ export const principalRoutes = (auth: ReturnType<typeof authentication>) =>
     .use(auth)
     .get("/data", ({ principal }) => ({ message: `Hello ${principal.user}, here is your data!` }), {
       auth: "token",
-      response: { 200: DataMessage, 401: ErrorBody, 403: ErrorBody },
+      response: withFailures({ 200: DataMessage }, "credential"),
       detail: { summary: "A protected resource", description: "Any valid token." },
     })
     .get(
@@ -23,7 +23,7 @@ export const principalRoutes = (auth: ReturnType<typeof authentication>) =>
       }),
       {
         auth: "token",
-        response: { 200: Me, 401: ErrorBody, 403: ErrorBody },
+        response: withFailures({ 200: Me }, "credential"),
         detail: { summary: "Who the presented token belongs to" },
       },
     );

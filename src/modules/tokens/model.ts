@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Nullable, WholeNumber } from "../../http/schema";
 import { pageQuery } from "../../http/pagination";
 import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { TokenRow } from "./service";
@@ -6,10 +7,13 @@ import { tokenSources } from "../../db/schema";
 import { whyNotLive } from "./liveness";
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
-const NullableTimestamp = t.Nullable(Timestamp);
+const NullableTimestamp = Nullable(Timestamp);
 
-/** What a request's credential was: a token, by where it came from, or a device's token. */
-export const PrincipalSource = t.UnionEnum([...tokenSources, "device"], { examples: ["api"] });
+/**
+ * What a request's credential was: a token, by where it came from, or a device's token. No
+ * default (t.UnionEnum's is its first value): an answer that leaves it out has none.
+ */
+export const PrincipalSource = t.UnionEnum([...tokenSources, "device"], { examples: ["api"], default: undefined });
 
 export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoked"], {
   description: "active; rotating (rotated, working until its grace period ends); expired; revoked",
@@ -18,20 +22,20 @@ export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoke
 const tokenFields = {
   id: t.String({ description: "Public id, safe to show and log", examples: ["tok_3kTMd9QzLx0bWv7R"] }),
   user: t.String({ examples: ["alice"] }),
-  name: t.Nullable(t.String({ examples: ["alice's laptop"] })),
+  name: Nullable(t.String({ examples: ["alice's laptop"] })),
   role: t.String({ description: "admin, or any label (user, analyst, viewer…) passed on to services", examples: ["user"] }),
   source: t.UnionEnum(tokenSources),
   hint: t.String({ description: "The prefix and last 4 characters, to tell tokens apart", examples: ["kw_…X9aQ"] }),
   status: TokenStatus,
   created_at: Timestamp,
   expires_at: NullableTimestamp,
-  revoked_at: t.Nullable(t.String({ format: "date-time", description: "In the future while a rotated token's grace period runs" })),
-  revoke_reason: t.Nullable(t.String({ examples: ["rotated"] })),
-  replaced_by: t.Nullable(t.String({ description: "The successor's id, once rotated" })),
-  allowed_ips: t.Nullable(t.Array(t.String(), { examples: [["192.168.1.0/24"]] })),
+  revoked_at: Nullable(t.String({ format: "date-time", description: "In the future while a rotated token's grace period runs" })),
+  revoke_reason: Nullable(t.String({ examples: ["rotated"] })),
+  replaced_by: Nullable(t.String({ description: "The successor's id, once rotated" })),
+  allowed_ips: Nullable(t.Array(t.String(), { examples: [["192.168.1.0/24"]] })),
   last_used_at: NullableTimestamp,
-  last_ip: t.Nullable(t.String({ description: "The address of its first use in its latest one-second usage window", examples: ["192.168.1.23"] })),
-  request_count: t.Integer({ minimum: 0 }),
+  last_ip: Nullable(t.String({ description: "The address of its first use in its latest one-second usage window", examples: ["192.168.1.23"] })),
+  request_count: WholeNumber({ minimum: 0 }),
 };
 
 export const TokenRecord = t.Object(tokenFields, { title: "Token" });
@@ -79,7 +83,7 @@ export const TokenQuery = t.Object({
 });
 
 export const RevokeUserTokens = t.Object({ user: t.String({ minLength: 1, maxLength: 64, examples: ["alice"] }) }, { title: "RevokeUserTokens" });
-export const RevokedCount = t.Object({ user: t.String(), revoked: t.Integer({ minimum: 0 }) }, { title: "RevokedCount" });
+export const RevokedCount = t.Object({ user: t.String(), revoked: WholeNumber({ minimum: 0 }) }, { title: "RevokedCount" });
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 

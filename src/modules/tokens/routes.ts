@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
-import { ErrorBody } from "../../http/errors";
+import { ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { refuseCutBody } from "../../http/limits";
 import { answerPage, pageOf } from "../../http/pagination";
@@ -26,8 +26,6 @@ export interface TokenRouteDeps {
   usage: UsageTracker;
   defaultLifetimeMs: number | null;
 }
-
-const denied = { 401: ErrorBody, 403: ErrorBody };
 
 /** Wraps a duration parser so a bad value is a 422 naming the field. */
 function duration<T>(field: string, parse: (text: string) => T, text: string): T {
@@ -55,7 +53,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         body: CreateToken,
-        response: { 201: IssuedTokenRecord, ...denied, 422: ErrorBody },
+        response: withFailures({ 201: IssuedTokenRecord }, "credential", "body"),
         detail: {
           summary: "Create a token",
           description: "Returns the token once, with its record. Keyward stores only its hash.",
@@ -71,7 +69,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         query: TokenQuery,
-        response: { 200: pageOf(TokenRecord), ...denied, 422: ErrorBody },
+        response: withFailures({ 200: pageOf(TokenRecord) }, "credential", "input"),
         detail: {
           summary: "List tokens",
           description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Never includes a secret or a hash.",
@@ -87,7 +85,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         body: RevokeUserTokens,
-        response: { 200: RevokedCount, ...denied, 422: ErrorBody },
+        response: withFailures({ 200: RevokedCount }, "credential", "body"),
         detail: {
           summary: "Revoke all of one user's tokens",
           description: "Tokens from the environment (API_TOKENS, KEYWARD_ADMIN_TOKEN) are left alone.",
@@ -103,7 +101,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         params: IdParams,
-        response: { 200: TokenRecord, ...denied, 404: ErrorBody },
+        response: withFailures({ 200: TokenRecord, 404: ErrorBody }, "credential", "input"),
         detail: { summary: "Show one token's record" },
       },
     )
@@ -116,7 +114,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       {
         auth: "admin",
         params: IdParams,
-        response: { 200: TokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody },
+        response: withFailures({ 200: TokenRecord, 404: ErrorBody, 409: ErrorBody }, "credential", "input"),
         detail: {
           summary: "Revoke a token",
           description: "The record stays, with revoked_at. A token from the environment cannot be revoked here (409).",
@@ -135,7 +133,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
         params: IdParams,
         body: t.Optional(RotateToken),
         beforeHandle: refuseCutBody,
-        response: { 201: IssuedTokenRecord, ...denied, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody },
+        response: withFailures({ 201: IssuedTokenRecord, 404: ErrorBody, 409: ErrorBody }, "credential", "body", "input"),
         detail: {
           summary: "Rotate a token",
           description:

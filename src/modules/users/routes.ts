@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Db } from "../../db/client";
 import type { authentication } from "../../http/auth";
-import { ErrorBody } from "../../http/errors";
+import { ErrorBody, withFailures } from "../../http/errors";
 import { UsernameParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
 import { CreateUser, presentUser, UpdateUser, UserQuery, UserRecord } from "./model";
@@ -11,8 +11,6 @@ export interface UserRouteDeps {
   db: Db;
   auth: ReturnType<typeof authentication>;
 }
-
-const denied = { 401: ErrorBody, 403: ErrorBody };
 
 export const userRoutes = ({ db, auth }: UserRouteDeps) =>
   new Elysia({ name: "keyward/users", prefix: "/api/v1/users", detail: { tags: ["Users"] } })
@@ -26,14 +24,14 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
       {
         auth: "admin",
         body: CreateUser,
-        response: { 201: UserRecord, ...denied, 409: ErrorBody, 422: ErrorBody },
+        response: withFailures({ 201: UserRecord, 409: ErrorBody }, "credential", "body"),
         detail: { summary: "Add a user who can log in with a password", description: "The password is kept only as an argon2id hash." },
       },
     )
     .get("", ({ query, set }) => answerPage(set, listUsers(db, query), presentUser), {
       auth: "admin",
       query: UserQuery,
-      response: { 200: pageOf(UserRecord), ...denied, 422: ErrorBody },
+      response: withFailures({ 200: pageOf(UserRecord) }, "credential", "input"),
       detail: { summary: "List users", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page." },
     })
     .patch(
@@ -46,7 +44,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
         auth: "admin",
         params: UsernameParams,
         body: UpdateUser,
-        response: { 200: UserRecord, ...denied, 404: ErrorBody, 422: ErrorBody },
+        response: withFailures({ 200: UserRecord, 404: ErrorBody }, "credential", "body", "input"),
         detail: {
           summary: "Change a user's password, role or disabled flag",
           description: "Disabling refuses all of the user's tokens at once. A new password or role ends their login sessions.",
@@ -62,7 +60,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
       {
         auth: "admin",
         params: UsernameParams,
-        response: { 200: UserRecord, ...denied, 404: ErrorBody },
+        response: withFailures({ 200: UserRecord, 404: ErrorBody }, "credential", "input"),
         detail: { summary: "Remove a user", description: "Also revokes every token of that user." },
       },
     );

@@ -1,0 +1,14 @@
+import { Type, type IntegerOptions, type TSchema } from "@sinclair/typebox";
+import { t } from "elysia";
+
+/**
+ * A value or null, as OpenAPI 3.1 says it (`type: [..., "null"]`). Elysia's t.Nullable also marks
+ * the schema `nullable: true`, an OpenAPI 3.0 keyword that 3.1 tools reject.
+ */
+export const Nullable = <S extends TSchema>(schema: S) => t.Union([schema, t.Null()]);
+
+/**
+ * A whole number in a JSON body or answer. Elysia's t.Integer also takes a numeric string, which
+ * only a query needs, and so documents `string | integer` (elysiajs/elysia-openapi#287).
+ */
+export const WholeNumber = (options?: IntegerOptions) => Type.Integer(options);
