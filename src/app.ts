@@ -34,7 +34,7 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
     // and access log. Before the error handler, whose answer ends the chain: the observer's hooks only note the context.
     .use(requestEnvelope(requestObserver(log, metrics), handlers))
     .use(errorHandling(log))
-    .use(docs)
+    .use(docs())
     .use(homeRoutes)
     .use(adminRoutes)
     .use(health(store))

@@ -81,12 +81,24 @@ function openApiDocument(app: AnyElysia) {
  * are embedded in the binary and served from here, so the page works on a LAN with no internet.
  * The page is ours, so it can start Swagger UI from a file rather than an inline script and keep a
  * strict Content-Security-Policy.
+ *
+ * One per app: the document is derived from the routes of the app the plugin is part of (Elysia
+ * points a plugin at the app that last used it), and built once, on the first request, rather than
+ * on every one (tens of milliseconds: a client asking in a loop would keep a core busy).
  */
-export const docs = new Elysia({ name: "keyward/docs" })
-  // Built when asked (it is asked rarely), from the routes of the app this plugin is part of. The
-  // return type is declared because the handler refers to `docs` itself.
-  .get("/swagger/json", (): object => openApiDocument(docs), { detail: { hide: true } })
-  .get("/swagger", staticAsset(page, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
-  .get(`${assets}/start.js`, staticAsset(start, "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
-  .get(`${assets}/swagger-ui-bundle.js`, staticAsset(() => Bun.file(swaggerBundle), "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
-  .get(`${assets}/swagger-ui.css`, staticAsset(() => Bun.file(swaggerCss), "text/css; charset=utf-8", policy), { detail: { hide: true } });
+export function docs() {
+  const plugin = new Elysia({ name: "keyward/docs" });
+  let built: { routes: number; document: object } | undefined;
+  // Rebuilt only if routes were added since (all are, before the app serves).
+  const document = (): object => {
+    const routes = (plugin as unknown as { getGlobalRoutes(): unknown[] }).getGlobalRoutes().length;
+    if (built?.routes !== routes) built = { routes, document: openApiDocument(plugin) };
+    return built.document;
+  };
+  return plugin
+    .get("/swagger/json", document, { detail: { hide: true } })
+    .get("/swagger", staticAsset(page, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+    .get(`${assets}/start.js`, staticAsset(start, "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
+    .get(`${assets}/swagger-ui-bundle.js`, staticAsset(() => Bun.file(swaggerBundle), "text/javascript; charset=utf-8", policy), { detail: { hide: true } })
+    .get(`${assets}/swagger-ui.css`, staticAsset(() => Bun.file(swaggerCss), "text/css; charset=utf-8", policy), { detail: { hide: true } });
+}
