@@ -17,11 +17,14 @@ const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, co
 
 export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
 
-/** A refusal decided below a route, while its body is read: the answer it carries is the answer. */
+/**
+ * A refusal decided below a route, while its body is read: the answer it carries is the answer. Its
+ * body is in the error shape, or in OAuth's (RFC 6749 §5.2) on an OAuth endpoint.
+ */
 export class ParseRefusal extends Error {
   constructor(
     readonly status: number,
-    readonly body: ErrorBody,
+    readonly body: ErrorBody | { error: string; error_description: string },
   ) {
     super(body.error);
   }
