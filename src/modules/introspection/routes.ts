@@ -78,7 +78,8 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: 
       };
     },
     {
-      parse: readForm,
+      // readForm always answers, so "urlencoded" never runs: it tells the OpenAPI page the body is a form.
+      parse: [readForm, "urlencoded"],
       body: IntrospectBody,
       response: { 200: Introspection, 400: OAuthError, 401: OAuthError, 403: OAuthError, 413: OAuthError, 429: OAuthError },
       detail: {

@@ -42,7 +42,7 @@ function introspectors(fetch: (url: string, init?: RequestInit) => Promise<Respo
   const withOpenidClient = (auth?: (secret: string) => openid.ClientAuth): Introspect => async (caller, token) => {
     const config = auth ? new openid.Configuration(server, caller.id, caller.token, auth(caller.token)) : new openid.Configuration(server, caller.id, caller.token);
     openid.allowInsecureRequests(config);
-    config[openid.customFetch] = fetch;
+    config[openid.customFetch] = (url, options) => fetch(url, options as RequestInit);
     return openid.tokenIntrospection(config, token);
   };
   return [
