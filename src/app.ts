@@ -60,7 +60,7 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
     .use(userRoutes({ db: store.db, auth }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
-    .use(metricsRoutes({ db: store.db, auth, metrics, isPublic: config.metricsPublic }));
+    .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));
   return app;
 }
 

@@ -211,6 +211,12 @@ export const settings = {
     parse: parseRoleName,
     help: "besides admin, the role whose tokens may call POST /oauth/introspect (give it to your resource servers)",
   }),
+  metricsRole: setting({
+    env: ["KEYWARD_METRICS_ROLE"],
+    fallback: "metrics",
+    parse: parseRoleName,
+    help: "besides admin, the role whose tokens may read GET /metrics (give it to your Prometheus)",
+  }),
   metricsPublic: setting({
     env: ["KEYWARD_METRICS_PUBLIC"],
     fallback: false,

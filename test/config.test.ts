@@ -36,6 +36,7 @@ describe("configuration", () => {
       deviceEnrollment: "open",
       deviceEnrollRate: 60,
       introspectRole: "resource-server",
+      metricsRole: "metrics",
       metricsPublic: false,
       adminToken: null,
       apiTokens: [],

@@ -42,7 +42,8 @@ export interface Answer {
 }
 
 const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' };
-const retry = (refusal: Refusal) => ({ "retry-after": String(Math.max(1, Math.ceil((refusal.retryAfterMs ?? 0) / 1000))) });
+/** When a locked-out or rate-limited caller may try again, as a `Retry-After` header (at least a second). */
+export const retryAfter = (refusal: Refusal) => ({ "retry-after": String(Math.max(1, Math.ceil((refusal.retryAfterMs ?? 0) / 1000))) });
 const badToken = (invalid: ErrorBody) => ({ status: 401 as const, body: invalid, headers: challenge });
 
 /** Every refusal reason of the core, as HTTP. `invalid` is how a route words a bad token. */
@@ -64,11 +65,11 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
   }),
   enrollment_refused: () => ({ status: 403, body: errorBody("enrollment_refused", "This device may not enroll now"), headers: {} }),
   locked_out: (refusal) => {
-    const headers = retry(refusal);
+    const headers = retryAfter(refusal);
     return { status: 429, body: errorBody("too_many_failures", `Too many failed attempts; try again in ${headers["retry-after"]} seconds`), headers };
   },
   rate_limited: (refusal) => {
-    const headers = retry(refusal);
+    const headers = retryAfter(refusal);
     return { status: 429, body: errorBody("rate_limited", `Too many requests from this address; try again in ${headers["retry-after"]} seconds`), headers };
   },
 };

@@ -44,6 +44,7 @@ const documentation = {
   tags: [{ name: "System", description: "Health and documentation" }],
   securitySchemes: {
     bearer: { type: "http", scheme: "bearer", description: "An API, login or device token" },
+    clientSecretBasic: { type: "http", scheme: "basic", description: "OAuth client_secret_basic, for POST /oauth/introspect: a token's id and the token" },
     queryToken: { type: "apiKey", in: "query", name: "token", description: "The same token as a query parameter" },
     hardwareFingerprint: {
       type: "apiKey",

@@ -41,11 +41,14 @@ export function withFailures<const R extends Record<number, TSchema>, F extends 
   return { ...Object.fromEntries(statuses.map((status) => [status, ErrorBody])), ...own } as Answers<R, F>;
 }
 
-/** A refusal decided below a route, while its body is read: the answer it carries is the answer. */
+/**
+ * A refusal decided below a route, while its body is read: the answer it carries is the answer. Its
+ * body is in the error shape, or in OAuth's (RFC 6749 §5.2) on an OAuth endpoint.
+ */
 export class ParseRefusal extends Error {
   constructor(
     readonly status: number,
-    readonly body: ErrorBody,
+    readonly body: ErrorBody | { error: string; error_description: string },
   ) {
     super(body.error);
   }

@@ -58,17 +58,30 @@ describe("POST /oauth/introspect (RFC 7662)", () => {
     }
   });
 
-  test("a resource server's role may introspect; an ordinary token may not", async () => {
+  test("a resource server's role may introspect; an ordinary token may not, in OAuth's error shape", async () => {
     expect((await introspect(alice.token, resourceServer)).body.active).toBe(true);
-    expect((await introspect(resourceServer, alice.token)).status).toBe(403);
-    expect((await introspect(alice.token, "nope")).status).toBe(401);
+    expect(await introspect(resourceServer, alice.token)).toEqual({ status: 403, body: { error: "insufficient_scope", error_description: expect.any(String) } });
+    expect(await introspect(alice.token, "nope")).toEqual({ status: 401, body: { error: "invalid_client", error_description: expect.any(String) } });
+  });
+
+  test("a client authenticates with HTTP Basic, token id and token, as curl -u sends them", async () => {
+    const admin = (await client(server).get("/api/v1/me")).body as { token_id: string };
+    const res = await server.fetch("/oauth/introspect", {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${admin.token_id}:${ADMIN_TOKEN}`)}`, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: alice.token }).toString(),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ active: true, sub: "alice", client_id: alice.id });
   });
 });
 
 describe("GET /metrics", () => {
-  test("needs an admin token", async () => {
+  test("needs an admin token or one of the metrics role", async () => {
     expect((await server.fetch("/metrics")).status).toBe(401);
     expect((await client(server, alice.token).get("/metrics")).status).toBe(403);
+    const scraper = (await client(server).post("/api/v1/tokens", { user: "prometheus", role: "metrics" })).body.token;
+    expect((await client(server, scraper).get("/metrics")).status).toBe(200);
   });
 
   test("is valid Prometheus text with requests, latency, auth outcomes, gauges and memory", async () => {
@@ -83,7 +96,7 @@ describe("GET /metrics", () => {
     expect(family("keyward_http_request_duration_seconds").type).toBe("HISTOGRAM");
     const outcomes = family("keyward_authentications_total").metrics.map((m) => `${m.labels?.outcome}:${m.labels?.reason}`);
     expect(outcomes).toEqual(expect.arrayContaining(["success:api", "failure:unknown", "failure:missing"]));
-    expect(family("keyward_tokens_active").metrics.find((m) => m.labels?.source === "api")?.value).toBe("2");
+    expect(family("keyward_tokens_active").metrics.find((m) => m.labels?.source === "api")?.value).toBe("3");
     expect(family("keyward_devices").metrics[0]).toMatchObject({ labels: { status: "active" }, value: "1" });
     expect(Number(family("process_resident_memory_bytes").metrics[0]!.value)).toBeGreaterThan(10_000_000);
   });

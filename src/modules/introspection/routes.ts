@@ -1,32 +1,33 @@
-import { Elysia, t } from "elysia";
-import { presented, presentedToken, refuse } from "../../http/auth";
+import { Elysia } from "elysia";
+import { presented } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
-import { withFailures } from "../../http/errors";
-import { WholeNumber } from "../../http/schema";
+import { ParseRefusal, withFailures } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
-import { PrincipalSource } from "../tokens/model";
-
-const Introspection = t.Object(
-  {
-    active: t.Boolean(),
-    sub: t.Optional(t.String({ description: "The token id's owner: a user name or a device id" })),
-    username: t.Optional(t.String()),
-    scope: t.Optional(t.String({ description: "The role" })),
-    exp: t.Optional(WholeNumber()),
-    iat: t.Optional(WholeNumber()),
-    token_type: t.Optional(PrincipalSource),
-    client_id: t.Optional(t.String({ description: "The token's id" })),
-  },
-  { title: "Introspection" },
-);
-
-const IntrospectBody = t.Object(
-  { token: t.String({ maxLength: 4096 }), token_type_hint: t.Optional(t.String({ maxLength: 64 })) },
-  { title: "IntrospectRequest" },
-);
+import { clientCredential, oauthAnswer, type OAuthAnswer } from "./client";
+import { Introspection, IntrospectBody, OAuthError } from "./model";
 
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? undefined : Math.floor(ms / 1000));
+
+/**
+ * The form, read whatever the Content-Type says (RFC 7662 allows only a form). A parameter sent
+ * twice is refused (RFC 6749 §3.2), and so is a body over the size limit, both in the OAuth shape.
+ */
+async function readForm({ request }: { request: Request }): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await request.text();
+  } catch (error) {
+    if (error instanceof ParseRefusal) throw new ParseRefusal(error.status, { error: "invalid_request", error_description: error.body.error });
+    throw error;
+  }
+  const form: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(form, name)) throw new ParseRefusal(400, { error: "invalid_request", error_description: `The ${name} parameter is sent more than once` });
+    form[name] = value;
+  }
+  return form;
+}
 
 export interface IntrospectionDeps {
   core: AuthCore;
@@ -38,16 +39,27 @@ export interface IntrospectionDeps {
 
 /**
  * RFC 7662 token introspection, for resource servers: any API, login or device token (main or
- * short) in, `{"active": true, …}` or only `{"active": false}` out, never a reason why not.
+ * short) in, `{"active": true, …}` or only `{"active": false}` out, never a reason why not. The
+ * caller is an OAuth client whose id is its token's id and whose secret is the token.
  */
 export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: IntrospectionDeps) =>
   new Elysia({ name: "keyward/introspection", detail: { tags: ["Forward auth"] } }).post(
     "/oauth/introspect",
     async ({ body, request, set, status }) => {
-      const caller = await core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), [ADMIN_ROLE, role], { devices: false }));
-      if (!caller.ok) return refuse({ set, status }, caller);
-      const decision = await core.introspect(body.token.trim(), addressOf(request));
-      if (!decision.ok) return refuse({ set, status }, decision);
+      const refuse = ({ status: code, body: error, headers }: OAuthAnswer) => {
+        Object.assign(set.headers, headers);
+        return status(code, error);
+      };
+      const client = clientCredential(request, body, allowQueryToken);
+      if (!client.ok) return refuse(oauthAnswer(client.problem, null));
+      const token = body.token?.trim();
+      if (!token) return refuse(oauthAnswer({ reason: "invalid_request", description: "The form needs a token parameter" }, client.method));
+      const caller = await core.token(presented(request, addressOf, client.secret, [ADMIN_ROLE, role], { devices: false }));
+      if (!caller.ok) return refuse(oauthAnswer(caller, client.method));
+      // Token ids are public, so comparing them after the core has admitted the secret leaks nothing.
+      if (client.clientId !== null && client.clientId !== caller.principal.tokenId) return refuse(oauthAnswer({ reason: "wrong_client_id" }, client.method));
+      const decision = await core.introspect(token, addressOf(request));
+      if (!decision.ok) return refuse(oauthAnswer(decision, client.method));
       const { subject } = decision;
       if (subject === null) return { active: false };
       if (subject.kind === "token") {
@@ -66,13 +78,19 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: 
       };
     },
     {
+      // readForm always answers, so "urlencoded" never runs: it tells the OpenAPI page the body is a form.
+      parse: [readForm, "urlencoded"],
       body: IntrospectBody,
-      response: withFailures({ 200: Introspection }, "credential", "body"),
+      response: withFailures({ 200: Introspection, 400: OAuthError, 401: OAuthError, 403: OAuthError, 413: OAuthError, 429: OAuthError }),
       detail: {
         summary: "Token introspection (RFC 7662)",
-        security: [{ bearer: [] }],
-        description:
-          "Form `token=…` (optional `token_type_hint`). The caller needs an admin token, or one with the role KEYWARD_INTROSPECT_ROLE (default resource-server). An inactive subject that is not Keyward-shaped counts as a failed guess against the caller's address.",
+        security: [{ clientSecretBasic: [] }, { bearer: [] }, {}],
+        description: [
+          "Form `token=…` (optional `token_type_hint`, ignored). The caller is an OAuth client: its client id is a token's id (`tok_…`), its secret that token, which must be an admin token or have the role KEYWARD_INTROSPECT_ROLE (default resource-server).",
+          "It authenticates in exactly one way: `client_secret_basic` (`Authorization: Basic base64(urlencode(id):urlencode(token))`, as `curl -u \"$TOKEN_ID:$TOKEN\"` sends it), `client_secret_post` (`client_id` and `client_secret` form fields), or `Authorization: Bearer <token>`. Two ways at once are `invalid_request`.",
+          'Errors are OAuth\'s (RFC 6749 §5.2), not Keyward\'s usual shape: `{"error": "invalid_client", "error_description": "…"}`. 400 `invalid_request`: no token, a parameter twice, two authentications; 401 `invalid_client` with `WWW-Authenticate: Basic realm="keyward"` (Bearer when a Bearer token was sent): no, a wrong or a mismatched client credential; 403 `insufficient_scope`: the caller lacks the role; 429 `temporarily_unavailable` with `Retry-After`: the caller\'s address is locked out.',
+          "An inactive subject that is not Keyward-shaped counts as a failed guess against the caller's address.",
+        ].join("\n\n"),
       },
     },
   );

@@ -2,8 +2,11 @@ import { count, eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import type { Db } from "../../db/client";
 import { devices, tokens, users } from "../../db/schema";
-import type { authentication } from "../../http/auth";
+import { presented, presentedToken, refuse } from "../../http/auth";
+import type { AddressOf } from "../../http/client-address";
 import { withFailures } from "../../http/errors";
+import { ADMIN_ROLE } from "../../lib/names";
+import type { AuthCore } from "../auth/service";
 import { liveAt } from "../tokens/liveness";
 import type { Gauge, Metrics } from "./registry";
 
@@ -38,18 +41,41 @@ function gauges(db: Db): Gauge[] {
   ];
 }
 
-export const metricsRoutes = ({ db, auth, metrics, isPublic }: { db: Db; auth: ReturnType<typeof authentication>; metrics: Metrics; isPublic: boolean }) => {
+export interface MetricsDeps {
+  db: Db;
+  core: AuthCore;
+  addressOf: AddressOf;
+  allowQueryToken: boolean;
+  metrics: Metrics;
+  /** KEYWARD_METRICS_PUBLIC: no token needed. */
+  isPublic: boolean;
+  /** Besides admin, the role a scraper's token has (KEYWARD_METRICS_ROLE). */
+  role: string;
+}
+
+export const metricsRoutes = ({ db, core, addressOf, allowQueryToken, metrics, isPublic, role }: MetricsDeps) => {
   const scrape = ({ set }: { set: { headers: Record<string, string | number> } }) => {
     set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
     return metrics.render(gauges(db));
   };
   const detail = {
     summary: "Prometheus metrics",
-    description: "Requests by route and status, a latency histogram, authentication outcomes, token/user/device gauges and process memory. Needs an admin token unless KEYWARD_METRICS_PUBLIC=true.",
+    description: `Requests by route and status, a latency histogram, authentication outcomes, token/user/device gauges and process memory. Needs an admin token or one with the role KEYWARD_METRICS_ROLE (default metrics), unless KEYWARD_METRICS_PUBLIC=true.`,
     tags: ["System"],
   };
-  const plugin = new Elysia({ name: "keyward/metrics" }).use(auth);
-  return isPublic
-    ? plugin.get("/metrics", scrape, { response: withFailures({ 200: t.String() }), detail: { ...detail, security: [] } })
-    : plugin.get("/metrics", scrape, { auth: "admin", response: withFailures({ 200: t.String() }, "credential"), detail });
+  const plugin = new Elysia({ name: "keyward/metrics" });
+  if (isPublic) return plugin.get("/metrics", scrape, { response: withFailures({ 200: t.String() }), detail: { ...detail, security: [] } });
+  // The auth macro knows only "any token" and "admin": a second role is asked of the core directly.
+  const need = [ADMIN_ROLE, role];
+  return plugin.get(
+    "/metrics",
+    async ({ request, set, status }) => {
+      const caller = await core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need, { devices: false }));
+      return caller.ok ? scrape({ set }) : refuse({ set, status }, caller);
+    },
+    {
+      response: withFailures({ 200: t.String() }, "credential"),
+      detail: { ...detail, security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : [])] },
+    },
+  );
 };
