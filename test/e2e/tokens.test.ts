@@ -8,7 +8,7 @@ import { until } from "../helpers/until";
 
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 
-const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
+const invalid = { error: "Invalid or expired authentication token", code: "invalid_token", detail: "Invalid or expired authentication token" };
 
 async function createToken(server: RunningServer, body: Record<string, unknown> = { user: "alice" }) {
   const res = await client(server).post("/api/v1/tokens", body);
@@ -69,7 +69,7 @@ describe("presenting a token", () => {
       await user.post("/api/v1/tokens/revoke", { user: "alice" }),
     ]) {
       expect(res.status).toBe(403);
-      expect(res.body).toEqual({ error: "This needs the admin role", code: "insufficient_role" });
+      expect(res.body).toEqual({ error: "This needs the admin role", code: "insufficient_role", detail: "This needs the admin role" });
     }
   });
 });

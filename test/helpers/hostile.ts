@@ -20,7 +20,7 @@ export async function expectSafe(res: Response, what: string): Promise<void> {
     } catch {
       throw new Error(`${what} → ${res.status} answered non-JSON: ${body.slice(0, 100)}`);
     }
-    expect(Object.keys(parsed).sort()).toEqual(expect.arrayContaining(["code", "error"]));
+    expect(Object.keys(parsed).sort()).toEqual(expect.arrayContaining(["code", "detail", "error"]));
   } else {
     await res.arrayBuffer();
   }
