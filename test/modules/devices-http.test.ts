@@ -128,3 +128,15 @@ describe("the main token as a credential", () => {
     }
   });
 });
+
+describe("the device list an admin approves from", () => {
+  test("with no ?status= a device waiting for approval is listed beside the others; ?status=pending keeps only it", async () => {
+    const server = start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const waiting = (await enroll(server, "fp-waiting")).body as unknown as { device_id: string };
+    const approved = (await enroll(server, "fp-approved")).body as unknown as { device_id: string };
+    await client(server).post(`/api/v1/devices/${approved.device_id}/approve`);
+    const statusOf = (list: { id: string; status: string }[]) => Object.fromEntries(list.map((d) => [d.id, d.status]));
+    expect(statusOf((await client(server).get("/api/v1/devices")).body)).toEqual({ [waiting.device_id]: "pending", [approved.device_id]: "active" });
+    expect(statusOf((await client(server).get("/api/v1/devices?status=pending")).body)).toEqual({ [waiting.device_id]: "pending" });
+  });
+});
