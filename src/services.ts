@@ -64,7 +64,7 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
       if (done.ok) sightings.seen(done.device.id);
       return done;
     });
-  // Without a fingerprint (seed 003's verify, introspection on a device's behalf) a token is
+  // Without a fingerprint (the device-token flow's verify, introspection on a device's behalf) a token is
   // remembered all the same: the fingerprint is compared after the cache, never part of its key.
   const devices = {
     main: (jwt: string, fingerprint: string | null) => seen(deviceTokens.main(jwt, fingerprint, now())),

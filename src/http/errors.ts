@@ -8,7 +8,7 @@ export const ErrorBody = t.Object(
   {
     error: t.String({ description: "What went wrong, in words safe to show a user" }),
     code: t.String({ description: "A stable snake_case code for programs", examples: ["not_found"] }),
-    detail: t.String({ description: "The same message as error, under the key FastAPI-style clients read (seed 001's clients)" }),
+    detail: t.String({ description: "The same message as error, under the key clients written for FastAPI services read" }),
   },
   { title: "Error" },
 );

@@ -148,7 +148,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   /**
    * A device's short token with the fingerprint it must be bound to, or null to learn the
-   * fingerprint (seed 003's verify): a refusal counts against the address either way.
+   * fingerprint (the device-token flow's verify): a refusal counts against the address either way.
    */
   function shortToken(presented: string | null, fingerprint: string | null, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
     const decide = (check: DeviceCheck): Decision<DeviceCredential> => {

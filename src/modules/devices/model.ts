@@ -42,7 +42,7 @@ export const VerifyQuery = t.Object({
   hardware_fingerprint: t.Optional(t.String({ maxLength: 512, description: "Or the X-Hardware-Fingerprint header" })),
 });
 
-// Without a fingerprint the short token alone is the proof, and it learns what seed 003 answers: the fingerprint.
+// Without a fingerprint the short token alone is the proof, and it learns what the device-token flow answers: the fingerprint.
 export const Verified = t.Object(
   {
     valid: t.Literal(true),

@@ -154,7 +154,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           summary: "Verify a device's short token, and its fingerprint when sent",
           description:
             "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint, optional, as ?hardware_fingerprint= or X-Hardware-Fingerprint. " +
-            "With the short token alone, as seed 003's client verifies, the answer is the device's hardware_fingerprint and nothing more; with a fingerprint it must match (403 fingerprint_mismatch), and the answer adds device_id and expires_at. " +
+            "With the short token alone, as a device client verifies, the answer is the device's hardware_fingerprint and nothing more; with a fingerprint it must match (403 fingerprint_mismatch), and the answer adds device_id and expires_at. " +
             "401 token_expired, 401 invalid_token (unknown, revoked, garbled); every refusal counts toward the address's lockout (429).",
         },
       },

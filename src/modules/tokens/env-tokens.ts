@@ -69,7 +69,7 @@ export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date
 }
 
 /**
- * Seed 001 labels its entries by role (`admin:…,analyst:…,viewer:…`), so a label spelled like a
+ * The multi-token list labels its entries by role (`admin:…,analyst:…,viewer:…`), so a label spelled like a
  * role is also the role: `admin` has always made an admin. `device` is reserved for device tokens,
  * and a label no role can be spelled like (`alice@example.com`) gives the default role.
  */
