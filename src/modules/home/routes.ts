@@ -22,18 +22,17 @@ const page = `<!doctype html>
 `;
 
 /** The classroom lab's first check: GET / says the server is running. Browsers get a small page of links. */
-export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["System"] } })
+export const homeRoutes = new Elysia({ name: "keyward/home", detail: { tags: ["System"] } }).get(
+  "/",
+  ({ request, set }) => {
+    const wantsHtml = request.headers.get("accept")?.includes("text/html") ?? false;
+    set.headers["content-type"] = wantsHtml ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+    return wantsHtml ? page : sentence;
+  },
+  {
+    response: { 200: t.String({ examples: [sentence] }) },
+    detail: { summary: "Is the server running?", description: "Plain text, or a page of links for a browser." },
+  },
+)
   // As an image an SVG runs nothing; the policy keeps it inert when opened as a page, too.
-  .get("/favicon.ico", staticAsset(FAVICON_SVG, "image/svg+xml", "default-src 'none'"), { detail: { hide: true } })
-  .get(
-    "/",
-    ({ request, set }) => {
-      const wantsHtml = request.headers.get("accept")?.includes("text/html") ?? false;
-      set.headers["content-type"] = wantsHtml ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
-      return wantsHtml ? page : sentence;
-    },
-    {
-      response: { 200: t.String({ examples: [sentence] }) },
-      detail: { summary: "Is the server running?", description: "Plain text, or a page of links for a browser." },
-    },
-  );
+  .get("/favicon.ico", staticAsset(FAVICON_SVG, "image/svg+xml", "default-src 'none'"), { detail: { hide: true } });
