@@ -6,7 +6,7 @@ import { hasValidChecksum, looksLikeToken } from "./lib/token-format";
 // How each setting's text becomes its value. A parser throws an Error whose message finishes the
 // sentence "<SOURCE>=<value>: …"; the config module adds the source.
 
-/** One API_TOKENS entry: the label becomes the user (and the role, when it is admin). */
+/** One API_TOKENS entry: the label becomes the user, and the role when spelled like one (see roleOfLabel). */
 export interface EnvToken {
   label: string | null;
   token: string;

@@ -234,7 +234,7 @@ export const settings = {
     env: ["API_TOKENS"],
     fallback: [] as EnvToken[],
     parse: parseApiTokens,
-    help: "comma-separated label:token or bare token entries accepted as tokens (the multi-token list); label admin makes an admin",
+    help: "comma-separated label:token or bare token entries accepted as tokens (the multi-token list); a label spelled like a role (admin, analyst) is also the role",
     secret: true,
   }),
   allowWeakEnvTokens: setting({

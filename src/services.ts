@@ -5,7 +5,7 @@ import { Lockout } from "./modules/auth/lockout";
 import { createAuthCore, type AuthCore } from "./modules/auth/service";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
-import { DeviceSightings, verifyMainToken, verifyShortToken, type DeviceCheck } from "./modules/devices/service";
+import { DeviceSightings, type DeviceCheck } from "./modules/devices/service";
 import { DeviceTokenChecker } from "./modules/devices/device-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
@@ -64,12 +64,11 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
       if (done.ok) sightings.seen(done.device.id);
       return done;
     });
-  // Without a fingerprint (introspection on a device's behalf) a token is checked in full, unremembered.
+  // Without a fingerprint (the device-token flow's verify, introspection on a device's behalf) a token is
+  // remembered all the same: the fingerprint is compared after the cache, never part of its key.
   const devices = {
-    main: (jwt: string, fingerprint: string | null) =>
-      fingerprint === null ? verifyMainToken(store.db, signer, jwt, null, new Date(now())) : seen(deviceTokens.main(jwt, fingerprint, now())),
-    short: (shortToken: string, fingerprint: string | null) =>
-      fingerprint === null ? verifyShortToken(store.db, signer, shortToken, null, new Date(now())) : seen(deviceTokens.short(shortToken, fingerprint, now())),
+    main: (jwt: string, fingerprint: string | null) => seen(deviceTokens.main(jwt, fingerprint, now())),
+    short: (shortToken: string, fingerprint: string | null) => seen(deviceTokens.short(shortToken, fingerprint, now())),
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, lab, now });

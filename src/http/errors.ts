@@ -8,6 +8,7 @@ export const ErrorBody = t.Object(
   {
     error: t.String({ description: "What went wrong, in words safe to show a user" }),
     code: t.String({ description: "A stable snake_case code for programs", examples: ["not_found"] }),
+    detail: t.String({ description: "The same message as error, under the key clients written for FastAPI services read" }),
   },
   { title: "Error" },
 );
@@ -15,7 +16,7 @@ export type ErrorBody = typeof ErrorBody.static;
 
 const statusOf: Record<FailureKind, number> = { invalid: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
-export const errorBody = (code: string, error: string): ErrorBody => ({ error, code });
+export const errorBody = (code: string, error: string): ErrorBody => ({ error, code, detail: error });
 
 /** The error answers that come with what a route does, besides those it decides itself. */
 const failures = {

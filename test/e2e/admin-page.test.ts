@@ -150,3 +150,76 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     expect(blocked).toEqual([]);
   });
 });
+
+describe.skipIf(!hasChromium)("the admin page at a phone's width and a desktop's, signed in, with several rows in every table", () => {
+  const tabs = ["Tokens", "Users", "Devices", "Audit"] as const;
+  let full: RunningServer;
+
+  beforeAll(async () => {
+    full = await startKeyward({
+      env: {
+        KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN,
+        API_TOKENS: "analyst:9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6",
+        KEYWARD_DEVICE_ENROLLMENT: "approval",
+      },
+    });
+    const admin = client(full);
+    for (const user of ["alice", "bob", "carol-with-a-rather-long-name@example.com"]) {
+      await admin.post("/api/v1/users", { username: user, password: "correct horse battery", role: "viewer" });
+      await admin.post("/api/v1/tokens", { user, name: `${user}'s laptop`, role: "analyst", allowed_ips: ["192.168.1.0/24"] });
+    }
+    for (const fingerprint of ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456", "fp-kiosk", "fp-front-desk"]) {
+      await client(full, "").post("/api/v1/tokens/main", { hardware_fingerprint: fingerprint });
+    }
+  });
+  afterAll(() => full?.stop());
+
+  test.each([390, 1280])("at %i px: no sideways page scroll, hints, ids, dates and statuses on one line, no band under the tabs, no console error", async (width) => {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("dialog", (dialog) => void dialog.dismiss());
+    await page.goto(`${full.url}/admin`);
+    await page.fill("input[name=token]", ADMIN_TOKEN);
+    await page.click("button:text-is('Sign in')");
+    for (const tab of tabs) {
+      await page.click(`nav >> text=${tab}`);
+      await page.locator("main tbody tr").nth(2).waitFor();
+      const layout = await page.evaluate(() => {
+        const nav = document.querySelector("nav")!.getBoundingClientRect();
+        const first = document.querySelector("main")!.firstElementChild!.getBoundingClientRect();
+        const box = document.querySelector(".table-box")!;
+        return {
+          pageWidth: document.documentElement.scrollWidth,
+          viewport: window.innerWidth,
+          bandUnderTabs: first.top - nav.bottom,
+          wrapped: [...document.querySelectorAll("code.hint, code.id, time > span, .status")].filter((e) => e.getClientRects().length !== 1).map((e) => e.textContent),
+          tableScrollsInItsBox: box.scrollWidth > box.clientWidth && getComputedStyle(box).overflowX === "auto",
+        };
+      });
+      expect({ tab, page: layout.pageWidth <= layout.viewport, wrapped: layout.wrapped }).toEqual({ tab, page: true, wrapped: [] });
+      expect(layout.bandUnderTabs).toBeLessThanOrEqual(20);
+      // Every table is wider than a phone: it scrolls in its own box, the page does not. A desktop shows it whole.
+      expect({ tab, scrolls: layout.tableScrollsInItsBox }).toEqual({ tab, scrolls: width === 390 });
+      if (tab === "Devices") expect(await page.locator("tr", { has: page.locator(".status.pending") }).locator("button:text-is('Approve')").count()).toBe(3);
+      if (tab === "Tokens") await page.screenshot({ path: join(docs, `admin-${width}.png`), fullPage: true });
+    }
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  test("the favicon is served from inside the binary and linked from the admin page and the home page", async () => {
+    const icon = await full.fetch("/favicon.ico");
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await icon.text()).toStartWith("<svg ");
+    for (const path of ["/admin", "/"]) {
+      const html = await (await full.fetch(path, { headers: { accept: "text/html" } })).text();
+      expect(html).toContain('<link rel="icon" href="/favicon.ico" type="image/svg+xml">');
+    }
+  });
+});

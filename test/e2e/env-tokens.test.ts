@@ -46,3 +46,30 @@ describe("environment tokens at start", () => {
     expect(listed.map((t) => t.hint).sort()).toEqual(["API_TOKENS #1", "KEYWARD_ADMIN_TOKEN"]);
   });
 });
+
+describe("keyward token revoke <an environment token's value>", () => {
+  const ANALYST = "9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6";
+  const saysEnvironmentToken = ({ code, stderr }: { code: number; stderr: string }) => {
+    expect(code).toBe(1);
+    expect(stderr).toContain("This is an environment token, configured by API_TOKENS or KEYWARD_ADMIN_TOKEN");
+    expect(stderr).toContain("Take it out of the server's environment and restart");
+    expect(stderr).not.toContain("No token");
+  };
+
+  test("a value a server recorded: refused by its record, even from a shell that does not configure it; it keeps working", async () => {
+    const server = await start({ env: { API_TOKENS: `analyst:${ANALYST}`, KEYWARD_ADMIN_TOKEN: STRONG } });
+    for (const value of [ANALYST, STRONG]) saysEnvironmentToken(await runKeyward(["token", "revoke", value, "--db", server.db]));
+    expect((await client(server, ANALYST).get("/api/v1/me")).status).toBe(200);
+  });
+
+  test("a value only this environment configures (no server has started with it yet): refused the same way", async () => {
+    saysEnvironmentToken(await runKeyward(["token", "revoke", ANALYST, "--db", "k.db"], { env: { API_TOKENS: `viewer:${STRONG},analyst:${ANALYST}` } }));
+    saysEnvironmentToken(await runKeyward(["token", "revoke", STRONG, "--db", "k.db"], { env: { KEYWARD_ADMIN_TOKEN: STRONG } }));
+  });
+
+  test("a value nobody configured is still a plain not-found", async () => {
+    const { code, stderr } = await runKeyward(["token", "revoke", ANALYST, "--db", "k.db"]);
+    expect(code).toBe(1);
+    expect(stderr).toBe("keyward: No token with id like that\n");
+  });
+});

@@ -28,7 +28,7 @@ describe("an internal error in the compiled binary", () => {
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toStartWith("application/json");
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: "Internal server error", code: "internal_error" });
+    expect(JSON.parse(text)).toEqual({ error: "Internal server error", code: "internal_error", detail: "Internal server error" });
     const failed = (await eventsOnce(server, (e) => e.msg === "request failed")).find((e) => e.msg === "request failed");
     expect(String(failed?.error)).toContain("no such table");
     expect(failed?.path).toBe("/api/v1/devices");

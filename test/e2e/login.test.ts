@@ -7,7 +7,7 @@ import { until } from "../helpers/until";
 
 const pool = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 const start = (env: Record<string, string> = {}) => pool({ env });
-const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials" };
+const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials", detail: "Invalid credentials" };
 
 
 describe("seed 002's client, against a server in open-login lab mode", () => {
@@ -31,7 +31,7 @@ describe("seed 002's client, against a server in open-login lab mode", () => {
 
     const test4 = await fetch(`${url}echo`, formPost({ id: "user@email.com", token: "invalid_token", text: "Hello!" }));
     expect(test4.status).toBe(401);
-    expect(await test4.json()).toEqual({ error: "Invalid token", code: "invalid_token" });
+    expect(await test4.json()).toEqual({ error: "Invalid token", code: "invalid_token", detail: "Invalid token" });
     expect(server.logs()).toContain("KEYWARD_OPEN_LOGIN is on");
   });
 

@@ -38,7 +38,7 @@ describe("the server binary", () => {
     const server = await start();
     const res = await server.fetch("/no/such/thing");
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: "No route for GET /no/such/thing", code: "not_found" });
+    expect(await res.json()).toEqual({ error: "No route for GET /no/such/thing", code: "not_found", detail: "No route for GET /no/such/thing" });
   });
 
   test.each([
@@ -51,7 +51,7 @@ describe("the server binary", () => {
     const res = await server.fetch("/api/v1/tokens", { method: "POST", headers, body });
     expect(res.status).toBe(status);
     const error = (await res.json()) as Record<string, unknown>;
-    expect(Object.keys(error).sort()).toEqual(["code", "error"]);
+    expect(Object.keys(error).sort()).toEqual(["code", "detail", "error"]);
     expect(error.code).toBe(code);
     const list = (await (await server.fetch("/api/v1/tokens", { headers })).json()) as { source: string }[];
     expect(list.filter((t) => t.source !== "env")).toEqual([]);

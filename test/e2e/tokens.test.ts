@@ -8,7 +8,7 @@ import { until } from "../helpers/until";
 
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
 
-const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
+const invalid = { error: "Invalid or expired authentication token", code: "invalid_token", detail: "Invalid or expired authentication token" };
 
 async function createToken(server: RunningServer, body: Record<string, unknown> = { user: "alice" }) {
   const res = await client(server).post("/api/v1/tokens", body);
@@ -69,7 +69,7 @@ describe("presenting a token", () => {
       await user.post("/api/v1/tokens/revoke", { user: "alice" }),
     ]) {
       expect(res.status).toBe(403);
-      expect(res.body).toEqual({ error: "This needs the admin role", code: "insufficient_role" });
+      expect(res.body).toEqual({ error: "This needs the admin role", code: "insufficient_role", detail: "This needs the admin role" });
     }
   });
 });
@@ -122,7 +122,7 @@ describe("who may use a token, and from where", () => {
 });
 
 describe("tokens from the environment and the first admin", () => {
-  test("API_TOKENS (seed 001): labels become users, admin is an admin, all are listed as env and cannot be revoked", async () => {
+  test("API_TOKENS (seed 001): labels become users, and a label spelled like a role is that role; all are listed as env and cannot be revoked", async () => {
     const adminValue = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
     const analystValue = "9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6";
     const server = await start({ env: { KEYWARD_ADMIN_TOKEN: "", API_TOKENS: `admin:${adminValue},analyst:${analystValue}` } });
@@ -130,7 +130,7 @@ describe("tokens from the environment and the first admin", () => {
     const list = await client(server, adminValue).get("/api/v1/tokens");
     expect(list.status).toBe(200);
     const envRows = list.body.filter((r: { source: string }) => r.source === "env");
-    expect(envRows.map((r: { user: string; role: string }) => `${r.user}/${r.role}`).sort()).toEqual(["admin/admin", "analyst/user"]);
+    expect(envRows.map((r: { user: string; role: string }) => `${r.user}/${r.role}`).sort()).toEqual(["admin/admin", "analyst/analyst"]);
     const refused = await client(server, adminValue).delete(`/api/v1/tokens/${envRows[0].id}`);
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe("env_token");

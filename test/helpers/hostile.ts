@@ -24,7 +24,7 @@ export async function expectSafe(res: Response, what: string): Promise<void> {
       throw new Error(`${what} → ${res.status} answered non-JSON: ${body.slice(0, 100)}`);
     }
     const oauth = res.status < 500 && OAUTH_ROUTES.some((route) => what.includes(route));
-    expect(Object.keys(parsed).sort()).toEqual(oauth ? ["error", "error_description"] : expect.arrayContaining(["code", "error"]));
+    expect(Object.keys(parsed).sort()).toEqual(oauth ? ["error", "error_description"] : expect.arrayContaining(["code", "detail", "error"]));
   } else {
     await res.arrayBuffer();
   }

@@ -43,7 +43,7 @@ describe("request bodies without a declared length", () => {
     const res = await echo(streamed(padded(size)));
     expect(res.status).toBe(413);
     expect(res.headers.get("connection")).toBeNull();
-    expect(await res.json()).toEqual({ error: `Request bodies are limited to ${MAX_BODY_BYTES} bytes`, code: "body_too_large" });
+    expect(await res.json()).toEqual({ error: `Request bodies are limited to ${MAX_BODY_BYTES} bytes`, code: "body_too_large", detail: `Request bodies are limited to ${MAX_BODY_BYTES} bytes` });
   });
 
   test("malformed JSON streamed is still a 400, not a 413", async () => {

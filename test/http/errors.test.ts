@@ -49,15 +49,16 @@ describe("the error shape", () => {
     ["a header Bun cannot send", "/unsendable-header", undefined, 500, "internal_error"],
   ];
 
-  test.each(cases)("%s gives {error, code} JSON", async (_, path, init, status, code) => {
+  test.each(cases)("%s gives {error, code, detail} JSON, detail repeating error for FastAPI-style clients", async (_, path, init, status, code) => {
     const { app } = appWithFailures();
     const res = await call(app, path, init);
     expect(res.status).toBe(status);
     expect(res.headers.get("content-type")).toStartWith("application/json");
     const body = await errorOf(res);
-    expect(Object.keys(body).sort()).toEqual(["code", "error"]);
+    expect(Object.keys(body).sort()).toEqual(["code", "detail", "error"]);
     expect(body.code).toBe(code);
     expect(typeof body.error).toBe("string");
+    expect(body.detail).toBe(body.error);
   });
 
   test("a 404 names the method and path but not the query string", async () => {
@@ -102,7 +103,7 @@ describe("the server's last answer for an error that escapes Elysia", () => {
     await server.stop(true);
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toStartWith("application/json");
-    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error" });
+    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error", detail: "Internal server error" });
     expect(String(log.lines.find((l) => l.msg === "request failed")?.error)).toContain("/var/lib/keyward");
   });
 });
@@ -121,7 +122,7 @@ describe("a database another process holds", () => {
       );
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("1");
-      expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy" });
+      expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy", detail: "The database is busy; try again in a moment" });
     } finally {
       other.run("ROLLBACK");
       other.close();

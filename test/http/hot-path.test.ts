@@ -44,7 +44,7 @@ describe("the hot path", () => {
     expect((await kw.fetch("/api/v1/me", asDevice("fp-2"))).status).toBe(403);
     const forged = await kw.fetch("/api/v1/me", { headers: { authorization: "Bearer a.b.c", "x-hardware-fingerprint": "fp-1" } });
     expect(forged.status).toBe(401);
-    expect(await forged.json()).toEqual({ error: "Invalid or expired authentication token", code: "invalid_token" });
+    expect(await forged.json()).toEqual({ error: "Invalid or expired authentication token", code: "invalid_token", detail: "Invalid or expired authentication token" });
     const scraped = kw.metrics.render([]);
     expect(scraped).toContain('keyward_http_requests_total{method="GET",route="/data",status="200"} 2');
     expect(scraped).toContain('keyward_http_requests_total{method="GET",route="/api/v1/tokens/verify",status="200"} 2');

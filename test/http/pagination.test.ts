@@ -149,7 +149,7 @@ describe("a bad page request is a 422 in the error shape, never a 500", () => {
       const { call } = setup();
       const res = await call("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ error: expect.any(String), code });
+      expect(res.body).toEqual({ error: expect.any(String), code, detail: expect.any(String) });
     },
   );
 

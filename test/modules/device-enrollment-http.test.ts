@@ -150,7 +150,7 @@ describe("enrollment rate and rows", () => {
     for (let i = 0; i < 3; i++) expect((await kw.enroll(`fp-${i}`)).status).toBe(201);
     const res = await kw.enroll("fp-3");
     expect(res.status).toBe(429);
-    expect(res.body).toEqual({ error: expect.stringMatching(/^Too many enrollment requests from this address; try again in \d+ seconds$/), code: "too_many_enrollments" });
+    expect(res.body).toEqual({ error: expect.stringMatching(/^Too many enrollment requests from this address; try again in \d+ seconds$/), code: "too_many_enrollments", detail: expect.stringMatching(/^Too many enrollment requests from this address; try again in \d+ seconds$/) });
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(59);
     expect(kw.rows().devices).toBe(3);
   });

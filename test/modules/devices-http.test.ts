@@ -32,7 +32,7 @@ describe("seed 003: verify the short token", () => {
     expect(res.body).toEqual({ valid: true, hardware_fingerprint: "fp-1", device_id: body.device_id, expires_at: body.expires_at });
   });
 
-  test("the refusals: another fingerprint 403, garbled or unknown 401, revoked 401, no fingerprint 400", async () => {
+  test("the refusals: another fingerprint 403, garbled or unknown 401, revoked 401", async () => {
     const server = start();
     const { body } = await enroll(server, "fp-1");
     const mismatch = await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-2`);
@@ -43,9 +43,45 @@ describe("seed 003: verify the short token", () => {
       expect(res.status).toBe(401);
       expect(res.body.code).toBe("invalid_token");
     }
-    expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(400);
     await client(server).post(`/api/v1/devices/${body.device_id}/revoke`);
     expect((await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).body.code).toBe("invalid_token");
+  });
+
+  test.each([
+    ["?short_token=", (s: string) => `?short_token=${s}`, () => ({})],
+    ["an empty hardware_fingerprint", (s: string) => `?short_token=${s}&hardware_fingerprint=`, () => ({})],
+    ["X-Short-Token", () => "", (s: string) => ({ "x-short-token": s })],
+    ["a Bearer header", () => "", (s: string) => ({ authorization: `Bearer ${s}` })],
+  ])("the short token alone, as %s → 200 with the fingerprint and nothing more", async (_, query, headers) => {
+    const server = start();
+    const { body } = await enroll(server, "fp-1");
+    const res = await verify(server, query(body.short_token), headers(body.short_token));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ valid: true, hardware_fingerprint: "fp-1" });
+  });
+
+  test("the short token alone is refused as with a fingerprint: unknown, expired, revoked; each refusal counts toward lockout", async () => {
+    const server = start({ ACCESS_TOKEN_EXPIRE_DAY: "1", KEYWARD_MAX_FAILURES: "3" });
+    const { body } = await enroll(server, "fp-1");
+    server.clock.advance(2 * 86_400_000);
+    expect((await verify(server, `?short_token=${body.short_token}`)).body.code).toBe("token_expired");
+    expect((await verify(server, `?short_token=${"A".repeat(32)}`)).body.code).toBe("invalid_token");
+    const other = (await enroll(server, "fp-2")).body;
+    await client(server).post(`/api/v1/devices/${other.device_id}/revoke`);
+    expect((await verify(server, `?short_token=${other.short_token}`)).body.code).toBe("invalid_token");
+    const locked = await verify(server, `?short_token=${"B".repeat(32)}`);
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe("too_many_failures");
+  });
+
+  test("a short token checked before is answered without a promise, with or without the fingerprint", async () => {
+    const server = start();
+    const { body } = await enroll(server, "fp-1");
+    expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(200);
+    const { core } = server;
+    expect(core.shortToken(body.short_token, null, () => "127.0.0.1")).toMatchObject({ ok: true, device: { fingerprint: "fp-1" } });
+    expect(core.shortToken(body.short_token, "fp-1", () => "127.0.0.1")).toMatchObject({ ok: true });
+    expect(core.shortToken(body.short_token, "fp-2", () => "127.0.0.1")).toMatchObject({ ok: false, reason: "fingerprint_mismatch" });
   });
 
   test("enrolling the same fingerprint again replaces the earlier tokens", async () => {
@@ -90,5 +126,17 @@ describe("the main token as a credential", () => {
       const res = await client(server, forged).get("/api/v1/me", { "x-hardware-fingerprint": "fp-1" });
       expect(res.status).toBe(401);
     }
+  });
+});
+
+describe("the device list an admin approves from", () => {
+  test("with no ?status= a device waiting for approval is listed beside the others; ?status=pending keeps only it", async () => {
+    const server = start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const waiting = (await enroll(server, "fp-waiting")).body as unknown as { device_id: string };
+    const approved = (await enroll(server, "fp-approved")).body as unknown as { device_id: string };
+    await client(server).post(`/api/v1/devices/${approved.device_id}/approve`);
+    const statusOf = (list: { id: string; status: string }[]) => Object.fromEntries(list.map((d) => [d.id, d.status]));
+    expect(statusOf((await client(server).get("/api/v1/devices")).body)).toEqual({ [waiting.device_id]: "pending", [approved.device_id]: "active" });
+    expect(statusOf((await client(server).get("/api/v1/devices?status=pending")).body)).toEqual({ [waiting.device_id]: "pending" });
   });
 });

@@ -86,3 +86,32 @@ describe("environment token hints", () => {
     expect(listTokens(store.db, {}).items.map((row) => row.hint).sort()).toEqual(["API_TOKENS", "KEYWARD_ADMIN_TOKEN"]);
   });
 });
+
+describe("seed 001: an API_TOKENS label spelled like a role is also the role", () => {
+  // Distinct strong values, one per entry, so each row reads as label → what a proxied service sees.
+  const value = (n: number) => `${n}`.padStart(2, "0") + ANALYST.slice(2);
+  test.each([
+    ["analyst", "analyst", "analyst"],
+    ["Viewer", "viewer", "viewer"],
+    ["resource-server", "resource-server", "resource-server"],
+    ["admin", "admin", "admin"],
+    ["device (reserved for device tokens)", "device", "user"],
+    ["alice@example.com (no role is spelled so)", "alice@example.com", "user"],
+    ["none (a bare value)", "env-1", "user"],
+  ])("label %s → Remote-User %s, Remote-Groups %s from /auth/forward", async (label, user, role) => {
+    const entry = label.startsWith("none") ? value(1) : `${label.split(" ")[0]}:${value(1)}`;
+    const { call } = server({ API_TOKENS: entry, KEYWARD_ADMIN_TOKEN: ADMIN });
+    const res = await call(value(1), "GET", "/auth/forward");
+    expect(res.status).toBe(200);
+    expect([res.headers.get("remote-user"), res.headers.get("remote-groups")]).toEqual([user, role]);
+  });
+
+  test("seed 001's three-entry list: only the admin entry manages Keyward", async () => {
+    const { call } = server({ API_TOKENS: `admin:${value(1)},analyst:${value(2)},viewer:${value(3)}` });
+    expect((await call(value(1), "GET", "/api/v1/tokens")).status).toBe(200);
+    expect((await call(value(2), "GET", "/api/v1/tokens")).status).toBe(403);
+    expect((await call(value(3), "GET", "/api/v1/tokens")).status).toBe(403);
+    expect((await call(value(2), "GET", "/auth/forward?role=analyst")).status).toBe(200);
+    expect((await call(value(3), "GET", "/auth/forward?role=analyst")).status).toBe(403);
+  });
+});

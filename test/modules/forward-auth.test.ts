@@ -53,7 +53,7 @@ describe("the keyward_token cookie", () => {
     const res = await call("/auth/forward", { headers: { cookie: `theme=dark; keyward_token=${cookie}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
-    expect(await res.json()).toEqual({ error: expect.any(String), code: "invalid_token" });
+    expect(await res.json()).toEqual({ error: expect.any(String), code: "invalid_token", detail: expect.any(String) });
   });
 
   test("a percent-encoded cookie still carries the token", async () => {

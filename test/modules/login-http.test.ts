@@ -6,7 +6,7 @@ import { scenarios, type App } from "../helpers/scenario";
 // Password login and accounts, in-process; test/e2e/login.test.ts logs in over the binary once.
 type Server = ReturnType<typeof inProcessApp>;
 const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
-const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials" };
+const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials", detail: "Invalid credentials" };
 
 describe("password login", () => {
   const bob = async (app: App) => void (await addAccount(app, "bob", "correct horse battery"));
@@ -27,7 +27,7 @@ describe("password login", () => {
     expect(await viaHeader.text()).toBe("You said: hi");
     const otherId = await server.fetch("/echo", formPost({ id: "mallory", token, text: "hi" }));
     expect(otherId.status).toBe(401);
-    expect(await otherId.json()).toEqual({ error: "Invalid token", code: "invalid_token" });
+    expect(await otherId.json()).toEqual({ error: "Invalid token", code: "invalid_token", detail: "Invalid token" });
     const html = await server.fetch("/echo", formPost({ token, text: "<script>alert(1)</script>" }));
     expect(html.headers.get("content-type")).toStartWith("text/plain");
     expect(html.headers.get("x-content-type-options")).toBe("nosniff");

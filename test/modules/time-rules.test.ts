@@ -5,7 +5,7 @@ import { inProcessApp } from "../helpers/app";
 // Every rule here is about time passing: the clock is advanced, never slept through. The test clock
 // is real time plus what was advanced, so windows are long enough that the test's own time is noise.
 const kw = (env: Record<string, string> = {}) => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "s".repeat(40), ...env });
-const invalid = { error: "Invalid or expired authentication token", code: "invalid_token" };
+const invalid = { error: "Invalid or expired authentication token", code: "invalid_token", detail: "Invalid or expired authentication token" };
 
 describe("tokens end when their time is up", () => {
   test("a token with a short TTL stops working when it expires", async () => {
@@ -50,7 +50,7 @@ describe("tokens end when their time is up", () => {
     server.clock.advance(Date.parse(body.expires_at) - server.clock.now() + 1);
     const res = await verify();
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: "The token has expired", code: "token_expired" });
+    expect(res.body).toEqual({ error: "The token has expired", code: "token_expired", detail: "The token has expired" });
   });
 });
 

@@ -1,7 +1,8 @@
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
 import { presentToken, type TokenRecord } from "../../modules/tokens/model";
-import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken, type IssuedToken } from "../../modules/tokens/service";
+import type { Config } from "../../config";
+import { envTokenRefusal, getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken, type IssuedToken } from "../../modules/tokens/service";
 import { command, jsonOption, settingOptions, UsageError, type Command, type CommandGroup } from "../command";
 import { withDatabase } from "../database";
 import { printResult, printRecord, printTable, shortTime } from "../output";
@@ -111,18 +112,26 @@ const revoke = command({
   positionals: ["id|token?"],
   options: { user: { type: "string", value: "USER", help: "revoke every token of this user" }, ...jsonOption, ...db },
   run: (flags, [id]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, (store, config) => {
       if (flags.user !== undefined) {
         const revoked = revokeUserTokens(store.db, flags.user, cli);
         printResult(flags.json, revoked, `Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
         return 0;
       }
       if (id === undefined) throw new DomainError("invalid", "missing_argument", "Give a token id, or --user USER");
+      if (configuredInEnvironment(config, id)) throw envTokenRefusal();
       const record = presentToken(revokeToken(store.db, id, cli));
       printResult(flags.json, record, `Revoked ${record.id} (${record.user}). A running server refuses it within a second.\n`);
       return 0;
     }),
 });
+
+/**
+ * A value this environment configures is refused even before any server has started with it and
+ * recorded it (a value a server recorded is refused by its record).
+ */
+const configuredInEnvironment = ({ adminToken, apiTokens }: Config, value: string) =>
+  value === adminToken || apiTokens.some(({ token }) => token === value);
 
 const rotate = command({
   name: "token rotate",

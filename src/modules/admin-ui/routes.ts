@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { script, style } from "keyward:admin-bundle";
 import { staticAsset } from "../../http/static-asset";
+import { FAVICON_LINK } from "../home/favicon";
 
 /**
  * No inline script or style anywhere, so the policy can forbid both: an injected `<script>` or
@@ -15,6 +16,7 @@ const shell = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Keyward admin</title>
+${FAVICON_LINK}
 <link rel="stylesheet" href="/admin/admin.css">
 <script type="module" src="/admin/admin.js"></script>
 </head>

@@ -146,8 +146,11 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return fail(refusal(result.reason, "token", result.reason === "ip_not_allowed" ? { ip } : {}), ip, result);
   }
 
-  /** A device's short token with the fingerprint it must be bound to. */
-  function shortToken(presented: string | null, fingerprint: string, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
+  /**
+   * A device's short token with the fingerprint it must be bound to, or null to learn the
+   * fingerprint (the device-token flow's verify): a refusal counts against the address either way.
+   */
+  function shortToken(presented: string | null, fingerprint: string | null, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
     const decide = (check: DeviceCheck): Decision<DeviceCredential> => {
       if (check.ok) {
         metrics.authentication("success", "device");

@@ -19,7 +19,7 @@ const digest = (text: string) => Bun.SHA256.hash(text) as Uint8Array;
  * re-signing its main token), asynchronously and at most of a check's cost. A token that passed is
  * remembered by hash until the database changes (at once for this process's writes, within a
  * second for another's: see ChangeMonitor), so later checks answer at once. Liveness and the
- * fingerprint are checked on every call, cached or not.
+ * fingerprint, when the request sends one, are checked on every call, cached or not.
  */
 export class DeviceTokenChecker {
   private readonly cache = new Map<string, Remembered>();
@@ -37,18 +37,18 @@ export class DeviceTokenChecker {
     this.generation = store.changes.current();
   }
 
-  /** A main token (a JWT) with the fingerprint the request claims. */
-  main(jwt: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
+  /** A main token (a JWT) with the fingerprint the request claims, null when it claims none. */
+  main(jwt: string, fingerprint: string | null, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
     return this.check(`main ${jwt}`, fingerprint, now, () => verifyMainToken(this.db, this.signer, jwt, null, new Date(now)));
   }
 
-  /** A short token with the fingerprint it must be bound to. */
-  short(shortToken: string, fingerprint: string, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
+  /** A short token with the fingerprint it must be bound to, null when the request sent none. */
+  short(shortToken: string, fingerprint: string | null, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
     return this.check(`short ${shortToken}`, fingerprint, now, () => verifyShortToken(this.db, this.signer, shortToken, null, new Date(now)));
   }
 
   /** `verify` is the full check without the fingerprint. */
-  private check(token: string, fingerprint: string, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
+  private check(token: string, fingerprint: string | null, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
     const generation = this.changes.current(now);
     if (generation !== this.generation) {
       this.cache.clear();
@@ -85,11 +85,11 @@ export class DeviceTokenChecker {
 }
 
 /** What the full check would answer for a token that passed it. */
-function judge({ verified, fingerprintDigest, lifespan }: Remembered, fingerprint: string, now: number): DeviceCheck {
+function judge({ verified, fingerprintDigest, lifespan }: Remembered, fingerprint: string | null, now: number): DeviceCheck {
   const who = () => ({ deviceId: verified.device.id, tokenId: verified.token.id });
   const ended = whyNotLive(lifespan, now);
   // As the full check answers: a revoked token is no longer known, an expired one is expired.
   if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who() };
-  if (!timingSafeEqual(digest(fingerprint), fingerprintDigest)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
+  if (fingerprint !== null && !timingSafeEqual(digest(fingerprint), fingerprintDigest)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
   return verified;
 }

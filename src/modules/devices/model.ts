@@ -43,12 +43,13 @@ export const VerifyQuery = t.Object({
   hardware_fingerprint: t.Optional(t.String({ maxLength: 512, description: "Or the X-Hardware-Fingerprint header" })),
 });
 
+// Without a fingerprint the short token alone is the proof, and it learns what the device-token flow answers: the fingerprint.
 export const Verified = t.Object(
   {
     valid: t.Literal(true),
     hardware_fingerprint: t.String(),
-    device_id: t.String(),
-    expires_at: t.String({ format: "date-time" }),
+    device_id: t.Optional(t.String({ description: "Only when the request sent the fingerprint" })),
+    expires_at: t.Optional(t.String({ format: "date-time", description: "Only when the request sent the fingerprint" })),
   },
   { title: "VerifiedDevice" },
 );

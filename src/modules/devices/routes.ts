@@ -134,10 +134,9 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         resolve: resolveHook(
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof VerifyQuery.static }) => {
             const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
-            const fingerprint = query.hardware_fingerprint ?? request.headers.get("x-hardware-fingerprint");
-            if (!fingerprint) return status(400, errorBody("missing_fingerprint", "Send the device's hardware_fingerprint (query) or X-Hardware-Fingerprint"));
+            const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
             const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request)));
-            return decided.ok ? { device: decided.device, deviceToken: decided.token } : decided.answer;
+            return decided.ok ? { device: decided.device, deviceToken: decided.token, fingerprintSent: fingerprint !== null } : decided.answer;
           },
           { awaited: false },
         ),
@@ -145,16 +144,21 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     })
     .get(
       "/api/v1/tokens/verify",
-      ({ device, deviceToken }) => ({ valid: true as const, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: deviceToken.expiresAt.toISOString() }),
+      ({ device, deviceToken, fingerprintSent }) =>
+        fingerprintSent
+          ? { valid: true as const, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: deviceToken.expiresAt.toISOString() }
+          : { valid: true as const, hardware_fingerprint: device.fingerprint },
       {
         shortTokenCheck: true,
         query: VerifyQuery,
-        response: withFailures({ 200: Verified, 400: ErrorBody }, "credential", "input"),
+        response: withFailures({ 200: Verified }, "credential", "input"),
         detail: {
-          summary: "Verify a device's short token and fingerprint",
+          summary: "Verify a device's short token, and its fingerprint when sent",
           security: [],
           description:
-            "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint as ?hardware_fingerprint= or X-Hardware-Fingerprint. 401 token_expired, 401 invalid_token (unknown, revoked, garbled), 403 fingerprint_mismatch.",
+            "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint, optional, as ?hardware_fingerprint= or X-Hardware-Fingerprint. " +
+            "With the short token alone, as a device client verifies, the answer is the device's hardware_fingerprint and nothing more; with a fingerprint it must match (403 fingerprint_mismatch), and the answer adds device_id and expires_at. " +
+            "401 token_expired, 401 invalid_token (unknown, revoked, garbled); every refusal counts toward the address's lockout (429).",
         },
       },
     )

@@ -2,7 +2,7 @@ import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import type { EnvToken } from "../../config";
 import { writeTransaction, type Db } from "../../db/client";
 import { tokens } from "../../db/schema";
-import { ADMIN_ROLE } from "../../lib/names";
+import { ADMIN_ROLE, DEVICE_ROLE, isRoleName } from "../../lib/names";
 import { hashToken } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
 import { newTokenId, retireLabTokens } from "./service";
@@ -68,6 +68,15 @@ export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date
   });
 }
 
+/**
+ * The multi-token list labels its entries by role (`admin:…,analyst:…,viewer:…`), so a label spelled like a
+ * role is also the role: `admin` has always made an admin. `device` is reserved for device tokens,
+ * and a label no role can be spelled like (`alice@example.com`) gives the default role.
+ */
+export function roleOfLabel(label: string): string {
+  return isRoleName(label) && label !== DEVICE_ROLE ? label : "user";
+}
+
 function wantedTokens({ adminToken, apiTokens }: EnvTokenSettings): Map<string, Wanted> {
   const wanted = new Map<string, Wanted>();
   apiTokens.forEach(({ label, token }, index) => {
@@ -77,7 +86,7 @@ function wantedTokens({ adminToken, apiTokens }: EnvTokenSettings): Map<string, 
       // Where the value is configured, never a character of it: the operator chose it, and it may be short.
       hint: `API_TOKENS #${index + 1}`,
       user,
-      role: user === ADMIN_ROLE ? ADMIN_ROLE : "user",
+      role: label === null ? "user" : roleOfLabel(label),
       name: "API_TOKENS",
     });
   });

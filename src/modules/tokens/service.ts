@@ -1,4 +1,4 @@
-import { and, eq, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, ne, or, sql, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
@@ -126,22 +126,28 @@ export function listTokens(db: Db, filter: TokenFilter, now = new Date()): Page<
   return keyset.page(db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
 }
 
-/** Finds a token by its id, or by the token itself (as the multi-token manager's CLI revokes: `revoke <token>`). */
+/**
+ * Finds a token by its id, or by the token itself (as the multi-token manager's CLI revokes:
+ * `revoke <token>`), an environment value included: it can look like anything.
+ */
 export function getToken(db: Db, idOrToken: string): TokenRow {
-  const where = looksLikeToken(idOrToken) ? eq(tokens.hash, hashToken(idOrToken)) : eq(tokens.id, idOrToken);
+  const byValue = eq(tokens.hash, hashToken(idOrToken));
+  const where = looksLikeToken(idOrToken) ? byValue : or(eq(tokens.id, idOrToken), byValue);
   const row = db.select().from(tokens).where(where).get();
   if (!row) throw new DomainError("not_found", "token_not_found", `No token with id ${idOrToken.startsWith("tok_") ? idOrToken : "like that"}`);
   return row;
 }
 
+/** An environment token lives as long as its setting: the record only mirrors it. */
+export const envTokenRefusal = () =>
+  new DomainError(
+    "conflict",
+    "env_token",
+    "This is an environment token, configured by API_TOKENS or KEYWARD_ADMIN_TOKEN: it cannot be revoked or rotated here. Take it out of the server's environment and restart, which retires it",
+  );
+
 function refuseEnvToken(row: TokenRow): void {
-  if (row.source === "env") {
-    throw new DomainError(
-      "conflict",
-      "env_token",
-      "This token comes from the server's environment (API_TOKENS or KEYWARD_ADMIN_TOKEN); remove it there and restart",
-    );
-  }
+  if (row.source === "env") throw envTokenRefusal();
 }
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */

@@ -91,7 +91,7 @@ describe("who may use a token, and from where", () => {
     const { token } = await createToken(server, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
     const res = await client(server, token).get("/data");
     expect(res.status).toBe(403);
-    expect(res.body).toEqual({ error: "This token may not be used from 127.0.0.1", code: "ip_not_allowed" });
+    expect(res.body).toEqual({ error: "This token may not be used from 127.0.0.1", code: "ip_not_allowed", detail: "This token may not be used from 127.0.0.1" });
   });
 
   test("KEYWARD_ALLOW_QUERY_TOKEN=false refuses ?token= but still takes the header", async () => {

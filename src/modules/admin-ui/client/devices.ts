@@ -18,7 +18,7 @@ export const devicesView: View = {
         notify,
         empty: "No devices have enrolled.",
         row: (d) => [
-          h("code", {}, d.id),
+          h("code", { class: "id" }, d.id),
           d.label ?? "—",
           h("span", { class: `status ${d.status}` }, d.status),
           h("code", { class: "fingerprint" }, d.fingerprint),

@@ -1,4 +1,8 @@
 /// <reference lib="dom" />
+// The DOM lib replaces Bun's FormData and ReadableStream types for the whole program (tests
+// included); without its iterable parts neither can be iterated, and tsc fails.
+/// <reference lib="dom.iterable" />
+/// <reference lib="dom.asynciterable" />
 export type Child = Node | string | number | null | undefined | false;
 type Props = Record<string, string | boolean | ((event: Event) => void) | undefined>;
 
@@ -26,7 +30,8 @@ export function replace(parent: Element, ...children: Child[]): void {
   for (const child of children) if (child !== null && child !== undefined && child !== false) parent.append(child instanceof Node ? child : String(child));
 }
 
-export const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+/** A time as date and clock, each kept whole: a narrow column may put the clock under the date. */
+export const when = (iso: string | null) => (iso ? h("time", { datetime: iso }, h("span", {}, iso.slice(0, 10)), " ", h("span", {}, iso.slice(11, 16))) : "—");
 
 /** Reads a form's named fields as strings, leaving out empty ones. */
 export function fields(form: HTMLFormElement): Record<string, string> {

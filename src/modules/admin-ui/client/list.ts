@@ -39,5 +39,5 @@ export async function pagedTable<T>(target: HTMLElement, list: PagedTable<T>): P
 
   const first = await next();
   if (first.length === 0) replace(target, h("p", { class: "empty" }, list.empty));
-  else replace(target, h("table", {}, h("thead", {}, h("tr", {}, ...list.columns.map((c) => h("th", {}, c)))), body), more);
+  else replace(target, h("div", { class: "table-box" }, h("table", {}, h("thead", {}, h("tr", {}, ...list.columns.map((c) => h("th", {}, c)))), body)), more);
 }

@@ -78,7 +78,7 @@ export const tokensView: View = {
           t.user,
           t.name ?? "—",
           t.role,
-          h("code", {}, t.hint),
+          h("code", { class: "hint" }, t.hint),
           when(t.created_at),
           when(t.expires_at),
           when(t.last_used_at),
