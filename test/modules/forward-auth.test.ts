@@ -87,14 +87,14 @@ describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
     expect(res.status).toBe(401);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keyward"');
-    expect(await res.json()).toEqual({ error: expect.stringContaining("try again in"), code: "too_many_failures" });
+    expect(await res.json()).toEqual({ error: expect.stringContaining("try again in"), code: "too_many_failures", detail: expect.stringContaining("try again in") });
   });
 
   test("an internal error: 403 internal_error, fail closed; the detail goes to the log, not the client", async () => {
     const { call, log } = appWhoseCoreThrows(new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db"));
     const res = await call("/auth/forward");
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error" });
+    expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error", detail: "Internal server error" });
     expect(String(log.lines.find((line) => line.msg === "request failed")?.error)).toContain("SQLITE_CORRUPT");
   });
 
@@ -103,7 +103,7 @@ describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
     const res = await call("/auth/forward");
     expect(res.status).toBe(403);
     expect(res.headers.get("retry-after")).toBe("1");
-    expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy" });
+    expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy", detail: "The database is busy; try again in a moment" });
     expect((await call("/data")).status).toBe(503);
   });
 });
