@@ -7,6 +7,20 @@ import { secure } from "./security-headers";
 
 type Handle = (request: Request) => unknown;
 
+const successHeaders = Symbol("keyward.successHeaders");
+type Carrying = Request & { [successHeaders]?: readonly (readonly [string, string])[] };
+
+/**
+ * Headers for this request's answer if it is a success (2xx), set by the envelope on the finished
+ * response. For a hot route's own headers: what a route puts in `set.headers` reaches Bun as a
+ * plain object, read property by property, while setting them on the response is cheaper (three
+ * identity headers on /auth/forward: 0.68x -> 0.77x the floor, paired). Only on a success, so an
+ * error raised after the route named them never carries them.
+ */
+export function headersOnSuccess(request: Request, headers: readonly (readonly [string, string])[]): void {
+  (request as Carrying)[successHeaders] = headers;
+}
+
 /**
  * The one wrap around every request, from its arrival to its answer. Everything that must see a
  * whole request is a step here rather than a wrap of its own, since Elysia builds each wrap's
@@ -16,15 +30,19 @@ type Handle = (request: Request) => unknown;
  * 2. its body bounded (limits.ts);
  * 3. the route run, and run again once a credential decided later is known (deferred.ts):
  *    the placeholder answer of the first run is dropped, so the rest sees one answer;
- * 4. the security headers set on the answer (security-headers.ts);
+ * 4. the security headers set on the answer (security-headers.ts), and a success's own headers
+ *    (`headersOnSuccess`);
  * 5. the answer counted and logged (request-observer.ts).
  *
  * A good token on a hot route is answered synchronously all the way through: no promise, no
  * closure per request.
  */
 export function requestEnvelope(observer: RequestObserver, handlers: HandlerCount) {
-  const finish = (request: Request, response: Response, start: number): Response => {
-    secure(response);
+  const finish = (request: Carrying, response: Response, start: number): Response => {
+    const headers = response.headers;
+    secure(headers);
+    const granted = request[successHeaders];
+    if (granted !== undefined && response.ok) for (const [name, value] of granted) headers.set(name, value);
     observer.answered(request, response, start);
     handlers.exit();
     return response;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { requestEnvelope } from "../../src/http/envelope";
+import { headersOnSuccess, requestEnvelope } from "../../src/http/envelope";
 import { errorHandling } from "../../src/http/errors";
 import { requestObserver } from "../../src/http/request-observer";
 import { SECURITY_HEADERS } from "../../src/http/security-headers";
@@ -71,5 +71,24 @@ describe("the request envelope", () => {
     expect(broken.status).toBe(500);
     expect(secured("500", broken)).toEqual(expected("500"));
     expect(handlers.running()).toBe(0);
+  });
+
+  test("a route's success headers reach a success only: an error raised after naming them carries none", async () => {
+    const log = memoryLogger();
+    const app = new Elysia()
+      .use(requestEnvelope(requestObserver(log, new Metrics()), countHandlers()))
+      .use(errorHandling(log))
+      .get("/granted", ({ request }) => {
+        headersOnSuccess(request, [["remote-user", "alice"]]);
+        return "ok";
+      })
+      .get("/granted-then-broken", ({ request }) => {
+        headersOnSuccess(request, [["remote-user", "alice"]]);
+        throw new Error("after naming the user");
+      });
+    const granted = await app.handle(new Request("http://localhost/granted"));
+    expect([granted.status, granted.headers.get("remote-user")]).toEqual([200, "alice"]);
+    const broken = await app.handle(new Request("http://localhost/granted-then-broken"));
+    expect([broken.status, broken.headers.get("remote-user")]).toEqual([500, null]);
   });
 });

@@ -1,6 +1,7 @@
 import { Elysia, t, type Context } from "elysia";
 import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
+import { headersOnSuccess } from "../../http/envelope";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody, serverFailure } from "../../http/errors";
 import type { Logger } from "../../log";
@@ -79,10 +80,12 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: For
     })
     .all(
     "/auth/forward",
-    ({ principal, set }) => {
-      set.headers["remote-user"] = identityHeader(principal.user);
-      set.headers["remote-groups"] = identityHeader(principal.role);
-      set.headers["x-keyward-token-id"] = principal.tokenId;
+    ({ principal, request }) => {
+      headersOnSuccess(request, [
+        ["remote-user", identityHeader(principal.user)],
+        ["remote-groups", identityHeader(principal.role)],
+        ["x-keyward-token-id", principal.tokenId],
+      ]);
       return { user: principal.user, role: principal.role, token_id: principal.tokenId };
     },
     {
