@@ -89,12 +89,13 @@ function openApiDocument(app: AnyElysia) {
  */
 export function docs() {
   const plugin = new Elysia({ name: "keyward/docs" });
-  let built: { routes: number; document: object } | undefined;
-  // Rebuilt only if routes were added since (all are, before the app serves).
-  const document = (): object => {
+  let built: { routes: number; json: string } | undefined;
+  // Rebuilt only if routes were added since (all are, before the app serves). Kept as its text:
+  // serializing 150 KB of JSON costs about a millisecond, which every request would pay again.
+  const document = (): Response => {
     const routes = (plugin as unknown as { getGlobalRoutes(): unknown[] }).getGlobalRoutes().length;
-    if (built?.routes !== routes) built = { routes, document: openApiDocument(plugin) };
-    return built.document;
+    if (built?.routes !== routes) built = { routes, json: JSON.stringify(openApiDocument(plugin)) };
+    return new Response(built.json, { headers: { "content-type": "application/json;charset=utf-8" } });
   };
   return plugin
     .get("/swagger/json", document, { detail: { hide: true } })

@@ -74,6 +74,23 @@ describe("seed 003: verify the short token", () => {
     expect(locked.body.code).toBe("too_many_failures");
   });
 
+  test("a request with no short token at all is a 401, not a guess: never counted toward lockout nor audited", async () => {
+    const server = start({ KEYWARD_MAX_FAILURES: "3" });
+    const { body } = await enroll(server, "fp-1");
+    for (let i = 0; i < 5; i++) {
+      const bare = await verify(server, "");
+      expect(bare.status).toBe(401);
+      expect(bare.body.code).toBe("invalid_token");
+      expect(bare.headers.get("www-authenticate")).toBe('Bearer realm="keyward"');
+    }
+    // Not locked out: a wrong guess is still decided (401, not 429), and the good token still passes.
+    expect((await verify(server, `?short_token=${"A".repeat(32)}`)).status).toBe(401);
+    expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(200);
+    server.audit.flush();
+    const failed = (await client(server).get("/api/v1/audit?action=auth.failed")).body as { detail: string; count: number }[];
+    expect(failed.map(({ detail, count }) => [detail, count])).toEqual([["short_token unknown", 1]]);
+  });
+
   test("a short token checked before is answered without a promise, with or without the fingerprint", async () => {
     const server = start();
     const { body } = await enroll(server, "fp-1");

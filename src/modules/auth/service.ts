@@ -149,8 +149,13 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   /**
    * A device's short token with the fingerprint it must be bound to, or null to learn the
    * fingerprint (the device-token flow's verify): a refusal counts against the address either way.
+   * No short token at all is no guess: refused as `missing`, like a request to `token` with none.
    */
   function shortToken(presented: string | null, fingerprint: string | null, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
+    if (presented === null) {
+      metrics.authentication("failure", "missing");
+      return refusal("missing", "short_token");
+    }
     const decide = (check: DeviceCheck): Decision<DeviceCredential> => {
       if (check.ok) {
         metrics.authentication("success", "device");
@@ -160,7 +165,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       const lockedFor = lockedOut(ip);
       return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
     };
-    return whenSettled(devices.short(presented ?? "", fingerprint), decide);
+    return whenSettled(devices.short(presented, fingerprint), decide);
   }
 
   /**
