@@ -29,7 +29,12 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
   const { allowQueryToken } = config;
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
   const auth = authentication({ core, addressOf, allowQueryToken });
-  const app = new Elysia()
+  // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
+  // "https://" and at least three characters of host: with a shorter host (a LAN box called
+  // `nas`, a proxy passing Host `x`) it would route on part of the path, /public/auth/forward as
+  // /auth/forward. Searching from index 7 is right for any http:// URL; over TLS the URLs start
+  // with https://, where index 11 is right for any host of three characters or more.
+  const app = new Elysia({ handler: { standardHostname: config.tlsCert !== null } })
     // Every request, start to answer: counted for the stop, body bounded, security headers, metrics
     // and access log. Before the error handler, whose answer ends the chain: the observer's hooks only note the context.
     .use(requestEnvelope(requestObserver(log, metrics), handlers))
