@@ -1,13 +1,13 @@
 const REDACTED = "[redacted]";
 
 /** Worth a closer look: a segment that starts like a Keyward token or a JWT, a long one, or one under /api/v1/tokens/. */
-const suspicious = /\/(?:kw_|eyJ|[^/]{20})|^\/api\/v1\/tokens\/[^/]/;
+const suspicious = /\/(?:kw_|eyJ|[^/]{20})|^\/api\/v1\/tokens\/./;
 
 /** Long segments that are not secrets: public record ids and the docs page's file names. */
 const publicSegment = /^(?:(?:tok|dev|dtk)_[0-9A-Za-z]{16}|[\w.-]+\.(?:js|css|map|png|svg|ico|woff2?|ttf))$/;
 
-/** What the tokens API takes in that place other than a token: a `tok_` id or one of its own words. */
-const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|revoke|verify|main)$/;
+/** What the tokens API takes under /api/v1/tokens/ other than a token: a `tok_` id or one of its own words. */
+const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|revoke|rotate|verify|main|)$/;
 
 /**
  * The path of a request URL as it may be logged: without the query string, and with every segment
@@ -15,7 +15,7 @@ const notATokenThere = /^(?:tok_[0-9A-Za-z]{16}|revoke|verify|main)$/;
  * 32-character short tokens) are all 24 characters or longer, and an operator's environment token
  * at least 22 (the start-up check wants 128 bits, from at most 68 symbols), so a segment of 20 or
  * more is taken for one whatever it looks like; /api/v1/tokens/<x> takes a token of any length in
- * place of an id.
+ * place of an id, in any segment after it (`/api/v1/tokens//<token>` routes there too).
  */
 export function loggedPath(url: string): string {
   const path = pathOf(url);
@@ -24,7 +24,7 @@ export function loggedPath(url: string): string {
   const underTokens = path.startsWith("/api/v1/tokens/");
   return segments
     .map((segment, i) => {
-      if (underTokens && i === 4) return notATokenThere.test(segment) ? segment : REDACTED;
+      if (underTokens && i >= 4) return notATokenThere.test(segment) ? segment : REDACTED;
       if (segment.startsWith("kw_") || segment.startsWith("eyJ")) return REDACTED;
       return segment.length >= 20 && !publicSegment.test(segment) ? REDACTED : segment;
     })

@@ -21,6 +21,8 @@ describe("paths as they are logged", () => {
     [`/api/v1/tokens/${token}`, "/api/v1/tokens/[redacted]"],
     [`/api/v1/tokens/${token}/rotate`, "/api/v1/tokens/[redacted]/rotate"],
     ["/api/v1/tokens/Sh0rt-Env-T0ken!", "/api/v1/tokens/[redacted]"],
+    ["/api/v1/tokens//Sh0rt-Env-T0ken!", "/api/v1/tokens//[redacted]"],
+    ["/api/v1/tokens/tok_3kTMd9QzLx0bWv7R/rotate", "/api/v1/tokens/tok_3kTMd9QzLx0bWv7R/rotate"],
     ["/api/v1/tokens/kw_mistyped", "/api/v1/tokens/[redacted]"],
     [`/anything/${jwt}`, "/anything/[redacted]"],
     [`/api/v1/devices/${shortToken}`, "/api/v1/devices/[redacted]"],
