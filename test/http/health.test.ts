@@ -15,6 +15,6 @@ describe("GET /health", () => {
     store.sqlite.close();
     const res = await a.handle(new Request("http://localhost/health"));
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: "unavailable", code: "database_unavailable" });
+    expect(await res.json()).toEqual({ status: "unavailable", version: VERSION, error: "The database cannot be read", code: "database_unavailable", detail: "The database cannot be read" });
   });
 });

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { ErrorBody } from "../../http/errors";
 
 export const Health = t.Object(
   {
@@ -8,12 +9,12 @@ export const Health = t.Object(
   { title: "Health" },
 );
 
+/** The error shape (code database_unavailable), with the status and version a monitor reads. */
 export const Unhealthy = t.Object(
   {
     status: t.Literal("unavailable"),
     version: t.String(),
-    error: t.String(),
-    code: t.Literal("database_unavailable"),
+    ...ErrorBody.properties,
   },
   { title: "Unhealthy" },
 );

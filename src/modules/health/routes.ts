@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Store } from "../../db/client";
-import { withFailures } from "../../http/errors";
+import { errorBody, withFailures } from "../../http/errors";
 import { VERSION } from "../../version";
 import { Health, Unhealthy } from "./model";
 import { databaseIsUsable } from "./service";
@@ -11,12 +11,7 @@ export const health = ({ sqlite }: Store) =>
     ({ status }) =>
       databaseIsUsable(sqlite)
         ? { status: "ok" as const, version: VERSION }
-        : status(503, {
-            status: "unavailable" as const,
-            version: VERSION,
-            error: "The database cannot be read",
-            code: "database_unavailable" as const,
-          }),
+        : status(503, { status: "unavailable" as const, version: VERSION, ...errorBody("database_unavailable", "The database cannot be read") }),
     {
       response: withFailures({ 200: Health, 503: Unhealthy }),
       detail: {
