@@ -46,6 +46,8 @@ export interface Presented {
   need: Need;
   /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. Read only for a JWT. */
   fingerprint?: () => string | null;
+  /** An OAuth client's id: the token is its secret only if it is the token with this id. */
+  clientId?: string | null;
 }
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
@@ -127,7 +129,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * (the hot path); a guessable one is not even checked from a locked-out address. Only a device's
    * JWT needs async work.
    */
-  function token({ token, address, need, fingerprint }: Presented): Decision | Promise<Decision> {
+  function token({ token, address, need, fingerprint, clientId }: Presented): Decision | Promise<Decision> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "token");
@@ -139,6 +141,11 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       if (lockedFor > 0) return locked("token", lockedFor);
     }
     const result = verifier.verify(token, address, now());
+    // A good secret under another client's id is a failed client authentication like a bad one.
+    if (result.ok && clientId != null && clientId !== result.principal.tokenId) {
+      const { tokenId, user } = result.principal;
+      return fail(refusal("invalid_credentials", "token"), address(), { tokenId, user });
+    }
     if (result.ok) return admit(result, address, need, "token");
     const ip = address();
     const lockedFor = lockedOut(ip);

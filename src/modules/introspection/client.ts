@@ -19,11 +19,6 @@ export interface RequestProblem {
   description: string;
 }
 
-/** Authenticated by the core, but as another token than its client_id names. */
-interface WrongClient {
-  reason: "wrong_client_id";
-}
-
 const problem = (description: string): RequestProblem => ({ reason: "invalid_request", description });
 
 const basicScheme = /^basic(\s|$)/i;
@@ -88,7 +83,7 @@ const challenge = (method: ClientMethod | null): Record<string, string> =>
   method === "client_secret_post" ? {} : { "www-authenticate": `${method === "bearer" ? "Bearer" : "Basic"} realm="keyward"` };
 
 /** Every way this endpoint says no, in the OAuth shape: the core's refusals and the route's own. */
-export function oauthAnswer(failure: Refusal | RequestProblem | WrongClient, method: ClientMethod | null): OAuthAnswer {
+export function oauthAnswer(failure: Refusal | RequestProblem, method: ClientMethod | null): OAuthAnswer {
   switch (failure.reason) {
     case "invalid_request":
       return { status: 400, body: oauthError("invalid_request", failure.description), headers: {} };
@@ -101,8 +96,6 @@ export function oauthAnswer(failure: Refusal | RequestProblem | WrongClient, met
     }
     case "missing":
       return { status: 401, body: oauthError("invalid_client", "No client authentication: send the token id and token with HTTP Basic, as client_id and client_secret, or the token as Bearer"), headers: challenge(method) };
-    case "wrong_client_id":
-      return { status: 401, body: oauthError("invalid_client", "The client_id is not the id of the token given as its secret"), headers: challenge(method) };
     case "ip_not_allowed":
       return { status: 401, body: oauthError("invalid_client", `This token may not be used from ${failure.ip}`), headers: challenge(method) };
     default:

@@ -144,10 +144,16 @@ describe("OAuth client libraries read Keyward's refusals as OAuth errors", () =>
     expect(error).toMatchObject({ status: 401, error: "invalid_client" });
   });
 
-  test("a good secret under another token's id is invalid_client", async () => {
+  test("a good secret under another token's id is invalid_client, a failure the core counts and audits", async () => {
+    const failures = () => /keyward_authentications_total\{outcome="failure",reason="invalid_credentials"\} (\d+)/.exec(kw.metrics.render([]))?.[1] ?? "0";
+    const before = Number(failures());
     const error = await failure(basic!({ id: alice.id, token: resourceServer.token }, alice.token));
     expect(error).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect(await error.response!.json()).toMatchObject({ error: "invalid_client" });
+    expect(Number(failures())).toBe(before + 1);
+    kw.flush();
+    const audit = await client(kw).get("/api/v1/audit?action=auth.failed");
+    expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ token_id: resourceServer.id, detail: "token invalid_credentials" })]));
   });
 
   test("a caller without the role is insufficient_scope (403), whichever method it uses", async () => {
