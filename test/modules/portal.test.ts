@@ -367,6 +367,13 @@ describe("browsers are sent to sign in; scripts get 401", () => {
     expect(res.headers.get("location")).toBeNull();
   });
 
+  test("nginx's auth_request (X-Original-URL, as the README's snippet sends) gets 401, which it can pass on, never a 302 it would turn into a 500", async () => {
+    const app = await portalApp();
+    const res = await app.fetch("/auth/forward", { headers: { ...browser, "x-original-url": "https://wiki.home.arpa/page" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("location")).toBeNull();
+  });
+
   test("a locked-out browser is sent to sign in too, never given a 429", async () => {
     const app = await portalApp({ KEYWARD_MAX_FAILURES: "1" });
     await app.forward("x".repeat(43));

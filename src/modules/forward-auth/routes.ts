@@ -83,8 +83,10 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
             try {
               const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
               if (decided.ok) return { principal: decided.principal };
-              // The proxy hands a 302 to the browser, which follows it to the sign-in page; a script still gets its 401.
-              const signIn = decided.answer.code === 401 && portal !== null && wantsPage(request);
+              // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
+              // script still gets its 401. So does nginx (its auth_request, which the README's snippet
+              // marks with X-Original-URL, would turn a 302 into a 500).
+              const signIn = decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
               return signIn ? sendToSignIn(set, signInUrl(portal, originalUrl(request.headers)), status) : decided.answer;
             } catch (error) {
               // Undecided is not let in, said as 403: the token was not found bad, so a client that
