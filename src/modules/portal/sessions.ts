@@ -171,7 +171,7 @@ export class Sessions {
   }
 }
 
-/** Ends every live session of a user (a new password or role, a disabled or removed account). */
+/** Ends every live session of a user: a new password or role, or a removed account. */
 export function endUserSessions(db: Db | Transaction, user: string, now: Date): void {
   db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt))).run();
 }
