@@ -16,6 +16,8 @@ import { homeRoutes } from "./modules/home/routes";
 import { introspectionRoutes } from "./modules/introspection/routes";
 import { loginRoutes } from "./modules/login/routes";
 import { metricsRoutes } from "./modules/metrics/routes";
+import { portalRoutes } from "./modules/portal/routes";
+import type { Portal } from "./modules/portal/service";
 import { principalRoutes } from "./modules/principal/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
@@ -25,8 +27,10 @@ import type { Services } from "./services";
  * The whole HTTP surface, without listening: the binary and the tests build it the same way.
  * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
  */
-export function createApp({ store, config, log, usage, audit, core, signer, sightings, metrics, handlers }: Services, peers?: () => PeerSource | null) {
+export function createApp({ store, config, log, usage, audit, core, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
+  // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
+  const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
   const auth = authentication({ core, addressOf, allowQueryToken });
   // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
@@ -45,7 +49,8 @@ export function createApp({ store, config, log, usage, audit, core, signer, sigh
     .use(health(store))
     .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
-    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log }))
+    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log, portal }))
+    .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ portal, core, sessions, addressOf, now }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({

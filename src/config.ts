@@ -17,6 +17,7 @@ import {
 } from "./config-values";
 import type { Cidr } from "./lib/cidr";
 import { envTokenProblem, MIN_ENV_TOKEN_BITS } from "./config-env-tokens";
+import { parseCookieDomain, parsePublicUrl, parseSessionDuration, portalProblem } from "./config-portal";
 import { parseDuration, parseLifetime } from "./lib/durations";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
 
@@ -243,8 +244,31 @@ export const settings = {
     parse: parseBoolean,
     help: `start even with API_TOKENS or KEYWARD_ADMIN_TOKEN values under ${MIN_ENV_TOKEN_BITS} bits (only lockout then slows guessing)`,
   }),
+  publicUrl: setting({
+    env: ["KEYWARD_PUBLIC_URL"],
+    fallback: null as string | null,
+    parse: parsePublicUrl,
+    help: "how browsers reach Keyward (https://auth.home.arpa): turns on the sign-in portal, whose session cookie /auth/forward accepts",
+  }),
+  cookieDomain: setting({
+    env: ["KEYWARD_COOKIE_DOMAIN"],
+    fallback: null as string | null,
+    parse: parseCookieDomain,
+    help: "the domain whose hosts share a sign-in (home.arpa); it must cover the public URL's host. Unset: the public URL's host only",
+  }),
+  sessionIdle: setting({
+    env: ["KEYWARD_SESSION_IDLE"],
+    fallback: parseDuration("12h"),
+    parse: parseSessionDuration,
+    help: "a browser session unused this long ends (measured to the minute)",
+  }),
+  sessionMax: setting({
+    env: ["KEYWARD_SESSION_MAX"],
+    fallback: parseDuration("7d"),
+    parse: parseSessionDuration,
+    help: "a browser session ends this long after its sign-in, however much it is used",
+  }),
 };
-
 
 type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: Settings[K]["fallback"] };
@@ -255,7 +279,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     config[key] = resolveSetting(s, sources);
   }
-  const problem = envTokenProblem(config as Config);
+  const problem = envTokenProblem(config as Config) ?? portalProblem(config as Config);
   if (problem !== null) throw new ConfigError(problem);
   return config as Config;
 }

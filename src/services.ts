@@ -9,6 +9,7 @@ import { DeviceSightings, type DeviceCheck } from "./modules/devices/service";
 import { DeviceTokenChecker } from "./modules/devices/device-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
+import { Sessions } from "./modules/portal/sessions";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
@@ -25,6 +26,8 @@ export interface Services {
   audit: AuditQueue;
   /** The one authentication core: every credential is decided there. */
   core: AuthCore;
+  /** Browser sign-in sessions (the portal), decided by the core. */
+  sessions: Sessions;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   metrics: Metrics;
@@ -32,7 +35,7 @@ export interface Services {
   now: () => number;
   /** Requests being handled: a stop waits for them. */
   handlers: HandlerCount;
-  /** Writes what is batched in memory (usage counts, failed-auth events, sightings); throws the first failure after trying each. */
+  /** Writes what is batched in memory (usage counts, failed-auth events, sightings, session uses); throws the first failure after trying each. */
   flush(): void;
 }
 
@@ -71,7 +74,8 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     short: (shortToken: string, fingerprint: string | null) => seen(deviceTokens.short(shortToken, fingerprint, now())),
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
-  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, lab, now });
+  const sessions = new Sessions(store, { idleMs: config.sessionIdle, maxMs: config.sessionMax });
+  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now });
   return {
     store,
     config,
@@ -80,6 +84,7 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     usage,
     audit,
     core,
+    sessions,
     now,
     signer,
     sightings,
@@ -88,7 +93,7 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     flush() {
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];
-      for (const buffer of [audit, usage, sightings]) {
+      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }]) {
         try {
           buffer.flush();
         } catch (error) {

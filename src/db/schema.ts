@@ -131,3 +131,23 @@ export const deviceTokens = sqliteTable(
   },
   (table) => [index("device_tokens_device_idx").on(table.deviceId)],
 );
+
+/**
+ * Browser sign-ins (the portal). Only the SHA-256 of the cookie value is kept. `ip` and
+ * `last_seen_at` are written at most once a minute; `ended_at` is a sign-out, or a password or
+ * role change, which ends the session at once.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    hash: text("hash").notNull().unique(),
+    user: text("user").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    ip: text("ip").notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+  },
+  // Ending a user's sessions and pruning old ones each find their rows without a scan.
+  (table) => [index("sessions_user_idx").on(table.user), index("sessions_created_idx").on(table.createdAt)],
+);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { backupDatabase, restoreDatabase, restoredTables } from "../../src/db/backup";
 import { openDatabase, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { auditEvents, devices, deviceTokens, settings, tokens, users } from "../../src/db/schema";
+import { auditEvents, devices, deviceTokens, sessions, settings, tokens, users } from "../../src/db/schema";
 import { tempDir } from "../helpers/binary";
 
 const dirs: string[] = [];
@@ -38,6 +38,7 @@ function fillEveryTable(store: Store) {
   store.db.insert(auditEvents).values({ at, action: "token.created", user: "alice" }).run();
   store.db.insert(devices).values({ id: "dev_1", fingerprint: "fp", status: "active", firstSeen: at, lastSeen: at }).run();
   store.db.insert(deviceTokens).values({ id: "dt_1", deviceId: "dev_1", mainHash: "m", shortHash: "s", issuedAt: at, expiresAt: at }).run();
+  store.db.insert(sessions).values({ id: "ses_1", hash: "sh", user: "alice", createdAt: at, lastSeenAt: at, ip: "192.0.2.1" }).run();
 }
 
 describe("backup and restore", () => {

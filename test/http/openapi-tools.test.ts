@@ -28,7 +28,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "keyward-openapi-"));
   // The generated types and the client that uses them resolve openapi-fetch (and its types) from here.
   await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
-  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+  // With the sign-in portal on, so that the document holds every route.
+  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: "https://auth.home.arpa" });
   document = (await (await kw.fetch("/swagger/json")).json()) as OpenApi;
   await Bun.write(join(dir, "keyward.json"), JSON.stringify(document, null, 2));
 });

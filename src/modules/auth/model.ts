@@ -5,7 +5,7 @@ import type { Principal } from "../tokens/verifier";
 export type Need = "token" | "person" | readonly string[];
 
 /** What was presented, for the audit trail and the wording of a 401. */
-export type CredentialKind = "token" | "device" | "short_token" | "password" | "lab" | "enrollment";
+export type CredentialKind = "token" | "device" | "short_token" | "password" | "lab" | "enrollment" | "session";
 
 /**
  * Why a credential was refused: a closed list, from the core to the HTTP table, the audit log

@@ -7,6 +7,7 @@ import type { AuditQueue } from "../audit/service";
 import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
+import { looksLikeSessionValue, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
 import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
@@ -29,6 +30,7 @@ export interface AuthCoreDeps {
   metrics: Metrics;
   lockout: Lockout;
   devices: DeviceChecks;
+  sessions: Sessions;
   /** Lab mode (KEYWARD_OPEN_LOGIN), and how many lab logins an address may make per window. */
   lab: { enabled: boolean; rate: FailureLimiter };
   now: () => number;
@@ -66,6 +68,8 @@ const guessable = (token: string) => !looksLikeToken(token);
 
 const allows = (need: Need, role: string) =>
   need === "token" ? true : need === "person" ? role !== DEVICE_ROLE : need.includes(role);
+/** The roles a refusal for insufficient_role names. */
+const rolesOf = (need: Need): readonly string[] => (need === "person" ? ["user (not device)"] : need === "token" ? [] : need);
 
 export const ADMIN_ONLY: Need = [ADMIN_ROLE];
 
@@ -74,7 +78,7 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, lab, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now }: AuthCoreDeps) {
   type Who = { tokenId?: string; user?: string };
 
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
@@ -95,8 +99,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind): Decision => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
-      const roles = need === "person" ? ["user (not device)"] : (need as readonly string[]);
-      return fail(refusal("insufficient_role", credential, { roles }), address(), { tokenId: principal.tokenId, user: principal.user });
+      return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
     }
     if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
     metrics.authentication("success", principal.source);
@@ -151,6 +154,34 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const lockedFor = lockedOut(ip);
     if (lockedFor > 0) return locked("token", lockedFor);
     return fail(refusal(result.reason, "token", result.reason === "ip_not_allowed" ? { ip } : {}), ip, result);
+  }
+
+  /**
+   * A browser's `keyward_session` cookie. Its value is 256 random bits, like a Keyward token's, so a
+   * live one is decided even from a locked-out address. A value no session ever had is a guess:
+   * counted and audited like a bad token. One that had a session which ended (signed out, expired,
+   * its account disabled) is not: the browser still holds it, and each of a page's requests would
+   * otherwise count against its address.
+   */
+  function session(value: string, address: Address, need: Need): Decision {
+    const at = now();
+    const known = looksLikeSessionValue(value) ? sessions.find(value, at) : null;
+    if (known === null) {
+      const ip = address();
+      const lockedFor = lockedOut(ip);
+      if (lockedFor > 0) return locked("session", lockedFor);
+      return fail(refusal(looksLikeSessionValue(value) ? "unknown" : "malformed", "session"), ip);
+    }
+    const ended = sessions.whyEnded(known, at);
+    if (ended !== null || known.granted === null) {
+      metrics.authentication("failure", ended ?? "disabled");
+      return refusal(ended ?? "disabled", "session");
+    }
+    const { principal } = known.granted;
+    if (!allows(need, principal.role)) return fail(refusal("insufficient_role", "session", { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
+    sessions.seen(known, at, address);
+    metrics.authentication("success", "session");
+    return known.granted;
   }
 
   /**
@@ -263,7 +294,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return { ok: true, result };
   }
 
-  return { token, shortToken, login, introspect, enrollment };
+  return { token, session, shortToken, login, introspect, enrollment };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;

@@ -3,16 +3,19 @@ import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import { headersOnSuccess } from "../../http/envelope";
 import type { AddressOf } from "../../http/client-address";
-import { ErrorBody, serverFailure } from "../../http/errors";
+import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import { identityHeader } from "../../http/identity-header";
+import { originalUrl, sessionCookie, signInUrl, wantsPage, type Portal } from "../portal/service";
 
 export interface ForwardAuthDeps {
   core: AuthCore;
   addressOf: AddressOf;
   allowQueryToken: boolean;
   log: Logger;
+  /** The sign-in portal, if on: its session cookie passes, and a browser without a credential is sent to sign in. */
+  portal: Portal | null;
 }
 
 /** The cookie a browser may carry the token in, for services behind a proxy. */
@@ -43,6 +46,15 @@ function decodedCookie(value: string): string {
   }
 }
 
+const SIGN_IN = errorBody("sign_in_required", "Sign in to continue");
+
+/** Turns a 401 for a browser into a redirect to the sign-in page (no challenge: there is nothing to answer it with). */
+function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: string, status: (code: 302, body: ErrorBody) => S): S {
+  delete set.headers["www-authenticate"];
+  set.headers.location = location;
+  return status(302, SIGN_IN);
+}
+
 const ForwardQuery = t.Object({
   role: t.Optional(t.String({ maxLength: 200, description: "Roles that may pass, comma-separated (any of them); by default any valid token passes", examples: ["admin"] })),
 });
@@ -51,9 +63,10 @@ const ForwardQuery = t.Object({
  * What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` call before letting a
  * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
  * WWW-Authenticate, 403 when the role is not one the service asked for. Never a 429 or 5xx, which
- * nginx would turn into a 500 for the user.
+ * nginx would turn into a 500 for the user. With the portal on, a browser's session cookie passes
+ * too, and a browser refused with a 401 is sent to sign in (302) instead.
  */
-export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: ForwardAuthDeps) =>
+export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, portal }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with
@@ -62,10 +75,19 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: For
         resolve: resolveHook(
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
             const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
+            const need = roles.length > 0 ? roles : "token";
             const token = forwardedToken(request, allowQueryToken);
+            // A token presented is decided as ever; only a request with none is a browser's session.
+            const session = portal === null || token !== null ? null : sessionCookie(request);
+            const decide = () => (session === null ? core.token(presented(request, addressOf, token, need)) : core.session(session, () => addressOf(request), need));
             try {
-              const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, () => core.token(presented(request, addressOf, token, roles.length > 0 ? roles : "token")));
-              return decided.ok ? { principal: decided.principal } : decided.answer;
+              const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
+              if (decided.ok) return { principal: decided.principal };
+              // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
+              // script still gets its 401. So does nginx (its auth_request, which the README's snippet
+              // marks with X-Original-URL, would turn a 302 into a 500).
+              const signIn = decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
+              return signIn ? sendToSignIn(set, signInUrl(portal, originalUrl(request.headers)), status) : decided.answer;
             } catch (error) {
               // Undecided is not let in, said as 403: the token was not found bad, so a client that
               // drops its token on a 401 keeps it through a busy moment.
@@ -94,6 +116,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: For
       // Not withFailures: no 429 or 5xx here, whatever happens (see the description).
       response: {
         200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
+        302: ErrorBody,
         401: ErrorBody,
         403: ErrorBody,
         422: ErrorBody,
@@ -101,7 +124,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log }: For
       detail: {
         summary: "Forward auth for reverse proxies",
         description:
-          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Never 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
+          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id), and a browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as `rd`. Never 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
         security: [{ bearer: [] }],
       },
     },

@@ -10,10 +10,11 @@ const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:0
 const NullableTimestamp = Nullable(Timestamp);
 
 /**
- * What a request's credential was: a token, by where it came from, or a device's token. No
+ * What a request's credential was: a token, by where it came from, a device's token, or a
+ * browser's sign-in session. No
  * default (t.UnionEnum's is its first value): an answer that leaves it out has none.
  */
-export const PrincipalSource = t.UnionEnum([...tokenSources, "device"], { examples: ["api"], default: undefined });
+export const PrincipalSource = t.UnionEnum([...tokenSources, "device", "session"], { examples: ["api"], default: undefined });
 
 export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoked"], {
   description: "active; rotating (rotated, working until its grace period ends); expired; revoked",

@@ -5,6 +5,7 @@ import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
+import { endUserSessions } from "../portal/sessions";
 import { liveAt } from "../tokens/liveness";
 import { retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
 
@@ -61,7 +62,8 @@ export interface UserChange {
 
 /**
  * Changes a password, role or disabled flag. A new password or role ends the user's login
- * sessions (their `login` tokens), so nobody keeps a session opened with the old one.
+ * sessions (their `login` tokens and browser sessions), so nobody keeps a session opened with the
+ * old one. A disabled account's tokens and sessions are refused while it stays disabled.
  */
 export async function updateUser(db: Db, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
@@ -81,20 +83,23 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
         .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)))
         .run();
     }
+    if (passwordHash !== undefined || (role !== undefined && role !== user.role)) endUserSessions(tx, user.username, now);
     recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
     return updated;
   });
 }
 
 /**
- * Removes the account and revokes every token of that user, an API_TOKENS entry named for them
- * included: that revocation outlives restarts until the entry gets a new value (env-tokens.ts).
+ * Removes the account, ends its browser sessions (a new account of that name must not inherit them)
+ * and revokes every token of that user, an API_TOKENS entry named for them included: that
+ * revocation outlives restarts until the entry gets a new value (env-tokens.ts).
  */
 export function removeUser(db: Db, username: string, actor: Actor, now = new Date()): UserRow {
   return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
     tx.delete(users).where(eq(users.username, user.username)).run();
     revokeUserTokens(tx, user.username, actor, "user removed", now);
+    endUserSessions(tx, user.username, now);
     tx.update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
       .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)))

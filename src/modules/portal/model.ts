@@ -1,0 +1,17 @@
+import { t } from "elysia";
+
+const rd = t.String({ maxLength: 4096, description: "Where to send the browser after signing in: an http(s) URL on a host the session covers; anything else leads to this page", examples: ["https://grafana.home.arpa/d/home"] });
+
+export const SignInQuery = t.Object({ rd: t.Optional(rd) });
+
+/** What the sign-in form posts. Each field optional, so a form missing one is a failed sign-in (401), not a 422. */
+export const SignInForm = t.Object(
+  {
+    username: t.Optional(t.String({ maxLength: 256, examples: ["alice"] })),
+    password: t.Optional(t.String({ maxLength: 4096 })),
+    rd: t.Optional(rd),
+  },
+  { title: "SignIn" },
+);
+
+export const Page = t.String({ description: "An HTML page", contentMediaType: "text/html" });

@@ -1,0 +1,182 @@
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import type { Store, Transaction } from "../../db/client";
+import { bookkeepingTransaction, type Db } from "../../db/client";
+import { sessions, users } from "../../db/schema";
+import { WriteBehind } from "../../db/write-behind";
+import { randomBase62, sha256Hex } from "../../lib/crypto";
+import type { ReasonOf } from "../auth/model";
+import type { Principal } from "../tokens/verifier";
+
+/** The cookie a signed-in browser carries. */
+export const SESSION_COOKIE = "keyward_session";
+
+/** 32 random bytes as base64url: anything else was never a session value, and costs no lookup. */
+const sessionValue = /^[A-Za-z0-9_-]{43}$/;
+export const looksLikeSessionValue = (value: string) => sessionValue.test(value);
+
+/** last_seen_at and ip are written at most this often per session: a page's every request costs no write. */
+export const SEEN_EVERY_MS = 60_000;
+const PRUNE_EVERY_MS = 60_000;
+const UNWRITTEN = "";
+/** A browser drops the cookie when its Max-Age (the absolute lifetime) runs out; rows are kept a while past that, so a late request is still known as an ended session rather than counted as a guess. */
+const KEEP_PAST_MAX_MS = 3_600_000;
+
+export interface SessionLifetimes {
+  /** Unused this long, a session ends (KEYWARD_SESSION_IDLE). */
+  idleMs: number;
+  /** This long after sign-in, a session ends (KEYWARD_SESSION_MAX). */
+  maxMs: number;
+}
+
+/** What the cache keeps of a session: enough to decide, nothing secret. */
+export interface KnownSession {
+  id: string;
+  createdAt: number;
+  /** Moved forward in memory when a use is recorded, so idleness is judged without a read. */
+  lastSeenAt: number;
+  endedAt: number | null;
+  /** The account's state now: a removed account has none. */
+  account: { role: string; disabled: boolean } | null;
+  /** The answer for a live session, built once per cache entry rather than per request. */
+  granted: { ok: true; principal: Principal } | null;
+}
+
+export type SessionEnd = ReasonOf<"revoked" | "expired" | "disabled">;
+
+interface Seen {
+  lastSeenAt: number;
+  ip: string;
+}
+
+/**
+ * Browser sessions, looked up by the hash of their cookie through a bounded cache emptied whenever
+ * the database changes (as TokenVerifier's is): a sign-out, or a password or role change, is seen
+ * at once here and within a second from the CLI. Uses are written behind, at most once a minute each.
+ */
+export class Sessions {
+  private readonly cache = new Map<string, KnownSession | null>();
+  private generation: number;
+  private readonly byHash;
+  private readonly seenBuffer;
+  private prunedAt = -Infinity;
+
+  constructor(
+    private readonly store: Pick<Store, "db" | "changes">,
+    readonly lifetimes: SessionLifetimes,
+    private readonly capacity = 10_000,
+  ) {
+    this.generation = store.changes.current();
+    this.byHash = store.db
+      .select({
+        id: sessions.id,
+        user: sessions.user,
+        createdAt: sessions.createdAt,
+        lastSeenAt: sessions.lastSeenAt,
+        endedAt: sessions.endedAt,
+        role: users.role,
+        disabled: users.disabled,
+      })
+      .from(sessions)
+      .leftJoin(users, eq(users.username, sessions.user))
+      .where(eq(sessions.hash, sql.placeholder("hash")))
+      .prepare();
+    this.seenBuffer = new WriteBehind<Seen>(store, {
+      capacity,
+      merge: (_, later) => later,
+      // Past capacity a use goes unwritten (its session's idle clock is kept in memory regardless).
+      overflow: (_, value) => [UNWRITTEN, value],
+      write(tx, batch) {
+        for (const [id, seen] of batch) if (id !== UNWRITTEN) tx.update(sessions).set({ lastSeenAt: new Date(seen.lastSeenAt), ip: seen.ip }).where(eq(sessions.id, id)).run();
+      },
+    });
+  }
+
+  /** A new session for a user who just proved their password; the cookie value is returned once, and only its hash kept. */
+  start(user: string, ip: string, now: number): { id: string; value: string } {
+    const value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+    const id = `ses_${randomBase62(16)}`;
+    const at = new Date(now);
+    this.store.db.insert(sessions).values({ id, hash: sha256Hex(value), user, createdAt: at, lastSeenAt: at, ip }).run();
+    return { id, value };
+  }
+
+  /** The session this cookie value opened, live or not; null if none (or it was pruned). */
+  find(value: string, now: number): KnownSession | null {
+    const generation = this.store.changes.current(now);
+    if (generation !== this.generation) {
+      this.cache.clear();
+      this.generation = generation;
+    }
+    const hash = sha256Hex(value);
+    const cached = this.cache.get(hash);
+    if (cached !== undefined) return cached;
+    const row = this.byHash.get({ hash });
+    const known = row ? this.toKnown(row) : null;
+    if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hash, known);
+    return known;
+  }
+
+  /** Why this session no longer opens anything, or null while it does. */
+  whyEnded(session: KnownSession, now: number): SessionEnd | null {
+    if (session.endedAt !== null && session.endedAt <= now) return "revoked";
+    if (now >= session.createdAt + this.lifetimes.maxMs || now >= session.lastSeenAt + this.lifetimes.idleMs) return "expired";
+    if (session.account === null || session.account.disabled) return "disabled";
+    return null;
+  }
+
+  /** A use: recorded (for idleness, and the admin's view) at most once a minute; the address is asked for only then. */
+  seen(session: KnownSession, now: number, address: () => string): void {
+    if (now - session.lastSeenAt < SEEN_EVERY_MS) return;
+    session.lastSeenAt = now;
+    this.seenBuffer.add(session.id, { lastSeenAt: now, ip: address() });
+  }
+
+  /** Signs a browser out: the session whose cookie this is ends now. */
+  end(value: string, now: number): void {
+    this.store.db
+      .update(sessions)
+      .set({ endedAt: new Date(now) })
+      .where(and(eq(sessions.hash, sha256Hex(value)), isNull(sessions.endedAt)))
+      .run();
+  }
+
+  /** Writes the uses held (kept on failure, and the error rethrown), and prunes once a minute. */
+  flush(now: number): void {
+    this.seenBuffer.flush();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    bookkeepingTransaction(this.store, (tx) => pruneSessions(tx, this.lifetimes, now));
+    this.prunedAt = now;
+  }
+
+  private toKnown(row: ReturnType<typeof this.byHash.get> & object): KnownSession {
+    const createdAt = row.createdAt.getTime();
+    const account = row.role === null ? null : { role: row.role, disabled: row.disabled ?? false };
+    const principal: Principal | null = account && {
+      user: row.user,
+      role: account.role,
+      tokenId: row.id,
+      source: "session",
+      issuedAt: row.createdAt,
+      expiresAt: new Date(createdAt + this.lifetimes.maxMs),
+    };
+    return {
+      id: row.id,
+      createdAt,
+      lastSeenAt: row.lastSeenAt.getTime(),
+      endedAt: row.endedAt?.getTime() ?? null,
+      account,
+      granted: principal && { ok: true, principal },
+    };
+  }
+}
+
+/** Ends every live session of a user: a new password or role, or a removed account. */
+export function endUserSessions(db: Db | Transaction, user: string, now: Date): void {
+  db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt))).run();
+}
+
+/** Deletes sessions whose cookie every browser has dropped: those past their absolute lifetime, ended or not. */
+export function pruneSessions(db: Db | Transaction, { maxMs }: SessionLifetimes, now: number): void {
+  db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS))).run();
+}
