@@ -49,6 +49,8 @@ describe("signing in", () => {
     expect(page).toContain('<form method="post" action="/signin">');
     expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.arpa/page?id=7&amp;x=%22">');
     expect(page).toContain('name="viewport" content="width=device-width, initial-scale=1"');
+    // Under the no-referrer every answer has, a browser's form POST says `Origin: null` (refused).
+    expect(page).toContain('<meta name="referrer" content="same-origin">');
     expect(page).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(page).not.toContain("<script");
   });

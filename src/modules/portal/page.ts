@@ -19,9 +19,14 @@ export const pagePolicy = (portal: Portal) =>
 const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => escapes[c]!);
 
+/**
+ * The page's referrer policy is same-origin, not the no-referrer every answer is sent with: under
+ * no-referrer a browser sends `Origin: null` with a form's POST, which the Origin check refuses,
+ * so nobody could sign in or out. Nothing leaves for another origin (the target gets no Referer).
+ */
 const shell = (body: string) => `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Keyward</title>${FAVICON_LINK}<style>${style}</style></head>
+<head><meta charset="utf-8"><meta name="referrer" content="same-origin"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Keyward</title>${FAVICON_LINK}<style>${style}</style></head>
 <body><main>
 ${body}
 </main></body>
