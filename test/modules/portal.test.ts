@@ -191,6 +191,19 @@ describe("a session at /auth/forward", () => {
     expect(res.headers.get("location")).toBeNull();
   });
 
+  test("a signed-in person refused for their role is audited but not counted: their address can still sign in", async () => {
+    const app = await portalApp();
+    const value = await app.session();
+    for (let i = 0; i < 40; i++) {
+      const res = await app.fetch("/auth/forward?role=admin", { headers: { cookie: `keyward_session=${value}`, ...proxied } });
+      expect(res.status).toBe(403);
+    }
+    expect((await app.signIn({ username: "alice", password: PASSWORD })).status).toBe(303);
+    app.flush();
+    const audit = await client(app).get("/api/v1/audit?action=auth.failed");
+    expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ user: "alice", detail: "session insufficient_role" })]));
+  });
+
   test("a token, when one is presented, decides the request; the session cookie is not consulted", async () => {
     const app = await portalApp();
     const value = await app.session();

@@ -84,10 +84,10 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
 
   /** A wrong credential: counted against the address, audited, and answered. */
-  const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`): Refusal => {
+  const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`, { guess = true } = {}): Refusal => {
     metrics.authentication("failure", refused.reason);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
-    lockout.count([addressKey(ip)], { ip });
+    if (guess) lockout.count([addressKey(ip)], { ip });
     return refused;
   };
 
@@ -178,7 +178,12 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       return refusal(ended ?? "disabled", "session");
     }
     const { principal } = known.granted;
-    if (!allows(need, principal.role)) return fail(refusal("insufficient_role", "session", { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
+    // A signed-in person opening a service meant for another role proved a password already: no
+    // guess to slow down, and one page makes dozens of requests, so audited but not counted
+    // towards the address's lockout (behind a proxy, everyone's address).
+    if (!allows(need, principal.role)) {
+      return fail(refusal("insufficient_role", "session", { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
+    }
     sessions.seen(known, at, address);
     metrics.authentication("success", "session");
     return known.granted;
