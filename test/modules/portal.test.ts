@@ -288,6 +288,32 @@ describe("a session at /auth/forward", () => {
     expect((await app.forward(value)).status).toBe(401);
   });
 
+  test("a sign-in whose password check was under way when the password changed opens no session", async () => {
+    const app = await portalApp();
+    const verify = Bun.password.verify;
+    const checking = Promise.withResolvers<void>();
+    const proceed = Promise.withResolvers<void>();
+    // The argon2id check of the old password takes its time; the password changes meanwhile.
+    Bun.password.verify = async (...args: Parameters<typeof verify>) => {
+      const matches = await verify(...args);
+      checking.resolve();
+      await proceed.promise;
+      return matches;
+    };
+    try {
+      const signingIn = app.signIn({ username: "alice", password: PASSWORD });
+      await checking.promise;
+      expect((await patchAlice(app, { password: "a brand new password" })).status).toBe(200);
+      proceed.resolve();
+      const res = await signingIn;
+      expect(res.status).toBe(401);
+      expect(valueOf(res)).toBeNull();
+      expect(app.rows()).toEqual([]);
+    } finally {
+      Bun.password.verify = verify;
+    }
+  });
+
   test("it is refused while the account is disabled, as the account's tokens are", async () => {
     const app = await portalApp();
     const value = await app.session();

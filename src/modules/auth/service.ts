@@ -54,7 +54,12 @@ export interface Presented {
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
 export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device" } & DeviceCredential);
-export type LoggedIn = { user: string; role: string; lab: boolean };
+/**
+ * A login that passed. `passwordHash` is the hash the password was checked against (null for a lab
+ * login): what is written next (a session) is written only while the account still has it, so a
+ * password changed during the seconds of an argon2id check is not outlived by that login.
+ */
+export type LoggedIn = { user: string; role: string; lab: boolean; passwordHash: string | null };
 
 /**
  * Only a Keyward token cannot be guessed by its shape alone (256 random bits; one with a bad
@@ -226,7 +231,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       if (labNameIsFree(db, user)) {
         lab.rate.take(addressKey(ip), now());
         metrics.authentication("success", "lab");
-        return { ok: true, user, role: "user", lab: true };
+        return { ok: true, user, role: "user", lab: true, passwordHash: null };
       }
     }
     const who = { ip, user: user ?? undefined };
@@ -241,7 +246,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     }
     begun.attempt.succeeded();
     metrics.authentication("success", "login");
-    return { ok: true, user: account.username, role: account.role, lab: false };
+    return { ok: true, user: account.username, role: account.role, lab: false, passwordHash: account.passwordHash };
   }
 
   /**

@@ -72,7 +72,11 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
           }
           return status(401, signInPage({ rd, message: WRONG }));
         }
-        const session = sessions.start(decision.user, ip, now());
+        const session = decision.passwordHash === null ? null : sessions.start(decision.user, decision.passwordHash, ip, now());
+        if (session === null) {
+          html(set);
+          return status(401, signInPage({ rd, message: WRONG }));
+        }
         return seeOther(set, rd ?? signInUrl(portal, null), setCookie(portal, session.value));
       },
       {

@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Store, Transaction } from "../../db/client";
-import { bookkeepingTransaction, type Db } from "../../db/client";
+import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
 import { sessions, users } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
@@ -92,12 +92,26 @@ export class Sessions {
   }
 
   /** A new session for a user who just proved their password; the cookie value is returned once, and only its hash kept. */
-  start(user: string, ip: string, now: number): { id: string; value: string } {
+  /**
+   * Opens a session for a login that passed, if the account still has the password hash the login
+   * was checked against and is not disabled: a password change (which ends the user's sessions)
+   * committed during the argon2id check would otherwise be outlived by this one. Null if not.
+   */
+  start(user: string, passwordHash: string, ip: string, now: number): { id: string; value: string } | null {
     const value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
     const id = `ses_${randomBase62(16)}`;
     const at = new Date(now);
-    this.store.db.insert(sessions).values({ id, hash: sha256Hex(value), user, createdAt: at, lastSeenAt: at, ip }).run();
-    return { id, value };
+    // One write transaction: no password change can commit between the check and the insert.
+    return writeTransaction(this.store.db, (tx) => {
+      const account = tx
+        .select({ username: users.username })
+        .from(users)
+        .where(and(eq(users.username, user), eq(users.passwordHash, passwordHash), eq(users.disabled, false)))
+        .get();
+      if (!account) return null;
+      tx.insert(sessions).values({ id, hash: sha256Hex(value), user, createdAt: at, lastSeenAt: at, ip }).run();
+      return { id, value };
+    });
   }
 
   /** The session this cookie value opened, live or not; null if none (or it was pruned). */
