@@ -24,10 +24,15 @@ export function buildOnce(): Promise<void> {
 }
 
 const made: string[] = [];
-// A suite run makes hundreds of these (databases, backups, certificates): gone when the run ends.
-process.on("exit", () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+
+/**
+ * A suite run makes hundreds of these (databases, backups, certificates): removed after the run by
+ * test/helpers/temp-dirs.ts, a preload. (A process "exit" listener does not run in bun test's
+ * workers: every run used to leave its directories behind.)
+ */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export function tempDir(prefix = "keyward-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { sessions } from "../../src/db/schema";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
+import { tempDir } from "../helpers/binary";
 import { listAudit } from "../../src/modules/audit/service";
 
 const PUBLIC = "https://auth.home.arpa";
@@ -333,7 +333,7 @@ describe("a session at /auth/forward", () => {
   });
 
   test("a session ended by another process (the CLI) is refused within a second", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "keyward-portal-"));
+    const dir = tempDir("keyward-portal-");
     const app = await portalApp({}, { db: join(dir, "keyward.db") });
     const value = await app.session();
     expect((await app.forward(value)).status).toBe(200);
@@ -479,7 +479,7 @@ describe("bounded", () => {
   });
 
   test("no cookie value is stored in the database file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "keyward-portal-"));
+    const dir = tempDir("keyward-portal-");
     const file = join(dir, "keyward.db");
     const app = await portalApp({}, { db: file });
     const values = [await app.session(), await app.session()];
