@@ -204,6 +204,23 @@ describe("a session at /auth/forward", () => {
     expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ user: "alice", detail: "session insufficient_role" })]));
   });
 
+  test("a stale or odd session cookie before the live one does not hide it; sign-out ends every one presented", async () => {
+    const app = await portalApp();
+    const stale = await app.session();
+    expect((await app.signOut(stale)).status).toBe(303);
+    const live = await app.session();
+    const presenting = (...values: string[]) => ({ ...proxied, cookie: values.map((value) => `keyward_session=${value}`).join("; ") });
+    for (const cookie of [presenting(stale, live), presenting("", live), presenting("not-a-session-value", live)]) {
+      const res = await app.fetch("/auth/forward", { headers: cookie });
+      expect([res.status, res.headers.get("remote-user")]).toEqual([200, "alice"]);
+    }
+    const other = await app.session();
+    const both = await app.fetch("/signout", { method: "POST", headers: { ...FROM_PORTAL, cookie: `keyward_session=${other}; keyward_session=${live}` } });
+    expect(both.status).toBe(303);
+    expect((await app.forward(other)).status).toBe(401);
+    expect((await app.forward(live)).status).toBe(401);
+  });
+
   test("a token, when one is presented, decides the request; the session cookie is not consulted", async () => {
     const app = await portalApp();
     const value = await app.session();

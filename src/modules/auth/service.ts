@@ -162,36 +162,39 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   }
 
   /**
-   * A browser's `keyward_session` cookie. Its value is 256 random bits, like a Keyward token's, so a
-   * live one is decided even from a locked-out address. A value no session ever had is a guess:
-   * counted and audited like a bad token. One that had a session which ended (signed out, expired,
-   * its account disabled) is not: the browser still holds it, and each of a page's requests would
-   * otherwise count against its address.
+   * A browser's `keyward_session` cookies (usually one; a stale copy may come first). Their values
+   * are 256 random bits, like a Keyward token's, so a live one is decided even from a locked-out
+   * address, and the first live one is the browser's session. Values no session ever had are a
+   * guess: counted and audited once, like a bad token. One that had a session which ended (signed
+   * out, expired, its account disabled) is not: the browser still holds it, and each of a page's
+   * requests would otherwise count against its address.
    */
-  function session(value: string, address: Address, need: Need): Decision {
+  function session(values: readonly string[], address: Address, need: Need): Decision {
     const at = now();
-    const known = looksLikeSessionValue(value) ? sessions.find(value, at) : null;
-    if (known === null) {
-      const ip = address();
-      const lockedFor = lockedOut(ip);
-      if (lockedFor > 0) return locked("session", lockedFor);
-      return fail(refusal(looksLikeSessionValue(value) ? "unknown" : "malformed", "session"), ip);
+    const known = values.filter(looksLikeSessionValue).flatMap((value) => sessions.find(value, at) ?? []);
+    const live = known.find((candidate) => sessions.whyEnded(candidate, at) === null && candidate.granted !== null);
+    if (live === undefined) {
+      if (known.length === 0) {
+        const ip = address();
+        const lockedFor = lockedOut(ip);
+        if (lockedFor > 0) return locked("session", lockedFor);
+        return fail(refusal(values.some(looksLikeSessionValue) ? "unknown" : "malformed", "session"), ip);
+      }
+      const reason = sessions.whyEnded(known[0]!, at) ?? "disabled";
+      metrics.authentication("failure", reason);
+      return refusal(reason, "session");
     }
-    const ended = sessions.whyEnded(known, at);
-    if (ended !== null || known.granted === null) {
-      metrics.authentication("failure", ended ?? "disabled");
-      return refusal(ended ?? "disabled", "session");
-    }
-    const { principal } = known.granted;
+    const granted = live.granted!;
+    const { principal } = granted;
     // A signed-in person opening a service meant for another role proved a password already: no
     // guess to slow down, and one page makes dozens of requests, so audited but not counted
     // towards the address's lockout (behind a proxy, everyone's address).
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", "session", { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
     }
-    sessions.seen(known, at, address);
+    sessions.seen(live, at, address);
     metrics.authentication("success", "session");
-    return known.granted;
+    return granted;
   }
 
   /**

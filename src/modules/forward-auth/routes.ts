@@ -7,7 +7,7 @@ import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import { identityHeader } from "../../http/identity-header";
-import { originalUrl, sessionCookie, signInUrl, wantsPage, type Portal } from "../portal/service";
+import { originalUrl, sessionCookies, signInUrl, wantsPage, type Portal } from "../portal/service";
 
 export interface ForwardAuthDeps {
   core: AuthCore;
@@ -78,8 +78,8 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
             const need = roles.length > 0 ? roles : "token";
             const token = forwardedToken(request, allowQueryToken);
             // A token presented is decided as ever; only a request with none is a browser's session.
-            const session = portal === null || token !== null ? null : sessionCookie(request);
-            const decide = () => (session === null ? core.token(presented(request, addressOf, token, need)) : core.session(session, () => addressOf(request), need));
+            const cookies = portal === null || token !== null ? [] : sessionCookies(request);
+            const decide = () => (cookies.length === 0 ? core.token(presented(request, addressOf, token, need)) : core.session(cookies, () => addressOf(request), need));
             try {
               const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
               if (decided.ok) return { principal: decided.principal };

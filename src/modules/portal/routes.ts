@@ -6,7 +6,7 @@ import { timingEqualizer } from "../auth/accounts";
 import type { AuthCore } from "../auth/service";
 import { Page, SignInForm, SignInQuery } from "./model";
 import { pagePolicy, signedInPage, signInPage } from "./page";
-import { followable, fromPortal, sessionCookie, setCookie, signInUrl, type Portal } from "./service";
+import { followable, fromPortal, sessionCookies, setCookie, signInUrl, type Portal } from "./service";
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
@@ -42,8 +42,8 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
       "/signin",
       ({ query, request, set }) => {
         const rd = followable(portal, query.rd);
-        const value = sessionCookie(request);
-        const decided = value === null ? null : core.session(value, () => addressOf(request), "token");
+        const cookies = sessionCookies(request);
+        const decided = cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token");
         html(set);
         if (decided?.ok) return signedInPage({ user: decided.principal.user, rd });
         // A cookie of a session that ended is dropped, so the browser stops presenting it.
@@ -94,8 +94,8 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
       "/signout",
       ({ request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
-        const value = sessionCookie(request);
-        if (value !== null) sessions.end(value, now());
+        // Every session this browser presents: a stale copy beside the current one ends too.
+        for (const value of sessionCookies(request)) sessions.end(value, now());
         return seeOther(set, signInUrl(portal, null), setCookie(portal, null));
       },
       {

@@ -60,10 +60,18 @@ export const wantsPage = (request: Request) => request.headers.get("accept")?.in
 /** A POST that a page of this portal made: anything else may be a cross-site form, refused. */
 export const fromPortal = ({ publicUrl }: Portal, request: Request) => request.headers.get("origin") === publicUrl;
 
-const cookieAt = /(?:^|;\s*)keyward_session=([^;]*)/;
+const cookieAt = /(?:^|;\s*)keyward_session=([^;]*)/g;
 
-/** The session cookie a request carries, or null. */
-export const sessionCookie = (request: Request): string | null => request.headers.get("cookie")?.match(cookieAt)?.[1] ?? null;
+/** More is no browser's doing: a stale copy or two beside the current one, not a list to search. */
+const MAX_SESSION_COOKIES = 4;
+
+/**
+ * The session cookies a request carries, in its order (empty if none). A browser may hold more than
+ * one: a host-only cookie from before KEYWARD_COOKIE_DOMAIN was set beside the domain one, or one
+ * a sibling host set with a longer path. The first of them must not hide a live one behind it.
+ */
+export const sessionCookies = (request: Request): string[] =>
+  [...(request.headers.get("cookie") ?? "").matchAll(cookieAt)].slice(0, MAX_SESSION_COOKIES).map((match) => match[1]!);
 
 /**
  * The Set-Cookie for a session value: script cannot read it, other sites' requests do not carry it
