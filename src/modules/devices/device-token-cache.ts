@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store } from "../../db/client";
 import { sha256Hex } from "../../lib/crypto";
 import { whyNotLive, type Lifespan } from "../tokens/liveness";
@@ -22,19 +23,16 @@ const digest = (text: string) => Bun.SHA256.hash(text) as Uint8Array;
  * fingerprint, when the request sends one, are checked on every call, cached or not.
  */
 export class DeviceTokenChecker {
-  private readonly cache = new Map<string, Remembered>();
-  private generation: number;
+  private readonly cache;
   private readonly db;
-  private readonly changes;
 
   constructor(
     store: Pick<Store, "db" | "changes">,
     private readonly signer: DeviceSigner,
-    private readonly capacity = 10_000,
+    capacity = 10_000,
   ) {
     this.db = store.db;
-    this.changes = store.changes;
-    this.generation = store.changes.current();
+    this.cache = new ChangeBoundCache<Remembered>(store.changes, capacity);
   }
 
   /** A main token (a JWT) with the fingerprint the request claims, null when it claims none. */
@@ -49,13 +47,8 @@ export class DeviceTokenChecker {
 
   /** `verify` is the full check without the fingerprint. */
   private check(token: string, fingerprint: string | null, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
-    const generation = this.changes.current(now);
-    if (generation !== this.generation) {
-      this.cache.clear();
-      this.generation = generation;
-    }
     const key = sha256Hex(token);
-    const remembered = this.cache.get(key);
+    const remembered = this.cache.get(key, now);
     if (remembered) return judge(remembered, fingerprint, now);
     return this.load(key, verify, now).then((loaded) => ("verified" in loaded ? judge(loaded, fingerprint, now) : loaded));
   }
@@ -66,7 +59,7 @@ export class DeviceTokenChecker {
    * database changed meanwhile.
    */
   private async load(key: string, verify: () => Promise<DeviceCheck>, now: number): Promise<Remembered | Exclude<DeviceCheck, Verified>> {
-    const generation = this.generation;
+    const readUnder = this.cache.current(now);
     const check = await verify();
     if (!check.ok) return check;
     const { revokedAt, expiresAt } = check.token;
@@ -76,10 +69,7 @@ export class DeviceTokenChecker {
       lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
     };
     // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
-    if (this.changes.current(now) === generation) {
-      if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, remembered);
-    }
+    this.cache.set(key, remembered, readUnder, now);
     return remembered;
   }
 }

@@ -1,4 +1,5 @@
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
 import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
 import { sessions, users } from "../../db/schema";
@@ -54,8 +55,7 @@ interface Seen {
  * at once here and within a second from the CLI. Uses are written behind, at most once a minute each.
  */
 export class Sessions {
-  private readonly cache = new Map<string, KnownSession | null>();
-  private generation: number;
+  private readonly cache;
   private readonly byHash;
   private readonly seenBuffer;
   private prunedAt = -Infinity;
@@ -63,9 +63,9 @@ export class Sessions {
   constructor(
     private readonly store: Pick<Store, "db" | "changes">,
     readonly lifetimes: SessionLifetimes,
-    private readonly capacity = 10_000,
+    capacity = 10_000,
   ) {
-    this.generation = store.changes.current();
+    this.cache = new ChangeBoundCache<KnownSession | null>(store.changes, capacity);
     this.byHash = store.db
       .select({
         id: sessions.id,
@@ -91,9 +91,8 @@ export class Sessions {
     });
   }
 
-  /** A new session for a user who just proved their password; the cookie value is returned once, and only its hash kept. */
   /**
-   * Opens a session for a login that passed, if the account still has the password hash the login
+   * Opens a session for a login that passed (the cookie value is returned once; only its hash is kept), if the account still has the password hash the login
    * was checked against and is not disabled: a password change (which ends the user's sessions)
    * committed during the argon2id check would otherwise be outlived by this one. Null if not.
    */
@@ -116,20 +115,13 @@ export class Sessions {
 
   /** The session this cookie value opened, live or not; null if none (or it was pruned). */
   find(value: string, now: number): KnownSession | null {
-    const generation = this.store.changes.current(now);
-    if (generation !== this.generation) {
-      this.cache.clear();
-      this.generation = generation;
-    }
-    const hash = sha256Hex(value);
-    const cached = this.cache.get(hash);
-    if (cached !== undefined) return cached;
-    const row = this.byHash.get({ hash });
-    const known = row ? this.toKnown(row) : null;
-    if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hash, known);
-    return known;
+    return this.cache.through(sha256Hex(value), now, this.read);
   }
+
+  private readonly read = (hash: string): KnownSession | null => {
+    const row = this.byHash.get({ hash });
+    return row ? this.toKnown(row) : null;
+  };
 
   /** Why this session no longer opens anything, or null while it does. */
   whyEnded(session: KnownSession, now: number): SessionEnd | null {

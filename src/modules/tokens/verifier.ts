@@ -1,4 +1,5 @@
 import { eq, sql } from "drizzle-orm";
+import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store } from "../../db/client";
 import { tokens, users } from "../../db/schema";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
@@ -51,19 +52,16 @@ const MAX_TOKEN_LENGTH = 512;
  * Expiry is checked against the clock on every call, so a cached entry never outlives it.
  */
 export class TokenVerifier {
-  private readonly cache = new Map<string, KnownToken | null>();
-  private generation: number;
+  private readonly cache;
   private readonly byHash;
-  private readonly changes;
 
   constructor(
     { db, changes }: Pick<Store, "db" | "changes">,
     /** Hashes of the API_TOKENS and KEYWARD_ADMIN_TOKEN values: looked up like Keyward-shaped tokens. */
     private readonly envTokens: ReadonlySet<string> = new Set(),
-    private readonly capacity = 10_000,
+    capacity = 10_000,
   ) {
-    this.changes = changes;
-    this.generation = changes.current();
+    this.cache = new ChangeBoundCache<KnownToken | null>(changes, capacity);
     this.byHash = db
       .select({
         id: tokens.id,
@@ -99,19 +97,13 @@ export class TokenVerifier {
   }
 
   private lookup(hash: string, now: number): KnownToken | null {
-    const generation = this.changes.current(now);
-    if (generation !== this.generation) {
-      this.cache.clear();
-      this.generation = generation;
-    }
-    const cached = this.cache.get(hash);
-    if (cached !== undefined) return cached;
-    const row = this.byHash.get({ hash });
-    const token = row ? toKnown(row) : null;
-    if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hash, token);
-    return token;
+    return this.cache.through(hash, now, this.read);
   }
+
+  private readonly read = (hash: string): KnownToken | null => {
+    const row = this.byHash.get({ hash });
+    return row ? toKnown(row) : null;
+  };
 }
 
 function judge(token: KnownToken, address: (() => string) | null, now: number): Verification {
