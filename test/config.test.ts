@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, resolveConfig, weakEnvTokens, type ConfigSources } from "../src/config";
+import { ConfigError, weakEnvTokens, type ConfigSources } from "../src/config";
+import { resolveConfig } from "../src/config-load";
 import { secretBits } from "../src/config-values";
 
 const sources = (partial: Partial<ConfigSources> = {}): ConfigSources => ({

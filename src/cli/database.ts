@@ -1,4 +1,5 @@
-import { loadConfig, type Config } from "../config";
+import type { Config } from "../config";
+import { loadConfig } from "../config-load";
 import { openDatabase, type Store } from "../db/client";
 import { migrate } from "../db/migrate";
 

@@ -1,6 +1,6 @@
 import { Elysia, type Context } from "elysia";
-import { ADMIN_ONLY, type AuthCore, type Presented } from "../modules/auth/service";
-import type { Decision, Need, Reason, Refusal } from "../modules/auth/model";
+import { ADMIN_ONLY, type AuthCore } from "../modules/auth/service";
+import type { Decision, Need, Presented, Reason, Refusal } from "../modules/auth/model";
 import type { Actor } from "../modules/tokens/service";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";

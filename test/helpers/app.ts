@@ -1,5 +1,6 @@
 import { createApp } from "../../src/app";
-import { resolveConfig, type Config } from "../../src/config";
+import type { Config } from "../../src/config";
+import { resolveConfig } from "../../src/config-load";
 import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import { createServices } from "../../src/services";

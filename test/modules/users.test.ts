@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DomainError } from "../../src/lib/errors";
 import { listAudit } from "../../src/modules/audit/service";
-import { resolveConfig } from "../../src/config";
+import { resolveConfig } from "../../src/config-load";
 import type { Store } from "../../src/db/client";
 import { issueLoginToken } from "../../src/modules/login/service";
 import { createServices } from "../../src/services";

@@ -1,4 +1,4 @@
-import { loadConfig } from "../../config";
+import { loadConfig } from "../../config-load";
 import { openDatabase } from "../../db/client";
 import { migrate } from "../../db/migrate";
 import { command, jsonOption, settingOptions } from "../command";

@@ -1,4 +1,4 @@
-import { loadConfig } from "../../config";
+import { loadConfig } from "../../config-load";
 import { createLogger } from "../../log";
 import { serve } from "../../server";
 import { command, settingOptions } from "../command";

@@ -1,3 +1,4 @@
+import type { DeviceRow, DeviceTokenRow } from "../devices/service";
 import type { EnrollmentRefusal } from "../devices/enrollment";
 import type { Principal } from "../tokens/verifier";
 
@@ -48,3 +49,28 @@ export interface Refusal {
 }
 
 export type Decision<T extends object = { principal: Principal }> = ({ ok: true } & T) | Refusal;
+
+/**
+ * The client's address, asked for only when a decision needs it: a refusal, an address
+ * allowlist, a token's first use in a usage flush. A good token usually needs none.
+ */
+export type Address = () => string;
+
+export interface Presented {
+  token: string | null;
+  address: Address;
+  need: Need;
+  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. Read only for a JWT. */
+  fingerprint?: () => string | null;
+  /** An OAuth client's id: the token is its secret only if it is the token with this id. */
+  clientId?: string | null;
+}
+
+export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
+export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device" } & DeviceCredential);
+/**
+ * A login that passed. `passwordHash` is the hash the password was checked against (null for a lab
+ * login): what is written next (a session) is written only while the account still has it, so a
+ * password changed during the seconds of an argon2id check is not outlived by that login.
+ */
+export type LoggedIn = { user: string; role: string; lab: boolean; passwordHash: string | null };

@@ -12,7 +12,7 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
-import type { CredentialKind, Decision, EnrollmentFailure, FailureDetail, Need, Reason, Refusal } from "./model";
+import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
 import { whenSettled } from "../../lib/settled";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
@@ -35,31 +35,6 @@ export interface AuthCoreDeps {
   lab: { enabled: boolean; rate: FailureLimiter };
   now: () => number;
 }
-
-/**
- * The client's address, asked for only when a decision needs it: a refusal, an address
- * allowlist, a token's first use in a usage flush. A good token usually needs none.
- */
-export type Address = () => string;
-
-export interface Presented {
-  token: string | null;
-  address: Address;
-  need: Need;
-  /** X-Hardware-Fingerprint: with it, a JWT is taken as a device's main token. Read only for a JWT. */
-  fingerprint?: () => string | null;
-  /** An OAuth client's id: the token is its secret only if it is the token with this id. */
-  clientId?: string | null;
-}
-
-export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
-export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device" } & DeviceCredential);
-/**
- * A login that passed. `passwordHash` is the hash the password was checked against (null for a lab
- * login): what is written next (a session) is written only while the account still has it, so a
- * password changed during the seconds of an argon2id check is not outlived by that login.
- */
-export type LoggedIn = { user: string; role: string; lab: boolean; passwordHash: string | null };
 
 /**
  * Only a Keyward token cannot be guessed by its shape alone (256 random bits; one with a bad

@@ -1,5 +1,5 @@
 import type { Db } from "../../db/client";
-import type { LoggedIn } from "../auth/service";
+import type { LoggedIn } from "../auth/model";
 import { issueToken, type Actor, type IssuedToken } from "../tokens/service";
 
 /**
