@@ -54,3 +54,15 @@ export async function addAccount(server: Pick<RunningServer, "fetch">, username:
   expect(res.status).toBe(201);
   return res.body;
 }
+
+/** The RFC 7662 answer for an active API token, as POST /api/v1/tokens described it. */
+export const activeIntrospection = (issued: { id: string; user: string; role: string; created_at: string; expires_at: string }) => ({
+  active: true,
+  sub: issued.user,
+  username: issued.user,
+  scope: issued.role,
+  exp: Math.floor(Date.parse(issued.expires_at) / 1000),
+  iat: Math.floor(Date.parse(issued.created_at) / 1000),
+  token_type: "api",
+  client_id: issued.id,
+});
