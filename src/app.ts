@@ -32,7 +32,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
-  const auth = authentication({ core, addressOf, allowQueryToken });
+  const auth = authentication({ core, addressOf, allowQueryToken, portal });
   // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
   // "https://" and at least three characters of host: with a shorter host (a LAN box called
   // `nas`, a proxy passing Host `x`) it would route on part of the path, /public/auth/forward as
@@ -45,12 +45,12 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(errorHandling(log))
     .use(docs())
     .use(homeRoutes)
-    .use(adminRoutes)
+    .use(adminRoutes(portal))
     .use(health(store))
     .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
     .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log, portal }))
-    .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ portal, core, sessions, addressOf, now }))
+    .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ db: store.db, portal, core, sessions, addressOf, now }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({

@@ -142,6 +142,8 @@ export const sessions = sqliteTable(
   {
     id: text("id").primaryKey(),
     hash: text("hash").notNull().unique(),
+    /** The host-only cookie's hash, for Keyward's own pages; null for sessions opened before it existed. */
+    consoleHash: text("console_hash").unique(),
     user: text("user").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),

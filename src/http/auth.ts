@@ -7,6 +7,7 @@ import type { AddressOf } from "./client-address";
 import { decideOnce, DEFERRED, resolveHook } from "./deferred";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
+import { consoleCookies, type Portal } from "../modules/portal/service";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bearerScheme = /^bearer(\s|$)/i;
@@ -131,6 +132,8 @@ export interface AuthPluginDeps {
   core: AuthCore;
   addressOf: AddressOf;
   allowQueryToken: boolean;
+  /** The sign-in portal, if on: a browser signed in there reaches the API with its console cookie. */
+  portal: Portal | null;
 }
 
 /**
@@ -152,15 +155,28 @@ export function presented(request: Request, addressOf: AddressOf, token: string 
  * awaiting, so a good token is answered with no promise on the way (see deferred.ts). Admin
  * routes read bodies, which a deferred decision could not read twice: their check is awaited.
  */
-export const authentication = ({ core, addressOf, allowQueryToken }: AuthPluginDeps) => {
-  const decide = (request: Request, need: Need) => core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need));
+export const authentication = ({ core, addressOf, allowQueryToken, portal }: AuthPluginDeps) => {
+  // A token, when there is one, is decided; with none, a browser signed in at the portal (the admin
+  // page, say) is its session, by the cookie only Keyward's own host receives.
+  const decide = (request: Request, need: Need) => {
+    const token = presentedToken(request, allowQueryToken);
+    const cookies = token === null && portal !== null ? consoleCookies(portal, request) : [];
+    if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "console");
+    return core.token(presented(request, addressOf, token, need));
+  };
   const admitted = (request: Request, principal: Principal): Authenticated => ({
     principal,
     actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }),
   });
+  const security: Record<string, string[]>[] = [
+    { bearer: [] },
+    ...(allowQueryToken ? [{ queryToken: [] }] : []),
+    { bearer: [], hardwareFingerprint: [] },
+    ...(portal === null ? [] : [{ consoleCookie: [] }]),
+  ];
   return new Elysia({ name: "keyward/auth" }).macro({
     auth: (need: "token" | "admin") => ({
-      detail: { security: [{ bearer: [] }, ...(allowQueryToken ? [{ queryToken: [] }] : []), { bearer: [], hardwareFingerprint: [] }] },
+      detail: { security },
       resolve: resolveHook(
         ({ request, set, status }: Pick<Context, "request" | "set" | "status">) => {
           if (need === "token") {

@@ -52,6 +52,12 @@ const documentation = {
       name: "X-Hardware-Fingerprint",
       description: "With a device's main token as the Bearer token: the fingerprint bound in it",
     },
+    consoleCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: "keyward_console",
+      description: "With the sign-in portal on: the browser's session, on Keyward's own host only (set by POST /signin). A request that changes something must come from Keyward's own pages (Origin = KEYWARD_PUBLIC_URL), or the cookie is ignored",
+    },
   },
 } as const;
 

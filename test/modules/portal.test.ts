@@ -20,19 +20,26 @@ async function portalApp(env: Record<string, string> = {}, options: { db?: strin
   const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   const signIn = (fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signin", formPost(fields, headers));
-  /** Signs alice in; the cookie's value. */
-  const session = async () => {
+  /** Signs alice in; both cookies' values. */
+  const signedIn = async () => {
     const res = await signIn({ username: "alice", password: PASSWORD });
     expect(res.status).toBe(303);
-    return valueOf(res)!;
+    return { domain: valueOf(res)!, console: valueOf(res, "keyward_console")! };
   };
+  /** Signs alice in; the value of the cookie forward auth reads. */
+  const session = async () => (await signedIn()).domain;
   const forward = (value: string, headers: Record<string, string> = {}) => app.fetch("/auth/forward", { headers: { cookie: `theme=dark; keyward_session=${value}`, ...headers } });
   const signOut = (value: string, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${value}`, ...headers } });
   const rows = () => app.store.db.select().from(sessions).all();
-  return { ...app, signIn, session, forward, signOut, rows };
+  return { ...app, signIn, signedIn, session, forward, signOut, rows };
 }
 
-const valueOf = (res: Response) => /^keyward_session=([A-Za-z0-9_-]{43});/.exec(res.headers.get("set-cookie") ?? "")?.[1] ?? null;
+/** The value a response sets for a cookie (keyward_session unless named), or null. */
+const valueOf = (res: Response, name = "keyward_session") =>
+  res.headers
+    .getSetCookie()
+    .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
+    .find(Boolean) ?? null;
 const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
 const proxied = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.arpa", "x-forwarded-uri": "/page?id=7" };
 
@@ -67,9 +74,16 @@ describe("signing in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("https://wiki.home.arpa/page?id=7");
     const value = valueOf(res)!;
-    expect(res.headers.get("set-cookie")).toBe(`keyward_session=${value}; Max-Age=604800; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure`);
+    const console = valueOf(res, "keyward_console")!;
+    // The console cookie is host-only and Strict: no host of the domain but Keyward's receives it.
+    expect(res.headers.getSetCookie()).toEqual([
+      `keyward_session=${value}; Max-Age=604800; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure`,
+      `keyward_console=${console}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict; Secure`,
+    ]);
     const [row] = app.rows();
-    expect(row).toMatchObject({ user: "alice", ip: "127.0.0.1", endedAt: null, hash: new Bun.CryptoHasher("sha256").update(value).digest("hex") });
+    const hash = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+    expect(row).toMatchObject({ user: "alice", ip: "127.0.0.1", endedAt: null, hash: hash(value), consoleHash: hash(console) });
+    expect(console).not.toBe(value);
     expect(row!.id).toMatch(/^ses_[0-9A-Za-z]{16}$/);
   });
 
@@ -78,7 +92,10 @@ describe("signing in", () => {
     const res = await app.signIn({ username: "alice", password: PASSWORD, rd: "http://keyward.lan:8000/admin" }, { origin: "http://keyward.lan:8000" });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("http://keyward.lan:8000/admin");
-    expect(res.headers.get("set-cookie")).toBe(`keyward_session=${valueOf(res)}; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax`);
+    expect(res.headers.getSetCookie()).toEqual([
+      `keyward_session=${valueOf(res)}; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax`,
+      `keyward_console=${valueOf(res, "keyward_console")}; Max-Age=86400; Path=/; HttpOnly; SameSite=Strict`,
+    ]);
   });
 
   test("a wrong password, or a name nobody has, shows the page again (401) with the same words and no cookie", async () => {
@@ -271,13 +288,16 @@ describe("a session at /auth/forward", () => {
     expect(lastSeen()).toBe(written);
   });
 
-  test("sign-out ends it on the server and clears the cookie with the same attributes", async () => {
+  test("sign-out ends it on the server and clears both cookies with the same attributes", async () => {
     const app = await portalApp();
     const value = await app.session();
     const res = await app.signOut(value);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${PUBLIC}/signin`);
-    expect(res.headers.get("set-cookie")).toBe("keyward_session=; Max-Age=0; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure");
+    expect(res.headers.getSetCookie()).toEqual([
+      "keyward_session=; Max-Age=0; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure",
+      "keyward_console=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict; Secure",
+    ]);
     expect(app.rows()[0]!.endedAt).not.toBeNull();
     expect((await app.forward(value)).status).toBe(401);
   });
@@ -441,10 +461,10 @@ describe("browsers are sent to sign in; scripts get 401", () => {
 });
 
 describe("the sign-in page for a browser that has a session", () => {
-  test("says who is signed in, links the target and offers sign-out", async () => {
+  test("says who is signed in (by the console cookie, the page being Keyward's own), links the target and offers sign-out", async () => {
     const app = await portalApp();
-    const value = await app.session();
-    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.arpa%2F", { headers: { cookie: `keyward_session=${value}` } })).text();
+    const { console } = await app.signedIn();
+    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.arpa%2F", { headers: { cookie: `keyward_console=${console}` } })).text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
     expect(page).toContain('<a href="https://wiki.home.arpa/">');
     expect(page).toContain('<form method="post" action="/signout">');
@@ -452,11 +472,11 @@ describe("the sign-in page for a browser that has a session", () => {
 
   test("an ended session's cookie gets the sign-in form and is cleared", async () => {
     const app = await portalApp();
-    const value = await app.session();
-    await app.signOut(value);
-    const res = await app.fetch("/signin", { headers: { cookie: `keyward_session=${value}` } });
+    const { domain, console } = await app.signedIn();
+    await app.signOut(domain);
+    const res = await app.fetch("/signin", { headers: { cookie: `keyward_console=${console}` } });
     expect(await res.text()).toContain('action="/signin"');
-    expect(res.headers.get("set-cookie")).toStartWith("keyward_session=; Max-Age=0;");
+    expect(res.headers.getSetCookie().map((cookie) => cookie.split(";")[0])).toEqual(["keyward_session=", "keyward_console="]);
   });
 });
 
@@ -465,6 +485,7 @@ describe("with no KEYWARD_PUBLIC_URL the portal is off", () => {
     ["GET", "/signin"],
     ["POST", "/signin"],
     ["POST", "/signout"],
+    ["POST", "/account/password"],
   ])("%s %s is a 404 in the error shape", async (method, path) => {
     const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const res = await app.fetch(path, { method, headers: FROM_PORTAL });

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import { script, style } from "keyward:admin-bundle";
 import { staticAsset } from "../../http/static-asset";
 import { FAVICON_LINK } from "../home/favicon";
+import { signInUrl, type Portal } from "../portal/service";
 
 /**
  * No inline script or style anywhere, so the policy can forbid both: an injected `<script>` or
@@ -10,7 +11,8 @@ import { FAVICON_LINK } from "../home/favicon";
 const policy =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const shell = `<!doctype html>
+/** With the portal on, the page offers its sign-in, which brings the browser back to the page. */
+const shell = (portal: Portal | null) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -20,12 +22,13 @@ ${FAVICON_LINK}
 <link rel="stylesheet" href="/admin/admin.css">
 <script type="module" src="/admin/admin.js"></script>
 </head>
-<body><div id="app"><noscript>The admin page needs JavaScript.</noscript></div></body>
+<body${portal === null ? "" : ` data-signin="${signInUrl(portal, `${portal.publicUrl}/admin`)}"`}><div id="app"><noscript>The admin page needs JavaScript.</noscript></div></body>
 </html>
 `;
 
 /** The admin page: one HTML shell, its script and stylesheet, all embedded in the binary. */
-export const adminRoutes = new Elysia({ name: "keyward/admin-ui" })
-  .get("/admin", staticAsset(shell, "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
-  .get("/admin/admin.js", staticAsset(script, "text/javascript; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
-  .get("/admin/admin.css", staticAsset(style, "text/css; charset=utf-8", policy, "no-cache"), { detail: { hide: true } });
+export const adminRoutes = (portal: Portal | null) =>
+  new Elysia({ name: "keyward/admin-ui" })
+    .get("/admin", staticAsset(shell(portal), "text/html; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+    .get("/admin/admin.js", staticAsset(script, "text/javascript; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
+    .get("/admin/admin.css", staticAsset(style, "text/css; charset=utf-8", policy, "no-cache"), { detail: { hide: true } });

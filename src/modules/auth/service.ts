@@ -7,7 +7,7 @@ import type { AuditQueue } from "../audit/service";
 import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
-import { looksLikeSessionValue, type Sessions } from "../portal/sessions";
+import { looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
 import type { Principal, TokenVerifier } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
@@ -142,11 +142,12 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * address, and the first live one is the browser's session. Values no session ever had are a
    * guess: counted and audited once, like a bad token. One that had a session which ended (signed
    * out, expired, its account disabled) is not: the browser still holds it, and each of a page's
-   * requests would otherwise count against its address.
+   * requests would otherwise count against its address. `cookie` says which of the session's two
+   * cookies the values are (see SESSION_COOKIES): one never opens what only the other may.
    */
-  function session(values: readonly string[], address: Address, need: Need): Decision {
+  function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision {
     const at = now();
-    const known = values.filter(looksLikeSessionValue).flatMap((value) => sessions.find(value, at) ?? []);
+    const known = values.filter(looksLikeSessionValue).flatMap((value) => sessions.find(value, at, cookie) ?? []);
     const live = known.find((candidate) => sessions.whyEnded(candidate, at) === null && candidate.granted !== null);
     if (live === undefined) {
       if (known.length === 0) {

@@ -2,7 +2,10 @@ import { t } from "elysia";
 
 const rd = t.String({ maxLength: 4096, description: "Where to send the browser after signing in: an http(s) URL on a host the session covers; anything else leads to this page", examples: ["https://grafana.home.arpa/d/home"] });
 
-export const SignInQuery = t.Object({ rd: t.Optional(rd) });
+export const SignInQuery = t.Object({
+  rd: t.Optional(rd),
+  notice: t.Optional(t.String({ maxLength: 64, description: "What the page reports having just happened: `password` (it was changed); anything else is ignored" })),
+});
 
 /** What the sign-in form posts. Each field optional, so a form missing one is a failed sign-in (401), not a 422. */
 export const SignInForm = t.Object(
@@ -15,3 +18,13 @@ export const SignInForm = t.Object(
 );
 
 export const Page = t.String({ description: "An HTML page", contentMediaType: "text/html" });
+
+/** A person's own password change. Each field optional, so a form missing one is shown again with a message, not a 422. */
+export const PasswordForm = t.Object(
+  {
+    current_password: t.Optional(t.String({ maxLength: 4096 })),
+    new_password: t.Optional(t.String({ maxLength: 4096 })),
+    confirm_password: t.Optional(t.String({ maxLength: 4096, description: "The new password again" })),
+  },
+  { title: "PasswordChange" },
+);

@@ -7,7 +7,9 @@ main{max-width:22rem;margin:3rem auto;background:#fff;border-radius:8px;padding:
 h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
 input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #a0aec0;border-radius:4px}
 button{margin-top:1.25rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#2b6cb0;color:#fff;cursor:pointer}
-p.message{background:#fed7d7;color:#742a2a;padding:.5rem .75rem;border-radius:4px}a{color:#2b6cb0}`;
+p.message{background:#fed7d7;color:#742a2a;padding:.5rem .75rem;border-radius:4px}
+p.notice{background:#c6f6d5;color:#22543d;padding:.5rem .75rem;border-radius:4px}h2{font-size:1.1rem;margin:2rem 0 0}
+p.hint{color:#4a5568;font-size:.9rem}a{color:#2b6cb0}`;
 
 /** The one inline style, allowed by its hash: nothing injected into the page could run or restyle it. */
 const styleHash = `'sha256-${new Bun.CryptoHasher("sha256").update(style).digest("base64")}'`;
@@ -15,6 +17,8 @@ const styleHash = `'sha256-${new Bun.CryptoHasher("sha256").update(style).digest
 /** No script at all; forms post only to this server and to the hosts a sign-in redirects to. */
 export const pagePolicy = (portal: Portal) =>
   `default-src 'none'; style-src ${styleHash}; img-src 'self'; form-action ${formTargets(portal)}; base-uri 'none'; frame-ancestors 'none'`;
+
+export const LOCKED_MESSAGE = "Too many failed attempts from here. Wait a minute and try again.";
 
 const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => escapes[c]!);
@@ -43,9 +47,32 @@ ${rd === null ? "" : `<input type="hidden" name="rd" value="${escape(rd)}">\n`}<
 </form>`);
 }
 
-/** What a signed-in browser sees at /signin: who it is, where it was going, and a way out. */
-export function signedInPage({ user, rd }: { user: string; rd: string | null }): string {
+export interface SignedIn {
+  user: string;
+  /** Whether to offer the admin page. */
+  admin: boolean;
+  rd: string | null;
+  /** Why the last password change failed, or what just happened. */
+  message?: string | null;
+  notice?: string | null;
+}
+
+/** What a signed-in browser sees at /signin: who it is, where it was going, its password, and a way out. */
+export function signedInPage({ user, admin, rd, message = null, notice = null }: SignedIn): string {
   return shell(`<h1>Signed in</h1>
-<p>You are signed in as <strong>${escape(user)}</strong>.</p>
-${rd === null ? "" : `<p><a href="${escape(rd)}">Continue to ${escape(rd)}</a></p>\n`}<form method="post" action="/signout"><button type="submit">Sign out</button></form>`);
+${notice === null ? "" : `<p class="notice" role="status">${escape(notice)}</p>
+`}<p>You are signed in as <strong>${escape(user)}</strong>.</p>
+${rd === null ? "" : `<p><a href="${escape(rd)}">Continue to ${escape(rd)}</a></p>
+`}${admin ? `<p><a href="/admin">Admin page</a></p>
+` : ""}<form method="post" action="/signout"><button type="submit">Sign out</button></form>
+<h2>Change your password</h2>
+${message === null ? "" : `<p class="message" role="alert">${escape(message)}</p>
+`}<form method="post" action="/account/password">
+<input type="hidden" name="username" value="${escape(user)}" autocomplete="username">
+<label for="current_password">Current password</label><input id="current_password" name="current_password" type="password" autocomplete="current-password" required>
+<label for="new_password">New password (8 characters or more)</label><input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required>
+<label for="confirm_password">New password again</label><input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" minlength="8" required>
+<button type="submit">Change password</button>
+</form>
+<p class="hint">Changing it signs you out everywhere else and ends your login tokens.</p>`);
 }

@@ -1,15 +1,19 @@
 import { Elysia } from "elysia";
+import type { Db } from "../../db/client";
 import { retryAfter } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
+import { ADMIN_ROLE } from "../../lib/names";
 import { timingEqualizer } from "../auth/accounts";
 import type { AuthCore } from "../auth/service";
-import { Page, SignInForm, SignInQuery } from "./model";
-import { pagePolicy, signedInPage, signInPage } from "./page";
-import { followable, fromPortal, sessionCookies, setCookie, signInUrl, type Portal } from "./service";
+import { Page, PasswordForm, SignInForm, SignInQuery } from "./model";
+import { LOCKED_MESSAGE, pagePolicy, signedInPage, signInPage } from "./page";
+import { changeOwnPassword } from "./password";
+import { followable, fromPortal, sessionCookies, setCookies, signInUrl, type Portal } from "./service";
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
+  db: Db;
   portal: Portal;
   core: AuthCore;
   sessions: Sessions;
@@ -20,21 +24,27 @@ export interface PortalDeps {
 const CROSS_SITE = errorBody("cross_site_request", "This form may only be sent from Keyward's own sign-in page");
 /** The same words whether the name exists or not. */
 const WRONG = "The user name or password is not right.";
+const NOTICES: Record<string, string> = { password: "Your password was changed. Other browsers and login tokens were signed out." };
 
 /**
  * The sign-in portal: a page, its form, and sign-out. A session it opens is a cookie that
  * /auth/forward accepts for every host of the cookie domain.
  */
-export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalDeps) => {
+export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: PortalDeps) => {
   void timingEqualizer();
   const policy = pagePolicy(portal);
   const html = (set: { headers: Record<string, unknown> }) =>
     Object.assign(set.headers, { "content-type": "text/html; charset=utf-8", "content-security-policy": policy, "cache-control": "no-store" });
   // POSTs answer a redirect by hand: Elysia's `redirect` would drop the cookie set beside it.
-  const seeOther = (set: { headers: Record<string, unknown>; status?: number | string }, location: string, cookie: string) => {
-    Object.assign(set.headers, { location, "set-cookie": cookie });
+  const seeOther = (set: { headers: Record<string, unknown>; status?: number | string }, location: string, cookies?: string[]) => {
+    Object.assign(set.headers, { location, ...(cookies && { "set-cookie": cookies }) });
     set.status = 303;
     return "";
+  };
+  // Keyward's own pages know the browser by the cookie only its own host receives.
+  const signedIn = (request: Request) => {
+    const cookies = sessionCookies(request, "console");
+    return cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token", "console");
   };
 
   return new Elysia({ name: "keyward/portal", detail: { tags: ["Sign-in portal"] } })
@@ -42,12 +52,14 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
       "/signin",
       ({ query, request, set }) => {
         const rd = followable(portal, query.rd);
-        const cookies = sessionCookies(request);
-        const decided = cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token");
+        const decided = signedIn(request);
         html(set);
-        if (decided?.ok) return signedInPage({ user: decided.principal.user, rd });
+        if (decided?.ok) {
+          const { user, role } = decided.principal;
+          return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES[query.notice ?? ""] ?? null });
+        }
         // A cookie of a session that ended is dropped, so the browser stops presenting it.
-        if (decided !== null) set.headers["set-cookie"] = setCookie(portal, null);
+        if (decided !== null) set.headers["set-cookie"] = setCookies(portal, null);
         return signInPage({ rd, message: null });
       },
       {
@@ -68,7 +80,7 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
           html(set);
           if (decision.reason === "locked_out") {
             Object.assign(set.headers, retryAfter(decision));
-            return status(429, signInPage({ rd, message: "Too many failed attempts from here. Wait a minute and try again." }));
+            return status(429, signInPage({ rd, message: LOCKED_MESSAGE }));
           }
           return status(401, signInPage({ rd, message: WRONG }));
         }
@@ -77,7 +89,7 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
           html(set);
           return status(401, signInPage({ rd, message: WRONG }));
         }
-        return seeOther(set, rd ?? signInUrl(portal, null), setCookie(portal, session.value));
+        return seeOther(set, rd ?? signInUrl(portal, null), setCookies(portal, session.values));
       },
       {
         body: SignInForm,
@@ -94,13 +106,38 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
       "/signout",
       ({ request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
-        // Every session this browser presents: a stale copy beside the current one ends too.
-        for (const value of sessionCookies(request)) sessions.end(value, now());
-        return seeOther(set, signInUrl(portal, null), setCookie(portal, null));
+        // Every session this browser presents, by either cookie: a stale copy beside the current one ends too.
+        for (const cookie of ["domain", "console"] as const) for (const value of sessionCookies(request, cookie)) sessions.end(value, now(), cookie);
+        return seeOther(set, signInUrl(portal, null), setCookies(portal, null));
       },
       {
         response: withFailures({ 303: Page, 403: ErrorBody }),
-        detail: { summary: "Sign out", description: "Ends the browser's session on the server and clears its cookie; 303 to the sign-in page. From the sign-in page only (Origin checked).", security: [] },
+        detail: { summary: "Sign out", description: "Ends the browser's session on the server and clears its cookies; 303 to the sign-in page. From Keyward's own pages only (Origin checked).", security: [] },
+      },
+    )
+    .post(
+      "/account/password",
+      async ({ body, request, set, status }) => {
+        if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
+        const decided = signedIn(request);
+        if (!decided?.ok) return seeOther(set, signInUrl(portal, null), decided === null ? undefined : setCookies(portal, null));
+        const { user, role, tokenId } = decided.principal;
+        const ip = addressOf(request);
+        const changed = await changeOwnPassword({ db, core, sessions, now }, { user, sessionId: tokenId, ip }, body);
+        if (changed.ok) return seeOther(set, `${portal.publicUrl}/signin?notice=password`, setCookies(portal, changed.values));
+        html(set);
+        if (changed.retryAfter) Object.assign(set.headers, retryAfter(changed.retryAfter));
+        return status(changed.status, signedInPage({ user, admin: role === ADMIN_ROLE, rd: null, message: changed.message }));
+      },
+      {
+        body: PasswordForm,
+        response: withFailures({ 303: Page, 400: Page, 401: Page, 403: ErrorBody, 409: Page, 429: Page }, "body"),
+        detail: {
+          summary: "Change your own password",
+          description:
+            "The signed-in page's form, from Keyward's own pages only (Origin must be KEYWARD_PUBLIC_URL's, else 403), for the browser's session (its keyward_console cookie; with none, 303 to the sign-in page). The current password is checked as a sign-in is (a wrong one counts towards the lockout: 401, or 429 when locked out); the new one must be 8 to 1024 characters and typed twice alike (else 400). On success every session and login token of the account ends, this browser gets a new session (new cookies), and 303 to the signed-in page. 409 if the password was changed by someone else during the check.",
+          security: [{ consoleCookie: [] }],
+        },
       },
     );
 };

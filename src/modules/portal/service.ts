@@ -1,5 +1,5 @@
 import { withinDomain } from "../../config-portal";
-import { SESSION_COOKIE } from "./sessions";
+import { SESSION_COOKIES, type SessionCookie } from "./sessions";
 
 /** The portal's settings, when KEYWARD_PUBLIC_URL turns it on. */
 export interface Portal {
@@ -60,35 +60,53 @@ export const wantsPage = (request: Request) => request.headers.get("accept")?.in
 /** A POST that a page of this portal made: anything else may be a cross-site form, refused. */
 export const fromPortal = ({ publicUrl }: Portal, request: Request) => request.headers.get("origin") === publicUrl;
 
-const cookieAt = /(?:^|;\s*)keyward_session=([^;]*)/g;
+const READS = new Set(["GET", "HEAD"]);
+
+const cookieAt: Record<SessionCookie, RegExp> = {
+  domain: /(?:^|;\s*)keyward_session=([^;]*)/g,
+  console: /(?:^|;\s*)keyward_console=([^;]*)/g,
+};
 
 /** More is no browser's doing: a stale copy or two beside the current one, not a list to search. */
 const MAX_SESSION_COOKIES = 4;
 
 /**
- * The session cookies a request carries, in its order (empty if none). A browser may hold more than
- * one: a host-only cookie from before KEYWARD_COOKIE_DOMAIN was set beside the domain one, or one
- * a sibling host set with a longer path. The first of them must not hide a live one behind it.
+ * The session cookies of a kind a request carries, in its order (empty if none). A browser may
+ * hold more than one: a host-only cookie from before KEYWARD_COOKIE_DOMAIN was set beside the
+ * domain one, or one a sibling host set with a longer path. The first of them must not hide a
+ * live one behind it.
  */
-export const sessionCookies = (request: Request): string[] =>
-  [...(request.headers.get("cookie") ?? "").matchAll(cookieAt)].slice(0, MAX_SESSION_COOKIES).map((match) => match[1]!);
+export const sessionCookies = (request: Request, cookie: SessionCookie = "domain"): string[] =>
+  [...(request.headers.get("cookie") ?? "").matchAll(cookieAt[cookie])].slice(0, MAX_SESSION_COOKIES).map((match) => match[1]!);
 
 /**
- * The Set-Cookie for a session value: script cannot read it, other sites' requests do not carry it
- * (but a link followed to a protected page does), sent only over https when the portal is https.
- * An empty value with Max-Age=0 clears it, with the same attributes or the browser keeps it.
+ * The console cookies a request to the API may use: a read's, and a change's only when one of
+ * Keyward's own pages sent it (Origin). Strict keeps other sites' requests from carrying the
+ * cookie, but not a sibling host's, which is the same site: its cookie is ignored, as if not sent.
  */
-export function setCookie({ publicUrl, cookieDomain, maxMs }: Portal, value: string | null): string {
-  const attributes = [
-    `${SESSION_COOKIE}=${value ?? ""}`,
-    `Max-Age=${value === null ? 0 : Math.floor(maxMs / 1000)}`,
-    ...(cookieDomain === null ? [] : [`Domain=${cookieDomain}`]),
-    "Path=/",
-    "HttpOnly",
-    "SameSite=Lax",
-    ...(publicUrl.startsWith("https:") ? ["Secure"] : []),
-  ];
-  return attributes.join("; ");
+export const consoleCookies = (portal: Portal, request: Request): string[] =>
+  READS.has(request.method) || fromPortal(portal, request) ? sessionCookies(request, "console") : [];
+
+/**
+ * The Set-Cookie headers for a session's values, or clearing both (null). Script cannot read
+ * either, and other sites' requests do not carry them; both go only over https when the portal is
+ * https. `keyward_session` is for every host of the cookie domain, and a link followed from
+ * elsewhere to a protected page carries it (Lax). `keyward_console` is host-only and Strict: it
+ * reaches Keyward's own pages, from its own pages, and nothing else. A cookie is cleared by an
+ * empty value with Max-Age=0 and the same attributes, or the browser keeps it.
+ */
+export function setCookies({ publicUrl, cookieDomain, maxMs }: Portal, values: Record<SessionCookie, string> | null): string[] {
+  const cookie = (name: SessionCookie, domain: string | null, sameSite: string) =>
+    [
+      `${SESSION_COOKIES[name]}=${values?.[name] ?? ""}`,
+      `Max-Age=${values === null ? 0 : Math.floor(maxMs / 1000)}`,
+      ...(domain === null ? [] : [`Domain=${domain}`]),
+      "Path=/",
+      "HttpOnly",
+      `SameSite=${sameSite}`,
+      ...(publicUrl.startsWith("https:") ? ["Secure"] : []),
+    ].join("; ");
+  return [cookie("domain", cookieDomain, "Lax"), cookie("console", null, "Strict")];
 }
 
 /**

@@ -8,8 +8,16 @@ import { randomBase62, sha256Hex } from "../../lib/crypto";
 import type { ReasonOf } from "../auth/model";
 import type { Principal } from "../tokens/verifier";
 
-/** The cookie a signed-in browser carries. */
-export const SESSION_COOKIE = "keyward_session";
+/**
+ * A session's two cookies. `keyward_session` goes to every host of the cookie domain, for forward
+ * auth; `keyward_console` only to Keyward's own host, for its pages and API: a service behind the
+ * proxy sees the first, and could replay it, but never the second, which alone can change a
+ * password or act as an admin.
+ */
+export const SESSION_COOKIES = { domain: "keyward_session", console: "keyward_console" } as const;
+export type SessionCookie = keyof typeof SESSION_COOKIES;
+
+const randomValue = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 
 /** 32 random bytes as base64url: anything else was never a session value, and costs no lookup. */
 const sessionValue = /^[A-Za-z0-9_-]{43}$/;
@@ -66,20 +74,22 @@ export class Sessions {
     capacity = 10_000,
   ) {
     this.cache = new ChangeBoundCache<KnownSession | null>(store.changes, capacity);
-    this.byHash = store.db
-      .select({
-        id: sessions.id,
-        user: sessions.user,
-        createdAt: sessions.createdAt,
-        lastSeenAt: sessions.lastSeenAt,
-        endedAt: sessions.endedAt,
-        role: users.role,
-        disabled: users.disabled,
-      })
-      .from(sessions)
-      .leftJoin(users, eq(users.username, sessions.user))
-      .where(eq(sessions.hash, sql.placeholder("hash")))
-      .prepare();
+    const by = (column: typeof sessions.hash | typeof sessions.consoleHash) =>
+      store.db
+        .select({
+          id: sessions.id,
+          user: sessions.user,
+          createdAt: sessions.createdAt,
+          lastSeenAt: sessions.lastSeenAt,
+          endedAt: sessions.endedAt,
+          role: users.role,
+          disabled: users.disabled,
+        })
+        .from(sessions)
+        .leftJoin(users, eq(users.username, sessions.user))
+        .where(eq(column, sql.placeholder("hash")))
+        .prepare();
+    this.byHash = { domain: by(sessions.hash), console: by(sessions.consoleHash) };
     this.seenBuffer = new WriteBehind<Seen>(store, {
       capacity,
       merge: (_, later) => later,
@@ -96,8 +106,8 @@ export class Sessions {
    * was checked against and is not disabled: a password change (which ends the user's sessions)
    * committed during the argon2id check would otherwise be outlived by this one. Null if not.
    */
-  start(user: string, passwordHash: string, ip: string, now: number): { id: string; value: string } | null {
-    const value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  start(user: string, passwordHash: string, ip: string, now: number): { id: string; values: Record<SessionCookie, string> } | null {
+    const values = { domain: randomValue(), console: randomValue() };
     const id = `ses_${randomBase62(16)}`;
     const at = new Date(now);
     // One write transaction: no password change can commit between the check and the insert.
@@ -108,18 +118,19 @@ export class Sessions {
         .where(and(eq(users.username, user), eq(users.passwordHash, passwordHash), eq(users.disabled, false)))
         .get();
       if (!account) return null;
-      tx.insert(sessions).values({ id, hash: sha256Hex(value), user, createdAt: at, lastSeenAt: at, ip }).run();
-      return { id, value };
+      tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
+      return { id, values };
     });
   }
 
   /** The session this cookie value opened, live or not; null if none (or it was pruned). */
-  find(value: string, now: number): KnownSession | null {
-    return this.cache.through(sha256Hex(value), now, this.read);
+  find(value: string, now: number, cookie: SessionCookie = "domain"): KnownSession | null {
+    // The two kinds share the cache: a console key is marked so that no value stands for the other.
+    return this.cache.through(cookie === "domain" ? sha256Hex(value) : `c${sha256Hex(value)}`, now, this.read);
   }
 
-  private readonly read = (hash: string): KnownSession | null => {
-    const row = this.byHash.get({ hash });
+  private readonly read = (key: string): KnownSession | null => {
+    const row = key.length === 64 ? this.byHash.domain.get({ hash: key }) : this.byHash.console.get({ hash: key.slice(1) });
     return row ? this.toKnown(row) : null;
   };
 
@@ -139,11 +150,11 @@ export class Sessions {
   }
 
   /** Signs a browser out: the session whose cookie this is ends now. */
-  end(value: string, now: number): void {
+  end(value: string, now: number, cookie: SessionCookie = "domain"): void {
     this.store.db
       .update(sessions)
       .set({ endedAt: new Date(now) })
-      .where(and(eq(sessions.hash, sha256Hex(value)), isNull(sessions.endedAt)))
+      .where(and(eq(cookie === "domain" ? sessions.hash : sessions.consoleHash, sha256Hex(value)), isNull(sessions.endedAt)))
       .run();
   }
 
@@ -155,7 +166,7 @@ export class Sessions {
     this.prunedAt = now;
   }
 
-  private toKnown(row: ReturnType<typeof this.byHash.get> & object): KnownSession {
+  private toKnown(row: ReturnType<typeof this.byHash.domain.get> & object): KnownSession {
     const createdAt = row.createdAt.getTime();
     const account = row.role === null ? null : { role: row.role, disabled: row.disabled ?? false };
     const principal: Principal | null = account && {

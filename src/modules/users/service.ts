@@ -58,6 +58,11 @@ export interface UserChange {
   password?: string;
   role?: string;
   disabled?: boolean;
+  /**
+   * Only if the password is still this hash: a change checked against the current password (a
+   * person changing their own) must not overwrite one an admin made during that check.
+   */
+  passwordWas?: string;
 }
 
 /**
@@ -70,6 +75,9 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
   const role = change.role === undefined ? undefined : parseRole(change.role);
   return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
+    if (change.passwordWas !== undefined && user.passwordHash !== change.passwordWas) {
+      throw new DomainError("conflict", "password_changed", "The password was changed meanwhile");
+    }
     const updated = tx
       .update(users)
       .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })

@@ -12,6 +12,10 @@ export interface View {
 }
 
 const views = [tokensView, usersView, devicesView, auditView];
+/** With the sign-in portal on, its sign-in page, bringing the browser back here (the server puts it in the page). */
+const portalSignIn = document.body.dataset.signin ?? null;
+/** Signed in at the portal: no token here, the browser's console cookie goes with every request instead. */
+let byPortal = false;
 const app = document.getElementById("app")!;
 const notice = h("p", { class: "notice", role: "status" });
 const notify = (message: string) => {
@@ -61,7 +65,27 @@ function signInPage(): void {
     h("label", {}, "Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     h("button", { type: "submit" }, "Sign in with password"),
   );
-  replace(app, h("h1", {}, "Keyward admin"), notice, h("section", { class: "signin" }, byToken, h("p", {}, "or"), byPassword));
+  const portal = portalSignIn && [h("p", {}, h("a", { href: portalSignIn, class: "portal" }, "Sign in with your Keyward account")), h("p", {}, "or")];
+  replace(app, h("h1", {}, "Keyward admin"), notice, h("section", { class: "signin" }, ...(portal || []), byToken, h("p", {}, "or"), byPassword));
+}
+
+async function signOut(): Promise<void> {
+  session.clear();
+  // A fetch, not a form: under the page's no-referrer policy a form's POST says `Origin: null`, which /signout refuses.
+  // Its answer is a redirect, which a manual fetch sees as an opaque one.
+  const ended = !byPortal || (await fetch("/signout", { method: "POST", redirect: "manual" }).then((res) => res.type === "opaqueredirect", () => false));
+  byPortal = false;
+  signInPage();
+  if (!ended) notify("Signing out at the portal failed: reload the page and try again.");
+}
+
+/** Opens the dashboard if the browser is signed in at the portal as an admin; else the sign-in page. */
+async function start(): Promise<void> {
+  const me = portalSignIn === null ? null : await api<{ user: string; role: string }>("GET", "/api/v1/me", undefined, null).catch(() => null);
+  byPortal = me?.role === "admin";
+  if (byPortal) return dashboard();
+  signInPage();
+  if (me) notify(`${me.user} is signed in, but is not an admin.`);
 }
 
 async function dashboard(view: View = tokensView): Promise<void> {
@@ -70,7 +94,7 @@ async function dashboard(view: View = tokensView): Promise<void> {
     "nav",
     {},
     ...views.map((v) => h("button", { type: "button", class: v === view ? "current" : "", onclick: () => void dashboard(v) }, v.title)),
-    h("button", { type: "button", class: "signout", onclick: () => (session.clear(), signInPage()) }, "Sign out"),
+    h("button", { type: "button", class: "signout", onclick: () => void signOut() }, "Sign out"),
   );
   notify("");
   replace(app, h("h1", {}, "Keyward admin"), nav, notice, main);
@@ -79,6 +103,7 @@ async function dashboard(view: View = tokensView): Promise<void> {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.clear();
+      byPortal = false;
       signInPage();
       notify("Your session ended; sign in again.");
     } else notify((error as Error).message);
@@ -86,4 +111,4 @@ async function dashboard(view: View = tokensView): Promise<void> {
 }
 
 if (session.get()) void dashboard();
-else signInPage();
+else void start();
