@@ -120,6 +120,25 @@ describe("logging in", () => {
     expect(listTokens(db, {}).items).toEqual([]);
   });
 
+  test("a login whose password changed (or whose account was disabled) during its check gets no token", async () => {
+    const store = memoryStore();
+    await addUser(store.db, { username: "alice", password: "correct horse" }, actor);
+    const config = resolveConfig({ flags: {}, env: {}, dotenv: {} });
+    const { core } = createServices(store, config, memoryLogger());
+    const checked = await core.login({ name: "alice", password: "correct horse", ip: actor.ip });
+    if (!checked.ok) throw new Error("the login should pass");
+    await updateUser(store.db, "alice", { password: "battery staple" }, actor);
+    expect(issueLoginToken(store.db, checked, 3_600_000, actor)).toBeNull();
+
+    const again = await core.login({ name: "alice", password: "battery staple", ip: actor.ip });
+    if (!again.ok) throw new Error("the login should pass");
+    await updateUser(store.db, "alice", { disabled: true }, actor);
+    expect(issueLoginToken(store.db, again, 3_600_000, actor)).toBeNull();
+    await updateUser(store.db, "alice", { disabled: false }, actor);
+    expect(issueLoginToken(store.db, again, 3_600_000, actor)?.row).toMatchObject({ user: "alice", source: "login" });
+    expect(listTokens(store.db, {}).items.filter((token) => token.source === "login")).toHaveLength(1);
+  });
+
   test("a disabled account cannot log in", async () => {
     const store = memoryStore();
     const { db } = store;

@@ -1,5 +1,5 @@
 import { and, eq, ne } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import type { Db, Transaction } from "../../db/client";
 import { auditEvents, tokens, users } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 
@@ -26,6 +26,20 @@ export async function passwordAccount(db: Db, name: string | null, password: str
   const matches = await Bun.password.verify(given.slice(0, MAX_PASSWORD) || "-", hash);
   if (!account || !matches || given === "" || account.disabled || given.length > MAX_PASSWORD) return null;
   return account;
+}
+
+/**
+ * Whether the account is still enabled with the password hash a login was checked against. What a
+ * login hands out (a token, a session) is written in one write transaction with this check, so a
+ * password change committed during the argon2id check is never outlived by it.
+ */
+export function accountUnchanged(tx: Db | Transaction, name: string, passwordHash: string): boolean {
+  const row = tx
+    .select({ username: users.username })
+    .from(users)
+    .where(and(eq(users.username, name), eq(users.passwordHash, passwordHash), eq(users.disabled, false)))
+    .get();
+  return row !== undefined;
 }
 
 /**

@@ -27,6 +27,7 @@ export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps)
       const decision = await core.login({ name, password: body?.password, ip });
       if (!decision.ok) return refuse({ set, status }, decision);
       const issued = issueLoginToken(db, decision, lifetimeMs, { name: decision.user, ip });
+      if (issued === null) return refuse({ set, status }, { ok: false, reason: "invalid_credentials", credential: "password" });
       return { message: "Login successful" as const, token: issued.token, expires_at: issued.row.expiresAt?.toISOString() ?? null };
     },
     {

@@ -1,14 +1,20 @@
-import type { Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
+import { accountUnchanged } from "../auth/accounts";
 import type { LoggedIn } from "../auth/model";
 import { issueToken, type Actor, type IssuedToken } from "../tokens/service";
 
 /**
  * The token a successful login hands out: an ordinary token with the account's role (source
  * `login`), or in lab mode a `user` token marked `lab`, so it can be told apart and never
- * mistaken for an account's.
+ * mistaken for an account's. Null if the account changed (a new password, disabled, removed)
+ * while its password was being checked: that change ends login tokens, and this one must not
+ * outlive it.
  */
-export function issueLoginToken(db: Db, who: LoggedIn, lifetimeMs: number | null, actor: Actor): IssuedToken {
-  return who.lab
-    ? issueToken(db, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor)
-    : issueToken(db, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor);
+export function issueLoginToken(db: Db, who: LoggedIn, lifetimeMs: number | null, actor: Actor): IssuedToken | null {
+  if (who.lab) return issueToken(db, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor);
+  const { passwordHash } = who;
+  if (passwordHash === null) return null;
+  return writeTransaction(db, (tx) =>
+    accountUnchanged(tx, who.user, passwordHash) ? issueToken(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
+  );
 }

@@ -5,6 +5,7 @@ import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/clie
 import { sessions, users } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
+import { accountUnchanged } from "../auth/accounts";
 import type { ReasonOf } from "../auth/model";
 import type { Principal } from "../tokens/verifier";
 
@@ -112,12 +113,7 @@ export class Sessions {
     const at = new Date(now);
     // One write transaction: no password change can commit between the check and the insert.
     return writeTransaction(this.store.db, (tx) => {
-      const account = tx
-        .select({ username: users.username })
-        .from(users)
-        .where(and(eq(users.username, user), eq(users.passwordHash, passwordHash), eq(users.disabled, false)))
-        .get();
-      if (!account) return null;
+      if (!accountUnchanged(tx, user, passwordHash)) return null;
       tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
       return { id, values };
     });
