@@ -28,17 +28,17 @@ const failures = {
   input: [422],
 } as const;
 type Failure = keyof typeof failures;
-type Answers<R, F extends Failure> = Omit<Record<500 | (typeof failures)[F][number], typeof ErrorBody>, keyof R> & R;
+type Answers<R, F extends Failure> = Omit<Record<500 | 503 | (typeof failures)[F][number], typeof ErrorBody>, keyof R> & R;
 
 /**
- * A route's `response`: its own answers, the error answers of what it does, and 500, which any
- * route can give. Declared, so that the OpenAPI document lists every status a client can meet.
+ * A route's `response`: its own answers, the error answers of what it does, and 500 and 503 (a
+ * database another process holds, with Retry-After), which any route can give. Declared, so that the OpenAPI document lists every status a client can meet.
  */
 export function withFailures<const R extends Record<number, TSchema>, F extends Failure = never>(
   own: R,
   ...does: F[]
 ): Answers<R, F> {
-  const statuses = [500, ...does.flatMap((kind) => failures[kind])];
+  const statuses = [500, 503, ...does.flatMap((kind) => failures[kind])];
   return { ...Object.fromEntries(statuses.map((status) => [status, ErrorBody])), ...own } as Answers<R, F>;
 }
 
