@@ -3,6 +3,7 @@ import { api, ApiError, session } from "./api";
 import { auditView } from "./audit";
 import { devicesView } from "./devices";
 import { fields, h, replace } from "./dom";
+import { sessionsView } from "./sessions";
 import { tokensView } from "./tokens";
 import { usersView } from "./users";
 
@@ -11,7 +12,7 @@ export interface View {
   render(root: HTMLElement, notify: (message: string) => void): Promise<void>;
 }
 
-const views = [tokensView, usersView, devicesView, auditView];
+const views = [tokensView, usersView, sessionsView, devicesView, auditView];
 const app = document.getElementById("app")!;
 const notice = h("p", { class: "notice", role: "status" });
 const notify = (message: string) => {
