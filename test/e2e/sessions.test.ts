@@ -93,7 +93,7 @@ describe("keyward session end", () => {
     expect(JSON.parse(result.stdout)).toEqual({ id: session!.id, user: "bob", ended_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   }, 30_000);
 
-  test("an id that is no open session (unknown, already ended) fails with exit 1 and one line; no id is a usage error (exit 2)", async () => {
+  test("an id of no session, or of one already ended, fails with exit 1 and one line; no id is a usage error (exit 2)", async () => {
     const { server, cli } = await portalServer();
     await signIn(server, "bob");
     const [session] = JSON.parse((await cli("session", "list", "--json")).stdout) as { id: string }[];
@@ -104,7 +104,7 @@ describe("keyward session end", () => {
         id,
         code: 1,
         stdout: "",
-        stderr: "keyward: No open session with that id: it never existed, or it has ended or expired\n",
+        stderr: "keyward: No session with that id, or it has already ended\n",
       });
     }
     const missing = await cli("session", "end");

@@ -7,7 +7,7 @@ import { pageOptions, pageRequest, printNext } from "../pages";
 
 const cli = { name: "cli" };
 const options = { ...jsonOption, ...settingOptions("db") };
-/** The server's lifetimes, read from the same settings, decide which sessions are still open. */
+/** Which sessions are still open is judged by this process's KEYWARD_SESSION_IDLE and KEYWARD_SESSION_MAX: the server's, when run with its settings. */
 const lifetimesOf = ({ sessionIdle, sessionMax }: { sessionIdle: number; sessionMax: number }) => ({ idleMs: sessionIdle, maxMs: sessionMax });
 
 const list: Command = command({
@@ -36,9 +36,9 @@ const end = command({
   positionals: ["id"],
   options,
   run: (flags, [id]) =>
-    withDatabase(flags, (store, config) => {
+    withDatabase(flags, (store) => {
       const now = Date.now();
-      const row = endSession(store.db, lifetimesOf(config), id, cli, now);
+      const row = endSession(store.db, id, cli, now);
       printResult(flags.json, { id: row.id, user: row.user, ended_at: new Date(now).toISOString() }, `Ended ${row.id} (${row.user}). A running server refuses it within a second.\n`);
       return 0;
     }),

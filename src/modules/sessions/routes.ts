@@ -41,7 +41,7 @@ export const sessionRoutes = ({ db, auth, sessions, now }: SessionRouteDeps) =>
     .delete(
       "/:id",
       ({ params, actor, status }) => {
-        endSession(db, sessions.lifetimes, params.id, actor(), now());
+        endSession(db, params.id, actor(), now());
         return status(204, undefined);
       },
       {
@@ -51,7 +51,7 @@ export const sessionRoutes = ({ db, auth, sessions, now }: SessionRouteDeps) =>
         detail: {
           summary: "End a browser session",
           description:
-            "Ends it now: /auth/forward refuses its cookie at once (within a second when ended by the CLI beside a running server). 404 session_not_found for an id that never was a session, or one that has ended or expired.",
+            "Ends it now: /auth/forward refuses its cookie at once (within a second when ended by the CLI beside a running server). 404 session_not_found for an id that never was a session (or was deleted, an hour past KEYWARD_SESSION_MAX), or one already ended.",
         },
       },
     );

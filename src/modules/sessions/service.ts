@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { writeTransaction, type Db } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { sessions } from "../../db/schema";
@@ -37,14 +37,16 @@ export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: Sessio
 }
 
 /**
- * Ends an open session now, and audits it. One that never existed, has ended or has expired is
- * not found: ending twice (two admins at once) is audited once.
+ * Ends a session now, and audits it. Not one already ended: ending twice (two admins at once) is
+ * audited once. One past its lifetimes is ended all the same rather than judged expired here: the
+ * CLI may be run with other KEYWARD_SESSION_* settings than the server, and a session the server
+ * still honours must never be "not found".
  */
-export function endSession(db: Db, lifetimes: SessionLifetimes, id: string, actor: Actor, now: number): SessionRow {
+export function endSession(db: Db, id: string, actor: Actor, now: number): SessionRow {
+  const at = new Date(now);
   return writeTransaction(db, (tx) => {
-    const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), openAt(lifetimes, now))).get();
-    if (!row) throw new DomainError("not_found", "session_not_found", "No open session with that id: it never existed, or it has ended or expired");
-    const at = new Date(now);
+    const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();
+    if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
     tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id)).run();
     recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);
     return row;
