@@ -19,6 +19,7 @@ import { metricsRoutes } from "./modules/metrics/routes";
 import { portalRoutes } from "./modules/portal/routes";
 import type { Portal } from "./modules/portal/service";
 import { principalRoutes } from "./modules/principal/routes";
+import { sessionRoutes } from "./modules/sessions/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
@@ -68,6 +69,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     )
     .use(tokenRoutes({ db: store.db, auth, usage, defaultLifetimeMs: config.tokenTtl }))
     .use(userRoutes({ db: store.db, auth }))
+    .use(sessionRoutes({ db: store.db, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));

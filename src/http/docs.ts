@@ -61,13 +61,18 @@ const documentation = {
   },
 } as const;
 
-type Operation = { operationId: string; requestBody?: { required: boolean; content: Record<string, { schema: TSchema }> } };
+type Operation = {
+  operationId: string;
+  requestBody?: { required: boolean; content: Record<string, { schema: TSchema }> };
+  responses?: Record<string, { content?: Record<string, unknown> }>;
+};
 
 /**
  * The OpenAPI document of every route the app serves, as @elysiajs/openapi derives it from their
- * schemas, with two things it gets wrong: a route for every method (`.all`) would give all eight
- * operations its one operationId (`allAuthForward`: each gets its method's), and every body would
- * be required, `t.Optional` ones too.
+ * schemas, with three things it gets wrong: a route for every method (`.all`) would give all eight
+ * operations its one operationId (`allAuthForward`: each gets its method's), every body would
+ * be required, `t.Optional` ones too, and an answer with no body (t.Void, a 204) would get
+ * `content: { type: "void" }`, which is no media type.
  */
 function openApiDocument(app: AnyElysia) {
   const { openapi, securitySchemes, ...described } = documentation;
@@ -78,6 +83,7 @@ function openApiDocument(app: AnyElysia) {
       // The plugin's copies of a body schema keep TypeBox's mark of t.Optional.
       const body = operation.requestBody;
       if (body && Object.values(body.content).some(({ schema }) => schema[OptionalKind] === "Optional")) body.required = false;
+      for (const response of Object.values(operation.responses ?? {})) if (typeof response.content?.type === "string") delete response.content;
     }
   }
   return { openapi, ...described, paths, components: { ...components, securitySchemes } };

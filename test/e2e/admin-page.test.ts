@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ADMIN_TOKEN, client } from "../helpers/api";
+import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
 import { hasChromium, launchChromium } from "../helpers/browser";
 import { tempDir } from "../helpers/binary";
 import { startKeyward, type RunningServer } from "../helpers/server";
@@ -13,6 +13,15 @@ setDefaultTimeout(30_000);
 // they go to a temporary directory, so a test run leaves the working tree as it was.
 const docs = process.env.KEYWARD_SCREENSHOTS_DIR ? resolve(process.env.KEYWARD_SCREENSHOTS_DIR) : tempDir("keyward-screenshots-");
 const XSS_NAME = "<img src=x onerror=alert(1)>";
+// The sign-in portal is on, so the Sessions tab has sessions to show; its pages are reached by fetch, never by name.
+const PUBLIC = "http://auth.keyward.test";
+
+/** Signs a user in through the portal as their browser would; the session cookie's value. */
+async function signIn(target: RunningServer, username: string): Promise<string> {
+  const res = await target.fetch("/signin", { ...formPost({ username, password: "correct horse battery" }, { origin: PUBLIC }), redirect: "manual" });
+  expect(res.status).toBe(303);
+  return /^keyward_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")![1]!;
+}
 
 let server: RunningServer;
 let browser: Browser;
@@ -22,7 +31,7 @@ const alerts: string[] = [];
 const blocked: string[] = [];
 
 beforeAll(async () => {
-  server = await startKeyward({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN } });
+  server = await startKeyward({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC } });
   await client(server).post("/api/v1/users", { username: "carol", password: "correct horse battery", role: "viewer" });
   await client(server).post("/api/v1/tokens/main", { hardware_fingerprint: "cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456" });
   if (!hasChromium) return;
@@ -127,6 +136,24 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     expect(alerts).toEqual([]);
   });
 
+  test("the sessions page lists a browser signed in through the portal; End, after the confirmation, signs it out at once", async () => {
+    const cookie = await signIn(server, "carol");
+    const forward = () => server.fetch("/auth/forward", { headers: { cookie: `keyward_session=${cookie}` } });
+    expect((await forward()).status).toBe(200);
+    await page.click("nav >> text=Sessions");
+    const row = page.locator("tr", { hasText: "carol" });
+    await row.waitFor();
+    const id = (await row.locator("code.id").textContent())!;
+    expect(id).toMatch(/^ses_[0-9A-Za-z]{16}$/);
+    expect(await page.content()).not.toContain(cookie);
+    await page.screenshot({ path: join(docs, "admin-sessions.png"), fullPage: true });
+    await row.locator("button:text-is('End')").click();
+    await page.waitForSelector("text=Nobody is signed in.");
+    expect((await forward()).status).toBe(401);
+    expect((await client(server).get("/api/v1/audit?action=session.ended")).body).toEqual([expect.objectContaining({ user: "carol", token_id: id, actor: "admin" })]);
+    expect(alerts).toEqual([]);
+  });
+
   test("a long list shows 50 rows and a More button that adds the next page, never asking for the whole table", async () => {
     for (let i = 0; i < 60; i++) await client(server).post("/api/v1/tokens", { user: "bulk", name: `bulk ${i}` });
     const total = (await client(server).get("/api/v1/tokens?limit=500")).body.length;
@@ -152,7 +179,7 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
 });
 
 describe.skipIf(!hasChromium)("the admin page at a phone's width and a desktop's, signed in, with several rows in every table", () => {
-  const tabs = ["Tokens", "Users", "Devices", "Audit"] as const;
+  const tabs = ["Tokens", "Users", "Sessions", "Devices", "Audit"] as const;
   let full: RunningServer;
 
   beforeAll(async () => {
@@ -161,12 +188,14 @@ describe.skipIf(!hasChromium)("the admin page at a phone's width and a desktop's
         KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN,
         API_TOKENS: "analyst:9b34c5e6a7d8f1e2b3c4a5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6",
         KEYWARD_DEVICE_ENROLLMENT: "approval",
+        KEYWARD_PUBLIC_URL: PUBLIC,
       },
     });
     const admin = client(full);
     for (const user of ["alice", "bob", "carol-with-a-rather-long-name@example.com"]) {
       await admin.post("/api/v1/users", { username: user, password: "correct horse battery", role: "viewer" });
       await admin.post("/api/v1/tokens", { user, name: `${user}'s laptop`, role: "analyst", allowed_ips: ["192.168.1.0/24"] });
+      await signIn(full, user);
     }
     for (const fingerprint of ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456", "fp-kiosk", "fp-front-desk"]) {
       await client(full, "").post("/api/v1/tokens/main", { hardware_fingerprint: fingerprint });

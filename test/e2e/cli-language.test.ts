@@ -24,12 +24,17 @@ type Json = Record<string, unknown> & unknown[];
 
 describe("every command that prints takes --json", () => {
   test("each one, run for real, prints one JSON document that says what it did", async () => {
-    const server = await start({ env: { KEYWARD_DEVICE_ENROLLMENT: "approval" } });
+    const portal = "http://auth.keyward.test";
+    const server = await start({ env: { KEYWARD_DEVICE_ENROLLMENT: "approval", KEYWARD_PUBLIC_URL: portal } });
     const pending = await server.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: '{"hardware_fingerprint":"fp-kiosk"}' });
     const device = ((await pending.json()) as { device_id: string }).device_id;
     const env = { KEYWARD_DB: server.db, KEYWARD_DEVICE_ENROLLMENT: "approval" };
     const dir = tempDir();
     const made = new Map<string, string>();
+    // carol signs in through the portal, so there is a session to list and end.
+    expect((await withPassword(["user", "add", "carol", "--password-stdin"], env)).code).toBe(0);
+    const signIn = await server.fetch("/signin", { method: "POST", redirect: "manual", headers: { origin: portal, "content-type": "application/x-www-form-urlencoded" }, body: "username=carol&password=a+long+enough+password" });
+    expect(signIn.status).toBe(303);
 
     // In order: later steps use what earlier ones made. Each case checks a field only that command's answer has.
     const cases: [string, string[], (out: Json) => void][] = [
@@ -41,11 +46,13 @@ describe("every command that prints takes --json", () => {
       ["token revoke", ["token", "revoke", "{rotated}"], (out) => expect(out.status).toBe("revoked")],
       ["token revoke", ["token", "revoke", "--user", "alice"], (out) => expect(out.user).toBe("alice")],
       ["user add", ["user", "add", "bob", "--password-stdin"], (out) => expect(out.username).toBe("bob")],
-      ["user list", ["user", "list"], (out) => expect(out).toHaveLength(1)],
+      ["user list", ["user", "list"], (out) => expect(out).toHaveLength(2)],
       ["user passwd", ["user", "passwd", "bob", "--password-stdin"], (out) => expect(out.username).toBe("bob")],
       ["user disable", ["user", "disable", "bob"], (out) => expect(out.disabled).toBe(true)],
       ["user enable", ["user", "enable", "bob"], (out) => expect(out.disabled).toBe(false)],
       ["user remove", ["user", "remove", "bob"], (out) => expect(out.username).toBe("bob")],
+      ["session list", ["session", "list", "--user", "carol"], (out) => (made.set("{session}", (out[0] as { id: string }).id), expect(out).toHaveLength(1))],
+      ["session end", ["session", "end", "{session}"], (out) => expect(out.user).toBe("carol")],
       ["device list", ["device", "list", "--status", "pending"], (out) => expect(out).toHaveLength(1)],
       ["device label", ["device", "label", device, "kiosk"], (out) => expect(out.label).toBe("kiosk")],
       ["device approve", ["device", "approve", device], (out) => expect(out.status).toBe("active")],

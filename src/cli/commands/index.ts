@@ -5,9 +5,10 @@ import { deviceCommands } from "./device";
 import { migrateCommand } from "./migrate";
 import { serveCommand } from "./serve";
 import { serviceCommands } from "./service";
+import { sessionCommands } from "./session";
 import { tlsCommands } from "./tls";
 import { tokenCommands } from "./token";
 import { userCommands } from "./user";
 
 /** Every command, in the order `keyward --help` lists them. */
-export const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, deviceCommands, auditCommand, backupCommand, restoreCommand, serviceCommands, tlsCommands];
+export const commands: (Command | CommandGroup)[] = [serveCommand, migrateCommand, tokenCommands, userCommands, sessionCommands, deviceCommands, auditCommand, backupCommand, restoreCommand, serviceCommands, tlsCommands];

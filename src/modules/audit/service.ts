@@ -15,6 +15,7 @@ export type AuditAction =
   | "user.created"
   | "user.updated"
   | "user.removed"
+  | "session.ended"
   | "device.enrolled"
   | "device.pending"
   | "device.approved"

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
 import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
@@ -133,7 +133,7 @@ export class Sessions {
   /** Why this session no longer opens anything, or null while it does. */
   whyEnded(session: KnownSession, now: number): SessionEnd | null {
     if (session.endedAt !== null && session.endedAt <= now) return "revoked";
-    if (now >= session.createdAt + this.lifetimes.maxMs || now >= session.lastSeenAt + this.lifetimes.idleMs) return "expired";
+    if (now >= sessionEndsAt(this.lifetimes, session)) return "expired";
     if (session.account === null || session.account.disabled) return "disabled";
     return null;
   }
@@ -193,3 +193,15 @@ export function endUserSessions(db: Db | Transaction, user: string, now: Date): 
 export function pruneSessions(db: Db | Transaction, { maxMs }: SessionLifetimes, now: number): void {
   db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS))).run();
 }
+
+/** When a session ends if it goes unused from now on: its idle end or its absolute end, whichever comes first. */
+export const sessionEndsAt = ({ idleMs, maxMs }: SessionLifetimes, session: { createdAt: number; lastSeenAt: number }) =>
+  Math.min(session.createdAt + maxMs, session.lastSeenAt + idleMs);
+
+/** `whyEnded` short of the account's state, as a query condition: the rows neither ended nor expired at `now` (tested side by side). */
+export const openAt = (lifetimes: SessionLifetimes, now: number): SQL =>
+  and(
+    or(isNull(sessions.endedAt), gt(sessions.endedAt, new Date(now))),
+    gt(sessions.createdAt, new Date(now - lifetimes.maxMs)),
+    gt(sessions.lastSeenAt, new Date(now - lifetimes.idleMs)),
+  )!;

@@ -1,0 +1,54 @@
+import { and, eq, isNull, type SQL } from "drizzle-orm";
+import { writeTransaction, type Db } from "../../db/client";
+import { Keyset, type Page, type PageRequest } from "../../db/pagination";
+import { sessions } from "../../db/schema";
+import { DomainError } from "../../lib/errors";
+import { normalizeUser } from "../../lib/names";
+import { recordAudit } from "../audit/service";
+import { openAt, type SessionLifetimes } from "../portal/sessions";
+import type { Actor } from "../tokens/service";
+
+/** The columns an admin may see: the cookie's hash is never read here, so it cannot leak. */
+const shown = {
+  id: sessions.id,
+  user: sessions.user,
+  createdAt: sessions.createdAt,
+  lastSeenAt: sessions.lastSeenAt,
+  ip: sessions.ip,
+};
+
+export type SessionRow = { [K in keyof typeof shown]: (typeof sessions.$inferSelect)[K] };
+
+export interface SessionFilter extends PageRequest {
+  user?: string;
+}
+
+const keyset = new Keyset<SessionRow>("sessions", sessions.createdAt, sessions.id, (row) => [row.createdAt, row.id]);
+
+/**
+ * One page of the sessions still open, newest first. A disabled account's sessions are among them:
+ * refused while it stays disabled, they work again if it is enabled, so an admin may end them first.
+ */
+export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: SessionFilter, now: number): Page<SessionRow> {
+  const { after, order, fetch } = keyset.plan(filter);
+  const where: (SQL | undefined)[] = [after, openAt(lifetimes, now)];
+  if (filter.user !== undefined) where.push(eq(sessions.user, normalizeUser(filter.user)));
+  return keyset.page(db.select(shown).from(sessions).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
+}
+
+/**
+ * Ends a session now, and audits it. Not one already ended: ending twice (two admins at once) is
+ * audited once. One past its lifetimes is ended all the same rather than judged expired here: the
+ * CLI may be run with other KEYWARD_SESSION_* settings than the server, and a session the server
+ * still honours must never be "not found".
+ */
+export function endSession(db: Db, id: string, actor: Actor, now: number): SessionRow {
+  const at = new Date(now);
+  return writeTransaction(db, (tx) => {
+    const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();
+    if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
+    tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id)).run();
+    recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);
+    return row;
+  });
+}
