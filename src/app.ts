@@ -46,7 +46,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(errorHandling(log))
     .use(docs())
     .use(homeRoutes)
-    .use(adminRoutes(portal))
+    .use(adminRoutes({ portal, core, addressOf }))
     .use(health(store))
     .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))

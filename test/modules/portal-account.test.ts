@@ -73,6 +73,16 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     expect(event).toMatchObject({ actor: "root", user: "alice" });
   });
 
+  test("the admin page says whether the browser is signed in (a live console cookie), so its script asks who only then", async () => {
+    const app = await accountApp();
+    const { domain, console } = await app.signIn("root");
+    const body = async (cookie: string) => (await app.fetch("/admin", { headers: { cookie } })).text();
+    expect(await body(`keyward_console=${console}`)).toContain(' data-signin="https://auth.home.arpa/signin?rd=https%3A%2F%2Fauth.home.arpa%2Fadmin" data-session>');
+    expect(await body(`keyward_session=${domain}`)).not.toContain("data-session");
+    await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } });
+    expect(await body(`keyward_console=${console}`)).not.toContain("data-session");
+  });
+
   test("a user's session is a user: admin routes say 403", async () => {
     const app = await accountApp();
     const { console } = await app.signIn();

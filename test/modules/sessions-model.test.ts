@@ -44,6 +44,6 @@ describe("the OpenAPI document", () => {
     expect(list.responses[200].headers["X-Next-Cursor"]).toBeDefined();
     const end = document.paths["/api/v1/sessions/{id}"].delete;
     expect(end.responses[204]).toEqual({ description: "Ended" });
-    expect(Object.keys(end.responses).sort()).toEqual(["204", "401", "403", "404", "422", "429", "500"]);
+    expect(Object.keys(end.responses).sort()).toEqual(["204", "401", "403", "404", "422", "429", "500", "503"]);
   });
 });

@@ -82,7 +82,7 @@ async function signOut(): Promise<void> {
 
 /** Opens the dashboard if the browser is signed in at the portal as an admin; else the sign-in page. */
 async function start(): Promise<void> {
-  const me = portalSignIn === null ? null : await api<{ user: string; role: string }>("GET", "/api/v1/me", undefined, null).catch(() => null);
+  const me = "session" in document.body.dataset ? await api<{ user: string; role: string }>("GET", "/api/v1/me", undefined, null).catch(() => null) : null;
   byPortal = me?.role === "admin";
   if (byPortal) return dashboard();
   signInPage();
