@@ -142,3 +142,38 @@ describe("only statuses nginx auth_request passes on, whatever a client sends", 
     }
   });
 });
+
+describe("the sign-in page reads rd as nginx sends it, unencoded", () => {
+  const hiddenRd = async (app: Awaited<ReturnType<typeof portalApp>>, query: string) => {
+    const page = await (await app.fetch(`/signin?${query}`)).text();
+    return /name="rd" value="([^"]*)"/.exec(page)?.[1]?.replaceAll("&amp;", "&") ?? null;
+  };
+
+  test.each([
+    ["a plain URL", "rd=https://wiki.home.arpa/page", "https://wiki.home.arpa/page"],
+    ["its own query, & and all", "rd=https://wiki.home.arpa/page?x=1&y=2&rd=3", "https://wiki.home.arpa/page?x=1&y=2&rd=3"],
+    ["percent-escapes kept as they are, not decoded", "rd=http://wiki.home.arpa:8080/a%20b?q=a%26b+c", "http://wiki.home.arpa:8080/a%20b?q=a%26b+c"],
+    ["a percent-encoded URL, as /auth/forward sends it", `rd=${encodeURIComponent("https://wiki.home.arpa/page?x=1&y=2")}`, "https://wiki.home.arpa/page?x=1&y=2"],
+    ["an encoded rd first, a literal one after it: the first counts", `rd=${encodeURIComponent("https://wiki.home.arpa/")}&rd=https://nas.home.arpa/`, "https://wiki.home.arpa/"],
+  ])("%s", async (_, query, expected) => {
+    expect(await hiddenRd(await portalApp(), query)).toBe(expected);
+  });
+
+  test.each([
+    "rd=https://evil.example/?https://wiki.home.arpa/",
+    "rd=http://home.arpa.evil.example/",
+    "rd=https://wiki.home.arpa@evil.example/",
+    "rd=https://evil.example/&rd=https://wiki.home.arpa/",
+    "rd=//evil.example/",
+    "rd=javascript:alert(1)//https://wiki.home.arpa/",
+  ])("still no open redirect: %s leads nowhere", async (query) => {
+    expect(await hiddenRd(await portalApp(), query)).toBeNull();
+  });
+
+  test("an original URL too long to carry still gets the sign-in page, without rd, not a 422", async () => {
+    const app = await portalApp();
+    const res = await app.fetch(`/signin?rd=https://wiki.home.arpa/${"a".repeat(5000)}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).not.toContain('name="rd"');
+  });
+});

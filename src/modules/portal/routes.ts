@@ -6,7 +6,7 @@ import { timingEqualizer } from "../auth/accounts";
 import type { AuthCore } from "../auth/service";
 import { Page, SignInForm, SignInQuery } from "./model";
 import { pagePolicy, signedInPage, signInPage } from "./page";
-import { followable, fromPortal, sessionCookies, setCookie, signInUrl, type Portal } from "./service";
+import { followable, fromPortal, requestedRd, sessionCookies, setCookie, signInUrl, type Portal } from "./service";
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
@@ -40,8 +40,9 @@ export const portalRoutes = ({ portal, core, sessions, addressOf, now }: PortalD
   return new Elysia({ name: "keyward/portal", detail: { tags: ["Sign-in portal"] } })
     .get(
       "/signin",
-      ({ query, request, set }) => {
-        const rd = followable(portal, query.rd);
+      ({ request, set }) => {
+        // The query is validated by its schema, but read raw: nginx's rd comes unencoded.
+        const rd = followable(portal, requestedRd(request.url));
         const cookies = sessionCookies(request);
         const decided = cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token");
         html(set);
