@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { ADMIN_TOKEN, addAccount } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
-import { CHROMIUM, hasChromium } from "../helpers/browser";
+import { hasChromium, launchChromium } from "../helpers/browser";
 import { freePort } from "../helpers/server";
 
 const PASSWORD = "correct horse battery";
@@ -32,11 +32,7 @@ describe.skipIf(!hasChromium)("the sign-in portal in a real browser", () => {
         return app.app.handle(request);
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP *.keyward.test 127.0.0.1"],
-    });
+    browser = await launchChromium(["--host-resolver-rules=MAP *.keyward.test 127.0.0.1"]);
   });
   afterAll(async () => {
     await browser?.close();

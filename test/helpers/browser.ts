@@ -9,12 +9,13 @@ export const CHROMIUM = "/usr/bin/chromium";
  */
 export const hasChromium = existsSync(CHROMIUM) || process.env.CI === "true";
 
-export function launchChromium(): Promise<Browser> {
+/** `args` adds switches, such as `--host-resolver-rules` for host names that lead to loopback. */
+export function launchChromium(args: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // Without the networking switches Chromium keeps trying to reach Google's services, which
     // this closed network refuses.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...args],
   });
 }

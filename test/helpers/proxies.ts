@@ -15,15 +15,19 @@ export const CADDY_SITE = "nas.lan";
 
 const README = join(import.meta.dir, "../../README.md");
 
-/** The fenced ```nginx or ```caddy block of README.md's `/auth/forward` section, exactly as written. */
-export function readmeSnippet(name: ProxyName): string {
+/** The README sections whose snippets are run: `/auth/forward`'s, and the portal's whole setup. */
+export type Section = "forward" | "portal";
+const HEADINGS: Record<Section, string> = { forward: "### `/auth/forward`", portal: "### Browser sign-in (portal)" };
+
+/** The fenced ```nginx or ```caddy block of a README.md section, exactly as written. */
+export function readmeSnippet(name: ProxyName, section: Section = "forward"): string {
   const readme = readFileSync(README, "utf8");
-  const start = readme.indexOf("### `/auth/forward`");
-  if (start === -1) throw new Error("README.md has no /auth/forward section");
+  const start = readme.indexOf(HEADINGS[section]);
+  if (start === -1) throw new Error(`README.md has no ${HEADINGS[section]} section`);
   const next = readme.indexOf("\n### ", start + 1);
-  const section = readme.slice(start, next === -1 ? undefined : next);
-  const blocks = [...section.matchAll(new RegExp("^```" + name + "\\n([\\s\\S]*?)^```$", "gm"))];
-  if (blocks.length !== 1) throw new Error(`README's /auth/forward section has ${blocks.length} \`\`\`${name} blocks, not one`);
+  const text = readme.slice(start, next === -1 ? undefined : next);
+  const blocks = [...text.matchAll(new RegExp("^```" + name + "\\n([\\s\\S]*?)^```$", "gm"))];
+  if (blocks.length !== 1) throw new Error(`README's ${HEADINGS[section]} section has ${blocks.length} \`\`\`${name} blocks, not one`);
   return blocks[0]![1]!;
 }
 
@@ -51,8 +55,25 @@ export function pointedAt(snippet: string, { keyward, upstream, port, role }: Wi
   return text;
 }
 
+/** The README's domain for the portal's hosts, and the one the tests' browser maps to loopback. */
+const README_DOMAIN = "home.arpa";
+export const TEST_DOMAIN = "keyward.test";
+
+/**
+ * The portal setup's changes: addresses and ports as for `/auth/forward`'s snippets, and its host
+ * names moved to the test's domain on the proxy's port (every `http://….home.arpa` URL, nginx's
+ * `listen 80` and `server_name`s). Each must be found, so a snippet that drifts fails here.
+ */
+export function portalPointedAt(snippet: string, { keyward, upstream, port }: Omit<Wiring, "role">): string {
+  let text = swapped(snippet, "127.0.0.1:8000", keyward);
+  text = swapped(text, "127.0.0.1:3000", upstream);
+  text = swapped(text, /http:\/\/([a-z0-9-]+)\.home\.arpa\b/g, `http://$1.${TEST_DOMAIN}:${port}`);
+  if (text.includes("server {")) text = swapped(text, "listen 80;", `listen 127.0.0.1:${port};`);
+  return text.replaceAll(README_DOMAIN, TEST_DOMAIN);
+}
+
 function swapped(text: string, from: string | RegExp, to: string): string {
-  if (typeof from === "string" ? !text.includes(from) : !from.test(text)) throw new Error(`the README snippet no longer contains ${from}`);
+  if (typeof from === "string" ? !text.includes(from) : text.search(from) === -1) throw new Error(`the README snippet no longer contains ${from}`);
   return typeof from === "string" ? text.replaceAll(from, to) : text.replace(from, to);
 }
 
@@ -64,14 +85,28 @@ export interface RunningProxy {
   stop(): void;
 }
 
-/** Starts Debian's nginx or Caddy with the README snippet pointed at these addresses. */
+/** Starts Debian's nginx or Caddy with the `/auth/forward` section's snippet pointed at these addresses. */
 export async function startProxy(name: ProxyName, wiring: Omit<Wiring, "port">): Promise<RunningProxy> {
   const port = freePort();
   const snippet = pointedAt(readmeSnippet(name), { ...wiring, port });
-  const dir = tempDir(`keyward-${name}-`);
-  const proc = name === "nginx" ? spawnNginx(dir, port, snippet) : spawnCaddy(dir, snippet);
-  const url = `http://127.0.0.1:${port}`;
+  // nginx's snippet is a server's locations; Caddy's a site, which names its port.
+  const config = name === "nginx" ? `server {\n    listen 127.0.0.1:${port};\n${snippet}\n}` : snippet;
   const headers: Record<string, string> = name === "caddy" ? { host: `${CADDY_SITE}:${port}` } : {};
+  return launch(name, port, config, headers);
+}
+
+/**
+ * Starts Debian's nginx or Caddy with the portal section's whole setup, its servers (or sites)
+ * `app.keyward.test` and `auth.keyward.test` both on `port`: KEYWARD_PUBLIC_URL names it too.
+ */
+export function startPortalProxy(name: ProxyName, wiring: Omit<Wiring, "role">): Promise<RunningProxy> {
+  return launch(name, wiring.port, portalPointedAt(readmeSnippet(name, "portal"), wiring), {});
+}
+
+async function launch(name: ProxyName, port: number, config: string, headers: Record<string, string>): Promise<RunningProxy> {
+  const dir = tempDir(`keyward-${name}-`);
+  const proc = name === "nginx" ? spawnNginx(dir, config) : spawnCaddy(dir, config);
+  const url = `http://127.0.0.1:${port}`;
   await until(async () => {
     if (proc.exitCode !== null) throw new Error(`${name} did not start: ${await new Response(proc.stderr as ReadableStream).text()}`);
     return fetch(url, { headers }).then(() => true, () => false);
@@ -80,10 +115,10 @@ export async function startProxy(name: ProxyName, wiring: Omit<Wiring, "port">):
 }
 
 /**
- * The least around the snippet that makes a server. `underscores_in_headers on` is the riskier
- * setting (off, nginx drops `Remote_User` itself): the snippet must hold with it.
+ * The least around the snippet's servers that makes nginx run. `underscores_in_headers on` is the
+ * riskier setting (off, nginx drops `Remote_User` itself): the snippets must hold with it.
  */
-function spawnNginx(prefix: string, port: number, snippet: string) {
+function spawnNginx(prefix: string, servers: string) {
   mkdirSync(join(prefix, "logs"));
   const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `${kind}_temp_path ${prefix}/${kind};`).join(" ");
   writeFileSync(
@@ -95,11 +130,8 @@ events { worker_connections 64; }
 http {
   access_log off;
   ${temps}
-  server {
-    listen 127.0.0.1:${port};
-    underscores_in_headers on;
-${snippet}
-  }
+  underscores_in_headers on;
+${servers}
 }
 `,
   );
@@ -107,7 +139,7 @@ ${snippet}
 }
 
 /** Caddy keeps its state and autosaved config under HOME and XDG: all in the temporary directory. */
-function spawnCaddy(dir: string, snippet: string) {
+function spawnCaddy(dir: string, sites: string) {
   const file = join(dir, "Caddyfile");
   writeFileSync(
     file,
@@ -117,7 +149,7 @@ function spawnCaddy(dir: string, snippet: string) {
 \tstorage file_system ${join(dir, "storage")}
 \tdefault_bind 127.0.0.1
 }
-${snippet}`,
+${sites}`,
   );
   return Bun.spawn([PROXY_BINARIES.caddy, "run", "--config", file, "--adapter", "caddyfile"], {
     stdout: "ignore",

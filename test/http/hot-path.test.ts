@@ -24,7 +24,7 @@ describe("the hot path", () => {
       const route = (app.router.history as { method: string; path: string; compile?: () => Function; composed?: Function }[]).find((r) => r.method === method && r.path === path);
       return route?.compile?.() ?? route?.composed;
     };
-    for (const [method, path] of [["GET", "/data"], ["GET", "/api/v1/me"], ["ALL", "/auth/forward"], ["GET", "/api/v1/tokens/verify"]] as const) {
+    for (const [method, path] of [["GET", "/data"], ["GET", "/api/v1/me"], ["ALL", "/auth/forward"], ["ALL", "/auth/request"], ["GET", "/api/v1/tokens/verify"]] as const) {
       expect(`${method} ${path}: ${handlerOf(method, path)?.constructor.name}`).toBe(`${method} ${path}: Function`);
     }
     // An admin route reads a body and awaits its check, device JWTs included.

@@ -78,29 +78,29 @@ function appWhoseCoreThrows(error: Error) {
 }
 
 describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
-  test("a locked-out address: 401 with Retry-After and WWW-Authenticate, where /data says 429", async () => {
+  test.each(["/auth/forward", "/auth/request"])("a locked-out address at %s: 401 with Retry-After and WWW-Authenticate, where /data says 429", async (path) => {
     const { fetch } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "3" });
     for (let i = 0; i < 3; i++) await fetch("/data", { headers: { authorization: `Bearer guess-${i}` } });
     const guess = { headers: { authorization: "Bearer guess-3" } };
     expect((await fetch("/data", guess)).status).toBe(429);
-    const res = await fetch("/auth/forward", guess);
+    const res = await fetch(path, guess);
     expect(res.status).toBe(401);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keyward"');
     expect(await res.json()).toEqual({ error: expect.stringContaining("try again in"), code: "too_many_failures", detail: expect.stringContaining("try again in") });
   });
 
-  test("an internal error: 403 internal_error, fail closed; the detail goes to the log, not the client", async () => {
+  test.each(["/auth/forward", "/auth/request"])("an internal error at %s: 403 internal_error, fail closed; the detail goes to the log, not the client", async (path) => {
     const { call, log } = appWhoseCoreThrows(new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db"));
-    const res = await call("/auth/forward");
+    const res = await call(path);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error", detail: "Internal server error" });
     expect(String(log.lines.find((line) => line.msg === "request failed")?.error)).toContain("SQLITE_CORRUPT");
   });
 
-  test("a busy database: 403 database_busy with Retry-After, where other routes say 503", async () => {
+  test.each(["/auth/forward", "/auth/request"])("a busy database at %s: 403 database_busy with Retry-After, where other routes say 503", async (path) => {
     const { call } = appWhoseCoreThrows(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }));
-    const res = await call("/auth/forward");
+    const res = await call(path);
     expect(res.status).toBe(403);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await res.json()).toEqual({ error: "The database is busy; try again in a moment", code: "database_busy", detail: "The database is busy; try again in a moment" });

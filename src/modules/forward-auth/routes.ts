@@ -6,6 +6,7 @@ import type { AddressOf } from "../../http/client-address";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
+import type { Principal } from "../tokens/verifier";
 import { identityHeader } from "../../http/identity-header";
 import { originalUrl, sessionCookies, signInUrl, wantsPage, type Portal } from "../portal/service";
 
@@ -55,25 +56,61 @@ function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: st
   return status(302, SIGN_IN);
 }
 
+/** Past this a role list is a misconfigured proxy, not a request to weigh. */
+const MAX_ROLES_LENGTH = 200;
+const TOO_MANY_ROLES = errorBody("invalid_role", `?role= in Keyward's URL is over ${MAX_ROLES_LENGTH} characters: fix the proxy's configuration`);
+
 const ForwardQuery = t.Object({
-  role: t.Optional(t.String({ maxLength: 200, description: "Roles that may pass, comma-separated (any of them); by default any valid token passes", examples: ["admin"] })),
+  role: t.Optional(
+    t.String({
+      description: `Roles that may pass, comma-separated (any of them); by default any valid token passes. At most ${MAX_ROLES_LENGTH} characters: a longer list is refused with 403 (invalid_role), not the 422 nginx would turn into a 500`,
+      examples: ["admin"],
+    }),
+  ),
 });
+
+/**
+ * What a browser refused for want of a credential is answered: sent to sign in (302, which Caddy
+ * and Traefik hand on), or given the 401 itself, for nginx's `error_page 401` to act on.
+ */
+type BrowserRefusal = "sent-to-sign-in" | "kept";
+
+const ForwardAuthOk = t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" });
+// Not withFailures: no 422, 429 or 5xx here, whatever happens (see the descriptions).
+const answers = { 200: ForwardAuthOk, 401: ErrorBody, 403: ErrorBody };
+
+/** A request let through: the identity headers the proxy copies to the service, and the same in the body. */
+function granted({ principal, request }: { principal: Principal; request: Request }) {
+  headersOnSuccess(request, [
+    ["remote-user", identityHeader(principal.user)],
+    ["remote-groups", identityHeader(principal.role)],
+    ["x-keyward-token-id", principal.tokenId],
+  ]);
+  return { user: principal.user, role: principal.role, token_id: principal.tokenId };
+}
+
+const ANSWERS =
+  "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id).";
+const NGINX_STATUSES =
+  "Never 422, 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.";
 
 /**
  * What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` call before letting a
  * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
- * WWW-Authenticate, 403 when the role is not one the service asked for. Never a 429 or 5xx, which
- * nginx would turn into a 500 for the user. With the portal on, a browser's session cookie passes
- * too, and a browser refused with a 401 is sent to sign in (302) instead.
+ * WWW-Authenticate, 403 when the role is not one the service asked for. Never a 422, 429 or 5xx,
+ * which nginx would turn into a 500 for the user. With the portal on, a browser's session cookie
+ * passes too; /auth/forward sends a browser refused with a 401 to sign in (302), /auth/request
+ * never redirects (nginx's own `error_page 401` does).
  */
 export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, portal }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with
       // no promise on the way (see http/deferred.ts).
-      forwardAuth: (_: true) => ({
+      forwardAuth: (browsers: BrowserRefusal) => ({
         resolve: resolveHook(
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
+            if (query.role !== undefined && query.role.length > MAX_ROLES_LENGTH) return status(403, TOO_MANY_ROLES);
             const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
             const need = roles.length > 0 ? roles : "token";
             const token = forwardedToken(request, allowQueryToken);
@@ -84,9 +121,10 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
               const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
               if (decided.ok) return { principal: decided.principal };
               // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
-              // script still gets its 401. So does nginx (its auth_request, which the README's snippet
-              // marks with X-Original-URL, would turn a 302 into a 500).
-              const signIn = decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
+              // script still gets its 401. So does nginx (its auth_request, which the README's older
+              // snippet marks with X-Original-URL, would turn a 302 into a 500).
+              const signIn =
+                browsers === "sent-to-sign-in" && decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
               return signIn ? sendToSignIn(set, signInUrl(portal, originalUrl(request.headers)), status) : decided.answer;
             } catch (error) {
               // Undecided is not let in, said as 403: the token was not found bad, so a client that
@@ -100,32 +138,23 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
         ),
       }),
     })
-    .all(
-    "/auth/forward",
-    ({ principal, request }) => {
-      headersOnSuccess(request, [
-        ["remote-user", identityHeader(principal.user)],
-        ["remote-groups", identityHeader(principal.role)],
-        ["x-keyward-token-id", principal.tokenId],
-      ]);
-      return { user: principal.user, role: principal.role, token_id: principal.tokenId };
-    },
-    {
+    .all("/auth/forward", granted, {
       query: ForwardQuery,
-      forwardAuth: true,
-      // Not withFailures: no 429 or 5xx here, whatever happens (see the description).
-      response: {
-        200: t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" }),
-        302: ErrorBody,
-        401: ErrorBody,
-        403: ErrorBody,
-        422: ErrorBody,
-      },
+      forwardAuth: "sent-to-sign-in",
+      response: { ...answers, 302: ErrorBody },
       detail: {
         summary: "Forward auth for reverse proxies",
-        description:
-          "Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. 200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id), and a browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as `rd`. Never 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.",
+        description: `${ANSWERS} A browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as \`rd\` — unless it carries X-Original-URL, as nginx's auth_request does. ${NGINX_STATUSES}`,
         security: [{ bearer: [] }],
       },
-    },
-  );
+    })
+    .all("/auth/request", granted, {
+      query: ForwardQuery,
+      forwardAuth: "kept",
+      response: answers,
+      detail: {
+        summary: "Forward auth for nginx auth_request, never a redirect",
+        description: `The same decision as /auth/forward, answered only with 200, 401 or 403: a browser without a valid credential gets 401 like a script, and nginx's \`error_page 401\` sends it to the sign-in page (see the README). ${ANSWERS} ${NGINX_STATUSES}`,
+        security: [{ bearer: [] }],
+      },
+    });

@@ -9,7 +9,7 @@ import type { AuthCore } from "../auth/service";
 import { Page, PasswordForm, SignInForm, SignInQuery } from "./model";
 import { LOCKED_MESSAGE, pagePolicy, signedInPage, signInPage } from "./page";
 import { changeOwnPassword } from "./password";
-import { followable, fromPortal, sessionCookies, setCookies, signInUrl, type Portal } from "./service";
+import { followable, fromPortal, requestedRd, sessionCookies, setCookies, signInUrl, type Portal } from "./service";
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
@@ -51,7 +51,8 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
     .get(
       "/signin",
       ({ query, request, set }) => {
-        const rd = followable(portal, query.rd);
+        // The query is validated by its schema, but rd is read raw: nginx's comes unencoded.
+        const rd = followable(portal, requestedRd(request.url));
         const decided = signedIn(request);
         html(set);
         if (decided?.ok) {

@@ -34,6 +34,26 @@ export function followable(portal: Portal, rd: string | undefined): string | nul
   return ownsHost(portal, url.hostname) ? url.href : null;
 }
 
+/** Where the first `rd=` of a query starts, and whether a literal http(s) URL follows it. */
+const firstRd = /(?:^|&)rd=/;
+const literalUrl = /^https?:\/\//i;
+
+/**
+ * The `rd` a GET of the sign-in page was sent with. nginx cannot percent-encode: its `return 302
+ * …/signin?rd=$scheme://$http_host$request_uri` sends the URL as it is, `&` and `%XX` included. So
+ * a first `rd` that is a literal http(s) URL runs to the end of the query, undecoded; any other is
+ * decoded as usual (a percent-encoded URL, as /auth/forward sends). `followable` judges either.
+ */
+export function requestedRd(url: string): string | undefined {
+  const query = url.indexOf("?");
+  if (query === -1) return undefined;
+  const rest = url.slice(query + 1);
+  const found = firstRd.exec(rest);
+  if (found === null) return undefined;
+  const value = rest.slice(found.index + found[0].length);
+  return literalUrl.test(value) ? value : (new URLSearchParams(rest).get("rd") ?? undefined);
+}
+
 const forwardedHost = /^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
 /** A path and query as a proxy reports them: printable ASCII, starting with one slash. */
 const forwardedUri = /^\/(?!\/)[\x21-\x7e]*$/;
