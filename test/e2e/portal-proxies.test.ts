@@ -167,6 +167,20 @@ describe.each(["nginx", "caddy"] as ProxyName[])("signing in through %s, set up 
       expect(await onSignIn()).toEqual({ at: `${site.auth}/signin`, rd: target });
     });
 
+    test("an admin ends the session (DELETE /api/v1/sessions/{id}): the person's next request is sent to sign in", async () => {
+      const target = site.app("/after/end");
+      await page.goto(target);
+      await signIn();
+      expect(await page.textContent("#hello")).toBe("Hello alice");
+      const id = seen.at(-1)!["x-keyward-token-id"]!;
+      const listed = await site.api().get<{ id: string; user: string }[]>("/api/v1/sessions?user=alice");
+      expect(listed.body.map((session) => session.id)).toContain(id);
+
+      expect((await site.api().delete(`/api/v1/sessions/${id}`)).status).toBe(204);
+      await page.goto(target);
+      expect(await onSignIn()).toEqual({ at: `${site.auth}/signin`, rd: target });
+    });
+
     test("a script (no text/html in Accept) gets 401 and the service is never reached; a browser's request gets 302 to sign in", async () => {
       const before = seen.length;
       const ask = (accept: string) => fetch(`${site.proxy.url}/some/page?x=1`, { redirect: "manual", headers: { host: `app.${TEST_DOMAIN}:${site.port}`, accept } });
