@@ -24,7 +24,8 @@ export interface PortalDeps {
 const CROSS_SITE = errorBody("cross_site_request", "This form may only be sent from Keyward's own sign-in page");
 /** The same words whether the name exists or not. */
 const WRONG = "The user name or password is not right.";
-const NOTICES: Record<string, string> = { password: "Your password was changed. Other browsers and login tokens were signed out." };
+/** A Map, not an object: `?notice=constructor` must find nothing rather than what every object has. */
+const NOTICES = new Map([["password", "Your password was changed. Other browsers and login tokens were signed out."]]);
 
 /**
  * The sign-in portal: a page, its form, and sign-out. A session it opens is a cookie that
@@ -56,7 +57,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         html(set);
         if (decided?.ok) {
           const { user, role } = decided.principal;
-          return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES[query.notice ?? ""] ?? null });
+          return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES.get(query.notice ?? "") ?? null });
         }
         // A cookie of a session that ended is dropped, so the browser stops presenting it.
         if (decided !== null) set.headers["set-cookie"] = setCookies(portal, null);

@@ -1,0 +1,121 @@
+import { describe, expect, test } from "bun:test";
+import { sessions } from "../../src/db/schema";
+import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
+import { inProcessApp } from "../helpers/app";
+
+const PUBLIC = "https://auth.home.arpa";
+const FROM_PORTAL = { origin: PUBLIC };
+const PASSWORD = "correct horse battery";
+const NEW_PASSWORD = "battery staple horse";
+const change = { current_password: PASSWORD, new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
+
+const cookieValue = (res: Response, name: string) =>
+  res.headers
+    .getSetCookie()
+    .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
+    .find(Boolean) ?? null;
+
+/** The portal on, alice (a user) and root (an admin) with passwords; a hostile client's view of it. */
+async function attackedApp(env: Record<string, string> = {}) {
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env });
+  await addAccount(app, "alice", PASSWORD);
+  await addAccount(app, "root", PASSWORD, "admin");
+  const signIn = async (username = "alice", password = PASSWORD) => {
+    const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
+    expect(res.status).toBe(303);
+    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "keyward_console")! };
+  };
+  const changePassword = (console: string, fields: Record<string, string> = change) =>
+    app.fetch("/account/password", formPost(fields, { cookie: `keyward_console=${console}`, ...FROM_PORTAL }));
+  const openSessions = () => app.store.db.select().from(sessions).all().filter((row) => row.endedAt === null);
+  const patchAlice = (body: object) =>
+    app.fetch("/api/v1/users/alice", { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { ...app, signIn, changePassword, openSessions, patchAlice };
+}
+
+describe("a hostile page cannot make a signed-in browser change anything", () => {
+  test.each([
+    ["an Origin with a trailing slash", { origin: `${PUBLIC}/` }],
+    ["the Origin in capitals", { origin: PUBLIC.toUpperCase() }],
+    ["the Origin with its default port spelled out", { origin: `${PUBLIC}:443` }],
+    ["the portal's Origin and a sibling's, as two headers", [["origin", PUBLIC], ["origin", "https://wiki.home.arpa"]] as [string, string][]],
+    ["a Referer from the portal and no Origin", { referer: `${PUBLIC}/signin` }],
+    ["a method override header on a GET", { "x-http-method-override": "DELETE" }],
+  ])("%s: the API ignores the console cookie, the portal's forms refuse (403), nothing changes", async (_, extra) => {
+    const app = await attackedApp();
+    const root = await app.signIn("root");
+    const alice = await app.signIn();
+    const headers = (cookie: string, more: Record<string, string> = {}) => {
+      const all = new Headers(extra);
+      for (const [name, value] of Object.entries({ cookie, ...more })) all.set(name, value);
+      return all;
+    };
+    const asRoot = `keyward_console=${root.console}`;
+    const json = { "content-type": "application/json" };
+    const attempts = [
+      app.fetch("/api/v1/users/alice", { method: "PATCH", headers: headers(asRoot, json), body: JSON.stringify({ disabled: true }) }),
+      app.fetch("/api/v1/users/alice", { method: "DELETE", headers: headers(asRoot) }),
+      app.fetch("/api/v1/tokens", { method: "POST", headers: headers(asRoot, json), body: JSON.stringify({ user: "alice" }) }),
+      app.fetch("/api/v1/users/alice", { method: "GET", headers: headers(asRoot) }),
+    ];
+    expect((await Promise.all(attempts)).map((res) => res.status)).toEqual([401, 401, 401, 404]);
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const asAlice = `keyward_console=${alice.console}`;
+    const password = await app.fetch("/account/password", { method: "POST", headers: headers(asAlice, form), body: new URLSearchParams(change).toString() });
+    const signOut = await app.fetch("/signout", { method: "POST", headers: headers(asAlice) });
+    expect([password.status, signOut.status]).toEqual([403, 403]);
+    expect((await client(app).get("/api/v1/users")).body.map((user: { disabled: boolean }) => user.disabled)).toEqual([false, false]);
+    expect((await app.fetch("/api/v1/me", { headers: { cookie: asAlice } })).status).toBe(200);
+    await app.signIn("alice", PASSWORD);
+  });
+});
+
+describe("the signed-in page", () => {
+  test.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("?notice=%s, a name every object has, is ignored like any unknown notice (not a 500)", async (notice) => {
+    const app = await attackedApp();
+    const { console } = await app.signIn();
+    const res = await app.fetch(`/signin?notice=${notice}`, { headers: { cookie: `keyward_console=${console}` } });
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain("You are signed in as <strong>alice</strong>");
+    expect(page).not.toContain('class="notice"');
+  });
+});
+
+describe("a password change racing other changes", () => {
+  test("twenty at once through one session: one changes it, the rest are refused, one session is left", async () => {
+    const app = await attackedApp({ KEYWARD_MAX_FAILURES: "30" });
+    const { console } = await app.signIn();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => app.changePassword(console, { current_password: PASSWORD, new_password: `new password ${i}`, confirm_password: `new password ${i}` })));
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((status) => status === 303)).toHaveLength(1);
+    expect(statuses.filter((status) => status !== 303).every((status) => status === 409)).toBe(true);
+    const winner = statuses.indexOf(303);
+    expect(app.openSessions()).toHaveLength(1);
+    await app.signIn("alice", `new password ${winner}`);
+  });
+
+  test("wrong guesses sent at once get only the lockout's budget of checks; the rest are 429", async () => {
+    const app = await attackedApp({ KEYWARD_MAX_FAILURES: "3" });
+    const { console } = await app.signIn();
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => app.changePassword(console, { ...change, current_password: `guess ${i}` })));
+    expect(answers.map((res) => res.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+  });
+});
+
+describe("ending sessions by odd ids", () => {
+  test.each([
+    ["a NUL", "ses_%00"],
+    ["a path that climbs", "..%2F..%2Fusers%2Falice"],
+    ["a right-to-left override", "ses_%E2%80%AE"],
+    ["a carriage return and line feed", "ses_AAAA%0D%0AX-Injected%3A%201"],
+    ["an emoji", encodeURIComponent("ses_😀")],
+  ])("%s: 404 session_not_found, and every session goes on", async (_, id) => {
+    const app = await attackedApp();
+    const { domain } = await app.signIn();
+    const res = await client(app).delete(`/api/v1/sessions/${id}`);
+    expect([res.status, res.body.code]).toEqual([404, "session_not_found"]);
+    expect(res.headers.get("x-injected")).toBeNull();
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${domain}` } })).status).toBe(200);
+  });
+});
