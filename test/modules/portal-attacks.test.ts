@@ -33,6 +33,26 @@ async function attackedApp(env: Record<string, string> = {}) {
   return { ...app, signIn, changePassword, openSessions, patchAlice };
 }
 
+/** Holds every argon2id check after it is made, until `release`: a change's check of the current password, say. */
+function holdPasswordChecks() {
+  const verify = Bun.password.verify;
+  const checked = Promise.withResolvers<void>();
+  const released = Promise.withResolvers<void>();
+  Bun.password.verify = async (...args: Parameters<typeof verify>) => {
+    const matches = await verify(...args);
+    checked.resolve();
+    await released.promise;
+    return matches;
+  };
+  return {
+    checked: checked.promise,
+    release() {
+      Bun.password.verify = verify;
+      released.resolve();
+    },
+  };
+}
+
 describe("a hostile page cannot make a signed-in browser change anything", () => {
   test.each([
     ["an Origin with a trailing slash", { origin: `${PUBLIC}/` }],
@@ -100,6 +120,55 @@ describe("a password change racing other changes", () => {
     const { console } = await app.signIn();
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => app.changePassword(console, { ...change, current_password: `guess ${i}` })));
     expect(answers.map((res) => res.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+  });
+
+  test("an account disabled while its own change is checked keeps its password: 409, and no session", async () => {
+    const app = await attackedApp();
+    const { console } = await app.signIn();
+    const hold = holdPasswordChecks();
+    try {
+      const changing = app.changePassword(console);
+      await hold.checked;
+      expect((await app.patchAlice({ disabled: true })).status).toBe(200);
+      hold.release();
+      const res = await changing;
+      expect(res.status).toBe(409);
+      expect(res.headers.getSetCookie()).toEqual([]);
+    } finally {
+      hold.release();
+    }
+    expect((await app.patchAlice({ disabled: false })).status).toBe(200);
+    expect(app.openSessions()).toHaveLength(1);
+    await app.signIn("alice", PASSWORD);
+  });
+
+  test.each([
+    ["signs out", "signout"],
+    ["has it ended by an admin", "admin"],
+    ["has its role changed", "role"],
+  ])("a browser that %s while its change is checked changes nothing and gets no new session (409)", async (_, how) => {
+    const app = await attackedApp();
+    const { console } = await app.signIn();
+    const hold = holdPasswordChecks();
+    try {
+      const changing = app.changePassword(console);
+      await hold.checked;
+      const { id } = app.openSessions()[0]!;
+      const ending = {
+        signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } }),
+        admin: () => client(app).delete(`/api/v1/sessions/${id}`),
+        role: () => app.patchAlice({ role: "analyst" }),
+      }[how]!;
+      expect([200, 204, 303]).toContain((await ending()).status);
+      hold.release();
+      const res = await changing;
+      expect(res.status).toBe(409);
+      expect(res.headers.getSetCookie()).toEqual([]);
+    } finally {
+      hold.release();
+    }
+    expect(app.openSessions()).toEqual([]);
+    await app.signIn("alice", PASSWORD);
   });
 });
 

@@ -136,7 +136,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         detail: {
           summary: "Change your own password",
           description:
-            "The signed-in page's form, from Keyward's own pages only (Origin must be KEYWARD_PUBLIC_URL's, else 403), for the browser's session (its keyward_console cookie; with none, 303 to the sign-in page). The current password is checked as a sign-in is (a wrong one counts towards the lockout: 401, or 429 when locked out); the new one must be 8 to 1024 characters and typed twice alike (else 400). On success every session and login token of the account ends, this browser gets a new session (new cookies), and 303 to the signed-in page. 409 if the password was changed by someone else during the check.",
+            "The signed-in page's form, from Keyward's own pages only (Origin must be KEYWARD_PUBLIC_URL's, else 403), for the browser's session (its keyward_console cookie; with none, 303 to the sign-in page). The current password is checked as a sign-in is (a wrong one counts towards the lockout: 401, or 429 when locked out); the new one must be 8 to 1024 characters and typed twice alike (else 400). On success every session and login token of the account ends, this browser gets a new session (new cookies), and 303 to the signed-in page. 409 if, during the check, the password was changed by someone else, the account disabled, or this session ended (signed out, ended by an admin, a new role): nothing is changed then.",
           security: [{ consoleCookie: [] }],
         },
       },
