@@ -28,9 +28,9 @@ async function attackedApp(env: Record<string, string> = {}) {
   const changePassword = (console: string, fields: Record<string, string> = change) =>
     app.fetch("/account/password", formPost(fields, { cookie: `keyward_console=${console}`, ...FROM_PORTAL }));
   const openSessions = () => app.store.db.select().from(sessions).all().filter((row) => row.endedAt === null);
-  const patchAlice = (body: object) =>
-    app.fetch("/api/v1/users/alice", { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { ...app, signIn, changePassword, openSessions, patchAlice };
+  const patchUser = (name: string, body: object) =>
+    app.fetch(`/api/v1/users/${name}`, { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { ...app, signIn, changePassword, openSessions, patchUser };
 }
 
 /** Holds every argon2id check after it is made, until `release`: a change's check of the current password, say. */
@@ -90,6 +90,35 @@ describe("a hostile page cannot make a signed-in browser change anything", () =>
   });
 });
 
+describe("a console cookie whose session no longer opens anything", () => {
+  test.each([
+    ["signed out", "signout"],
+    ["ended by an admin", "admin"],
+    ["idle past KEYWARD_SESSION_IDLE", "idle"],
+    ["of a disabled account", "disabled"],
+  ])("%s: refused by the API, the admin page and the password change, and never counted as a guess", async (_, how) => {
+    const app = await attackedApp({ KEYWARD_MAX_FAILURES: "2", KEYWARD_SESSION_IDLE: "1h" });
+    const root = await app.signIn("root");
+    const cookie = `keyward_console=${root.console}`;
+    const { id } = app.openSessions()[0]!;
+    const ending = {
+      signout: () => app.fetch("/signout", { method: "POST", headers: { cookie, ...FROM_PORTAL } }),
+      admin: () => client(app).delete(`/api/v1/sessions/${id}`),
+      idle: async () => app.clock.advance(60 * 60_000),
+      disabled: () => app.patchUser("root", { disabled: true }),
+    }[how]!;
+    await ending();
+    for (let i = 0; i < 3; i++) {
+      expect((await app.fetch("/api/v1/users", { headers: { cookie } })).status).toBe(401);
+      expect(await (await app.fetch("/admin", { headers: { cookie } })).text()).not.toContain("data-session");
+      const password = await app.fetch("/account/password", formPost(change, { cookie, ...FROM_PORTAL }));
+      expect([password.status, password.headers.get("location")]).toEqual([303, `${PUBLIC}/signin`]);
+      expect(password.headers.getSetCookie().every((set) => set.includes("Max-Age=0"))).toBe(true);
+    }
+    await app.signIn("alice");
+  });
+});
+
 describe("the signed-in page", () => {
   test.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("?notice=%s, a name every object has, is ignored like any unknown notice (not a 500)", async (notice) => {
     const app = await attackedApp();
@@ -130,7 +159,7 @@ describe("a password change racing other changes", () => {
     try {
       const changing = app.changePassword(console);
       await hold.checked;
-      expect((await app.patchAlice({ disabled: true })).status).toBe(200);
+      expect((await app.patchUser("alice", { disabled: true })).status).toBe(200);
       hold.release();
       const res = await changing;
       expect(res.status).toBe(409);
@@ -138,7 +167,7 @@ describe("a password change racing other changes", () => {
     } finally {
       hold.release();
     }
-    expect((await app.patchAlice({ disabled: false })).status).toBe(200);
+    expect((await app.patchUser("alice", { disabled: false })).status).toBe(200);
     expect(app.openSessions()).toHaveLength(1);
     await app.signIn("alice", PASSWORD);
   });
@@ -158,7 +187,7 @@ describe("a password change racing other changes", () => {
       const ending = {
         signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } }),
         admin: () => client(app).delete(`/api/v1/sessions/${id}`),
-        role: () => app.patchAlice({ role: "analyst" }),
+        role: () => app.patchUser("alice", { role: "analyst" }),
       }[how]!;
       expect([200, 204, 303]).toContain((await ending()).status);
       hold.release();
