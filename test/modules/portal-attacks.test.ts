@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../src/config";
+import { resolveConfig } from "../../src/config-load";
 import { sessions } from "../../src/db/schema";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
@@ -216,5 +218,14 @@ describe("ending sessions by odd ids", () => {
     expect([res.status, res.body.code]).toEqual([404, "session_not_found"]);
     expect(res.headers.get("x-injected")).toBeNull();
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${domain}` } })).status).toBe(200);
+  });
+});
+
+describe("a cookie domain browsers would refuse", () => {
+  test.each(["lan", "internal", "localhost"])("KEYWARD_COOKIE_DOMAIN=%s, one label, which browsers hold to be a public suffix, is refused at start", (domain) => {
+    const env = { KEYWARD_PUBLIC_URL: `https://auth.${domain}`, KEYWARD_COOKIE_DOMAIN: domain };
+    const resolve = () => resolveConfig({ flags: {}, env, dotenv: {} });
+    expect(resolve).toThrow(ConfigError);
+    expect(resolve).toThrow(`KEYWARD_COOKIE_DOMAIN="${domain}": must have two labels or more`);
   });
 });
