@@ -25,6 +25,8 @@ const domainName = new RegExp(`^${label}(\\.${label})*$`);
 export function parseCookieDomain(raw: string): string {
   const domain = raw.trim().toLowerCase().replace(/^\./, "");
   if (domain.length > 253 || !domainName.test(domain)) throw new Error("must be a domain name, like home.arpa");
+  // Browsers hold every name of one label to be a public suffix, and drop a cookie for it unseen.
+  if (!domain.includes(".")) throw new Error(`must have two labels or more (home.${domain}, not ${domain}): browsers drop a cookie whose Domain is one label`);
   return domain;
 }
 

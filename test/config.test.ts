@@ -228,7 +228,7 @@ describe("sign-in portal settings", () => {
     ["a query", { KEYWARD_PUBLIC_URL: "https://home.arpa/?a=b" }, "must be the origin only"],
     ["credentials", { KEYWARD_PUBLIC_URL: "https://u:p@home.arpa" }, "must not hold a user name or password"],
     ["a cookie domain that is not a name", { KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "home arpa" }, "must be a domain name"],
-    ["a cookie domain not covering the public host", { KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "lan" }, "does not cover KEYWARD_PUBLIC_URL's host auth.home.arpa"],
+    ["a cookie domain not covering the public host", { KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "home.lan" }, "does not cover KEYWARD_PUBLIC_URL's host auth.home.arpa"],
     ["a look-alike suffix", { KEYWARD_PUBLIC_URL: "https://authhome.arpa", KEYWARD_COOKIE_DOMAIN: "home.arpa" }, "does not cover"],
     ["a cookie domain without a public URL", { KEYWARD_COOKIE_DOMAIN: "home.arpa" }, "KEYWARD_COOKIE_DOMAIN is set without KEYWARD_PUBLIC_URL"],
     ["an idle lifetime under a minute", { KEYWARD_SESSION_IDLE: "30s" }, "must be at least a minute"],

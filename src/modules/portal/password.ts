@@ -54,10 +54,10 @@ export async function changeOwnPassword(
   if (checked.passwordHash === null) return refused(401, "The current password is not right.");
   let hash: string;
   try {
-    const updated = await updateUser(db, user, { password: next, passwordWas: checked.passwordHash }, { name: user, tokenId: sessionId, ip }, new Date(now()));
+    const updated = await updateUser(db, user, { password: next, passwordWas: checked.passwordHash, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(now()));
     hash = updated.passwordHash;
   } catch (error) {
-    // Changed, removed or renamed by someone else while the current password was being checked.
+    // Changed, disabled or removed by someone else, or the session ended, while the current password was being checked.
     if (error instanceof DomainError && error.kind !== "invalid") return refused(409, "Your account was changed meanwhile. Sign in again.");
     throw error;
   }

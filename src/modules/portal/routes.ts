@@ -24,7 +24,8 @@ export interface PortalDeps {
 const CROSS_SITE = errorBody("cross_site_request", "This form may only be sent from Keyward's own sign-in page");
 /** The same words whether the name exists or not. */
 const WRONG = "The user name or password is not right.";
-const NOTICES: Record<string, string> = { password: "Your password was changed. Other browsers and login tokens were signed out." };
+/** A Map, not an object: `?notice=constructor` must find nothing rather than what every object has. */
+const NOTICES = new Map([["password", "Your password was changed. Other browsers and login tokens were signed out."]]);
 
 /**
  * The sign-in portal: a page, its form, and sign-out. A session it opens is a cookie that
@@ -57,7 +58,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         html(set);
         if (decided?.ok) {
           const { user, role } = decided.principal;
-          return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES[query.notice ?? ""] ?? null });
+          return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES.get(query.notice ?? "") ?? null });
         }
         // A cookie of a session that ended is dropped, so the browser stops presenting it.
         if (decided !== null) set.headers["set-cookie"] = setCookies(portal, null);
@@ -136,7 +137,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         detail: {
           summary: "Change your own password",
           description:
-            "The signed-in page's form, from Keyward's own pages only (Origin must be KEYWARD_PUBLIC_URL's, else 403), for the browser's session (its keyward_console cookie; with none, 303 to the sign-in page). The current password is checked as a sign-in is (a wrong one counts towards the lockout: 401, or 429 when locked out); the new one must be 8 to 1024 characters and typed twice alike (else 400). On success every session and login token of the account ends, this browser gets a new session (new cookies), and 303 to the signed-in page. 409 if the password was changed by someone else during the check.",
+            "The signed-in page's form, from Keyward's own pages only (Origin must be KEYWARD_PUBLIC_URL's, else 403), for the browser's session (its keyward_console cookie; with none, 303 to the sign-in page). The current password is checked as a sign-in is (a wrong one counts towards the lockout: 401, or 429 when locked out); the new one must be 8 to 1024 characters and typed twice alike (else 400). On success every session and login token of the account ends, this browser gets a new session (new cookies), and 303 to the signed-in page. 409 if, during the check, the password was changed by someone else, the account disabled, or this session ended (signed out, ended by an admin, a new role): nothing is changed then.",
           security: [{ consoleCookie: [] }],
         },
       },

@@ -189,6 +189,11 @@ export function endUserSessions(db: Db | Transaction, user: string, now: Date): 
   db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt))).run();
 }
 
+/** Whether a session has not been ended (by a sign-out, an admin, or a change to its account). */
+export function sessionOpen(db: Db | Transaction, id: string): boolean {
+  return db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get() !== undefined;
+}
+
 /** Deletes sessions whose cookie every browser has dropped: those past their absolute lifetime, ended or not. */
 export function pruneSessions(db: Db | Transaction, { maxMs }: SessionLifetimes, now: number): void {
   db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS))).run();

@@ -5,7 +5,8 @@ import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
-import { endUserSessions } from "../portal/sessions";
+import { accountUnchanged } from "../auth/accounts";
+import { endUserSessions, sessionOpen } from "../portal/sessions";
 import { liveAt } from "../tokens/liveness";
 import { retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
 
@@ -59,10 +60,15 @@ export interface UserChange {
   role?: string;
   disabled?: boolean;
   /**
-   * Only if the password is still this hash: a change checked against the current password (a
-   * person changing their own) must not overwrite one an admin made during that check.
+   * Only if the account is still enabled with this password hash: a change checked against the
+   * current password (a person changing their own) must not undo what an admin did during that check.
    */
   passwordWas?: string;
+  /**
+   * Only while this browser session is still open: a change made through one that ended during the
+   * check (signed out, ended by an admin, a new role) would otherwise sign that browser in again.
+   */
+  session?: string;
 }
 
 /**
@@ -75,8 +81,11 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
   const role = change.role === undefined ? undefined : parseRole(change.role);
   return writeTransaction(db, (tx) => {
     const user = getUser(tx, username);
-    if (change.passwordWas !== undefined && user.passwordHash !== change.passwordWas) {
-      throw new DomainError("conflict", "password_changed", "The password was changed meanwhile");
+    if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
+      throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
+    }
+    if (change.session !== undefined && !sessionOpen(tx, change.session)) {
+      throw new DomainError("conflict", "session_ended", "The session this change was made through has ended");
     }
     const updated = tx
       .update(users)
