@@ -1,8 +1,9 @@
 import type { Config } from "./config";
+import { getDomain } from "tldts";
 import { parseDuration } from "./lib/durations";
 
 /**
- * How browsers reach Keyward, as its origin (`https://auth.home.arpa`): the sign-in page's
+ * How browsers reach Keyward, as its origin (`https://auth.home.lan`): the sign-in page's
  * address and the only Origin a sign-in form may come from, so nothing beyond the origin.
  */
 export function parsePublicUrl(raw: string): string {
@@ -10,7 +11,7 @@ export function parsePublicUrl(raw: string): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new Error("must be an absolute http:// or https:// URL, like https://auth.home.arpa");
+    throw new Error("must be an absolute http:// or https:// URL, like https://auth.home.lan");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("must start with http:// or https://");
   if (url.username || url.password) throw new Error("must not hold a user name or password");
@@ -21,12 +22,17 @@ export function parsePublicUrl(raw: string): string {
 const label = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const domainName = new RegExp(`^${label}(\\.${label})*$`);
 
-/** A DNS name (`home.arpa`), lower-cased; a leading dot, as older cookie syntax wrote it, is dropped. */
+/** A DNS name (`home.lan`), lower-cased; a leading dot, as older cookie syntax wrote it, is dropped. */
 export function parseCookieDomain(raw: string): string {
   const domain = raw.trim().toLowerCase().replace(/^\./, "");
-  if (domain.length > 253 || !domainName.test(domain)) throw new Error("must be a domain name, like home.arpa");
-  // Browsers hold every name of one label to be a public suffix, and drop a cookie for it unseen.
-  if (!domain.includes(".")) throw new Error(`must have two labels or more (home.${domain}, not ${domain}): browsers drop a cookie whose Domain is one label`);
+  if (domain.length > 253 || !domainName.test(domain)) throw new Error("must be a domain name, like home.lan");
+  // A browser drops, unseen, a cookie whose Domain is a public suffix: every name of one label
+  // (`lan`), and those on the Public Suffix List, `home.arpa` (RFC 8375's) among them. Sign-in
+  // would then loop between the service and the portal.
+  if (getDomain(domain, { allowPrivateDomains: true }) === null) {
+    const under = domain.includes(".") ? `lan.${domain}` : `home.${domain}`;
+    throw new Error(`is a public suffix, for which browsers refuse cookies: use a name under it for the hosts that share a sign-in, like ${under}`);
+  }
   return domain;
 }
 

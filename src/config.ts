@@ -246,13 +246,13 @@ export const settings = {
     env: ["KEYWARD_PUBLIC_URL"],
     fallback: null as string | null,
     parse: parsePublicUrl,
-    help: "how browsers reach Keyward (https://auth.home.arpa): turns on the sign-in portal, whose session cookie /auth/forward accepts",
+    help: "how browsers reach Keyward (https://auth.home.lan): turns on the sign-in portal, whose session cookie /auth/forward accepts",
   }),
   cookieDomain: setting({
     env: ["KEYWARD_COOKIE_DOMAIN"],
     fallback: null as string | null,
     parse: parseCookieDomain,
-    help: "the domain whose hosts share a sign-in (home.arpa); it must cover the public URL's host. Unset: the public URL's host only",
+    help: "the domain whose hosts share a sign-in (home.lan); it must cover the public URL's host. Unset: the public URL's host only",
   }),
   sessionIdle: setting({
     env: ["KEYWARD_SESSION_IDLE"],

@@ -216,21 +216,21 @@ describe("sign-in portal settings", () => {
   const portal = (env: Record<string, string>) => resolveConfig(sources({ env }));
 
   test("a public URL is kept as its origin; a cookie domain lower-cased, a leading dot dropped; lifetimes parsed", () => {
-    const config = portal({ KEYWARD_PUBLIC_URL: "https://Auth.Home.Arpa/", KEYWARD_COOKIE_DOMAIN: ".Home.ARPA", KEYWARD_SESSION_IDLE: "30m", KEYWARD_SESSION_MAX: "2d" });
-    expect(config).toMatchObject({ publicUrl: "https://auth.home.arpa", cookieDomain: "home.arpa", sessionIdle: 1_800_000, sessionMax: 172_800_000 });
+    const config = portal({ KEYWARD_PUBLIC_URL: "https://Auth.Home.LAN/", KEYWARD_COOKIE_DOMAIN: ".Home.LAN", KEYWARD_SESSION_IDLE: "30m", KEYWARD_SESSION_MAX: "2d" });
+    expect(config).toMatchObject({ publicUrl: "https://auth.home.lan", cookieDomain: "home.lan", sessionIdle: 1_800_000, sessionMax: 172_800_000 });
     expect(portal({ KEYWARD_PUBLIC_URL: "http://192.168.1.5:8000" }).publicUrl).toBe("http://192.168.1.5:8000");
   });
 
   test.each([
-    ["a relative URL", { KEYWARD_PUBLIC_URL: "auth.home.arpa" }, 'KEYWARD_PUBLIC_URL="auth.home.arpa": must be an absolute http:// or https:// URL'],
-    ["another scheme", { KEYWARD_PUBLIC_URL: "ftp://auth.home.arpa" }, "must start with http:// or https://"],
-    ["a path", { KEYWARD_PUBLIC_URL: "https://home.arpa/keyward" }, "must be the origin only"],
-    ["a query", { KEYWARD_PUBLIC_URL: "https://home.arpa/?a=b" }, "must be the origin only"],
-    ["credentials", { KEYWARD_PUBLIC_URL: "https://u:p@home.arpa" }, "must not hold a user name or password"],
-    ["a cookie domain that is not a name", { KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "home arpa" }, "must be a domain name"],
-    ["a cookie domain not covering the public host", { KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "home.lan" }, "does not cover KEYWARD_PUBLIC_URL's host auth.home.arpa"],
-    ["a look-alike suffix", { KEYWARD_PUBLIC_URL: "https://authhome.arpa", KEYWARD_COOKIE_DOMAIN: "home.arpa" }, "does not cover"],
-    ["a cookie domain without a public URL", { KEYWARD_COOKIE_DOMAIN: "home.arpa" }, "KEYWARD_COOKIE_DOMAIN is set without KEYWARD_PUBLIC_URL"],
+    ["a relative URL", { KEYWARD_PUBLIC_URL: "auth.home.lan" }, 'KEYWARD_PUBLIC_URL="auth.home.lan": must be an absolute http:// or https:// URL'],
+    ["another scheme", { KEYWARD_PUBLIC_URL: "ftp://auth.home.lan" }, "must start with http:// or https://"],
+    ["a path", { KEYWARD_PUBLIC_URL: "https://home.lan/keyward" }, "must be the origin only"],
+    ["a query", { KEYWARD_PUBLIC_URL: "https://home.lan/?a=b" }, "must be the origin only"],
+    ["credentials", { KEYWARD_PUBLIC_URL: "https://u:p@home.lan" }, "must not hold a user name or password"],
+    ["a cookie domain that is not a name", { KEYWARD_PUBLIC_URL: "https://auth.home.lan", KEYWARD_COOKIE_DOMAIN: "home arpa" }, "must be a domain name"],
+    ["a cookie domain not covering the public host", { KEYWARD_PUBLIC_URL: "https://auth.home.lan", KEYWARD_COOKIE_DOMAIN: "office.lan" }, "does not cover KEYWARD_PUBLIC_URL's host auth.home.lan"],
+    ["a look-alike suffix", { KEYWARD_PUBLIC_URL: "https://authhome.lan", KEYWARD_COOKIE_DOMAIN: "home.lan" }, "does not cover"],
+    ["a cookie domain without a public URL", { KEYWARD_COOKIE_DOMAIN: "home.lan" }, "KEYWARD_COOKIE_DOMAIN is set without KEYWARD_PUBLIC_URL"],
     ["an idle lifetime under a minute", { KEYWARD_SESSION_IDLE: "30s" }, "must be at least a minute"],
     ["an idle lifetime that is not a duration", { KEYWARD_SESSION_IDLE: "soon" }, "is not a duration"],
     ["an idle lifetime past the absolute one", { KEYWARD_SESSION_IDLE: "8d" }, "KEYWARD_SESSION_IDLE is longer than KEYWARD_SESSION_MAX"],

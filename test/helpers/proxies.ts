@@ -56,12 +56,12 @@ export function pointedAt(snippet: string, { keyward, upstream, port, role }: Wi
 }
 
 /** The README's domain for the portal's hosts, and the one the tests' browser maps to loopback. */
-const README_DOMAIN = "home.arpa";
+const README_DOMAIN = "home.lan";
 export const TEST_DOMAIN = "keyward.test";
 
 /**
  * The portal setup's changes: addresses and ports as for `/auth/forward`'s snippets, and its host
- * names moved to the test's domain on the proxy's port (every `http://….home.arpa` URL, nginx's
+ * names moved to the test's domain on the proxy's port (every `http://….home.lan` URL, nginx's
  * `listen 80` and `server_name`s). Each must be found, so a snippet that drifts fails here.
  */
 export function portalPointedAt(snippet: string, { keyward, upstream, port }: Omit<Wiring, "role">): string {

@@ -33,7 +33,7 @@ test("the OpenAPI document is serialized once, not on each request (150 KB: abou
 });
 
 test("every operation that can fail inside says so: 500, and 503 with Retry-After for a database another process holds", async () => {
-  const kw = inProcessApp({ KEYWARD_PUBLIC_URL: "https://auth.home.arpa" });
+  const kw = inProcessApp({ KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
   const document = (await (await kw.fetch("/swagger/json")).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
   const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ at: `${method} ${path}`, statuses: Object.keys(operation.responses) })));
   const undeclared = operations.filter(({ statuses }) => statuses.includes("500") && !statuses.includes("503")).map(({ at }) => at);

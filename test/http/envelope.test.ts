@@ -97,7 +97,7 @@ describe("routing under any Host", () => {
   test("a short host name routes on the whole path: nas/auth/forward is forward auth, x/public/auth/forward is no route", async () => {
     const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const at = (url: string) => kw.app.handle(new Request(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
-    for (const host of ["nas", "x", "ab", "x:8", "keyward.home.arpa"]) {
+    for (const host of ["nas", "x", "ab", "x:8", "keyward.home.lan"]) {
       const forward = await at(`http://${host}/auth/forward`);
       expect(`${host}: ${forward.status} ${forward.headers.get("remote-user")}`).toBe(`${host}: 200 admin`);
       const elsewhere = await at(`http://${host}/public/auth/forward`);

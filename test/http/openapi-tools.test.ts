@@ -29,7 +29,7 @@ beforeAll(async () => {
   // The generated types and the client that uses them resolve openapi-fetch (and its types) from here.
   await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
   // With the sign-in portal on, so that the document holds every route.
-  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: "https://auth.home.arpa" });
+  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
   document = (await (await kw.fetch("/swagger/json")).json()) as OpenApi;
   await Bun.write(join(dir, "keyward.json"), JSON.stringify(document, null, 2));
 });

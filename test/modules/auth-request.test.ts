@@ -2,17 +2,17 @@ import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
-const PUBLIC = "https://auth.home.arpa";
+const PUBLIC = "https://auth.home.lan";
 const PASSWORD = "correct horse battery";
 const HOUR = 3_600_000;
 const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
 /** What nginx's auth_request subrequest carries: the browser's own headers, and the proxy's. */
-const fromNginx = { ...browser, "x-original-url": "https://wiki.home.arpa/page?id=7", "x-forwarded-for": "192.0.2.7" };
-const proxiedLikeCaddy = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.arpa", "x-forwarded-uri": "/page?id=7" };
+const fromNginx = { ...browser, "x-original-url": "https://wiki.home.lan/page?id=7", "x-forwarded-for": "192.0.2.7" };
+const proxiedLikeCaddy = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.lan", "x-forwarded-uri": "/page?id=7" };
 
 /** The portal on, alice's account, and a token of each kind the decision tells apart. */
 async function portalApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env });
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD, "analyst");
   const signedIn = await app.fetch("/signin", formPost({ username: "alice", password: PASSWORD }, { origin: PUBLIC }));
   const session = /keyward_session=([^;]+)/.exec(signedIn.headers.get("set-cookie") ?? "")![1]!;
@@ -56,7 +56,7 @@ describe("/auth/request: the decision /auth/forward makes, never a redirect", ()
       ["?role=viewer,admin", { authorization: `Bearer ${app.token}` }],
       ["?role=admin", { authorization: `Bearer ${app.token}` }],
       ["/", { authorization: "Bearer kw_nope" }],
-      ["/", { ...browser, "x-original-url": `https://wiki.home.arpa/?token=${app.token}` }],
+      ["/", { ...browser, "x-original-url": `https://wiki.home.lan/?token=${app.token}` }],
     ];
     for (const [query, headers] of cases) {
       const path = query === "/" ? "" : query;
@@ -150,29 +150,29 @@ describe("the sign-in page reads rd as nginx sends it, unencoded", () => {
   };
 
   test.each([
-    ["a plain URL", "rd=https://wiki.home.arpa/page", "https://wiki.home.arpa/page"],
-    ["its own query, & and all", "rd=https://wiki.home.arpa/page?x=1&y=2&rd=3", "https://wiki.home.arpa/page?x=1&y=2&rd=3"],
-    ["percent-escapes kept as they are, not decoded", "rd=http://wiki.home.arpa:8080/a%20b?q=a%26b+c", "http://wiki.home.arpa:8080/a%20b?q=a%26b+c"],
-    ["a percent-encoded URL, as /auth/forward sends it", `rd=${encodeURIComponent("https://wiki.home.arpa/page?x=1&y=2")}`, "https://wiki.home.arpa/page?x=1&y=2"],
-    ["an encoded rd first, a literal one after it: the first counts", `rd=${encodeURIComponent("https://wiki.home.arpa/")}&rd=https://nas.home.arpa/`, "https://wiki.home.arpa/"],
+    ["a plain URL", "rd=https://wiki.home.lan/page", "https://wiki.home.lan/page"],
+    ["its own query, & and all", "rd=https://wiki.home.lan/page?x=1&y=2&rd=3", "https://wiki.home.lan/page?x=1&y=2&rd=3"],
+    ["percent-escapes kept as they are, not decoded", "rd=http://wiki.home.lan:8080/a%20b?q=a%26b+c", "http://wiki.home.lan:8080/a%20b?q=a%26b+c"],
+    ["a percent-encoded URL, as /auth/forward sends it", `rd=${encodeURIComponent("https://wiki.home.lan/page?x=1&y=2")}`, "https://wiki.home.lan/page?x=1&y=2"],
+    ["an encoded rd first, a literal one after it: the first counts", `rd=${encodeURIComponent("https://wiki.home.lan/")}&rd=https://nas.home.lan/`, "https://wiki.home.lan/"],
   ])("%s", async (_, query, expected) => {
     expect(await hiddenRd(await portalApp(), query)).toBe(expected);
   });
 
   test.each([
-    "rd=https://evil.example/?https://wiki.home.arpa/",
-    "rd=http://home.arpa.evil.example/",
-    "rd=https://wiki.home.arpa@evil.example/",
-    "rd=https://evil.example/&rd=https://wiki.home.arpa/",
+    "rd=https://evil.example/?https://wiki.home.lan/",
+    "rd=http://home.lan.evil.example/",
+    "rd=https://wiki.home.lan@evil.example/",
+    "rd=https://evil.example/&rd=https://wiki.home.lan/",
     "rd=//evil.example/",
-    "rd=javascript:alert(1)//https://wiki.home.arpa/",
+    "rd=javascript:alert(1)//https://wiki.home.lan/",
   ])("still no open redirect: %s leads nowhere", async (query) => {
     expect(await hiddenRd(await portalApp(), query)).toBeNull();
   });
 
   test("an original URL too long to carry still gets the sign-in page, without rd, not a 422", async () => {
     const app = await portalApp();
-    const res = await app.fetch(`/signin?rd=https://wiki.home.arpa/${"a".repeat(5000)}`);
+    const res = await app.fetch(`/signin?rd=https://wiki.home.lan/${"a".repeat(5000)}`);
     expect(res.status).toBe(200);
     expect(await res.text()).not.toContain('name="rd"');
   });

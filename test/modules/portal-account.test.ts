@@ -4,7 +4,7 @@ import { updateUser } from "../../src/modules/users/service";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
-const PUBLIC = "https://auth.home.arpa";
+const PUBLIC = "https://auth.home.lan";
 const FROM_PORTAL = { origin: PUBLIC };
 const PASSWORD = "correct horse battery";
 const NEW_PASSWORD = "battery staple horse";
@@ -17,7 +17,7 @@ const cookieValue = (res: Response, name: string) =>
 
 /** The portal on, alice (a user) and root (an admin) with passwords, and a way to sign either in. */
 async function accountApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env });
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "root", PASSWORD, "admin");
   const signIn = async (username = "alice", password = PASSWORD) => {
@@ -65,7 +65,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const create = (headers: Record<string, string>) =>
       app.asConsole(console, "/api/v1/tokens", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ user: "alice" }) });
     // A sibling host is the same site, so SameSite=Strict lets its requests carry the cookie: the Origin tells.
-    const origins: Record<string, string>[] = [{}, { origin: "https://wiki.home.arpa" }, { origin: "null" }, { origin: "http://auth.home.arpa" }];
+    const origins: Record<string, string>[] = [{}, { origin: "https://wiki.home.lan" }, { origin: "null" }, { origin: "http://auth.home.lan" }];
     for (const origin of origins) expect((await create(origin)).status).toBe(401);
     const made = await create(FROM_PORTAL);
     expect(made.status).toBe(201);
@@ -77,7 +77,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const app = await accountApp();
     const { domain, console } = await app.signIn("root");
     const body = async (cookie: string) => (await app.fetch("/admin", { headers: { cookie } })).text();
-    expect(await body(`keyward_console=${console}`)).toContain(' data-signin="https://auth.home.arpa/signin?rd=https%3A%2F%2Fauth.home.arpa%2Fadmin" data-session>');
+    expect(await body(`keyward_console=${console}`)).toContain(' data-signin="https://auth.home.lan/signin?rd=https%3A%2F%2Fauth.home.lan%2Fadmin" data-session>');
     expect(await body(`keyward_session=${domain}`)).not.toContain("data-session");
     await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } });
     expect(await body(`keyward_console=${console}`)).not.toContain("data-session");
@@ -194,7 +194,7 @@ describe("changing one's own password from the portal", () => {
   test("from another origin, or with no Origin: 403 before anything else", async () => {
     const app = await accountApp();
     const { console } = await app.signIn();
-    const origins: Record<string, string>[] = [{}, { origin: "https://wiki.home.arpa" }, { origin: "null" }];
+    const origins: Record<string, string>[] = [{}, { origin: "https://wiki.home.lan" }, { origin: "null" }];
     for (const headers of origins) expect((await app.changePassword(console, change, headers)).status).toBe(403);
     await app.signIn("alice", PASSWORD);
   });

@@ -5,7 +5,7 @@ import { sessions } from "../../src/db/schema";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
-const PUBLIC = "https://auth.home.arpa";
+const PUBLIC = "https://auth.home.lan";
 const FROM_PORTAL = { origin: PUBLIC };
 const PASSWORD = "correct horse battery";
 const NEW_PASSWORD = "battery staple horse";
@@ -19,7 +19,7 @@ const cookieValue = (res: Response, name: string) =>
 
 /** The portal on, alice (a user) and root (an admin) with passwords; a hostile client's view of it. */
 async function attackedApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env });
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "root", PASSWORD, "admin");
   const signIn = async (username = "alice", password = PASSWORD) => {
@@ -60,7 +60,7 @@ describe("a hostile page cannot make a signed-in browser change anything", () =>
     ["an Origin with a trailing slash", { origin: `${PUBLIC}/` }],
     ["the Origin in capitals", { origin: PUBLIC.toUpperCase() }],
     ["the Origin with its default port spelled out", { origin: `${PUBLIC}:443` }],
-    ["the portal's Origin and a sibling's, as two headers", [["origin", PUBLIC], ["origin", "https://wiki.home.arpa"]] as [string, string][]],
+    ["the portal's Origin and a sibling's, as two headers", [["origin", PUBLIC], ["origin", "https://wiki.home.lan"]] as [string, string][]],
     ["a Referer from the portal and no Origin", { referer: `${PUBLIC}/signin` }],
     ["a method override header on a GET", { "x-http-method-override": "DELETE" }],
   ])("%s: the API ignores the console cookie, the portal's forms refuse (403), nothing changes", async (_, extra) => {
@@ -222,10 +222,20 @@ describe("ending sessions by odd ids", () => {
 });
 
 describe("a cookie domain browsers would refuse", () => {
-  test.each(["lan", "internal", "localhost"])("KEYWARD_COOKIE_DOMAIN=%s, one label, which browsers hold to be a public suffix, is refused at start", (domain) => {
-    const env = { KEYWARD_PUBLIC_URL: `https://auth.${domain}`, KEYWARD_COOKIE_DOMAIN: domain };
+  test.each([
+    ["lan", "one label, which browsers hold to be a public suffix", "home.lan"],
+    ["localhost", "one label", "home.localhost"],
+    ["home.arpa", "RFC 8375's home network name, on the Public Suffix List", "lan.home.arpa"],
+    ["github.io", "a private entry of the list", "lan.github.io"],
+  ])("KEYWARD_COOKIE_DOMAIN=%s (%s) is refused at start, naming one that works", (domain, _, suggested) => {
+    const env = { KEYWARD_PUBLIC_URL: `https://auth.x.${domain}`, KEYWARD_COOKIE_DOMAIN: domain };
     const resolve = () => resolveConfig({ flags: {}, env, dotenv: {} });
     expect(resolve).toThrow(ConfigError);
-    expect(resolve).toThrow(`KEYWARD_COOKIE_DOMAIN="${domain}": must have two labels or more`);
+    expect(resolve).toThrow(`KEYWARD_COOKIE_DOMAIN="${domain}": is a public suffix, for which browsers refuse cookies: use a name under it for the hosts that share a sign-in, like ${suggested}`);
+  });
+
+  test.each(["home.lan", "lan.home.arpa", "keyward.test", "example.com"])("KEYWARD_COOKIE_DOMAIN=%s, under a public suffix, is taken", (domain) => {
+    const env = { KEYWARD_PUBLIC_URL: `https://auth.${domain}`, KEYWARD_COOKIE_DOMAIN: domain };
+    expect(resolveConfig({ flags: {}, env, dotenv: {} }).cookieDomain).toBe(domain);
   });
 });

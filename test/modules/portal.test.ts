@@ -8,16 +8,16 @@ import { inProcessApp } from "../helpers/app";
 import { tempDir } from "../helpers/binary";
 import { listAudit } from "../../src/modules/audit/service";
 
-const PUBLIC = "https://auth.home.arpa";
+const PUBLIC = "https://auth.home.lan";
 const FROM_PORTAL = { origin: PUBLIC };
 const PASSWORD = "correct horse battery";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** The in-process app with the portal on (https, cookie domain home.arpa) and alice's account. */
+/** The in-process app with the portal on (https, cookie domain home.lan) and alice's account. */
 async function portalApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env }, {}, options);
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   const signIn = (fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signin", formPost(fields, headers));
   /** Signs alice in; both cookies' values. */
@@ -41,12 +41,12 @@ const valueOf = (res: Response, name = "keyward_session") =>
     .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
     .find(Boolean) ?? null;
 const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
-const proxied = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.arpa", "x-forwarded-uri": "/page?id=7" };
+const proxied = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.lan", "x-forwarded-uri": "/page?id=7" };
 
 describe("signing in", () => {
   test("the page: a form with the target as a hidden field, a strict policy, nothing loaded from elsewhere, sized for a phone", async () => {
     const app = await portalApp();
-    const res = await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.arpa%2Fpage%3Fid%3D7%26x%3D%22");
+    const res = await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2Fpage%3Fid%3D7%26x%3D%22");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(res.headers.get("content-security-policy")).toMatch(
@@ -54,7 +54,7 @@ describe("signing in", () => {
     );
     const page = await res.text();
     expect(page).toContain('<form method="post" action="/signin">');
-    expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.arpa/page?id=7&amp;x=%22">');
+    expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.lan/page?id=7&amp;x=%22">');
     expect(page).toContain('name="viewport" content="width=device-width, initial-scale=1"');
     // Under the no-referrer every answer has, a browser's form POST says `Origin: null` (refused).
     expect(page).toContain('<meta name="referrer" content="same-origin">');
@@ -70,14 +70,14 @@ describe("signing in", () => {
 
   test("success: 303 to the target and a session cookie with exactly these attributes, its value stored only as a hash", async () => {
     const app = await portalApp();
-    const res = await app.signIn({ username: "Alice", password: PASSWORD, rd: "https://wiki.home.arpa/page?id=7" });
+    const res = await app.signIn({ username: "Alice", password: PASSWORD, rd: "https://wiki.home.lan/page?id=7" });
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("https://wiki.home.arpa/page?id=7");
+    expect(res.headers.get("location")).toBe("https://wiki.home.lan/page?id=7");
     const value = valueOf(res)!;
     const console = valueOf(res, "keyward_console")!;
     // The console cookie is host-only and Strict: no host of the domain but Keyward's receives it.
     expect(res.headers.getSetCookie()).toEqual([
-      `keyward_session=${value}; Max-Age=604800; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure`,
+      `keyward_session=${value}; Max-Age=604800; Domain=home.lan; Path=/; HttpOnly; SameSite=Lax; Secure`,
       `keyward_console=${console}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict; Secure`,
     ]);
     const [row] = app.rows();
@@ -100,8 +100,8 @@ describe("signing in", () => {
 
   test("a wrong password, or a name nobody has, shows the page again (401) with the same words and no cookie", async () => {
     const app = await portalApp();
-    const wrong = await app.signIn({ username: "alice", password: "not the password", rd: "https://wiki.home.arpa/" });
-    const nobody = await app.signIn({ username: "mallory", password: "not the password", rd: "https://wiki.home.arpa/" });
+    const wrong = await app.signIn({ username: "alice", password: "not the password", rd: "https://wiki.home.lan/" });
+    const nobody = await app.signIn({ username: "mallory", password: "not the password", rd: "https://wiki.home.lan/" });
     for (const res of [wrong, nobody]) {
       expect(res.status).toBe(401);
       expect(res.headers.get("set-cookie")).toBeNull();
@@ -109,7 +109,7 @@ describe("signing in", () => {
     }
     const page = await wrong.text();
     expect(page).toContain("The user name or password is not right.");
-    expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.arpa/">');
+    expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.lan/">');
     expect(await nobody.text()).toBe(page);
     expect(app.rows()).toHaveLength(0);
   });
@@ -135,8 +135,8 @@ describe("signing in", () => {
   test.each([
     ["no Origin", {}],
     ["another site's Origin", { origin: "https://evil.example" }],
-    ["a sibling host's Origin", { origin: "https://wiki.home.arpa" }],
-    ["the public host over the other scheme", { origin: "http://auth.home.arpa" }],
+    ["a sibling host's Origin", { origin: "https://wiki.home.lan" }],
+    ["the public host over the other scheme", { origin: "http://auth.home.lan" }],
     ["Origin null (a sandboxed or privacy-stripped form)", { origin: "null" }],
   ])("a sign-in with %s is refused (403) before any password check", async (_, headers) => {
     const app = await portalApp({ KEYWARD_MAX_FAILURES: "1" });
@@ -153,15 +153,15 @@ describe("no open redirect", () => {
     "//evil.example",
     "//evil.example/page",
     "javascript:alert(document.cookie)",
-    "JavaScript:alert(1)//https://wiki.home.arpa/",
-    "https://home.arpa.evil.example/",
-    "https://evilhome.arpa/",
-    "https://wiki.home.arpa@evil.example/",
-    "https://user:pw@wiki.home.arpa/",
+    "JavaScript:alert(1)//https://wiki.home.lan/",
+    "https://home.lan.evil.example/",
+    "https://evilhome.lan/",
+    "https://wiki.home.lan@evil.example/",
+    "https://user:pw@wiki.home.lan/",
     "data:text/html,<script>alert(1)</script>",
-    "ftp://wiki.home.arpa/",
+    "ftp://wiki.home.lan/",
     "/relative/path",
-    "wiki.home.arpa",
+    "wiki.home.lan",
     "",
   ])("rd=%p lands on the portal's own page", async (rd) => {
     const app = await portalApp();
@@ -171,21 +171,21 @@ describe("no open redirect", () => {
   });
 
   test.each([
-    ["https://wiki.home.arpa/page?id=7", "https://wiki.home.arpa/page?id=7"],
-    ["http://nas.home.arpa:5000/", "http://nas.home.arpa:5000/"],
-    ["https://home.arpa/", "https://home.arpa/"],
-    ["https://WIKI.Home.Arpa/x", "https://wiki.home.arpa/x"],
-    ["https://wiki.home.arpa\\@evil.example/", "https://wiki.home.arpa/@evil.example/"],
+    ["https://wiki.home.lan/page?id=7", "https://wiki.home.lan/page?id=7"],
+    ["http://nas.home.lan:5000/", "http://nas.home.lan:5000/"],
+    ["https://home.lan/", "https://home.lan/"],
+    ["https://WIKI.Home.Lan/x", "https://wiki.home.lan/x"],
+    ["https://wiki.home.lan\\@evil.example/", "https://wiki.home.lan/@evil.example/"],
   ])("rd=%p, inside the cookie domain, is followed as %p", async (rd, location) => {
     const res = await (await portalApp()).signIn({ username: "alice", password: PASSWORD, rd });
     expect(res.headers.get("location")).toBe(location);
   });
 
   test("without a cookie domain, only the public URL's own host is followed", async () => {
-    const app = await portalApp({ KEYWARD_PUBLIC_URL: "https://auth.home.arpa", KEYWARD_COOKIE_DOMAIN: "" });
+    const app = await portalApp({ KEYWARD_PUBLIC_URL: "https://auth.home.lan", KEYWARD_COOKIE_DOMAIN: "" });
     const to = async (rd: string) => (await app.signIn({ username: "alice", password: PASSWORD, rd })).headers.get("location");
-    expect(await to("https://auth.home.arpa/admin")).toBe("https://auth.home.arpa/admin");
-    expect(await to("https://wiki.home.arpa/")).toBe(`${PUBLIC}/signin`);
+    expect(await to("https://auth.home.lan/admin")).toBe("https://auth.home.lan/admin");
+    expect(await to("https://wiki.home.lan/")).toBe(`${PUBLIC}/signin`);
   });
 });
 
@@ -295,7 +295,7 @@ describe("a session at /auth/forward", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${PUBLIC}/signin`);
     expect(res.headers.getSetCookie()).toEqual([
-      "keyward_session=; Max-Age=0; Domain=home.arpa; Path=/; HttpOnly; SameSite=Lax; Secure",
+      "keyward_session=; Max-Age=0; Domain=home.lan; Path=/; HttpOnly; SameSite=Lax; Secure",
       "keyward_console=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict; Secure",
     ]);
     expect(app.rows()[0]!.endedAt).not.toBeNull();
@@ -410,7 +410,7 @@ describe("browsers are sent to sign in; scripts get 401", () => {
     const app = await portalApp();
     const res = await app.fetch("/auth/forward", { headers: proxied });
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe(`${PUBLIC}/signin?rd=${encodeURIComponent("https://wiki.home.arpa/page?id=7")}`);
+    expect(res.headers.get("location")).toBe(`${PUBLIC}/signin?rd=${encodeURIComponent("https://wiki.home.lan/page?id=7")}`);
     expect(res.headers.get("www-authenticate")).toBeNull();
     expect(await res.json()).toEqual({ error: expect.any(String), code: "sign_in_required", detail: expect.any(String) });
   });
@@ -426,7 +426,7 @@ describe("browsers are sent to sign in; scripts get 401", () => {
   test.each([
     ["missing headers", { "x-forwarded-proto": "", "x-forwarded-host": "", "x-forwarded-uri": "" }],
     ["a scheme that is not http(s)", { "x-forwarded-proto": "javascript" }],
-    ["a host with a space", { "x-forwarded-host": "wiki.home.arpa evil" }],
+    ["a host with a space", { "x-forwarded-host": "wiki.home.lan evil" }],
     ["a host with a path", { "x-forwarded-host": "evil.example/x" }],
     ["a protocol-relative URI", { "x-forwarded-uri": "//evil.example/" }],
     ["a URI that is not a path", { "x-forwarded-uri": "page" }],
@@ -447,7 +447,7 @@ describe("browsers are sent to sign in; scripts get 401", () => {
 
   test("nginx's auth_request (X-Original-URL, as the README's snippet sends) gets 401, which it can pass on, never a 302 it would turn into a 500", async () => {
     const app = await portalApp();
-    const res = await app.fetch("/auth/forward", { headers: { ...browser, "x-original-url": "https://wiki.home.arpa/page" } });
+    const res = await app.fetch("/auth/forward", { headers: { ...browser, "x-original-url": "https://wiki.home.lan/page" } });
     expect(res.status).toBe(401);
     expect(res.headers.get("location")).toBeNull();
   });
@@ -464,9 +464,9 @@ describe("the sign-in page for a browser that has a session", () => {
   test("says who is signed in (by the console cookie, the page being Keyward's own), links the target and offers sign-out", async () => {
     const app = await portalApp();
     const { console } = await app.signedIn();
-    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.arpa%2F", { headers: { cookie: `keyward_console=${console}` } })).text();
+    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie: `keyward_console=${console}` } })).text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
-    expect(page).toContain('<a href="https://wiki.home.arpa/">');
+    expect(page).toContain('<a href="https://wiki.home.lan/">');
     expect(page).toContain('<form method="post" action="/signout">');
   });
 

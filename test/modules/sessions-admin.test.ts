@@ -8,16 +8,16 @@ import { ADMIN_TOKEN, addAccount, client, formPost, type Reply } from "../helper
 import { inProcessApp } from "../helpers/app";
 import { tempDir } from "../helpers/binary";
 
-const PUBLIC = "https://auth.home.arpa";
+const PUBLIC = "https://auth.home.lan";
 const PASSWORD = "correct horse battery";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const FIELDS = ["created_at", "expires_at", "id", "ip", "last_seen_at", "user"];
-const browser = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.arpa", "x-forwarded-uri": "/" };
+const browser = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.lan", "x-forwarded-uri": "/" };
 
 /** The in-process app with the portal on and alice's and bob's accounts; `signIn` opens a session and returns its cookie value and id. */
 async function sessionsApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.arpa", ...env }, {}, options);
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "bob", PASSWORD);
   const admin = client(app);

@@ -1,7 +1,7 @@
 import { t } from "elysia";
 
 const where = "Where to send the browser after signing in: an http(s) URL on a host the session covers; anything else leads to this page";
-const rd = t.String({ maxLength: 4096, description: where, examples: ["https://grafana.home.arpa/d/home"] });
+const rd = t.String({ maxLength: 4096, description: where, examples: ["https://grafana.home.lan/d/home"] });
 
 /**
  * Not bounded by the schema: a long original URL from nginx would be a 422 in place of the page.
@@ -11,7 +11,7 @@ export const SignInQuery = t.Object({
   rd: t.Optional(
     t.String({
       description: `${where}. As nginx sends it, a literal http(s) URL runs to the end of the query, unencoded; one past 4096 characters is ignored`,
-      examples: ["https://grafana.home.arpa/d/home"],
+      examples: ["https://grafana.home.lan/d/home"],
     }),
   ),
   notice: t.Optional(t.String({ maxLength: 64, description: "What the page reports having just happened: `password` (it was changed); anything else is ignored" })),

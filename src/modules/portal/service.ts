@@ -3,7 +3,7 @@ import { SESSION_COOKIES, type SessionCookie } from "./sessions";
 
 /** The portal's settings, when KEYWARD_PUBLIC_URL turns it on. */
 export interface Portal {
-  /** The public URL's origin: `https://auth.home.arpa`. */
+  /** The public URL's origin: `https://auth.home.lan`. */
   publicUrl: string;
   /** The domain whose hosts share a sign-in; null: the public URL's host only. */
   cookieDomain: string | null;
@@ -20,7 +20,7 @@ const ownsHost = ({ publicUrl, cookieDomain }: Portal, host: string) =>
 /**
  * Where a sign-in may send the browser: `rd` if it is an http(s) URL on a host the session covers,
  * else null (the portal's own page). No open redirect: `//evil.example`, `javascript:`, a
- * look-alike such as `home.arpa.evil.example` and credentials in the URL are all refused.
+ * look-alike such as `home.lan.evil.example` and credentials in the URL are all refused.
  */
 export function followable(portal: Portal, rd: string | undefined): string | null {
   if (!rd || rd.length > MAX_URL) return null;
