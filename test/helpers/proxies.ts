@@ -67,7 +67,7 @@ export const TEST_DOMAIN = "keyward.test";
 export function portalPointedAt(snippet: string, { keyward, upstream, port }: Omit<Wiring, "role">): string {
   let text = swapped(snippet, "127.0.0.1:8000", keyward);
   text = swapped(text, "127.0.0.1:3000", upstream);
-  text = swapped(text, /http:\/\/([a-z0-9-]+)\.home\.arpa\b/g, `http://$1.${TEST_DOMAIN}:${port}`);
+  text = swapped(text, /http:\/\/([a-z0-9-]+)\.home\.lan\b/g, `http://$1.${TEST_DOMAIN}:${port}`);
   if (text.includes("server {")) text = swapped(text, "listen 80;", `listen 127.0.0.1:${port};`);
   return text.replaceAll(README_DOMAIN, TEST_DOMAIN);
 }

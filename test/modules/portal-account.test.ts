@@ -117,10 +117,12 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     expect((await off.fetch("/api/v1/me", { headers: { cookie: `keyward_console=${console}` } })).status).toBe(401);
   });
 
-  test("a console cookie nobody was given counts as a failed guess, like a bad token", async () => {
+  test("a console cookie nobody was given is refused and audited, but not counted towards the lockout", async () => {
     const app = await accountApp({ KEYWARD_MAX_FAILURES: "2" });
-    for (let i = 0; i < 2; i++) expect((await app.asConsole("A".repeat(43), "/api/v1/me")).status).toBe(401);
-    expect((await client(app, "kw_wrong").get("/api/v1/me")).status).toBe(429);
+    for (let i = 0; i < 3; i++) expect((await app.asConsole("A".repeat(43), "/api/v1/me")).status).toBe(401);
+    expect((await client(app, "kw_wrong").get("/api/v1/me")).status).toBe(401);
+    app.flush();
+    expect(listAudit(app.store.db, { action: "auth.failed" }).items.map(({ detail }) => detail)).toContain("session unknown");
   });
 });
 

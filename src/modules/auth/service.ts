@@ -139,10 +139,10 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   /**
    * A browser's `keyward_session` cookies (usually one; a stale copy may come first). Their values
    * are 256 random bits, like a Keyward token's, so a live one is decided even from a locked-out
-   * address, and the first live one is the browser's session. Values no session ever had are a
-   * guess: counted and audited once, like a bad token. One that had a session which ended (signed
-   * out, expired, its account disabled) is not: the browser still holds it, and each of a page's
-   * requests would otherwise count against its address. `cookie` says which of the session's two
+   * address, and the first live one is the browser's session. Values no session ever had are
+   * audited, not counted towards the lockout (see below); nor is one whose session ended (signed
+   * out, expired, its account disabled): the browser still holds it, and each of a page's requests
+   * would otherwise count against its address. `cookie` says which of the session's two
    * cookies the values are (see SESSION_COOKIES): one never opens what only the other may.
    */
   function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision {
@@ -150,12 +150,9 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const known = values.filter(looksLikeSessionValue).flatMap((value) => sessions.find(value, at, cookie) ?? []);
     const live = known.find((candidate) => sessions.whyEnded(candidate, at) === null && candidate.granted !== null);
     if (live === undefined) {
-      if (known.length === 0) {
-        const ip = address();
-        const lockedFor = lockedOut(ip);
-        if (lockedFor > 0) return locked("session", lockedFor);
-        return fail(refusal(values.some(looksLikeSessionValue) ? "unknown" : "malformed", "session"), ip);
-      }
+      // Audited, never counted: 256 random bits cannot be guessed, and any host of the cookie
+      // domain can plant a cookie in a browser, so counting would let it lock a person out.
+      if (known.length === 0) return fail(refusal(values.some(looksLikeSessionValue) ? "unknown" : "malformed", "session"), address(), {}, undefined, { guess: false });
       const reason = sessions.whyEnded(known[0]!, at) ?? "disabled";
       metrics.authentication("failure", reason);
       return refusal(reason, "session");
