@@ -7,7 +7,7 @@ import type { AddressOf } from "./client-address";
 import { decideOnce, DEFERRED, resolveHook } from "./deferred";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
-import { consoleCookies, type Portal } from "../modules/portal/service";
+import { apiConsoleCookie, type Portal } from "../modules/portal/service";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bearerScheme = /^bearer(\s|$)/i;
@@ -160,7 +160,7 @@ export const authentication = ({ core, addressOf, allowQueryToken, portal }: Aut
   // page, say) is its session, by the cookie only Keyward's own host receives.
   const decide = (request: Request, need: Need) => {
     const token = presentedToken(request, allowQueryToken);
-    const cookies = token === null && portal !== null ? consoleCookies(portal, request) : [];
+    const cookies = token === null && portal !== null ? apiConsoleCookie(portal, request) : [];
     if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "console");
     return core.token(presented(request, addressOf, token, need));
   };

@@ -56,7 +56,7 @@ const documentation = {
       type: "apiKey",
       in: "cookie",
       name: "keyward_console",
-      description: "With the sign-in portal on: the browser's session, on Keyward's own host only (set by POST /signin). A request that changes something must come from Keyward's own pages (Origin = KEYWARD_PUBLIC_URL), or the cookie is ignored",
+      description: "With the sign-in portal on: the browser's session, on Keyward's own host only (set by POST /signin; named __Host-keyward_console when KEYWARD_PUBLIC_URL is https). A request that changes something must come from Keyward's own pages (Origin = KEYWARD_PUBLIC_URL), or the cookie is ignored",
     },
   },
 } as const;

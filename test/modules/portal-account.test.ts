@@ -23,13 +23,13 @@ async function accountApp(env: Record<string, string> = {}) {
   const signIn = async (username = "alice", password = PASSWORD) => {
     const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
     expect(res.status).toBe(303);
-    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "keyward_console")! };
+    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
   };
   /** A request as the admin page would make it with the browser's console cookie. */
   const asConsole = (value: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
-    app.fetch(path, { ...init, headers: { cookie: `keyward_console=${value}`, ...init.headers } });
+    app.fetch(path, { ...init, headers: { cookie: `__Host-keyward_console=${value}`, ...init.headers } });
   const changePassword = (value: string, fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) =>
-    app.fetch("/account/password", formPost(fields, { cookie: `keyward_console=${value}`, ...headers }));
+    app.fetch("/account/password", formPost(fields, { cookie: `__Host-keyward_console=${value}`, ...headers }));
   return { ...app, signIn, asConsole, changePassword };
 }
 
@@ -54,7 +54,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
   test("nor does the console cookie pass forward auth, or stand for the domain cookie of its session", async () => {
     const app = await accountApp();
     const { console } = await app.signIn();
-    expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_console=${console}` } })).status).toBe(401);
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `__Host-keyward_console=${console}` } })).status).toBe(401);
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${console}` } })).status).toBe(401);
   });
 
@@ -77,10 +77,10 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const app = await accountApp();
     const { domain, console } = await app.signIn("root");
     const body = async (cookie: string) => (await app.fetch("/admin", { headers: { cookie } })).text();
-    expect(await body(`keyward_console=${console}`)).toContain(' data-signin="https://auth.home.lan/signin?rd=https%3A%2F%2Fauth.home.lan%2Fadmin" data-session>');
+    expect(await body(`__Host-keyward_console=${console}`)).toContain(' data-signin="https://auth.home.lan/signin?rd=https%3A%2F%2Fauth.home.lan%2Fadmin" data-session>');
     expect(await body(`keyward_session=${domain}`)).not.toContain("data-session");
-    await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } });
-    expect(await body(`keyward_console=${console}`)).not.toContain("data-session");
+    await app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } });
+    expect(await body(`__Host-keyward_console=${console}`)).not.toContain("data-session");
   });
 
   test("a user's session is a user: admin routes say 403", async () => {
@@ -99,14 +99,14 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
   test("after sign-out it opens nothing", async () => {
     const app = await accountApp();
     const { domain, console } = await app.signIn();
-    await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${domain}; keyward_console=${console}`, ...FROM_PORTAL } });
+    await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${domain}; __Host-keyward_console=${console}`, ...FROM_PORTAL } });
     expect((await app.asConsole(console, "/api/v1/me")).status).toBe(401);
   });
 
   test("signing out by the console cookie alone ends the session for forward auth too", async () => {
     const app = await accountApp();
     const { domain, console } = await app.signIn();
-    await app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } });
+    await app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } });
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${domain}` } })).status).toBe(401);
   });
 
@@ -114,7 +114,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const on = await accountApp();
     const { console } = await on.signIn();
     const off = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
-    expect((await off.fetch("/api/v1/me", { headers: { cookie: `keyward_console=${console}` } })).status).toBe(401);
+    expect((await off.fetch("/api/v1/me", { headers: { cookie: `__Host-keyward_console=${console}` } })).status).toBe(401);
   });
 
   test("a console cookie nobody was given is refused and audited, but not counted towards the lockout", async () => {
@@ -150,7 +150,7 @@ describe("changing one's own password from the portal", () => {
     const res = await app.changePassword(here.console, change);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${PUBLIC}/signin?notice=password`);
-    const fresh = { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "keyward_console")! };
+    const fresh = { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
     expect(fresh.console).not.toBe(here.console);
 
     for (const old of [elsewhere, here]) {

@@ -25,10 +25,10 @@ async function attackedApp(env: Record<string, string> = {}) {
   const signIn = async (username = "alice", password = PASSWORD) => {
     const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
     expect(res.status).toBe(303);
-    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "keyward_console")! };
+    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
   };
   const changePassword = (console: string, fields: Record<string, string> = change) =>
-    app.fetch("/account/password", formPost(fields, { cookie: `keyward_console=${console}`, ...FROM_PORTAL }));
+    app.fetch("/account/password", formPost(fields, { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL }));
   const openSessions = () => app.store.db.select().from(sessions).all().filter((row) => row.endedAt === null);
   const patchUser = (name: string, body: object) =>
     app.fetch(`/api/v1/users/${name}`, { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -72,7 +72,7 @@ describe("a hostile page cannot make a signed-in browser change anything", () =>
       for (const [name, value] of Object.entries({ cookie, ...more })) all.set(name, value);
       return all;
     };
-    const asRoot = `keyward_console=${root.console}`;
+    const asRoot = `__Host-keyward_console=${root.console}`;
     const json = { "content-type": "application/json" };
     const attempts = [
       app.fetch("/api/v1/users/alice", { method: "PATCH", headers: headers(asRoot, json), body: JSON.stringify({ disabled: true }) }),
@@ -82,7 +82,7 @@ describe("a hostile page cannot make a signed-in browser change anything", () =>
     ];
     expect((await Promise.all(attempts)).map((res) => res.status)).toEqual([401, 401, 401, 404]);
     const form = { "content-type": "application/x-www-form-urlencoded" };
-    const asAlice = `keyward_console=${alice.console}`;
+    const asAlice = `__Host-keyward_console=${alice.console}`;
     const password = await app.fetch("/account/password", { method: "POST", headers: headers(asAlice, form), body: new URLSearchParams(change).toString() });
     const signOut = await app.fetch("/signout", { method: "POST", headers: headers(asAlice) });
     expect([password.status, signOut.status]).toEqual([403, 403]);
@@ -101,7 +101,7 @@ describe("a console cookie whose session no longer opens anything", () => {
   ])("%s: refused by the API, the admin page and the password change, and never counted as a guess", async (_, how) => {
     const app = await attackedApp({ KEYWARD_MAX_FAILURES: "2", KEYWARD_SESSION_IDLE: "1h" });
     const root = await app.signIn("root");
-    const cookie = `keyward_console=${root.console}`;
+    const cookie = `__Host-keyward_console=${root.console}`;
     const { id } = app.openSessions()[0]!;
     const ending = {
       signout: () => app.fetch("/signout", { method: "POST", headers: { cookie, ...FROM_PORTAL } }),
@@ -125,7 +125,7 @@ describe("the signed-in page", () => {
   test.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("?notice=%s, a name every object has, is ignored like any unknown notice (not a 500)", async (notice) => {
     const app = await attackedApp();
     const { console } = await app.signIn();
-    const res = await app.fetch(`/signin?notice=${notice}`, { headers: { cookie: `keyward_console=${console}` } });
+    const res = await app.fetch(`/signin?notice=${notice}`, { headers: { cookie: `__Host-keyward_console=${console}` } });
     expect(res.status).toBe(200);
     const page = await res.text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
@@ -138,7 +138,7 @@ describe("a password change racing other changes", () => {
     const app = await attackedApp({ KEYWARD_MAX_FAILURES: "30" });
     const { console } = await app.signIn();
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => app.changePassword(console, { current_password: PASSWORD, new_password: `new password ${i}`, confirm_password: `new password ${i}` })));
-    const winner = answers.findIndex((res) => cookieValue(res, "keyward_console") !== null);
+    const winner = answers.findIndex((res) => cookieValue(res, "__Host-keyward_console") !== null);
     // The rest: refused after their check (409), or, if the winner was done first, sent to sign in.
     const others = answers.filter((_, i) => i !== winner).map((res) => (res.status === 303 ? res.headers.get("location") : res.status));
     expect(others.every((answer) => answer === 409 || answer === `${PUBLIC}/signin`)).toBe(true);
@@ -187,7 +187,7 @@ describe("a password change racing other changes", () => {
       await hold.checked;
       const { id } = app.openSessions()[0]!;
       const ending = {
-        signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_console=${console}`, ...FROM_PORTAL } }),
+        signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } }),
         admin: () => client(app).delete(`/api/v1/sessions/${id}`),
         role: () => app.patchUser("alice", { role: "analyst" }),
       }[how]!;
@@ -218,6 +218,39 @@ describe("ending sessions by odd ids", () => {
     expect([res.status, res.body.code]).toEqual([404, "session_not_found"]);
     expect(res.headers.get("x-injected")).toBeNull();
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${domain}` } })).status).toBe(200);
+  });
+});
+
+describe("cookies another host of the domain sets (cookie tossing)", () => {
+  test("over https the console cookie is __Host-: a plain keyward_console, which any host of the domain could set, opens nothing", async () => {
+    const app = await attackedApp();
+    const { console } = await app.signIn("root");
+    expect((await app.fetch("/api/v1/users", { headers: { cookie: `keyward_console=${console}` } })).status).toBe(401);
+    expect((await app.fetch("/api/v1/users", { headers: { cookie: `__Host-keyward_console=${console}` } })).status).toBe(200);
+  });
+
+  test("over http, a second console cookie (a sibling's, passing its own session off as the browser's) makes neither believed", async () => {
+    const app = await attackedApp({ KEYWARD_PUBLIC_URL: "http://auth.home.lan" });
+    const signIn = async (username: string) => {
+      const res = await app.fetch("/signin", formPost({ username, password: PASSWORD }, { origin: "http://auth.home.lan" }));
+      return cookieValue(res, "keyward_console")!;
+    };
+    const victim = await signIn("root");
+    const attacker = await signIn("alice");
+    const me = (cookie: string) => app.fetch("/api/v1/me", { headers: { cookie } });
+    expect((await me(`keyward_console=${victim}`)).status).toBe(200);
+    for (const cookie of [`keyward_console=${attacker}; keyward_console=${victim}`, `keyward_console=${victim}; keyward_console=${attacker}`]) {
+      expect((await me(cookie)).status).toBe(401);
+      expect(await (await app.fetch("/admin", { headers: { cookie } })).text()).not.toContain("data-session");
+      expect(await (await app.fetch("/signin", { headers: { cookie } })).text()).toContain('action="/signin"');
+    }
+  });
+
+  test("junk domain cookies set ahead of the real one do not push it out of sight", async () => {
+    const app = await attackedApp();
+    const { domain } = await app.signIn();
+    const junk = Array.from({ length: 6 }, (_, i) => `keyward_session=junk${i}`).join("; ");
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `${junk}; keyward_session=${domain}` } })).status).toBe(200);
   });
 });
 

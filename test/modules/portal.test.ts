@@ -24,7 +24,7 @@ async function portalApp(env: Record<string, string> = {}, options: { db?: strin
   const signedIn = async () => {
     const res = await signIn({ username: "alice", password: PASSWORD });
     expect(res.status).toBe(303);
-    return { domain: valueOf(res)!, console: valueOf(res, "keyward_console")! };
+    return { domain: valueOf(res)!, console: valueOf(res, "__Host-keyward_console")! };
   };
   /** Signs alice in; the value of the cookie forward auth reads. */
   const session = async () => (await signedIn()).domain;
@@ -74,11 +74,11 @@ describe("signing in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("https://wiki.home.lan/page?id=7");
     const value = valueOf(res)!;
-    const console = valueOf(res, "keyward_console")!;
+    const console = valueOf(res, "__Host-keyward_console")!;
     // The console cookie is host-only and Strict: no host of the domain but Keyward's receives it.
     expect(res.headers.getSetCookie()).toEqual([
       `keyward_session=${value}; Max-Age=604800; Domain=home.lan; Path=/; HttpOnly; SameSite=Lax; Secure`,
-      `keyward_console=${console}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict; Secure`,
+      `__Host-keyward_console=${console}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict; Secure`,
     ]);
     const [row] = app.rows();
     const hash = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
@@ -296,7 +296,7 @@ describe("a session at /auth/forward", () => {
     expect(res.headers.get("location")).toBe(`${PUBLIC}/signin`);
     expect(res.headers.getSetCookie()).toEqual([
       "keyward_session=; Max-Age=0; Domain=home.lan; Path=/; HttpOnly; SameSite=Lax; Secure",
-      "keyward_console=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict; Secure",
+      "__Host-keyward_console=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict; Secure",
     ]);
     expect(app.rows()[0]!.endedAt).not.toBeNull();
     expect((await app.forward(value)).status).toBe(401);
@@ -464,7 +464,7 @@ describe("the sign-in page for a browser that has a session", () => {
   test("says who is signed in (by the console cookie, the page being Keyward's own), links the target and offers sign-out", async () => {
     const app = await portalApp();
     const { console } = await app.signedIn();
-    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie: `keyward_console=${console}` } })).text();
+    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie: `__Host-keyward_console=${console}` } })).text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
     expect(page).toContain('<a href="https://wiki.home.lan/">');
     expect(page).toContain('<form method="post" action="/signout">');
@@ -474,9 +474,9 @@ describe("the sign-in page for a browser that has a session", () => {
     const app = await portalApp();
     const { domain, console } = await app.signedIn();
     await app.signOut(domain);
-    const res = await app.fetch("/signin", { headers: { cookie: `keyward_console=${console}` } });
+    const res = await app.fetch("/signin", { headers: { cookie: `__Host-keyward_console=${console}` } });
     expect(await res.text()).toContain('action="/signin"');
-    expect(res.headers.getSetCookie().map((cookie) => cookie.split(";")[0])).toEqual(["keyward_session=", "keyward_console="]);
+    expect(res.headers.getSetCookie().map((cookie) => cookie.split(";")[0])).toEqual(["keyward_session=", "__Host-keyward_console="]);
   });
 });
 

@@ -4,7 +4,7 @@ import { staticAsset } from "../../http/static-asset";
 import { FAVICON_LINK } from "../home/favicon";
 import type { AddressOf } from "../../http/client-address";
 import type { AuthCore } from "../auth/service";
-import { sessionCookies, signInUrl, type Portal } from "../portal/service";
+import { consoleCookie, signInUrl, type Portal } from "../portal/service";
 
 /**
  * No inline script or style anywhere, so the policy can forbid both: an injected `<script>` or
@@ -43,7 +43,7 @@ export const adminRoutes = ({ portal, core, addressOf }: AdminPageDeps) => {
   const page = (signedIn: boolean) => staticAsset(shell(portal, signedIn), "text/html; charset=utf-8", policy, "no-cache");
   const [signedOut, signedIn] = [page(false), page(true)];
   const hasSession = (request: Request) => {
-    const cookies = portal === null ? [] : sessionCookies(request, "console");
+    const cookies = portal === null ? [] : consoleCookie(portal, request);
     return cookies.length > 0 && core.session(cookies, () => addressOf(request), "token", "console").ok;
   };
   return new Elysia({ name: "keyward/admin-ui" })

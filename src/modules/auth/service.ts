@@ -143,7 +143,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * audited, not counted towards the lockout (see below); nor is one whose session ended (signed
    * out, expired, its account disabled): the browser still holds it, and each of a page's requests
    * would otherwise count against its address. `cookie` says which of the session's two
-   * cookies the values are (see SESSION_COOKIES): one never opens what only the other may.
+   * cookies the values are (see SessionCookie): one never opens what only the other may.
    */
   function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision {
     const at = now();

@@ -8,7 +8,7 @@ import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
 import { identityHeader } from "../../http/identity-header";
-import { originalUrl, sessionCookies, signInUrl, wantsPage, type Portal } from "../portal/service";
+import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
 
 export interface ForwardAuthDeps {
   core: AuthCore;
@@ -115,7 +115,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
             const need = roles.length > 0 ? roles : "token";
             const token = forwardedToken(request, allowQueryToken);
             // A token presented is decided as ever; only a request with none is a browser's session.
-            const cookies = portal === null || token !== null ? [] : sessionCookies(request);
+            const cookies = portal === null || token !== null ? [] : domainCookies(request);
             const decide = () => (cookies.length === 0 ? core.token(presented(request, addressOf, token, need)) : core.session(cookies, () => addressOf(request), need));
             try {
               const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);

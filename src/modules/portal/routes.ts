@@ -9,7 +9,7 @@ import type { AuthCore } from "../auth/service";
 import { Page, PasswordForm, SignInForm, SignInQuery } from "./model";
 import { LOCKED_MESSAGE, pagePolicy, signedInPage, signInPage } from "./page";
 import { changeOwnPassword } from "./password";
-import { followable, fromPortal, requestedRd, sessionCookies, setCookies, signInUrl, type Portal } from "./service";
+import { consoleCookie, domainCookies, followable, fromPortal, requestedRd, setCookies, signInUrl, type Portal } from "./service";
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
@@ -44,7 +44,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
   };
   // Keyward's own pages know the browser by the cookie only its own host receives.
   const signedIn = (request: Request) => {
-    const cookies = sessionCookies(request, "console");
+    const cookies = consoleCookie(portal, request);
     return cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token", "console");
   };
 
@@ -109,7 +109,8 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
       ({ request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
         // Every session this browser presents, by either cookie: a stale copy beside the current one ends too.
-        for (const cookie of ["domain", "console"] as const) for (const value of sessionCookies(request, cookie)) sessions.end(value, now(), cookie);
+        for (const value of domainCookies(request)) sessions.end(value, now(), "domain");
+        for (const value of consoleCookie(portal, request)) sessions.end(value, now(), "console");
         return seeOther(set, signInUrl(portal, null), setCookies(portal, null));
       },
       {

@@ -1,5 +1,5 @@
 import { withinDomain } from "../../config-portal";
-import { SESSION_COOKIES, type SessionCookie } from "./sessions";
+import { looksLikeSessionValue, type SessionCookie } from "./sessions";
 
 /** The portal's settings, when KEYWARD_PUBLIC_URL turns it on. */
 export interface Portal {
@@ -82,43 +82,71 @@ export const fromPortal = ({ publicUrl }: Portal, request: Request) => request.h
 
 const READS = new Set(["GET", "HEAD"]);
 
-const cookieAt: Record<SessionCookie, RegExp> = {
-  domain: /(?:^|;\s*)keyward_session=([^;]*)/g,
-  console: /(?:^|;\s*)keyward_console=([^;]*)/g,
-};
+const DOMAIN_COOKIE = "keyward_session";
+
+/**
+ * The console cookie's name. Over https it has the `__Host-` prefix, which a browser accepts only
+ * from this host itself, Secure, with no Domain and Path=/: no other host of the domain can plant
+ * one. Over plain http a sibling host can, which is why a browser presenting two is believed in
+ * neither (see consoleCookie).
+ */
+export const consoleCookieName = ({ publicUrl }: Portal) => (publicUrl.startsWith("https:") ? "__Host-keyward_console" : "keyward_console");
 
 /** More is no browser's doing: a stale copy or two beside the current one, not a list to search. */
 const MAX_SESSION_COOKIES = 4;
 
-/**
- * The session cookies of a kind a request carries, in its order (empty if none). A browser may
- * hold more than one: a host-only cookie from before KEYWARD_COOKIE_DOMAIN was set beside the
- * domain one, or one a sibling host set with a longer path. The first of them must not hide a
- * live one behind it.
- */
-export const sessionCookies = (request: Request, cookie: SessionCookie = "domain"): string[] =>
-  [...(request.headers.get("cookie") ?? "").matchAll(cookieAt[cookie])].slice(0, MAX_SESSION_COOKIES).map((match) => match[1]!);
+const cookiePatterns = new Map(
+  [DOMAIN_COOKIE, "__Host-keyward_console", "keyward_console"].map((name) => [name, new RegExp(`(?:^|;\\s*)${name}=([^;]*)`, "g")]),
+);
+
+function cookieValues(request: Request, name: string): string[] {
+  const header = request.headers.get("cookie");
+  if (header === null) return [];
+  const values = [...header.matchAll(cookiePatterns.get(name)!)].map((match) => match[1]!);
+  // Well-formed values first, so junk set ahead of the real one cannot push it past the cap.
+  const wellFormed = values.filter(looksLikeSessionValue);
+  return (wellFormed.length > 0 ? wellFormed : values).slice(0, MAX_SESSION_COOKIES);
+}
 
 /**
- * The console cookies a request to the API may use: a read's, and a change's only when one of
+ * The domain session cookies a request carries, in its order (empty if none). A browser may hold
+ * more than one: a host-only cookie from before KEYWARD_COOKIE_DOMAIN was set beside the domain
+ * one, or one a sibling host set with a longer path. The first of them must not hide a live one
+ * behind it.
+ */
+export const domainCookies = (request: Request): string[] => cookieValues(request, DOMAIN_COOKIE);
+
+/**
+ * The console cookie a request carries: none, or one. A browser holds one at most (host-only,
+ * Path=/); a second was set by another host of the domain to pass its own session off as this
+ * browser's, so then neither is believed.
+ */
+export function consoleCookie(portal: Portal, request: Request): string[] {
+  const values = cookieValues(request, consoleCookieName(portal));
+  return values.length === 1 ? values : [];
+}
+
+/**
+ * The console cookie a request to the API may use: a read's, and a change's only when one of
  * Keyward's own pages sent it (Origin). Strict keeps other sites' requests from carrying the
  * cookie, but not a sibling host's, which is the same site: its cookie is ignored, as if not sent.
  */
-export const consoleCookies = (portal: Portal, request: Request): string[] =>
-  READS.has(request.method) || fromPortal(portal, request) ? sessionCookies(request, "console") : [];
+export const apiConsoleCookie = (portal: Portal, request: Request): string[] =>
+  READS.has(request.method) || fromPortal(portal, request) ? consoleCookie(portal, request) : [];
 
 /**
  * The Set-Cookie headers for a session's values, or clearing both (null). Script cannot read
  * either, and other sites' requests do not carry them; both go only over https when the portal is
  * https. `keyward_session` is for every host of the cookie domain, and a link followed from
- * elsewhere to a protected page carries it (Lax). `keyward_console` is host-only and Strict: it
+ * elsewhere to a protected page carries it (Lax). The console cookie is host-only and Strict: it
  * reaches Keyward's own pages, from its own pages, and nothing else. A cookie is cleared by an
  * empty value with Max-Age=0 and the same attributes, or the browser keeps it.
  */
-export function setCookies({ publicUrl, cookieDomain, maxMs }: Portal, values: Record<SessionCookie, string> | null): string[] {
-  const cookie = (name: SessionCookie, domain: string | null, sameSite: string) =>
+export function setCookies(portal: Portal, values: Record<SessionCookie, string> | null): string[] {
+  const { publicUrl, cookieDomain, maxMs } = portal;
+  const cookie = (name: string, value: string | undefined, domain: string | null, sameSite: string) =>
     [
-      `${SESSION_COOKIES[name]}=${values?.[name] ?? ""}`,
+      `${name}=${value ?? ""}`,
       `Max-Age=${values === null ? 0 : Math.floor(maxMs / 1000)}`,
       ...(domain === null ? [] : [`Domain=${domain}`]),
       "Path=/",
@@ -126,7 +154,7 @@ export function setCookies({ publicUrl, cookieDomain, maxMs }: Portal, values: R
       `SameSite=${sameSite}`,
       ...(publicUrl.startsWith("https:") ? ["Secure"] : []),
     ].join("; ");
-  return [cookie("domain", cookieDomain, "Lax"), cookie("console", null, "Strict")];
+  return [cookie(DOMAIN_COOKIE, values?.domain, cookieDomain, "Lax"), cookie(consoleCookieName(portal), values?.console, null, "Strict")];
 }
 
 /**

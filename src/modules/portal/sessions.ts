@@ -10,13 +10,12 @@ import type { ReasonOf } from "../auth/model";
 import type { Principal } from "../tokens/verifier";
 
 /**
- * A session's two cookies. `keyward_session` goes to every host of the cookie domain, for forward
- * auth; `keyward_console` only to Keyward's own host, for its pages and API: a service behind the
- * proxy sees the first, and could replay it, but never the second, which alone can change a
- * password or act as an admin.
+ * A session's two cookies (named in service.ts). The domain one goes to every host of the cookie
+ * domain, for forward auth; the console one only to Keyward's own host, for its pages and API: a
+ * service behind the proxy sees the first, and could replay it, but never the second, which alone
+ * can change a password or act as an admin.
  */
-export const SESSION_COOKIES = { domain: "keyward_session", console: "keyward_console" } as const;
-export type SessionCookie = keyof typeof SESSION_COOKIES;
+export type SessionCookie = "domain" | "console";
 
 const randomValue = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 
