@@ -5,6 +5,7 @@ import type { Actor } from "../modules/tokens/service";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
 import { decideOnce, DEFERRED, resolveHook } from "./deferred";
+import { headersOnSuccess } from "./envelope";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
 import { apiConsoleCookie, type Portal } from "../modules/portal/service";
@@ -103,6 +104,8 @@ export function refuse<S>({ set, status, audience }: Answering<S>, refusal: Refu
   return status(answer.status, answer.body);
 }
 
+const NOT_STORED = [["cache-control", "no-store"]] as const;
+
 const DECIDING = errorBody("deciding", "The credential is still being checked");
 
 /**
@@ -164,10 +167,11 @@ export const authentication = ({ core, addressOf, allowQueryToken, portal }: Aut
     if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "console");
     return core.token(presented(request, addressOf, token, need));
   };
-  const admitted = (request: Request, principal: Principal): Authenticated => ({
-    principal,
-    actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }),
-  });
+  const admitted = (request: Request, principal: Principal): Authenticated => {
+    // A shared cache holds back an answer to a request with Authorization, but not to one with a cookie.
+    if (principal.source === "session") headersOnSuccess(request, NOT_STORED);
+    return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }) };
+  };
   const security: Record<string, string[]>[] = [
     { bearer: [] },
     ...(allowQueryToken ? [{ queryToken: [] }] : []),

@@ -152,7 +152,7 @@ describe("the sign-in page reads rd as nginx sends it, unencoded", () => {
   test.each([
     ["a plain URL", "rd=https://wiki.home.lan/page", "https://wiki.home.lan/page"],
     ["its own query, & and all", "rd=https://wiki.home.lan/page?x=1&y=2&rd=3", "https://wiki.home.lan/page?x=1&y=2&rd=3"],
-    ["percent-escapes kept as they are, not decoded", "rd=http://wiki.home.lan:8080/a%20b?q=a%26b+c", "http://wiki.home.lan:8080/a%20b?q=a%26b+c"],
+    ["percent-escapes kept as they are, not decoded", "rd=https://wiki.home.lan:8443/a%20b?q=a%26b+c", "https://wiki.home.lan:8443/a%20b?q=a%26b+c"],
     ["a percent-encoded URL, as /auth/forward sends it", `rd=${encodeURIComponent("https://wiki.home.lan/page?x=1&y=2")}`, "https://wiki.home.lan/page?x=1&y=2"],
     ["an encoded rd first, a literal one after it: the first counts", `rd=${encodeURIComponent("https://wiki.home.lan/")}&rd=https://nas.home.lan/`, "https://wiki.home.lan/"],
   ])("%s", async (_, query, expected) => {

@@ -42,6 +42,9 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const res = await app.asConsole(console, "/api/v1/me");
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ user: "alice", role: "user", source: "session" });
+    // A shared cache keeps back an answer to Authorization, not to a cookie: said outright.
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect((await client(app).get("/api/v1/me")).headers.get("cache-control")).toBeNull();
   });
 
   test("the domain cookie, which every host of the domain receives, never opens the API", async () => {

@@ -172,13 +172,21 @@ describe("no open redirect", () => {
 
   test.each([
     ["https://wiki.home.lan/page?id=7", "https://wiki.home.lan/page?id=7"],
-    ["http://nas.home.lan:5000/", "http://nas.home.lan:5000/"],
+    ["https://nas.home.lan:5000/", "https://nas.home.lan:5000/"],
     ["https://home.lan/", "https://home.lan/"],
     ["https://WIKI.Home.Lan/x", "https://wiki.home.lan/x"],
     ["https://wiki.home.lan\\@evil.example/", "https://wiki.home.lan/@evil.example/"],
   ])("rd=%p, inside the cookie domain, is followed as %p", async (rd, location) => {
     const res = await (await portalApp()).signIn({ username: "alice", password: PASSWORD, rd });
     expect(res.headers.get("location")).toBe(location);
+  });
+
+  test("an http page, which an https portal's Secure cookie never reaches, is not followed (it would send the browser back to sign in, round and round); an http portal follows it", async () => {
+    const https = await portalApp();
+    expect((await https.signIn({ username: "alice", password: PASSWORD, rd: "http://nas.home.lan:5000/" })).headers.get("location")).toBe(`${PUBLIC}/signin`);
+    const http = await portalApp({ KEYWARD_PUBLIC_URL: "http://auth.home.lan" });
+    const res = await http.signIn({ username: "alice", password: PASSWORD, rd: "http://nas.home.lan:5000/" }, { origin: "http://auth.home.lan" });
+    expect(res.headers.get("location")).toBe("http://nas.home.lan:5000/");
   });
 
   test("without a cookie domain, only the public URL's own host is followed", async () => {

@@ -31,6 +31,9 @@ export function followable(portal: Portal, rd: string | undefined): string | nul
     return null;
   }
   if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) return null;
+  // An https portal's cookies are Secure: an http page never receives them, and sending the browser
+  // there would only bring it back to sign in, round and round.
+  if (url.protocol === "http:" && portal.publicUrl.startsWith("https:")) return null;
   return ownsHost(portal, url.hostname) ? url.href : null;
 }
 
