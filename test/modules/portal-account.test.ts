@@ -133,8 +133,8 @@ describe("changing one's own password from the portal", () => {
   test("the signed-in page offers the form (and the admin page to admins)", async () => {
     const app = await accountApp();
     const page = async (who: string) => {
-      const { console } = await app.signIn(who);
-      return (await app.asConsole(console, "/signin")).text();
+      const { domain, console } = await app.signIn(who);
+      return (await app.asConsole(console, "/signin", { headers: { cookie: `keyward_session=${domain}; __Host-keyward_console=${console}` } })).text();
     };
     const alice = await page("alice");
     expect(alice).toContain('<form method="post" action="/account/password">');
@@ -162,7 +162,8 @@ describe("changing one's own password from the portal", () => {
     }
     expect((await client(app, login.body.token).get("/api/v1/me")).status).toBe(401);
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${fresh.domain}` } })).status).toBe(200);
-    expect(await (await app.asConsole(fresh.console, "/signin?notice=password")).text()).toContain("Your password was changed.");
+    const both = `keyward_session=${fresh.domain}; __Host-keyward_console=${fresh.console}`;
+    expect(await (await app.fetch("/signin?notice=password", { headers: { cookie: both } })).text()).toContain("Your password was changed.");
 
     expect((await app.fetch("/signin", formPost({ username: "alice", password: PASSWORD }, FROM_PORTAL))).status).toBe(401);
     await app.signIn("alice", NEW_PASSWORD);

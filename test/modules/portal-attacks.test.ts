@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config";
 import { resolveConfig } from "../../src/config-load";
 import { sessions } from "../../src/db/schema";
+import { MAX_SESSIONS_PER_USER } from "../../src/modules/portal/sessions";
 import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
@@ -124,8 +125,8 @@ describe("a console cookie whose session no longer opens anything", () => {
 describe("the signed-in page", () => {
   test.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("?notice=%s, a name every object has, is ignored like any unknown notice (not a 500)", async (notice) => {
     const app = await attackedApp();
-    const { console } = await app.signIn();
-    const res = await app.fetch(`/signin?notice=${notice}`, { headers: { cookie: `__Host-keyward_console=${console}` } });
+    const { domain, console } = await app.signIn();
+    const res = await app.fetch(`/signin?notice=${notice}`, { headers: { cookie: `keyward_session=${domain}; __Host-keyward_console=${console}` } });
     expect(res.status).toBe(200);
     const page = await res.text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
@@ -218,6 +219,21 @@ describe("ending sessions by odd ids", () => {
     expect([res.status, res.body.code]).toEqual([404, "session_not_found"]);
     expect(res.headers.get("x-injected")).toBeNull();
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${domain}` } })).status).toBe(200);
+  });
+});
+
+describe("one person signing in over and over", () => {
+  test(`keeps at most ${MAX_SESSIONS_PER_USER} sessions: each sign-in past it removes the oldest, whose cookie then opens nothing`, async () => {
+    const app = await attackedApp();
+    const first = await app.signIn();
+    const rest = [];
+    for (let i = 0; i < MAX_SESSIONS_PER_USER + 4; i++) rest.push(await app.signIn());
+    const rows = app.store.db.select().from(sessions).all().filter((row) => row.user === "alice");
+    expect(rows).toHaveLength(MAX_SESSIONS_PER_USER);
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${first.domain}` } })).status).toBe(401);
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${rest.at(-1)!.domain}` } })).status).toBe(200);
+    await app.signIn("root");
+    expect(app.store.db.select().from(sessions).all().filter((row) => row.user === "root")).toHaveLength(1);
   });
 });
 

@@ -469,10 +469,23 @@ describe("browsers are sent to sign in; scripts get 401", () => {
 });
 
 describe("the sign-in page for a browser that has a session", () => {
-  test("says who is signed in (by the console cookie, the page being Keyward's own), links the target and offers sign-out", async () => {
+  test("without the session's domain cookie (dropped, or refused by the browser) it offers to sign in again: Continue would only come back", async () => {
     const app = await portalApp();
     const { console } = await app.signedIn();
-    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie: `__Host-keyward_console=${console}` } })).text();
+    const other = await app.signedIn();
+    for (const cookie of [`__Host-keyward_console=${console}`, `keyward_session=${other.domain}; __Host-keyward_console=${console}`]) {
+      const res = await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie } });
+      expect(await res.text()).toContain('<form method="post" action="/signin">');
+      // The odd pair is dropped, so the sign-in to come sets both afresh.
+      expect(res.headers.getSetCookie().map((cookie) => cookie.split(";")[0])).toEqual(["keyward_session=", "__Host-keyward_console="]);
+    }
+  });
+
+
+  test("says who is signed in (by the console cookie, the page being Keyward's own), links the target and offers sign-out", async () => {
+    const app = await portalApp();
+    const { domain, console } = await app.signedIn();
+    const page = await (await app.fetch("/signin?rd=https%3A%2F%2Fwiki.home.lan%2F", { headers: { cookie: `keyward_session=${domain}; __Host-keyward_console=${console}` } })).text();
     expect(page).toContain("You are signed in as <strong>alice</strong>");
     expect(page).toContain('<a href="https://wiki.home.lan/">');
     expect(page).toContain('<form method="post" action="/signout">');

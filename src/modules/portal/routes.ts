@@ -56,11 +56,14 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         const rd = followable(portal, requestedRd(request.url));
         const decided = signedIn(request);
         html(set);
-        if (decided?.ok) {
+        // Without its domain cookie (dropped, or refused by the browser) the session opens no
+        // service: "Continue" would only come back here. A new sign-in sets both again.
+        if (decided?.ok && domainCookies(request).some((value) => sessions.find(value, now())?.id === decided.principal.tokenId)) {
           const { user, role } = decided.principal;
           return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES.get(query.notice ?? "") ?? null });
         }
-        // A cookie of a session that ended is dropped, so the browser stops presenting it.
+        // Cookies of a session that ended, or a console cookie without its domain one, are dropped: the
+        // browser stops presenting them, and the sign-in to come sets both afresh.
         if (decided !== null) set.headers["set-cookie"] = setCookies(portal, null);
         return signInPage({ rd, message: null });
       },

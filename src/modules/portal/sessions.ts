@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, ne, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
 import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
@@ -26,6 +26,8 @@ export const looksLikeSessionValue = (value: string) => sessionValue.test(value)
 /** last_seen_at and ip are written at most this often per session: a page's every request costs no write. */
 export const SEEN_EVERY_MS = 60_000;
 const PRUNE_EVERY_MS = 60_000;
+/** Sessions one person holds at most, ended ones included: a new sign-in past it removes the oldest. */
+export const MAX_SESSIONS_PER_USER = 20;
 const UNWRITTEN = "";
 /** A browser drops the cookie when its Max-Age (the absolute lifetime) runs out; rows are kept a while past that, so a late request is still known as an ended session rather than counted as a guess. */
 const KEEP_PAST_MAX_MS = 3_600_000;
@@ -114,6 +116,15 @@ export class Sessions {
     return writeTransaction(this.store.db, (tx) => {
       if (!accountUnchanged(tx, user, passwordHash)) return null;
       tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
+      // A person's rows stay few however often they sign in: past the cap, the oldest go.
+      const others = tx
+        .select({ id: sessions.id })
+        .from(sessions)
+        .where(and(eq(sessions.user, user), ne(sessions.id, id)))
+        .orderBy(desc(sessions.createdAt), desc(sessions.id))
+        .limit(MAX_SESSIONS_PER_USER - 1)
+        .all();
+      tx.delete(sessions).where(and(eq(sessions.user, user), notInArray(sessions.id, [id, ...others.map((row) => row.id)]))).run();
       return { id, values };
     });
   }
