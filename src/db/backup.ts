@@ -1,11 +1,10 @@
 import { Database } from "bun:sqlite";
-import { getTableName, is } from "drizzle-orm";
-import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { getTableName } from "drizzle-orm";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
 import { DatabaseError, openDatabase, writeTransaction, type Store } from "./client";
 import { migrate, migrations } from "./migrate";
-import * as schema from "./schema";
+import { tablesParentsFirst } from "./schema";
 
 /**
  * A consistent copy of the live database, made with VACUUM INTO: it reads one snapshot, so
@@ -42,23 +41,8 @@ export function checkBackup(file: string): { schema: string } {
   }
 }
 
-/**
- * Every table the schema declares, read from it so a new table cannot be left out of a restore:
- * parents before the tables whose foreign keys point at them, filled in this order and emptied in
- * the reverse one (tried: a child filled before its parent fails the deferred foreign key check).
- */
-export const restoredTables: readonly string[] = parentsFirst(Object.values(schema).filter((value) => is(value, SQLiteTable)));
-
-function parentsFirst(tables: SQLiteTable[]): string[] {
-  const order: string[] = [];
-  const visit = (table: SQLiteTable, path: SQLiteTable[]) => {
-    if (order.includes(getTableName(table)) || path.includes(table)) return;
-    for (const key of getTableConfig(table).foreignKeys) visit(key.reference().foreignTable, [...path, table]);
-    order.push(getTableName(table));
-  };
-  for (const table of tables) visit(table, []);
-  return order;
-}
+/** The tables a restore swaps in, in the order it fills them (see tablesParentsFirst). */
+export const restoredTables: readonly string[] = tablesParentsFirst.map((table) => getTableName(table));
 
 /**
  * Replaces the database's contents with a checked backup. The backup is first copied and migrated

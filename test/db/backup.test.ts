@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { backupDatabase, restoreDatabase, restoredTables } from "../../src/db/backup";
 import { openDatabase, type Store } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { auditEvents, devices, deviceTokens, sessions, settings, tokens, users } from "../../src/db/schema";
+import { getTableName, is } from "drizzle-orm";
+import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import * as schema from "../../src/db/schema";
+import { auditEvents, devices, deviceTokens, sessions, settings, tablesParentsFirst, tokens, users } from "../../src/db/schema";
 import { tempDir } from "../helpers/binary";
 
 const dirs: string[] = [];
@@ -46,6 +49,18 @@ describe("backup and restore", () => {
     const { store } = fileStore();
     expect([...restoredTables].sort()).toEqual(migratedTables(store));
     store.sqlite.close();
+  });
+
+  test("the schema's table list holds every table it declares, each after the tables its foreign keys point at", () => {
+    const listed: readonly SQLiteTable[] = tablesParentsFirst;
+    expect(new Set(listed)).toEqual(new Set(Object.values(schema).filter((value) => is(value, SQLiteTable))));
+    const childBeforeParent = listed.flatMap((table, i) =>
+      getTableConfig(table)
+        .foreignKeys.map((key) => key.reference().foreignTable)
+        .filter((parent) => listed.indexOf(parent) > i)
+        .map((parent) => `${getTableName(table)} before ${getTableName(parent)}`),
+    );
+    expect(childBeforeParent).toEqual([]);
   });
 
   test("every table's rows come back after a restore", () => {

@@ -141,6 +141,7 @@ describe("a bad page request is a 422 in the error shape, never a 500", () => {
     ["a cursor that is not base64url", "cursor=not%20a%20cursor!", "invalid_cursor"],
     ["a cursor that is base64url but not JSON", `cursor=${Buffer.from("{oops").toString("base64url")}`, "invalid_cursor"],
     ["a cursor with a time that is not a number", `cursor=${Buffer.from('["tokens","soon","tok_x"]').toString("base64url")}`, "invalid_cursor"],
+    ["a cursor with a time no date can hold", `cursor=${Buffer.from('["tokens",9007199254740991,"tok_x"]').toString("base64url")}`, "invalid_cursor"],
     ["a cursor far too long", `cursor=${"A".repeat(401)}`, "validation_failed"],
   ];
   test.each(lists.flatMap((list) => cases.map(([what, query, code]) => [list.name, what, list.path, query, code] as const)))(
