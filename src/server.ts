@@ -34,7 +34,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   refuseReadableDatabase(config);
   const tls = tlsFiles(config);
   const store = openDatabase(config.db);
-  const { applied, current } = migrate(store.sqlite);
+  const { applied, current } = migrate(store);
   if (applied.length > 0) log.info("database migrated", { db: displayDb(config.db), applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
@@ -68,7 +68,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     close() {
       clearInterval(ticker);
       services.flush();
-      store.sqlite.close();
+      store.close();
     },
   });
 }

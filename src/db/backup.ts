@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { getTableName } from "drizzle-orm";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
-import { DatabaseError, openDatabase, writeTransaction, type Store } from "./client";
+import { DatabaseError, openDatabase, writeTransaction, type SqliteStore } from "./client";
 import { migrate, migrations } from "./migrate";
 import { tablesParentsFirst } from "./schema";
 
@@ -10,7 +10,7 @@ import { tablesParentsFirst } from "./schema";
  * A consistent copy of the live database, made with VACUUM INTO: it reads one snapshot, so
  * writes the server makes meanwhile are either wholly in it or not at all.
  */
-export function backupDatabase(store: Store, target: string): { bytes: number } {
+export function backupDatabase(store: SqliteStore, target: string): { bytes: number } {
   if (existsSync(target)) throw new DomainError("conflict", "backup_exists", `${target} exists already; choose another name`);
   try {
     store.sqlite.run("VACUUM INTO ?", [target]);
@@ -50,7 +50,7 @@ export const restoredTables: readonly string[] = tablesParentsFirst.map((table) 
  * database, then every table is swapped in one transaction: a running server sees the old data or
  * the new, never a mix, and need not be stopped.
  */
-export function restoreDatabase(store: Store, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
+export function restoreDatabase(store: SqliteStore, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
   checkBackup(backup);
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const staged = `${store.path}.restoring-${stamp}`;
@@ -60,9 +60,9 @@ export function restoreDatabase(store: Store, backup: string, now = new Date()):
     const copy = openDatabase(staged);
     let applied: string[];
     try {
-      applied = migrate(copy.sqlite).applied;
+      applied = migrate(copy).applied;
     } finally {
-      copy.sqlite.close();
+      copy.close();
     }
     backupDatabase(store, keptAs);
     store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);

@@ -183,10 +183,10 @@ describe("the device-token cache", () => {
   });
 
   test("this process's own device changes are effective on the very next check; its sightings keep the cache", async () => {
-    const { db, changes, signer, enrollNow } = setup();
+    const { db, changes, bookkeeping, signer, enrollNow } = setup();
     const { shortToken, device } = await issued(enrollNow());
     const checker = new DeviceTokenChecker({ db, changes }, signer);
-    const sightings = new DeviceSightings({ db, changes }, memoryLogger());
+    const sightings = new DeviceSightings({ bookkeeping }, memoryLogger());
     expect((await checker.short(shortToken, "fp-1")).ok).toBe(true);
     const generation = changes.current();
     sightings.seen(device.id);

@@ -247,7 +247,7 @@ describe("ending a session", () => {
     try {
       endSession(cli.db, id, { name: "cli" }, Date.now());
     } finally {
-      cli.sqlite.close();
+      cli.close();
     }
     app.clock.advance(1000);
     expect((await app.forward(value)).status).toBe(401);

@@ -12,9 +12,9 @@ export const backupCommand = command({
   positionals: ["file"],
   options,
   run: (flags, [file]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, (store, config) => {
       const { bytes } = backupDatabase(store, file);
-      const db = displayDb(store.path);
+      const db = displayDb(config.db);
       printResult(flags.json, { db, file, bytes }, `Backed up ${db} to ${file} (${bytes} bytes).\n`);
       return 0;
     }),
@@ -26,10 +26,10 @@ export const restoreCommand = command({
   positionals: ["file"],
   options,
   run: (flags, [file]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, (store, config) => {
       const { keptAs, applied } = restoreDatabase(store, file);
       const migrated = applied.length ? ` (migrated from an older build: ${applied.join(", ")})` : "";
-      const db = displayDb(store.path);
+      const db = displayDb(config.db);
       printResult(
         flags.json,
         { db, file, kept_as: keptAs, migrated: applied },

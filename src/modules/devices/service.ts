@@ -124,7 +124,7 @@ const UNNAMED = "";
 export class DeviceSightings {
   private readonly buffer;
 
-  constructor(store: Pick<Store, "db" | "changes">, log: Logger, capacity = SIGHTINGS_CAPACITY) {
+  constructor(store: Pick<Store, "bookkeeping">, log: Logger, capacity = SIGHTINGS_CAPACITY) {
     this.buffer = new WriteBehind<number>(store, {
       capacity,
       merge: Math.max,

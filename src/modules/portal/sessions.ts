@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
-import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
+import { writeTransaction, type Db } from "../../db/client";
 import { sessions, users } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
@@ -70,7 +70,7 @@ export class Sessions {
   private prunedAt = -Infinity;
 
   constructor(
-    private readonly store: Pick<Store, "db" | "changes">,
+    private readonly store: Pick<Store, "db" | "changes" | "bookkeeping">,
     readonly lifetimes: SessionLifetimes,
     capacity = 10_000,
   ) {
@@ -158,7 +158,7 @@ export class Sessions {
   flush(now: number): void {
     this.seenBuffer.flush();
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
-    bookkeepingTransaction(this.store, (tx) => pruneSessions(tx, this.lifetimes, now));
+    this.store.bookkeeping((tx) => pruneSessions(tx, this.lifetimes, now));
     this.prunedAt = now;
   }
 

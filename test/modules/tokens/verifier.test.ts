@@ -40,7 +40,7 @@ describe("verifying a token", () => {
   test("a mistyped, overlong or foreign-shaped token is refused without touching the database", () => {
     const { store, verifier, issue } = setup();
     const { token } = issue();
-    store.sqlite.close();
+    store.close();
     // Any lookup would now throw: a clean answer proves none was made.
     expect(verifier.verify(`${token.slice(0, -1)}${token.endsWith("a") ? "b" : "a"}`, () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
     expect(verifier.verify("x".repeat(10_000), () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
@@ -130,7 +130,7 @@ describe("changes made by another connection to the same file", () => {
     dirs.push(dir);
     const path = join(dir, "keyward.db");
     const server = openDatabase(path);
-    migrate(server.sqlite);
+    migrate(server);
     const cli = openDatabase(path);
     return { dir, server, cli, verifier: new TokenVerifier(server) };
   }
@@ -146,8 +146,8 @@ describe("changes made by another connection to the same file", () => {
     expect(verifier.verify(token, () => "127.0.0.1", now + 1).ok).toBe(true);
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "revoked" });
     expect(OTHER_CONNECTIONS_POLL_MS).toBeLessThanOrEqual(1000);
-    server.sqlite.close();
-    cli.sqlite.close();
+    server.close();
+    cli.close();
   });
 
   test("a restore made by the CLI is seen within a second", () => {
@@ -159,13 +159,13 @@ describe("changes made by another connection to the same file", () => {
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
     restoreDatabase(cli, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "unknown" });
-    server.sqlite.close();
-    cli.sqlite.close();
+    server.close();
+    cli.close();
   });
 
   test("a restore made by this process is seen at once", () => {
     const { dir, server, cli, verifier } = twoConnections();
-    cli.sqlite.close();
+    cli.close();
     const before = join(dir, "before.db");
     backupDatabase(server, before);
     const { token } = issueAt(server);
@@ -173,6 +173,6 @@ describe("changes made by another connection to the same file", () => {
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
     restoreDatabase(server, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now)).toMatchObject({ ok: false, reason: "unknown" });
-    server.sqlite.close();
+    server.close();
   });
 });
