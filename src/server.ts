@@ -44,7 +44,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   log.info("listening", { url, version: VERSION, db: displayDb(config.db) });
   if (!tls) log.warn("serving plain HTTP: tokens travel in clear text on the network; set KEYWARD_TLS_CERT and KEYWARD_TLS_KEY (keyward tls init)");
 
-  const first = bootstrapAdmin(store.db, config.tokenTtl);
+  const first = bootstrapAdmin(store, config.tokenTtl);
   if (first) {
     log.warn("no admin token existed: created one and printed it once on standard output", { token_id: first.row.id });
     // Bound to every interface, the box is reachable at its own address; localhost works for the example.

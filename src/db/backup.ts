@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { getTableName } from "drizzle-orm";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
-import { DatabaseError, openDatabase, writeTransaction, type SqliteStore } from "./client";
+import { DatabaseError, openDatabase, type SqliteStore } from "./client";
 import { migrate, migrations } from "./migrate";
 import { tablesParentsFirst } from "./schema";
 
@@ -67,7 +67,7 @@ export function restoreDatabase(store: SqliteStore, backup: string, now = new Da
     backupDatabase(store, keptAs);
     store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);
     try {
-      writeTransaction(store.db, () => {
+      store.write(() => {
         store.sqlite.run("PRAGMA defer_foreign_keys = ON");
         for (const table of [...restoredTables].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
         for (const table of restoredTables) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);

@@ -13,6 +13,11 @@ export interface Store {
   db: Db;
   /** Tells caches when the database changed, here or in another process. */
   changes: ChangeMonitor;
+  /**
+   * A write transaction, the one way to write more than one statement at once. Writers take turns:
+   * what `work` reads is still so when it writes.
+   */
+  write<T>(work: (tx: Transaction) => T): T;
   /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
   bookkeeping<T>(work: (tx: Transaction) => T): T;
   close(): void;
@@ -52,12 +57,19 @@ export function openDatabase(path: string): SqliteStore {
   const changes = new ChangeMonitor(sqlite);
   // drizzle's logger sees every statement before it runs: the one place every write passes.
   const db = drizzle({ client: sqlite, schema, logger: { logQuery: (sql) => changes.statement(sql) } });
+  /**
+   * Takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on one file, a deferred
+   * transaction that reads and then writes can fail at once with SQLITE_BUSY when the other
+   * process wrote in between; an immediate one waits its turn (busy_timeout).
+   */
+  const write = <T>(work: (tx: Transaction) => T): T => db.transaction(work, { behavior: "immediate" });
   return {
     path,
     sqlite,
     db,
     changes,
-    bookkeeping: (work) => changes.quietly(() => writeTransaction(db, work)),
+    write,
+    bookkeeping: (work) => changes.quietly(() => write(work)),
     // At once: statements are finalized and the WAL checkpointed, not left until they are collected.
     close: () => sqlite.close(true),
   };
@@ -76,12 +88,3 @@ function reason(error: unknown): string {
 }
 
 export type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
-
-/**
- * A write transaction that takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on
- * one file, a deferred transaction that reads and then writes can fail at once with SQLITE_BUSY
- * when the other process wrote in between; an immediate one waits its turn (busy_timeout).
- */
-export function writeTransaction<T>(db: Db, work: (tx: Transaction) => T): T {
-  return db.transaction(work, { behavior: "immediate" });
-}

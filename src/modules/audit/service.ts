@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
-import { writeTransaction, type Db, type Store, type Transaction } from "../../db/client";
+import type { Db, Store, Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { auditEvents } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
