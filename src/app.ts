@@ -48,14 +48,14 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(homeRoutes)
     .use(adminRoutes({ portal, core, addressOf }))
     .use(health(store))
-    .use(loginRoutes({ db: store.db, core, addressOf, lifetimeMs: config.loginTtl }))
+    .use(loginRoutes({ store, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
     .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log, portal }))
-    .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ db: store.db, portal, core, sessions, addressOf, now }))
+    .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ store, portal, core, sessions, addressOf, now }))
     .use(principalRoutes(auth))
     .use(
       deviceRoutes({
-        db: store.db,
+        store,
         auth,
         core,
         addressOf,
@@ -67,9 +67,9 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
         allowQueryToken,
       }),
     )
-    .use(tokenRoutes({ db: store.db, auth, usage, defaultLifetimeMs: config.tokenTtl }))
-    .use(userRoutes({ db: store.db, auth }))
-    .use(sessionRoutes({ db: store.db, auth, sessions, now }))
+    .use(tokenRoutes({ store, auth, usage, defaultLifetimeMs: config.tokenTtl }))
+    .use(userRoutes({ store, auth }))
+    .use(sessionRoutes({ store, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
     .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));

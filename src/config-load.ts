@@ -29,7 +29,7 @@ function resolveSetting<T>(s: Setting<T>, { flags, env, dotenv }: ConfigSources)
     return s.parse(raw!);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(s.secret ? `${source}: ${why}` : `${source}=${JSON.stringify(raw)}: ${why}`);
+    throw new ConfigError(s.secret ? `${source}: ${why}` : `${source}=${JSON.stringify(s.show ? s.show(raw!) : raw)}: ${why}`);
   }
 }
 

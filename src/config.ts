@@ -15,6 +15,7 @@ import {
   type EnvToken,
 } from "./config-values";
 import type { Cidr } from "./lib/cidr";
+import { displayDb, parseDbPath } from "./config-db";
 import { MIN_ENV_TOKEN_BITS } from "./config-env-tokens";
 import { parseCookieDomain, parsePublicUrl, parseSessionDuration } from "./config-portal";
 import { parseDuration, parseLifetime } from "./lib/durations";
@@ -45,6 +46,8 @@ export interface Setting<T> {
   help: string;
   /** Never echo the value: an error names only the variable. */
   secret?: boolean;
+  /** How an error echoes the value, when not as given (a database URL without its password). */
+  show?: (raw: string) => string;
 }
 
 const setting = <T>(s: Setting<T>) => s;
@@ -69,8 +72,9 @@ export const settings = {
     env: ["KEYWARD_DB"],
     flag: "db",
     fallback: "./data/keyward.db",
-    parse: parsePath,
-    help: "SQLite database file; its directory is created if missing",
+    parse: parseDbPath,
+    show: displayDb,
+    help: "SQLite database file; its directory is created if missing (a postgres:// URL is recognised, and refused: this build stores data in SQLite only)",
   }),
   logLevel: setting({
     env: ["KEYWARD_LOG"],

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { BunFile } from "bun";
 import { existsSync, statSync } from "node:fs";
 import { ConfigError, type Config } from "./config";
+import { displayDb } from "./config-db";
 import { DatabaseError, openDatabase } from "./db/client";
 import { serverErrorOptions } from "./http/errors";
 import { MAX_BODY_BYTES } from "./http/limits";
@@ -33,17 +34,17 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   refuseReadableDatabase(config);
   const tls = tlsFiles(config);
   const store = openDatabase(config.db);
-  const { applied, current } = migrate(store.sqlite);
-  if (applied.length > 0) log.info("database migrated", { db: config.db, applied: applied.join(","), schema: current });
+  const { applied, current } = migrate(store);
+  if (applied.length > 0) log.info("database migrated", { db: displayDb(config.db), applied: applied.join(","), schema: current });
 
   const services = createServices(store, config, log);
   const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
   const server = app.server!;
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
-  log.info("listening", { url, version: VERSION, db: config.db });
+  log.info("listening", { url, version: VERSION, db: displayDb(config.db) });
   if (!tls) log.warn("serving plain HTTP: tokens travel in clear text on the network; set KEYWARD_TLS_CERT and KEYWARD_TLS_KEY (keyward tls init)");
 
-  const first = bootstrapAdmin(store.db, config.tokenTtl);
+  const first = bootstrapAdmin(store, config.tokenTtl);
   if (first) {
     log.warn("no admin token existed: created one and printed it once on standard output", { token_id: first.row.id });
     // Bound to every interface, the box is reachable at its own address; localhost works for the example.
@@ -67,7 +68,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     close() {
       clearInterval(ticker);
       services.flush();
-      store.sqlite.close();
+      store.close();
     },
   });
 }

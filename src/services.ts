@@ -43,7 +43,7 @@ export interface Services {
 const LAB_LOGINS_PER_WINDOW = 20;
 
 export function createServices(store: Store, config: Config, log: Logger, now: () => number = Date.now): Services {
-  const envTokens = syncEnvTokens(store.db, config);
+  const envTokens = syncEnvTokens(store, config);
   for (const weak of weakEnvTokens(config)) {
     log.warn("a weak environment token is allowed by KEYWARD_ALLOW_WEAK_ENV_TOKENS: only lockout slows guessing it; use openssl rand -hex 32", { entry: weak });
   }

@@ -1,17 +1,16 @@
 import { Database } from "bun:sqlite";
-import { getTableName, is } from "drizzle-orm";
-import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { getTableName } from "drizzle-orm";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
-import { DatabaseError, openDatabase, writeTransaction, type Store } from "./client";
+import { DatabaseError, openDatabase, type SqliteStore } from "./client";
 import { migrate, migrations } from "./migrate";
-import * as schema from "./schema";
+import { tablesParentsFirst } from "./schema";
 
 /**
  * A consistent copy of the live database, made with VACUUM INTO: it reads one snapshot, so
  * writes the server makes meanwhile are either wholly in it or not at all.
  */
-export function backupDatabase(store: Store, target: string): { bytes: number } {
+export function backupDatabase(store: SqliteStore, target: string): { bytes: number } {
   if (existsSync(target)) throw new DomainError("conflict", "backup_exists", `${target} exists already; choose another name`);
   try {
     store.sqlite.run("VACUUM INTO ?", [target]);
@@ -42,23 +41,8 @@ export function checkBackup(file: string): { schema: string } {
   }
 }
 
-/**
- * Every table the schema declares, read from it so a new table cannot be left out of a restore:
- * parents before the tables whose foreign keys point at them, filled in this order and emptied in
- * the reverse one (tried: a child filled before its parent fails the deferred foreign key check).
- */
-export const restoredTables: readonly string[] = parentsFirst(Object.values(schema).filter((value) => is(value, SQLiteTable)));
-
-function parentsFirst(tables: SQLiteTable[]): string[] {
-  const order: string[] = [];
-  const visit = (table: SQLiteTable, path: SQLiteTable[]) => {
-    if (order.includes(getTableName(table)) || path.includes(table)) return;
-    for (const key of getTableConfig(table).foreignKeys) visit(key.reference().foreignTable, [...path, table]);
-    order.push(getTableName(table));
-  };
-  for (const table of tables) visit(table, []);
-  return order;
-}
+/** The tables a restore swaps in, in the order it fills them (see tablesParentsFirst). */
+export const restoredTables: readonly string[] = tablesParentsFirst.map((table) => getTableName(table));
 
 /**
  * Replaces the database's contents with a checked backup. The backup is first copied and migrated
@@ -66,7 +50,7 @@ function parentsFirst(tables: SQLiteTable[]): string[] {
  * database, then every table is swapped in one transaction: a running server sees the old data or
  * the new, never a mix, and need not be stopped.
  */
-export function restoreDatabase(store: Store, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
+export function restoreDatabase(store: SqliteStore, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
   checkBackup(backup);
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const staged = `${store.path}.restoring-${stamp}`;
@@ -76,14 +60,14 @@ export function restoreDatabase(store: Store, backup: string, now = new Date()):
     const copy = openDatabase(staged);
     let applied: string[];
     try {
-      applied = migrate(copy.sqlite).applied;
+      applied = migrate(copy).applied;
     } finally {
-      copy.sqlite.close();
+      copy.close();
     }
     backupDatabase(store, keptAs);
     store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);
     try {
-      writeTransaction(store.db, () => {
+      store.write(() => {
         store.sqlite.run("PRAGMA defer_foreign_keys = ON");
         for (const table of [...restoredTables].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
         for (const table of restoredTables) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);

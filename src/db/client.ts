@@ -7,13 +7,26 @@ import * as schema from "./schema";
 
 export type Db = BunSQLiteDatabase<typeof schema>;
 
-/** The open database: drizzle for queries, the raw handle for pragmas, migrations and close. */
+/** The open database, as the rest of Keyward uses it: whatever engine holds the data. */
 export interface Store {
-  path: string;
-  sqlite: Database;
+  /** Drizzle, for queries. */
   db: Db;
   /** Tells caches when the database changed, here or in another process. */
   changes: ChangeMonitor;
+  /**
+   * A write transaction, the one way to write more than one statement at once. Writers take turns:
+   * what `work` reads is still so when it writes.
+   */
+  write<T>(work: (tx: Transaction) => T): T;
+  /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
+  bookkeeping<T>(work: (tx: Transaction) => T): T;
+  close(): void;
+}
+
+/** A SQLite store: its file and raw handle too, for what only src/db does (migrations, backups, pragmas). */
+export interface SqliteStore extends Store {
+  path: string;
+  sqlite: Database;
 }
 
 /** The database cannot be used; the message names the file and SQLite's reason. */
@@ -25,7 +38,7 @@ export class DatabaseError extends Error {}
  * writer waits instead of failing, NORMAL sync (durable at each WAL checkpoint, safe in WAL mode).
  * An unreadable or foreign file is reported, never rewritten.
  */
-export function openDatabase(path: string): Store {
+export function openDatabase(path: string): SqliteStore {
   if (path !== ":memory:") createDirectory(dirname(path));
   let sqlite: Database | undefined;
   try {
@@ -44,7 +57,22 @@ export function openDatabase(path: string): Store {
   const changes = new ChangeMonitor(sqlite);
   // drizzle's logger sees every statement before it runs: the one place every write passes.
   const db = drizzle({ client: sqlite, schema, logger: { logQuery: (sql) => changes.statement(sql) } });
-  return { path, sqlite, db, changes };
+  /**
+   * Takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on one file, a deferred
+   * transaction that reads and then writes can fail at once with SQLITE_BUSY when the other
+   * process wrote in between; an immediate one waits its turn (busy_timeout).
+   */
+  const write = <T>(work: (tx: Transaction) => T): T => db.transaction(work, { behavior: "immediate" });
+  return {
+    path,
+    sqlite,
+    db,
+    changes,
+    write,
+    bookkeeping: (work) => changes.quietly(() => write(work)),
+    // At once: statements are finalized and the WAL checkpointed, not left until they are collected.
+    close: () => sqlite.close(true),
+  };
 }
 
 function createDirectory(dir: string): void {
@@ -60,17 +88,3 @@ function reason(error: unknown): string {
 }
 
 export type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
-
-/**
- * A write transaction that takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on
- * one file, a deferred transaction that reads and then writes can fail at once with SQLITE_BUSY
- * when the other process wrote in between; an immediate one waits its turn (busy_timeout).
- */
-export function writeTransaction<T>(db: Db, work: (tx: Transaction) => T): T {
-  return db.transaction(work, { behavior: "immediate" });
-}
-
-/** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
-export function bookkeepingTransaction<T>(store: Pick<Store, "db" | "changes">, work: (tx: Transaction) => T): T {
-  return store.changes.quietly(() => writeTransaction(store.db, work));
-}

@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { SqliteStore } from "./client";
 import bundle from "./migrations/migrations.js";
 
 /** One drizzle-kit migration, embedded in the binary through migrations.js. */
@@ -35,7 +35,7 @@ export const migrations: Migration[] = bundle.journal.entries.map((entry) => {
  * drizzle-kit uses; taking the write lock before reading it means a CLI process and the server
  * starting together cannot both apply the same migration.
  */
-export function migrate(sqlite: Database, available: Migration[] = migrations): MigrationReport {
+export function migrate({ sqlite }: SqliteStore, available: Migration[] = migrations): MigrationReport {
   const run = sqlite.transaction((): MigrationReport => {
     sqlite.run(
       `CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,

@@ -46,7 +46,8 @@ export class Keyset<Row> {
     if (cursor !== undefined) {
       const [at, id] = this.decode(cursor);
       // A row-value comparison, so SQLite starts the page with a seek into the (time, id) index.
-      after = sql`(${this.time}, ${this.id}) < (${at}, ${id})`;
+      // The values go through the columns, which store them as their dialect does (ms, timestamptz).
+      after = sql`(${this.time}, ${this.id}) < (${sql.param(new Date(at), this.time)}, ${sql.param(id, this.id)})`;
     }
     return { after, order: [desc(this.time), desc(this.id)], fetch: limit + 1 };
   }
@@ -61,7 +62,7 @@ export class Keyset<Row> {
 
   private decode(cursor: string): [at: number, id: Id] {
     const key = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? parseJson(Buffer.from(cursor, "base64url").toString("utf8")) : undefined;
-    if (Array.isArray(key) && key.length === 3 && key[0] === this.list && Number.isSafeInteger(key[1]) && isId(key[2])) {
+    if (Array.isArray(key) && key.length === 3 && key[0] === this.list && isTime(key[1]) && isId(key[2])) {
       return [key[1], key[2]];
     }
     throw new DomainError("invalid", "invalid_cursor", "That cursor was not given out by this list; start again without one");
@@ -75,6 +76,9 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** Milliseconds a Date can hold: past them it is Invalid Date, which no column can store. */
+const isTime = (value: unknown): value is number => Number.isSafeInteger(value) && Math.abs(value as number) <= 8.64e15;
 
 const isId = (value: unknown): value is Id =>
   (typeof value === "string" && value.length <= 100) || (typeof value === "number" && Number.isSafeInteger(value));

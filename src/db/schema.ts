@@ -153,3 +153,10 @@ export const sessions = sqliteTable(
   // Ending a user's sessions and pruning old ones each find their rows without a scan.
   (table) => [index("sessions_user_idx").on(table.user), index("sessions_created_idx").on(table.createdAt)],
 );
+
+/**
+ * Every table, parents before the tables whose foreign keys point at them: a restore fills them in
+ * this order and empties them in the reverse one (a child filled before its parent fails the
+ * deferred foreign-key check). A test holds the list to the schema and its keys.
+ */
+export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions] as const;

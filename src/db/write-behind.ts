@@ -1,4 +1,4 @@
-import { bookkeepingTransaction, type Store, type Transaction } from "./client";
+import type { Store, Transaction } from "./client";
 
 export interface WriteBehindOptions<V> {
   /** Most distinct keys held; an entry for a new key past it goes to its overflow key instead. */
@@ -24,7 +24,7 @@ export class WriteBehind<V> {
   private pending = new Map<string, V>();
 
   constructor(
-    private readonly store: Pick<Store, "db" | "changes">,
+    private readonly store: Pick<Store, "bookkeeping">,
     private readonly options: WriteBehindOptions<V>,
   ) {}
 
@@ -56,7 +56,7 @@ export class WriteBehind<V> {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      bookkeepingTransaction(this.store, (tx) => this.options.write(tx, batch));
+      this.store.bookkeeping((tx) => this.options.write(tx, batch));
     } catch (error) {
       const later = this.pending;
       this.pending = batch;

@@ -1,4 +1,5 @@
 import { Elysia, t, type TSchema, type ValidationError } from "elysia";
+import { isTransientDbError } from "../db/errors";
 import { DomainError, type FailureKind } from "../lib/errors";
 import type { Logger } from "../log";
 import { loggedPath, pathOf, redactSecrets } from "./log-redaction";
@@ -111,7 +112,7 @@ export interface ServerFailure {
  */
 export function serverFailure(log: Logger, request: Request, error: unknown): ServerFailure {
   const where = { method: request.method, path: loggedPath(request.url) };
-  if (databaseBusy(error)) {
+  if (isTransientDbError(error)) {
     log.warn("database busy", where);
     return { status: 503, body: DATABASE_BUSY, headers: { "retry-after": "1" } };
   }
@@ -131,14 +132,6 @@ export const serverErrorOptions = (log: Logger) => ({
     return Response.json(INTERNAL_ERROR, { status: 500, headers: { connection: "close" } });
   },
 });
-
-/** SQLite's "database is locked", as bun:sqlite throws it or as drizzle wraps it. */
-function databaseBusy(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
-    if ((e as { code?: unknown }).code === "SQLITE_BUSY") return true;
-  }
-  return false;
-}
 
 function describeError(error: unknown): string {
   return redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error));

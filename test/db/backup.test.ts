@@ -2,9 +2,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase, restoredTables } from "../../src/db/backup";
-import { openDatabase, type Store } from "../../src/db/client";
+import { openDatabase, type SqliteStore } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
-import { auditEvents, devices, deviceTokens, sessions, settings, tokens, users } from "../../src/db/schema";
+import { getTableName, is } from "drizzle-orm";
+import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import * as schema from "../../src/db/schema";
+import { auditEvents, devices, deviceTokens, sessions, settings, tablesParentsFirst, tokens, users } from "../../src/db/schema";
 import { tempDir } from "../helpers/binary";
 
 const dirs: string[] = [];
@@ -12,25 +15,25 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function fileStore(): { dir: string; store: Store } {
+function fileStore(): { dir: string; store: SqliteStore } {
   const dir = tempDir("keyward-backup-");
   dirs.push(dir);
   const store = openDatabase(join(dir, "keyward.db"));
-  migrate(store.sqlite);
+  migrate(store);
   return { dir, store };
 }
 
 /** The tables the migrations create, without SQLite's and drizzle's own. */
-const migratedTables = (store: Store) =>
+const migratedTables = (store: SqliteStore) =>
   store.sqlite
     .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name")
     .all()
     .map((row) => row.name);
 
-const contents = (store: Store, table: string) => store.sqlite.query(`SELECT * FROM "${table}" ORDER BY rowid`).all();
+const contents = (store: SqliteStore, table: string) => store.sqlite.query(`SELECT * FROM "${table}" ORDER BY rowid`).all();
 
 /** One row in every table; a new table needs a row here, or the test below says so. */
-function fillEveryTable(store: Store) {
+function fillEveryTable(store: SqliteStore) {
   const at = new Date(1_800_000_000_000);
   store.db.insert(settings).values({ key: "k", value: "v", updatedAt: at }).run();
   store.db.insert(users).values({ username: "alice", passwordHash: "h", createdAt: at, updatedAt: at }).run();
@@ -45,7 +48,19 @@ describe("backup and restore", () => {
   test("restore covers every table the migrations create, read from the schema", () => {
     const { store } = fileStore();
     expect([...restoredTables].sort()).toEqual(migratedTables(store));
-    store.sqlite.close();
+    store.close();
+  });
+
+  test("the schema's table list holds every table it declares, each after the tables its foreign keys point at", () => {
+    const listed: readonly SQLiteTable[] = tablesParentsFirst;
+    expect(new Set(listed)).toEqual(new Set(Object.values(schema).filter((value) => is(value, SQLiteTable))));
+    const childBeforeParent = listed.flatMap((table, i) =>
+      getTableConfig(table)
+        .foreignKeys.map((key) => key.reference().foreignTable)
+        .filter((parent) => listed.indexOf(parent) > i)
+        .map((parent) => `${getTableName(table)} before ${getTableName(parent)}`),
+    );
+    expect(childBeforeParent).toEqual([]);
   });
 
   test("every table's rows come back after a restore", () => {
@@ -63,6 +78,6 @@ describe("backup and restore", () => {
 
     restoreDatabase(store, file, new Date(1_800_000_000_000));
     for (const table of tables) expect({ table, rows: contents(store, table) }).toEqual({ table, rows: before[table]! });
-    store.sqlite.close();
+    store.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { runKeyward, tempDir } from "../helpers/binary";
@@ -80,5 +80,19 @@ describe("the keyward command line", () => {
     expect(await migrateIn([], { KEYWARD_DB: "./from-env.db" })).toStartWith("./from-env.db: applied");
     expect(await migrateIn(["--db", "./from-flag.db"], { KEYWARD_DB: "./from-env.db" })).toStartWith("./from-flag.db: applied");
     expect(await migrateIn(["--db", "./from-flag.db"])).toStartWith("./from-flag.db: already up to date");
+  });
+
+  test.each([[["serve"]], [["migrate"]], [["token", "list"]]])("%p refuses a PostgreSQL URL (not in this build) in one line, exit 2, never showing its password", async (args) => {
+    const cwd = tempDir();
+    const password = "pg-Secret-4c1e";
+    const { code, stdout, stderr } = await runKeyward(args, { cwd, env: { KEYWARD_DB: `postgresql://keyward:${password}@127.0.0.1:5432/keyward` } });
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      'keyward: invalid configuration: KEYWARD_DB="postgresql://keyward:***@127.0.0.1:5432/keyward": PostgreSQL is not supported by this build yet; use a SQLite file path\n',
+    );
+    expect(`${stdout}${stderr}`).not.toContain(password);
+    // Nothing was created in its place: no data/ directory, no file named after the URL.
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });

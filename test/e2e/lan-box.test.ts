@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openDatabase } from "../../src/db/client";
 import { migrate, migrations } from "../../src/db/migrate";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { binaryPath, buildOnce, cleanEnv, runKeyward, tempDir } from "../helpers/binary";
@@ -131,9 +132,9 @@ describe("backup and restore", () => {
   test("restoring keeps the previous contents aside, migrates a backup from an older build, and refuses a bad file", async () => {
     const dir = tempDir();
     const old = join(dir, "old.db");
-    const oldDb = new Database(old);
+    const oldDb = openDatabase(old);
     migrate(oldDb, migrations.slice(0, 2));
-    oldDb.run("INSERT INTO tokens (id, user, role, hash, hint, source, created_at, request_count) VALUES ('tok_old', 'olduser', 'user', 'h', 'kw_…xxxx', 'api', 1, 0)");
+    oldDb.sqlite.run("INSERT INTO tokens (id, user, role, hash, hint, source, created_at, request_count) VALUES ('tok_old', 'olduser', 'user', 'h', 'kw_…xxxx', 'api', 1, 0)");
     oldDb.close();
     const db = join(dir, "live.db");
     expect((await runKeyward(["token", "create", "current", "--db", db])).code).toBe(0);

@@ -36,7 +36,7 @@ export interface InProcessOptions {
  */
 export function inProcessApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, { peer = "127.0.0.1", db = ":memory:" }: InProcessOptions = {}) {
   const store = openDatabase(db);
-  migrate(store.sqlite);
+  migrate(store);
   const log = memoryLogger();
   const config = { ...resolveConfig({ flags: {}, env, dotenv: {} }), ...overrides };
   const clock = testClock();
@@ -52,5 +52,6 @@ export function inProcessApp(env: Record<string, string> = {}, overrides: Partia
   const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
   /** How often a route asked the socket for its peer (a system call on a real server). */
   const addressLookups = () => lookups;
-  return { ...services, log, clock, app, fetch, addressLookups };
+  // The SQLite store itself, so a test can look at what was stored.
+  return { ...services, store, log, clock, app, fetch, addressLookups };
 }

@@ -1,9 +1,9 @@
-import { openDatabase, type Store } from "../../src/db/client";
+import { openDatabase, type SqliteStore } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 
 /** A migrated in-memory database. */
-export function memoryStore(): Store {
+export function memoryStore(): SqliteStore {
   const store = openDatabase(":memory:");
-  migrate(store.sqlite);
+  migrate(store);
   return store;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
-import type { Db } from "../../src/db/client";
+import type { Db, Store } from "../../src/db/client";
 import { devices, users } from "../../src/db/schema";
 import { listAudit, recordAudit } from "../../src/modules/audit/service";
 import { listDevices } from "../../src/modules/devices/service";
@@ -34,7 +34,7 @@ interface List {
   /** The list's path with a filter that matches exactly the seeded rows (and the one added mid-way). */
   path: string;
   /** Inserts one row at `at` and returns its sort key. */
-  seed(db: Db, i: number, at: Date): Key;
+  seed(store: Store, i: number, at: Date): Key;
   /** Adds a row that matches the filter, through the API, as a user would between two pages. */
   add(call: ReturnType<typeof setup>["call"]): Promise<unknown>;
   keyOf(record: any): Key;
@@ -44,8 +44,8 @@ const lists: List[] = [
   {
     name: "tokens",
     path: "/api/v1/tokens?user=Seeded",
-    seed: (db, i, at) => {
-      const { row } = issueToken(db, { user: "seeded", name: `t${i}`, lifetimeMs: null, source: "cli" }, actor, at);
+    seed: (store, i, at) => {
+      const { row } = issueToken(store, { user: "seeded", name: `t${i}`, lifetimeMs: null, source: "cli" }, actor, at);
       return [at.getTime(), row.id];
     },
     add: (call) => call("POST", "/api/v1/tokens", { user: "seeded", name: "added between pages" }),
@@ -54,7 +54,7 @@ const lists: List[] = [
   {
     name: "users",
     path: "/api/v1/users",
-    seed: (db, i, at) => {
+    seed: ({ db }, i, at) => {
       // The listing does not care about passwords: a fixed hash keeps 250 users fast.
       db.insert(users).values({ username: `user${String(i).padStart(3, "0")}`, passwordHash: "x", createdAt: at, updatedAt: at }).run();
       return [at.getTime(), `user${String(i).padStart(3, "0")}`];
@@ -65,7 +65,7 @@ const lists: List[] = [
   {
     name: "devices",
     path: "/api/v1/devices?status=active",
-    seed: (db, i, at) => {
+    seed: ({ db }, i, at) => {
       const id = `dev_${String(i).padStart(16, "0")}`;
       db.insert(devices).values({ id, fingerprint: `fp-${i}`, status: "active", firstSeen: at, lastSeen: at }).run();
       return [at.getTime(), id];
@@ -76,7 +76,7 @@ const lists: List[] = [
   {
     name: "audit",
     path: "/api/v1/audit?user=SEEDED",
-    seed: (db, i, at) => {
+    seed: ({ db }, i, at) => {
       recordAudit(db, { action: "login.failed", user: "seeded", detail: `e${i}` }, at);
       return [at.getTime(), i + 1];
     },
@@ -91,16 +91,16 @@ const newestFirst = (a: Key, b: Key) => b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] >
  * 250 rows, seven to each second, so pages of 100 end in the middle of a run of rows with one
  * time, and only the id can tell where the next page starts.
  */
-function seed250(db: Db, list: List): Key[] {
+function seed250(store: Store, list: List): Key[] {
   const start = Date.now() - 86_400_000;
-  const keys = Array.from({ length: 250 }, (_, i) => list.seed(db, i, new Date(start + Math.floor(i / 7) * 1000)));
+  const keys = Array.from({ length: 250 }, (_, i) => list.seed(store, i, new Date(start + Math.floor(i / 7) * 1000)));
   return keys.sort(newestFirst);
 }
 
 describe.each(lists)("listing $name a page at a time", (list) => {
   test("250 rows in pages of 100 come as 100, 100, 50, newest first, none twice, none missed, even with a row added between pages", async () => {
-    const { db, call } = setup();
-    const expected = seed250(db, list);
+    const { store, call } = setup();
+    const expected = seed250(store, list);
     const join = list.path.includes("?") ? "&" : "?";
 
     const first = await call("GET", `${list.path}${join}limit=100`);
@@ -120,8 +120,8 @@ describe.each(lists)("listing $name a page at a time", (list) => {
   });
 
   test("the default page is 100 rows and limit up to 500 is honoured", async () => {
-    const { db, call } = setup();
-    seed250(db, list);
+    const { store, call } = setup();
+    seed250(store, list);
     const join = list.path.includes("?") ? "&" : "?";
     const byDefault = await call("GET", list.path);
     expect(byDefault.body).toHaveLength(100);
@@ -141,6 +141,7 @@ describe("a bad page request is a 422 in the error shape, never a 500", () => {
     ["a cursor that is not base64url", "cursor=not%20a%20cursor!", "invalid_cursor"],
     ["a cursor that is base64url but not JSON", `cursor=${Buffer.from("{oops").toString("base64url")}`, "invalid_cursor"],
     ["a cursor with a time that is not a number", `cursor=${Buffer.from('["tokens","soon","tok_x"]').toString("base64url")}`, "invalid_cursor"],
+    ["a cursor with a time no date can hold", `cursor=${Buffer.from('["tokens",9007199254740991,"tok_x"]').toString("base64url")}`, "invalid_cursor"],
     ["a cursor far too long", `cursor=${"A".repeat(401)}`, "validation_failed"],
   ];
   test.each(lists.flatMap((list) => cases.map(([what, query, code]) => [list.name, what, list.path, query, code] as const)))(
@@ -209,7 +210,7 @@ describe("a list never reads a whole table", () => {
   ];
   test.each(plans)("%s: %s reads one range of %s, at most limit + 1 rows, on the first page and after a cursor", async (table, path, index) => {
     const app = setup();
-    for (const list of lists) seed250(app.db, list);
+    for (const list of lists) seed250(app.store, list);
     const statements = watch(app.store.sqlite);
     const first = await app.call("GET", path);
     const second = await app.call("GET", `${path}&cursor=${first.next}`);
@@ -230,9 +231,9 @@ describe("a list never reads a whole table", () => {
 
 describe("filters keep working a page at a time", () => {
   test("tokens: ?user= is normalised like every user name, and ?active= narrows the pages", async () => {
-    const { db, call } = setup();
-    for (let i = 0; i < 5; i++) issueToken(db, { user: "zoë", lifetimeMs: i < 3 ? null : 1, source: "cli" }, actor, new Date(Date.now() - 60_000 + i));
-    issueToken(db, { user: "bob", lifetimeMs: null, source: "cli" }, actor);
+    const { store, call } = setup();
+    for (let i = 0; i < 5; i++) issueToken(store, { user: "zoë", lifetimeMs: i < 3 ? null : 1, source: "cli" }, actor, new Date(Date.now() - 60_000 + i));
+    issueToken(store, { user: "bob", lifetimeMs: null, source: "cli" }, actor);
     const first = await call("GET", `/api/v1/tokens?user=${encodeURIComponent(" ZOË ")}&active=true&limit=2`);
     const rest = await call("GET", `/api/v1/tokens?user=${encodeURIComponent(" ZOË ")}&active=true&limit=2&cursor=${first.next}`);
     expect([...first.body, ...rest.body].map((t: { user: string; status: string }) => `${t.user} ${t.status}`)).toEqual(["zoë active", "zoë active", "zoë active"]);

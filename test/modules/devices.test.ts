@@ -16,10 +16,10 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 function setup() {
   const store = memoryStore();
   const signer = new DeviceSigner(key, "HS256");
-  const enrollWith = (grant: EnrollmentGrant, fingerprint = "fp-1", now = new Date()) => enroll(store.db, signer, { fingerprint, grant, lifetimeMs: 30 * day }, actor, now);
+  const enrollWith = (grant: EnrollmentGrant, fingerprint = "fp-1", now = new Date()) => enroll(store, signer, { fingerprint, grant, lifetimeMs: 30 * day }, actor, now);
   const enrollNow = (fingerprint = "fp-1", now = new Date()) => enrollWith({ kind: "open" }, fingerprint, now);
   const count = (table: string) => (store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  return { ...store, signer, enrollWith, enrollNow, count };
+  return { ...store, store, signer, enrollWith, enrollNow, count };
 }
 
 async function issued(promise: ReturnType<ReturnType<typeof setup>["enrollNow"]>) {
@@ -74,22 +74,22 @@ describe("device tokens", () => {
   });
 
   test("a revoked device's tokens stop verifying and it cannot enroll again", async () => {
-    const { db, signer, enrollNow } = setup();
+    const { store, db, signer, enrollNow } = setup();
     const { shortToken, mainToken, device } = await issued(enrollNow());
-    revokeDevice(db, device.id, actor);
+    revokeDevice(store, device.id, actor);
     expect((await verifyShortToken(db, signer, shortToken, "fp-1")).ok).toBe(false);
     expect((await verifyMainToken(db, signer, mainToken, "fp-1")).ok).toBe(false);
     expect(enrollNow()).rejects.toBeInstanceOf(DomainError);
-    expect(() => approveDevice(db, device.id, actor)).toThrow("A revoked device cannot be approved");
+    expect(() => approveDevice(store, device.id, actor)).toThrow("A revoked device cannot be approved");
   });
 
   test("labels, and the list by status", async () => {
-    const { db, enrollNow } = setup();
+    const { store, db, enrollNow } = setup();
     const { device } = await issued(enrollNow());
-    expect(labelDevice(db, device.id, "  front desk ", actor).label).toBe("front desk");
+    expect(labelDevice(store, device.id, "  front desk ", actor).label).toBe("front desk");
     expect(listDevices(db, { status: "active" }).items.map((d) => d.id)).toEqual([device.id]);
     expect(listDevices(db, { status: "pending" }).items).toEqual([]);
-    expect(() => labelDevice(db, "dev_missing", "x", actor)).toThrow("No device dev_missing");
+    expect(() => labelDevice(store, "dev_missing", "x", actor)).toThrow("No device dev_missing");
   });
 
   test.each(["", " ", "x".repeat(513), "tab\there"])("the fingerprint %p is refused", async (fingerprint) => {
@@ -183,16 +183,16 @@ describe("the device-token cache", () => {
   });
 
   test("this process's own device changes are effective on the very next check; its sightings keep the cache", async () => {
-    const { db, changes, signer, enrollNow } = setup();
+    const { store, db, changes, signer, enrollNow } = setup();
     const { shortToken, device } = await issued(enrollNow());
     const checker = new DeviceTokenChecker({ db, changes }, signer);
-    const sightings = new DeviceSightings({ db, changes }, memoryLogger());
+    const sightings = new DeviceSightings(store, memoryLogger());
     expect((await checker.short(shortToken, "fp-1")).ok).toBe(true);
     const generation = changes.current();
     sightings.seen(device.id);
     sightings.flush();
     expect(changes.current()).toBe(generation);
-    revokeDevice(db, device.id, actor);
+    revokeDevice(store, device.id, actor);
     expect((await checker.short(shortToken, "fp-1")).ok).toBe(false);
   });
 });

@@ -45,16 +45,16 @@ describe("environment tokens obey accounts", () => {
   test("removing the account revokes its API_TOKENS entry, and a restart with the same value does not undo it", async () => {
     const store = memoryStore();
     const settings = { adminToken: null, apiTokens: [{ label: "analyst", token: ANALYST }] };
-    syncEnvTokens(store.db, settings);
-    await addUser(store.db, { username: "analyst", password: "correct horse" }, actor);
-    removeUser(store.db, "analyst", actor);
+    syncEnvTokens(store, settings);
+    await addUser(store, { username: "analyst", password: "correct horse" }, actor);
+    removeUser(store, "analyst", actor);
     expect(new TokenVerifier(store, new Set()).verify(ANALYST, null)).toMatchObject({ ok: false });
 
-    const restarted = syncEnvTokens(store.db, settings);
+    const restarted = syncEnvTokens(store, settings);
     expect(restarted.refused).toEqual(["API_TOKENS #1 (user removed)"]);
     expect(new TokenVerifier(store, restarted.hashes).verify(ANALYST, null)).toMatchObject({ ok: false, reason: "revoked" });
 
-    const replaced = syncEnvTokens(store.db, { adminToken: null, apiTokens: [{ label: "analyst", token: ADMIN }] });
+    const replaced = syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "analyst", token: ADMIN }] });
     expect(replaced.refused).toEqual([]);
     expect(new TokenVerifier(store, replaced.hashes).verify(ADMIN, null)).toMatchObject({ ok: true, principal: { user: "analyst" } });
   });
@@ -62,9 +62,9 @@ describe("environment tokens obey accounts", () => {
   test("a value taken out of the environment and put back works again", () => {
     const store = memoryStore();
     const settings = { adminToken: null, apiTokens: [{ label: "analyst", token: ANALYST }] };
-    syncEnvTokens(store.db, settings);
-    syncEnvTokens(store.db, { adminToken: null, apiTokens: [] });
-    const back = syncEnvTokens(store.db, settings);
+    syncEnvTokens(store, settings);
+    syncEnvTokens(store, { adminToken: null, apiTokens: [] });
+    const back = syncEnvTokens(store, settings);
     expect(new TokenVerifier(store, back.hashes).verify(ANALYST, null).ok).toBe(true);
   });
 });
@@ -72,7 +72,7 @@ describe("environment tokens obey accounts", () => {
 describe("environment token hints", () => {
   test("say where the value is configured, never a character of the operator's secret", () => {
     const store = memoryStore();
-    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }, { label: null, token: "z".repeat(40) }] });
+    syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }, { label: null, token: "z".repeat(40) }] });
     const hints = listTokens(store.db, {}).items.map((row) => row.hint).sort();
     expect(hints).toEqual(["API_TOKENS #1", "API_TOKENS #2", "KEYWARD_ADMIN_TOKEN"]);
     for (const hint of hints) expect(hint).not.toMatch(/z|3c64|e5f6/);
@@ -80,9 +80,9 @@ describe("environment token hints", () => {
 
   test("an older build's hint (the secret's last characters) is rewritten at the next start, retired values included", () => {
     const store = memoryStore();
-    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }] });
+    syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }] });
     store.sqlite.run("UPDATE tokens SET hint = CASE name WHEN 'API_TOKENS' THEN '…e5f6' ELSE '…3c64' END");
-    syncEnvTokens(store.db, { adminToken: ADMIN, apiTokens: [] });
+    syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [] });
     expect(listTokens(store.db, {}).items.map((row) => row.hint).sort()).toEqual(["API_TOKENS", "KEYWARD_ADMIN_TOKEN"]);
   });
 });

@@ -220,8 +220,8 @@ describe("changing one's own password from the portal", () => {
   test("a change checked against a password that an admin replaced meanwhile is refused", async () => {
     const app = await accountApp();
     const before = app.store.sqlite.query("SELECT password_hash FROM users WHERE username = 'alice'").get() as { password_hash: string };
-    await updateUser(app.store.db, "alice", { password: "set by the admin" }, { name: "root" });
-    const late = updateUser(app.store.db, "alice", { password: NEW_PASSWORD, passwordWas: before.password_hash }, { name: "alice" });
+    await updateUser(app.store, "alice", { password: "set by the admin" }, { name: "root" });
+    const late = updateUser(app.store, "alice", { password: NEW_PASSWORD, passwordWas: before.password_hash }, { name: "alice" });
     await expect(late).rejects.toMatchObject({ code: "password_changed" });
   });
 });

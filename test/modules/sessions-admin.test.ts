@@ -245,9 +245,9 @@ describe("ending a session", () => {
     expect((await app.forward(value)).status).toBe(200);
     const cli = openDatabase(file);
     try {
-      endSession(cli.db, id, { name: "cli" }, Date.now());
+      endSession(cli, id, { name: "cli" }, Date.now());
     } finally {
-      cli.sqlite.close();
+      cli.close();
     }
     app.clock.advance(1000);
     expect((await app.forward(value)).status).toBe(401);

@@ -18,7 +18,7 @@ async function login(store: Store, credentials: { name?: string; password?: stri
   const config = { ...resolveConfig({ flags: {}, env: {}, dotenv: {} }), openLogin };
   const { core } = createServices(store, config, memoryLogger());
   const decision = await core.login({ ...credentials, ip: actor.ip });
-  return decision.ok ? issueLoginToken(store.db, decision, 3_600_000, actor) : null;
+  return decision.ok ? issueLoginToken(store, decision, 3_600_000, actor) : null;
 }
 
 async function failure(run: () => Promise<unknown> | unknown): Promise<DomainError> {
@@ -33,8 +33,9 @@ async function failure(run: () => Promise<unknown> | unknown): Promise<DomainErr
 
 describe("accounts", () => {
   test("a user is stored with an argon2id hash, never the password", async () => {
-    const { db, sqlite } = memoryStore();
-    const row = await addUser(db, { username: "Alice", password: "correct horse", role: "analyst" }, actor);
+    const store = memoryStore();
+    const { db, sqlite } = store;
+    const row = await addUser(store, { username: "Alice", password: "correct horse", role: "analyst" }, actor);
     expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
     expect(row.passwordHash).toStartWith("$argon2id$");
     expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
@@ -42,9 +43,9 @@ describe("accounts", () => {
   });
 
   test("names are unique whatever their case", async () => {
-    const { db } = memoryStore();
-    await addUser(db, { username: "alice", password: "correct horse" }, actor);
-    expect(await failure(() => addUser(db, { username: "ALICE", password: "another one" }, actor))).toMatchObject({ kind: "conflict", code: "user_exists" });
+    const store = memoryStore();
+    await addUser(store, { username: "alice", password: "correct horse" }, actor);
+    expect(await failure(() => addUser(store, { username: "ALICE", password: "another one" }, actor))).toMatchObject({ kind: "conflict", code: "user_exists" });
   });
 
   test.each([
@@ -52,31 +53,32 @@ describe("accounts", () => {
     ["a bad name", { username: "bob smith", password: "long enough" }, "invalid_user"],
     ["a bad role", { username: "bob", password: "long enough", role: "Super User" }, "invalid_role"],
   ])("refuses %s and stores nothing", async (_, input, code) => {
-    const { db } = memoryStore();
-    expect((await failure(() => addUser(db, input, actor))).code).toBe(code);
+    const store = memoryStore();
+    const { db } = store;
+    expect((await failure(() => addUser(store, input, actor))).code).toBe(code);
     expect(listUsers(db).items).toEqual([]);
   });
 
   test("disabling refuses all the user's tokens; enabling restores them", async () => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "carol", password: "correct horse" }, actor);
-    const { token } = issueToken(db, { user: "carol", lifetimeMs: 3_600_000, source: "api" }, actor);
+    await addUser(store, { username: "carol", password: "correct horse" }, actor);
+    const { token } = issueToken(store, { user: "carol", lifetimeMs: 3_600_000, source: "api" }, actor);
     const verifier = new TokenVerifier(store);
     expect(verifier.verify(token, () => "10.0.0.2").ok).toBe(true);
-    await updateUser(db, "carol", { disabled: true }, actor);
+    await updateUser(store, "carol", { disabled: true }, actor);
     expect(verifier.verify(token, () => "10.0.0.2")).toMatchObject({ ok: false, reason: "disabled" });
-    await updateUser(db, "carol", { disabled: false }, actor);
+    await updateUser(store, "carol", { disabled: false }, actor);
     expect(verifier.verify(token, () => "10.0.0.2").ok).toBe(true);
   });
 
   test("a new password ends login sessions but leaves API tokens", async () => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "dave", password: "first password" }, actor);
+    await addUser(store, { username: "dave", password: "first password" }, actor);
     const session = await login(store, { name: "dave", password: "first password" });
-    issueToken(db, { user: "dave", lifetimeMs: null, source: "api" }, actor);
-    await updateUser(db, "dave", { password: "second password" }, actor);
+    issueToken(store, { user: "dave", lifetimeMs: null, source: "api" }, actor);
+    await updateUser(store, "dave", { password: "second password" }, actor);
     const active = listTokens(db, { user: "dave", active: true }).items;
     expect(active.map((t) => t.source)).toEqual(["api"]);
     expect(listTokens(db, { user: "dave" }).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
@@ -85,10 +87,11 @@ describe("accounts", () => {
   });
 
   test("removing a user revokes all their tokens", async () => {
-    const { db } = memoryStore();
-    await addUser(db, { username: "erin", password: "correct horse" }, actor);
-    issueToken(db, { user: "erin", lifetimeMs: null, source: "api" }, actor);
-    removeUser(db, "erin", actor);
+    const store = memoryStore();
+    const { db } = store;
+    await addUser(store, { username: "erin", password: "correct horse" }, actor);
+    issueToken(store, { user: "erin", lifetimeMs: null, source: "api" }, actor);
+    removeUser(store, "erin", actor);
     expect(listTokens(db, { user: "erin", active: true }).items).toEqual([]);
     expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
   });
@@ -98,7 +101,7 @@ describe("logging in", () => {
   test("the right password gives a login token with the account's role and the login lifetime", async () => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "frank", password: "correct horse", role: "viewer" }, actor);
+    await addUser(store, { username: "frank", password: "correct horse", role: "viewer" }, actor);
     const now = Date.now();
     const issued = await login(store, { name: "Frank", password: "correct horse" });
     expect(issued?.row).toMatchObject({ user: "frank", role: "viewer", source: "login" });
@@ -115,42 +118,42 @@ describe("logging in", () => {
   ])("%s gets nothing", async (_, credentials) => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "gina", password: "correct horse" }, actor);
+    await addUser(store, { username: "gina", password: "correct horse" }, actor);
     expect(await login(store, credentials)).toBeNull();
     expect(listTokens(db, {}).items).toEqual([]);
   });
 
   test("a login whose password changed (or whose account was disabled) during its check gets no token", async () => {
     const store = memoryStore();
-    await addUser(store.db, { username: "alice", password: "correct horse" }, actor);
+    await addUser(store, { username: "alice", password: "correct horse" }, actor);
     const config = resolveConfig({ flags: {}, env: {}, dotenv: {} });
     const { core } = createServices(store, config, memoryLogger());
     const checked = await core.login({ name: "alice", password: "correct horse", ip: actor.ip });
     if (!checked.ok) throw new Error("the login should pass");
-    await updateUser(store.db, "alice", { password: "battery staple" }, actor);
-    expect(issueLoginToken(store.db, checked, 3_600_000, actor)).toBeNull();
+    await updateUser(store, "alice", { password: "battery staple" }, actor);
+    expect(issueLoginToken(store, checked, 3_600_000, actor)).toBeNull();
 
     const again = await core.login({ name: "alice", password: "battery staple", ip: actor.ip });
     if (!again.ok) throw new Error("the login should pass");
-    await updateUser(store.db, "alice", { disabled: true }, actor);
-    expect(issueLoginToken(store.db, again, 3_600_000, actor)).toBeNull();
-    await updateUser(store.db, "alice", { disabled: false }, actor);
-    expect(issueLoginToken(store.db, again, 3_600_000, actor)?.row).toMatchObject({ user: "alice", source: "login" });
+    await updateUser(store, "alice", { disabled: true }, actor);
+    expect(issueLoginToken(store, again, 3_600_000, actor)).toBeNull();
+    await updateUser(store, "alice", { disabled: false }, actor);
+    expect(issueLoginToken(store, again, 3_600_000, actor)?.row).toMatchObject({ user: "alice", source: "login" });
     expect(listTokens(store.db, {}).items.filter((token) => token.source === "login")).toHaveLength(1);
   });
 
   test("a disabled account cannot log in", async () => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "hank", password: "correct horse" }, actor);
-    await updateUser(db, "hank", { disabled: true }, actor);
+    await addUser(store, { username: "hank", password: "correct horse" }, actor);
+    await updateUser(store, "hank", { disabled: true }, actor);
     expect(await login(store, { name: "hank", password: "correct horse" })).toBeNull();
   });
 
   test("open login gives a user token to a name that is not an account, and never to an account", async () => {
     const store = memoryStore();
     const { db } = store;
-    await addUser(db, { username: "root", password: "correct horse", role: "admin" }, actor);
+    await addUser(store, { username: "root", password: "correct horse", role: "admin" }, actor);
     expect((await login(store, { name: "user@email.com" }, true))?.row).toMatchObject({ user: "user@email.com", role: "user", source: "lab" });
     expect(await login(store, { name: "root" }, true)).toBeNull();
     expect(await login(store, { name: "someone" })).toBeNull();

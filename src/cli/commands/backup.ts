@@ -1,3 +1,4 @@
+import { displayDb } from "../../config-db";
 import { backupDatabase, restoreDatabase } from "../../db/backup";
 import { command, jsonOption, settingOptions } from "../command";
 import { withDatabase } from "../database";
@@ -11,9 +12,10 @@ export const backupCommand = command({
   positionals: ["file"],
   options,
   run: (flags, [file]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, (store, config) => {
       const { bytes } = backupDatabase(store, file);
-      printResult(flags.json, { db: store.path, file, bytes }, `Backed up ${store.path} to ${file} (${bytes} bytes).\n`);
+      const db = displayDb(config.db);
+      printResult(flags.json, { db, file, bytes }, `Backed up ${db} to ${file} (${bytes} bytes).\n`);
       return 0;
     }),
 });
@@ -24,13 +26,14 @@ export const restoreCommand = command({
   positionals: ["file"],
   options,
   run: (flags, [file]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, (store, config) => {
       const { keptAs, applied } = restoreDatabase(store, file);
       const migrated = applied.length ? ` (migrated from an older build: ${applied.join(", ")})` : "";
+      const db = displayDb(config.db);
       printResult(
         flags.json,
-        { db: store.path, file, kept_as: keptAs, migrated: applied },
-        `Restored ${file} into ${store.path}${migrated}. The previous contents are kept in ${keptAs}.\n`,
+        { db, file, kept_as: keptAs, migrated: applied },
+        `Restored ${file} into ${db}${migrated}. The previous contents are kept in ${keptAs}.\n`,
       );
       return 0;
     }),

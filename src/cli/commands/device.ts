@@ -1,5 +1,5 @@
 import type { Config } from "../../config";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { devices } from "../../db/schema";
 import { printable } from "../../lib/printable";
 import { approveDevice, resetDevice } from "../../modules/devices/enrollment";
@@ -40,7 +40,7 @@ const list: Command = command({
   },
 });
 
-function action(verb: "approve" | "revoke" | "reset", summary: string, done: string, apply: (db: Db, id: string, config: Config) => DeviceRow): Command {
+function action(verb: "approve" | "revoke" | "reset", summary: string, done: string, apply: (store: Store, id: string, config: Config) => DeviceRow): Command {
   return command({
     name: `device ${verb}`,
     summary,
@@ -48,7 +48,7 @@ function action(verb: "approve" | "revoke" | "reset", summary: string, done: str
     options,
     run: (flags, [id]) =>
       withDatabase(flags, (store, config) => {
-        report(apply(store.db, id, config), flags.json, done);
+        report(apply(store, id, config), flags.json, done);
         return 0;
       }),
   });
@@ -61,7 +61,7 @@ const label = command({
   options,
   run: (flags, [id, text]) =>
     withDatabase(flags, (store) => {
-      report(labelDevice(store.db, id, text, cli), flags.json, "Labelled");
+      report(labelDevice(store, id, text, cli), flags.json, "Labelled");
       return 0;
     }),
 });
@@ -71,14 +71,14 @@ export const deviceCommands: CommandGroup = {
   summary: "List, approve, reset, revoke and label devices (works beside a running server).",
   subcommands: [
     list,
-    action("approve", "Approve a pending device; it collects its tokens by enrolling again with its enrollment secret.", "Approved", (db, id) => approveDevice(db, id, cli)),
+    action("approve", "Approve a pending device; it collects its tokens by enrolling again with its enrollment secret.", "Approved", (store, id) => approveDevice(store, id, cli)),
     action(
       "reset",
       "Let a device enroll again (lost or expired token): its tokens stop verifying; under approval it is pending again and gets a new enrollment secret.",
       "Reset",
-      (db, id, config) => resetDevice(db, id, config.deviceEnrollment, cli),
+      (store, id, config) => resetDevice(store, id, config.deviceEnrollment, cli),
     ),
-    action("revoke", "Revoke a device: all its tokens stop verifying (within a second on a running server).", "Revoked", (db, id) => revokeDevice(db, id, cli)),
+    action("revoke", "Revoke a device: all its tokens stop verifying (within a second on a running server).", "Revoked", (store, id) => revokeDevice(store, id, cli)),
     label,
   ],
 };

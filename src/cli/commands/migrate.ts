@@ -1,3 +1,4 @@
+import { displayDb } from "../../config-db";
 import { loadConfig } from "../../config-load";
 import { openDatabase } from "../../db/client";
 import { migrate } from "../../db/migrate";
@@ -12,11 +13,12 @@ export const migrateCommand = command({
     const config = loadConfig(flags);
     const store = openDatabase(config.db);
     try {
-      const { applied, current } = migrate(store.sqlite);
+      const { applied, current } = migrate(store);
       const what = applied.length === 0 ? "already up to date" : `applied ${applied.join(", ")}`;
-      printResult(flags.json, { db: config.db, applied, schema: current }, `${config.db}: ${what} (schema ${current})\n`);
+      const db = displayDb(config.db);
+      printResult(flags.json, { db, applied, schema: current }, `${db}: ${what} (schema ${current})\n`);
     } finally {
-      store.sqlite.close();
+      store.close();
     }
     return 0;
   },

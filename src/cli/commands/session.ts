@@ -38,7 +38,7 @@ const end = command({
   run: (flags, [id]) =>
     withDatabase(flags, (store) => {
       const now = Date.now();
-      const row = endSession(store.db, id, cli, now);
+      const row = endSession(store, id, cli, now);
       printResult(flags.json, { id: row.id, user: row.user, ended_at: new Date(now).toISOString() }, `Ended ${row.id} (${row.user}). A running server refuses it within a second.\n`);
       return 0;
     }),

@@ -52,7 +52,7 @@ const create: Command = command({
     return withDatabase(flags, (store, config) => {
       const lifetimeMs = flags.expires === undefined ? config.tokenTtl : durationFlag("expires", parseLifetime, flags.expires);
       const issued = issueToken(
-        store.db,
+        store,
         { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli" },
         cli,
       );
@@ -114,13 +114,13 @@ const revoke = command({
   run: (flags, [id]) =>
     withDatabase(flags, (store, config) => {
       if (flags.user !== undefined) {
-        const revoked = revokeUserTokens(store.db, flags.user, cli);
+        const revoked = revokeUserTokens(store, flags.user, cli);
         printResult(flags.json, revoked, `Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
         return 0;
       }
       if (id === undefined) throw new DomainError("invalid", "missing_argument", "Give a token id, or --user USER");
       if (configuredInEnvironment(config, id)) throw envTokenRefusal();
-      const record = presentToken(revokeToken(store.db, id, cli));
+      const record = presentToken(revokeToken(store, id, cli));
       printResult(flags.json, record, `Revoked ${record.id} (${record.user}). A running server refuses it within a second.\n`);
       return 0;
     }),
@@ -141,7 +141,7 @@ const rotate = command({
   run: (flags, [id]) =>
     withDatabase(flags, (store) => {
       const graceMs = flags.grace === undefined ? 0 : durationFlag("grace", parseDuration, flags.grace);
-      const rotation = rotateToken(store.db, id, graceMs, cli);
+      const rotation = rotateToken(store, id, graceMs, cli);
       printIssued(rotation, flags.json, `Rotated ${rotation.previous.id} to`);
       return 0;
     }),

@@ -18,7 +18,7 @@ const add = command({
   run: async (flags, [name]) => {
     const password = await readNewPassword(flags["password-stdin"] === true);
     return withDatabase(flags, async (store) => {
-      const row = await addUser(store.db, { username: name, password, role: flags.role }, cli);
+      const row = await addUser(store, { username: name, password, role: flags.role }, cli);
       printResult(flags.json, presentUser(row), `Added ${row.username} (role ${row.role}). They can now POST /login.\n`);
       return 0;
     });
@@ -50,7 +50,7 @@ const passwd = command({
   run: async (flags, [name]) => {
     const password = await readNewPassword(flags["password-stdin"] === true);
     return withDatabase(flags, async (store) => {
-      const row = await updateUser(store.db, name, { password }, cli);
+      const row = await updateUser(store, name, { password }, cli);
       printResult(flags.json, presentUser(row), `Password changed for ${row.username}; their login tokens are revoked.\n`);
       return 0;
     });
@@ -67,7 +67,7 @@ function simple(verb: keyof typeof done, summary: string): Command {
     options,
     run: (flags, [name]) =>
       withDatabase(flags, async (store) => {
-        const row = verb === "remove" ? removeUser(store.db, name, cli) : await updateUser(store.db, name, { disabled: verb === "disable" }, cli);
+        const row = verb === "remove" ? removeUser(store, name, cli) : await updateUser(store, name, { disabled: verb === "disable" }, cli);
         printResult(flags.json, presentUser(row), `${done[verb]} ${row.username}.\n`);
         return 0;
       }),

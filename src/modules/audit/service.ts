@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
-import { bookkeepingTransaction, writeTransaction, type Db, type Store, type Transaction } from "../../db/client";
+import type { Db, Store, Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { auditEvents } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
@@ -101,7 +101,7 @@ export class AuditQueue {
   private prunedAt = -Infinity;
 
   constructor(
-    private readonly store: Pick<Store, "db" | "changes">,
+    private readonly store: Pick<Store, "bookkeeping">,
     private readonly retention: AuditRetention,
     private readonly clock = Date.now,
     private readonly capacity = QUEUE_CAPACITY,
@@ -133,7 +133,7 @@ export class AuditQueue {
     for (const [key, row] of this.rows) if (row.window < window) this.rows.delete(key);
     for (const [key, id] of this.inserted) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      bookkeepingTransaction(this.store, (tx) => pruneAudit(tx, this.retention, now));
+      this.store.bookkeeping((tx) => pruneAudit(tx, this.retention, now));
       this.prunedAt = now;
     }
   }

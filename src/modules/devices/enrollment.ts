@@ -1,6 +1,6 @@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { enrollmentPolicies } from "../../config";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Db, Store } from "../../db/client";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -45,12 +45,13 @@ function findByFingerprint(db: Db, fingerprint: string): DeviceRow | undefined {
  * earlier ones, so a device has one live credential and one token row.
  */
 export async function enroll(
-  db: Db,
+  store: Store,
   signer: DeviceSigner,
   input: { fingerprint: string; grant: EnrollmentGrant; lifetimeMs: number },
   actor: Actor,
   now = new Date(),
 ): Promise<Enrollment> {
+  const { db } = store;
   const fingerprint = checkFingerprint(input.fingerprint);
   const { grant } = input;
   let device = findByFingerprint(db, fingerprint);
@@ -63,7 +64,7 @@ export async function enroll(
   }
   if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
   const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device, reason });
-  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(db, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
+  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(store, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
 
   switch (grant.kind) {
     case "open":
@@ -136,13 +137,13 @@ interface Issue {
   how: string;
 }
 
-async function issue(db: Db, signer: DeviceSigner, { device, fingerprint, lifetimeMs, claim, how }: Issue, actor: Actor, now: Date): Promise<Enrollment> {
+async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, lifetimeMs, claim, how }: Issue, actor: Actor, now: Date): Promise<Enrollment> {
   const issuedAt = Math.floor(now.getTime() / 1000);
   const claims = { deviceId: device.id, tokenId: `dtk_${randomBase62(16)}`, fingerprint, issuedAt, expiresAt: issuedAt + Math.max(1, Math.round(lifetimeMs / 1000)) };
   const mainToken = await signer.sign(claims);
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
-  const claimed = writeTransaction(db, (tx) => {
+  const claimed = store.write((tx) => {
     if (!claim(tx)) return false;
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
     tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now)))).run();
@@ -158,8 +159,8 @@ async function issue(db: Db, signer: DeviceSigner, { device, fingerprint, lifeti
 }
 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
-export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return writeTransaction(db, (tx) => {
+export function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
+  return store.write((tx) => {
     const device = getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
     if (device.status === "active") return device;
@@ -178,8 +179,8 @@ export function approveDevice(db: Db, id: string, actor: Actor, now = new Date()
  * tokens stop working and it is treated as new under the current policy, so under `approval` it
  * is pending again and its next enrollment is handed a new secret.
  */
-export function resetDevice(db: Db, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): DeviceRow {
-  return writeTransaction(db, (tx) => {
+export function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): DeviceRow {
+  return store.write((tx) => {
     if (getDevice(tx, id).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
     const reset = tx

@@ -1,5 +1,5 @@
 import { Elysia, type Context } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { decidedAtOnce, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
@@ -18,7 +18,7 @@ import { checkFingerprint, labelDevice, listDevices, revokeDevice, type DeviceSi
 import type { DeviceSigner } from "./signing";
 
 export interface DeviceRouteDeps {
-  db: Db;
+  store: Store;
   auth: ReturnType<typeof authentication>;
   core: AuthCore;
   addressOf: AddressOf;
@@ -59,7 +59,7 @@ function isoTime(date: Date): string {
 }
 
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { db, auth, core, addressOf, signer, sightings } = deps;
+  const { store, auth, core, addressOf, signer, sightings } = deps;
   const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
 
   /**
@@ -99,7 +99,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         const decision = await core.enrollment(
           ip,
           grant.kind === "secret" && grant.secret !== null,
-          () => enroll(db, signer, { fingerprint, grant, lifetimeMs: deps.lifetimeMs }, actor),
+          () => enroll(store, signer, { fingerprint, grant, lifetimeMs: deps.lifetimeMs }, actor),
           (result) => (result.status === "refused" ? { why: result.reason, deviceId: result.device.id } : null),
         );
         if (!decision.ok) return refuse({ set, status }, decision);
@@ -175,7 +175,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     )
     .get("/api/v1/devices", ({ query, set }) => {
       sightings.flush();
-      return answerPage(set, listDevices(db, query), presentDevice);
+      return answerPage(set, listDevices(store.db, query), presentDevice);
     }, {
       auth: "admin",
       query: DeviceQuery,
@@ -183,7 +183,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
     .post("/api/v1/devices/:id/approve", ({ params, actor }) => {
-      const approved = approveDevice(db, params.id, actor());
+      const approved = approveDevice(store, params.id, actor());
       return presentDevice(approved);
     }, {
       auth: "admin",
@@ -195,7 +195,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       },
     })
     .post("/api/v1/devices/:id/reset", ({ params, actor }) => {
-      const reset = resetDevice(db, params.id, deps.policy, actor());
+      const reset = resetDevice(store, params.id, deps.policy, actor());
       return presentDevice(reset);
     }, {
       auth: "admin",
@@ -208,7 +208,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       },
     })
     .post("/api/v1/devices/:id/revoke", ({ params, actor }) => {
-      const revoked = revokeDevice(db, params.id, actor());
+      const revoked = revokeDevice(store, params.id, actor());
       return presentDevice(revoked);
     }, {
       auth: "admin",
@@ -216,7 +216,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: withFailures({ 200: DeviceRecord, 404: ErrorBody }, "credential", "input"),
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
     })
-    .patch("/api/v1/devices/:id", ({ params, body, actor }) => presentDevice(labelDevice(db, params.id, body.label, actor())), {
+    .patch("/api/v1/devices/:id", ({ params, body, actor }) => presentDevice(labelDevice(store, params.id, body.label, actor())), {
       auth: "admin",
       params: IdParams,
       body: LabelBody,

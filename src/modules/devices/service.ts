@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { writeTransaction, type Db, type Store } from "../../db/client";
+import type { Db, Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { devices, deviceTokens } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
@@ -93,8 +93,8 @@ export function getDevice(db: Db, id: string): DeviceRow {
 }
 
 /** Revokes the device and every token it holds. */
-export function revokeDevice(db: Db, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return writeTransaction(db, (tx) => {
+export function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
+  return store.write((tx) => {
     getDevice(tx, id);
     const revoked = tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning().get();
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
@@ -103,12 +103,12 @@ export function revokeDevice(db: Db, id: string, actor: Actor, now = new Date())
   });
 }
 
-export function labelDevice(db: Db, id: string, label: string | null, actor: Actor, now = new Date()): DeviceRow {
+export function labelDevice(store: Store, id: string, label: string | null, actor: Actor, now = new Date()): DeviceRow {
   const text = label?.trim() || null;
   if (text !== null && (text.length > 100 || /\p{Cc}/u.test(text))) {
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
   }
-  return writeTransaction(db, (tx) => {
+  return store.write((tx) => {
     getDevice(tx, id);
     const labelled = tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning().get();
     recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
@@ -124,7 +124,7 @@ const UNNAMED = "";
 export class DeviceSightings {
   private readonly buffer;
 
-  constructor(store: Pick<Store, "db" | "changes">, log: Logger, capacity = SIGHTINGS_CAPACITY) {
+  constructor(store: Pick<Store, "bookkeeping">, log: Logger, capacity = SIGHTINGS_CAPACITY) {
     this.buffer = new WriteBehind<number>(store, {
       capacity,
       merge: Math.max,

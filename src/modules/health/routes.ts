@@ -5,11 +5,11 @@ import { VERSION } from "../../version";
 import { Health, Unhealthy } from "./model";
 import { databaseIsUsable } from "./service";
 
-export const health = ({ sqlite }: Store) =>
+export const health = (store: Store) =>
   new Elysia({ name: "keyward/health", detail: { tags: ["System"] } }).get(
     "/health",
     ({ status }) =>
-      databaseIsUsable(sqlite)
+      databaseIsUsable(store)
         ? { status: "ok" as const, version: VERSION }
         : status(503, { status: "unavailable" as const, version: VERSION, ...errorBody("database_unavailable", "The database cannot be read") }),
     {

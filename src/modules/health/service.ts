@@ -1,9 +1,11 @@
-import type { Database } from "bun:sqlite";
+import { count } from "drizzle-orm";
+import type { Store } from "../../db/client";
+import { settings } from "../../db/schema";
 
-/** True when the database answers a read of a real table: a closed or broken file fails here. */
-export function databaseIsUsable(sqlite: Database): boolean {
+/** True when the database answers a read of a real table: a closed or broken one fails here. */
+export function databaseIsUsable({ db }: Pick<Store, "db">): boolean {
   try {
-    sqlite.query("SELECT count(*) FROM settings").get();
+    db.select({ n: count() }).from(settings).get();
     return true;
   } catch {
     return false;

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { withFailures } from "../../http/errors";
@@ -10,14 +10,14 @@ import { LoginBody, LoginSuccess } from "./model";
 import { issueLoginToken } from "./service";
 
 export interface LoginRouteDeps {
-  db: Db;
+  store: Store;
   core: AuthCore;
   addressOf: AddressOf;
   /** Lifetime of the token a login hands out (KEYWARD_LOGIN_TTL). */
   lifetimeMs: number | null;
 }
 
-export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps) => {
+export const loginRoutes = ({ store, core, addressOf, lifetimeMs }: LoginRouteDeps) => {
   void timingEqualizer();
   return new Elysia({ name: "keyward/login", detail: { tags: ["Login"] } }).post(
     "/login",
@@ -26,7 +26,7 @@ export const loginRoutes = ({ db, core, addressOf, lifetimeMs }: LoginRouteDeps)
       const name = body?.username ?? body?.id;
       const decision = await core.login({ name, password: body?.password, ip });
       if (!decision.ok) return refuse({ set, status }, decision);
-      const issued = issueLoginToken(db, decision, lifetimeMs, { name: decision.user, ip });
+      const issued = issueLoginToken(store, decision, lifetimeMs, { name: decision.user, ip });
       if (issued === null) return refuse({ set, status }, { ok: false, reason: "invalid_credentials", credential: "password" });
       return { message: "Login successful" as const, token: issued.token, expires_at: issued.row.expiresAt?.toISOString() ?? null };
     },

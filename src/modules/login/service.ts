@@ -1,7 +1,7 @@
-import { writeTransaction, type Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { accountUnchanged } from "../auth/accounts";
 import type { LoggedIn } from "../auth/model";
-import { issueToken, type Actor, type IssuedToken } from "../tokens/service";
+import { issueToken, issueTokenIn, type Actor, type IssuedToken } from "../tokens/service";
 
 /**
  * The token a successful login hands out: an ordinary token with the account's role (source
@@ -10,11 +10,11 @@ import { issueToken, type Actor, type IssuedToken } from "../tokens/service";
  * while its password was being checked: that change ends login tokens, and this one must not
  * outlive it.
  */
-export function issueLoginToken(db: Db, who: LoggedIn, lifetimeMs: number | null, actor: Actor): IssuedToken | null {
-  if (who.lab) return issueToken(db, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor);
+export function issueLoginToken(store: Store, who: LoggedIn, lifetimeMs: number | null, actor: Actor): IssuedToken | null {
+  if (who.lab) return issueToken(store, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor);
   const { passwordHash } = who;
   if (passwordHash === null) return null;
-  return writeTransaction(db, (tx) =>
-    accountUnchanged(tx, who.user, passwordHash) ? issueToken(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
+  return store.write((tx) =>
+    accountUnchanged(tx, who.user, passwordHash) ? issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
   );
 }

@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { DomainError } from "../../lib/errors";
 import type { Refusal } from "../auth/model";
 import type { AuthCore } from "../auth/service";
@@ -7,7 +7,7 @@ import { LOCKED_MESSAGE } from "./page";
 import type { SessionCookie, Sessions } from "./sessions";
 
 export interface PasswordDeps {
-  db: Db;
+  store: Store;
   core: AuthCore;
   sessions: Sessions;
   now: () => number;
@@ -33,7 +33,7 @@ const refused = (status: 400 | 401 | 409, message: string): PasswordChange => ({
  * does, and opens a new session for this browser, so only it stays signed in.
  */
 export async function changeOwnPassword(
-  { db, core, sessions, now }: PasswordDeps,
+  { store, core, sessions, now }: PasswordDeps,
   { user, sessionId, ip }: Changer,
   form: { current_password?: string; new_password?: string; confirm_password?: string },
 ): Promise<PasswordChange> {
@@ -54,7 +54,7 @@ export async function changeOwnPassword(
   if (checked.passwordHash === null) return refused(401, "The current password is not right.");
   let hash: string;
   try {
-    const updated = await updateUser(db, user, { password: next, passwordWas: checked.passwordHash, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(now()));
+    const updated = await updateUser(store, user, { password: next, passwordWas: checked.passwordHash, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(now()));
     hash = updated.passwordHash;
   } catch (error) {
     // Changed, disabled or removed by someone else, or the session ended, while the current password was being checked.

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { retryAfter } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
@@ -13,7 +13,7 @@ import { consoleCookie, domainCookies, followable, fromPortal, requestedRd, setC
 import type { Sessions } from "./sessions";
 
 export interface PortalDeps {
-  db: Db;
+  store: Store;
   portal: Portal;
   core: AuthCore;
   sessions: Sessions;
@@ -31,7 +31,7 @@ const NOTICES = new Map([["password", "Your password was changed. Other browsers
  * The sign-in portal: a page, its form, and sign-out. A session it opens is a cookie that
  * /auth/forward accepts for every host of the cookie domain.
  */
-export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: PortalDeps) => {
+export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: PortalDeps) => {
   void timingEqualizer();
   const policy = pagePolicy(portal);
   const html = (set: { headers: Record<string, unknown> }) =>
@@ -129,7 +129,7 @@ export const portalRoutes = ({ db, portal, core, sessions, addressOf, now }: Por
         if (!decided?.ok) return seeOther(set, signInUrl(portal, null), decided === null ? undefined : setCookies(portal, null));
         const { user, role, tokenId } = decided.principal;
         const ip = addressOf(request);
-        const changed = await changeOwnPassword({ db, core, sessions, now }, { user, sessionId: tokenId, ip }, body);
+        const changed = await changeOwnPassword({ store, core, sessions, now }, { user, sessionId: tokenId, ip }, body);
         if (changed.ok) return seeOther(set, `${portal.publicUrl}/signin?notice=password`, setCookies(portal, changed.values));
         html(set);
         if (changed.retryAfter) Object.assign(set.headers, retryAfter(changed.retryAfter));

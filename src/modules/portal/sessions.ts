@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, isNull, lt, ne, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
-import { bookkeepingTransaction, writeTransaction, type Db } from "../../db/client";
+import type { Db } from "../../db/client";
 import { sessions, users } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
@@ -71,7 +71,7 @@ export class Sessions {
   private prunedAt = -Infinity;
 
   constructor(
-    private readonly store: Pick<Store, "db" | "changes">,
+    private readonly store: Pick<Store, "db" | "changes" | "write" | "bookkeeping">,
     readonly lifetimes: SessionLifetimes,
     capacity = 10_000,
   ) {
@@ -113,7 +113,7 @@ export class Sessions {
     const id = `ses_${randomBase62(16)}`;
     const at = new Date(now);
     // One write transaction: no password change can commit between the check and the insert.
-    return writeTransaction(this.store.db, (tx) => {
+    return this.store.write((tx) => {
       if (!accountUnchanged(tx, user, passwordHash)) return null;
       tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
       // A person's rows stay few however often they sign in: past the cap, the oldest go.
@@ -168,7 +168,7 @@ export class Sessions {
   flush(now: number): void {
     this.seenBuffer.flush();
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
-    bookkeepingTransaction(this.store, (tx) => pruneSessions(tx, this.lifetimes, now));
+    this.store.bookkeeping((tx) => pruneSessions(tx, this.lifetimes, now));
     this.prunedAt = now;
   }
 

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody, withFailures } from "../../http/errors";
 import { answerPage, pageOf } from "../../http/pagination";
@@ -9,14 +9,14 @@ import { presentSession, SessionQuery, SessionRecord } from "./model";
 import { endSession, listSessions } from "./service";
 
 export interface SessionRouteDeps {
-  db: Db;
+  store: Store;
   auth: ReturnType<typeof authentication>;
   sessions: Sessions;
   now: () => number;
 }
 
 /** Browser sign-in sessions, for admins: who is signed in, and ending a session. */
-export const sessionRoutes = ({ db, auth, sessions, now }: SessionRouteDeps) =>
+export const sessionRoutes = ({ store, auth, sessions, now }: SessionRouteDeps) =>
   new Elysia({ name: "keyward/sessions", prefix: "/api/v1/sessions", detail: { tags: ["Sessions"] } })
     .use(auth)
     .get(
@@ -25,7 +25,7 @@ export const sessionRoutes = ({ db, auth, sessions, now }: SessionRouteDeps) =>
         const at = now();
         // The uses held in memory are written first, so the list judges idleness as /auth/forward does.
         sessions.flush(at);
-        return answerPage(set, listSessions(db, sessions.lifetimes, query, at), (row) => presentSession(row, sessions.lifetimes));
+        return answerPage(set, listSessions(store.db, sessions.lifetimes, query, at), (row) => presentSession(row, sessions.lifetimes));
       },
       {
         auth: "admin",
@@ -41,7 +41,7 @@ export const sessionRoutes = ({ db, auth, sessions, now }: SessionRouteDeps) =>
     .delete(
       "/:id",
       ({ params, actor, status }) => {
-        endSession(db, params.id, actor(), now());
+        endSession(store, params.id, actor(), now());
         return status(204, undefined);
       },
       {

@@ -1,5 +1,5 @@
 import { and, eq, isNull, type SQL } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Db, Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { sessions } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
@@ -42,9 +42,9 @@ export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: Sessio
  * CLI may be run with other KEYWARD_SESSION_* settings than the server, and a session the server
  * still honours must never be "not found".
  */
-export function endSession(db: Db, id: string, actor: Actor, now: number): SessionRow {
+export function endSession(store: Store, id: string, actor: Actor, now: number): SessionRow {
   const at = new Date(now);
-  return writeTransaction(db, (tx) => {
+  return store.write((tx) => {
     const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();
     if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
     tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id)).run();

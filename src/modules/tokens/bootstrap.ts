@@ -1,24 +1,24 @@
 import { and, eq } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 import { recordAudit } from "../audit/service";
 import { liveAt } from "./liveness";
-import { issueToken, type IssuedToken } from "./service";
+import { issueTokenIn, type IssuedToken } from "./service";
 
 /**
  * On a server nobody can administer yet (no admin token that still works), creates one so the
  * operator can start. Returns it (to be printed once), or null when an admin token exists.
  */
-export function bootstrapAdmin(db: Db, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
-  return writeTransaction(db, (tx) => {
+export function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
+  return store.write((tx) => {
     const working = tx
       .select({ id: tokens.id })
       .from(tokens)
       .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now)))
       .get();
     if (working) return null;
-    const issued = issueToken(
+    const issued = issueTokenIn(
       tx,
       { user: "admin", role: ADMIN_ROLE, name: "first admin token", lifetimeMs, source: "bootstrap" },
       { name: "system" },

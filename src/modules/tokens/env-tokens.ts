@@ -1,6 +1,6 @@
 import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import type { EnvToken } from "../../config";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { tokens } from "../../db/schema";
 import { ADMIN_ROLE, DEVICE_ROLE, isRoleName } from "../../lib/names";
 import { hashToken } from "../../lib/token-format";
@@ -31,9 +31,9 @@ const LEFT_ENVIRONMENT = "removed from the environment";
  * Returns the configured hashes, which the verifier looks up like any token, and the configured
  * values that stay refused, described by their hint.
  */
-export function syncEnvTokens(db: Db, settings: EnvTokenSettings, now = new Date()): { hashes: Set<string>; refused: string[] } {
+export function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): { hashes: Set<string>; refused: string[] } {
   const wanted = wantedTokens(settings);
-  return writeTransaction(db, (tx) => {
+  return store.write((tx) => {
     const refused: string[] = [];
     for (const want of wanted.values()) {
       retireLabTokens(tx, want.user, now);

@@ -1,5 +1,4 @@
-import { and, gt, isNull, lte, or, type SQL } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, gt, isNull, lte, or, type Column, type SQL } from "drizzle-orm";
 import { tokens } from "../../db/schema";
 
 /** The two ends of a token's life, as rows (Date) or the verifier's cache (milliseconds) hold them. */
@@ -23,7 +22,7 @@ export function whyNotLive<T extends Date | number>(token: Lifespan<T>, at: T): 
 export const isLive = <T extends Date | number>(token: Lifespan<T>, at: T): boolean => whyNotLive(token, at) === null;
 
 /** The columns a lifespan is stored in: API tokens' and device tokens' tables both have them. */
-type LifespanColumns = { revokedAt: SQLiteColumn; expiresAt: SQLiteColumn };
+type LifespanColumns = { revokedAt: Column; expiresAt: Column };
 
 /** `isLive` as a query condition: the rows it holds for, and no others (tested side by side). */
 export const liveAt = (at: Date, table: LifespanColumns = tokens): SQL =>

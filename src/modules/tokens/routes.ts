@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
@@ -21,7 +21,7 @@ import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotate
 import type { UsageTracker } from "./usage";
 
 export interface TokenRouteDeps {
-  db: Db;
+  store: Store;
   auth: ReturnType<typeof authentication>;
   usage: UsageTracker;
   defaultLifetimeMs: number | null;
@@ -36,7 +36,7 @@ function duration<T>(field: string, parse: (text: string) => T, text: string): T
   }
 }
 
-export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDeps) =>
+export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRouteDeps) =>
   new Elysia({ name: "keyward/tokens", prefix: "/api/v1/tokens", detail: { tags: ["Tokens"] } })
     .use(auth)
     .post(
@@ -44,7 +44,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       ({ body, actor, status }) => {
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
         const { token, row } = issueToken(
-          db,
+          store,
           { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api" },
           actor(),
         );
@@ -64,7 +64,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       "",
       ({ query, set }) => {
         usage.flush();
-        return answerPage(set, listTokens(db, query), presentToken);
+        return answerPage(set, listTokens(store.db, query), presentToken);
       },
       {
         auth: "admin",
@@ -79,7 +79,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     .post(
       "/revoke",
       ({ body, actor }) => {
-        const revoked = revokeUserTokens(db, body.user, actor());
+        const revoked = revokeUserTokens(store, body.user, actor());
         return revoked;
       },
       {
@@ -96,7 +96,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       "/:id",
       ({ params }) => {
         usage.flush();
-        return presentToken(getToken(db, params.id));
+        return presentToken(getToken(store.db, params.id));
       },
       {
         auth: "admin",
@@ -108,7 +108,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
     .delete(
       "/:id",
       ({ params, actor }) => {
-        const row = revokeToken(db, params.id, actor());
+        const row = revokeToken(store, params.id, actor());
         return presentToken(row);
       },
       {
@@ -125,7 +125,7 @@ export const tokenRoutes = ({ db, auth, usage, defaultLifetimeMs }: TokenRouteDe
       "/:id/rotate",
       ({ params, body, actor, status }) => {
         const graceMs = body?.grace === undefined ? 0 : duration("grace", parseDuration, body.grace);
-        const { token, row } = rotateToken(db, params.id, graceMs, actor());
+        const { token, row } = rotateToken(store, params.id, graceMs, actor());
         return status(201, { token, ...presentToken(row) });
       },
       {

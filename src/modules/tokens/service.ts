@@ -1,5 +1,5 @@
 import { and, eq, ne, or, sql, type SQL } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Db, Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
@@ -38,18 +38,25 @@ export interface IssuedToken {
 
 export const newTokenId = () => `tok_${randomBase62(16)}`;
 
-/** Creates a token; its plaintext exists only in the return value. */
-export function issueToken(db: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+/** Creates a token; its plaintext exists only in the return value. A bad request is refused before the write begins. */
+export function issueToken(store: Store, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
   const values = validateIssue(request, now);
-  return writeTransaction(db, (tx) => {
-    const issued = insertToken(tx, values);
-    recordAudit(
-      tx,
-      { action: "token.created", actor: actor.name, user: issued.row.user, tokenId: issued.row.id, ip: actor.ip, detail: `role ${issued.row.role}, source ${issued.row.source}` },
-      now,
-    );
-    return issued;
-  });
+  return store.write((tx) => recordIssue(tx, values, actor, now));
+}
+
+/** issueToken as part of a write the caller holds (a login's account check, the first admin token). */
+export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+  return recordIssue(tx, validateIssue(request, now), actor, now);
+}
+
+function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): IssuedToken {
+  const issued = insertToken(tx, values);
+  recordAudit(
+    tx,
+    { action: "token.created", actor: actor.name, user: issued.row.user, tokenId: issued.row.id, ip: actor.ip, detail: `role ${issued.row.role}, source ${issued.row.source}` },
+    now,
+  );
+  return issued;
 }
 
 type NewToken = Omit<typeof tokens.$inferInsert, "id" | "hash" | "hint">;
@@ -151,8 +158,8 @@ function refuseEnvToken(row: TokenRow): void {
 }
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
-export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
-  return writeTransaction(db, (tx) => {
+export function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
+  return store.write((tx) => {
     const row = getToken(tx, idOrToken);
     refuseEnvToken(row);
     if (whyNotLive(row, now) === "revoked") return row;
@@ -167,20 +174,22 @@ export function revokeToken(db: Db, idOrToken: string, actor: Actor, now = new D
   });
 }
 
-/** Revokes every token of one user that still works; returns how many. */
 /** Revokes every working token of one user (by any spelling of the name): the name as stored, and how many. */
-export function revokeUserTokens(db: Db, user: string, actor: Actor, reason = "revoked", now = new Date()): { user: string; revoked: number } {
+export function revokeUserTokens(store: Store, user: string, actor: Actor, reason = "revoked", now = new Date()): { user: string; revoked: number } {
   const name = normalizeUser(user);
-  return writeTransaction(db, (tx) => {
-    const revoked = tx
-      .update(tokens)
-      .set({ revokedAt: now, revokeReason: reason })
-      .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
-      .returning({ id: tokens.id })
-      .all();
-    recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
-    return { user: name, revoked: revoked.length };
-  });
+  return store.write((tx) => revokeUserTokensIn(tx, name, actor, reason, now));
+}
+
+/** revokeUserTokens as part of a write the caller holds (removing the user), for the name as stored. */
+export function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): { user: string; revoked: number } {
+  const revoked = tx
+    .update(tokens)
+    .set({ revokedAt: now, revokeReason: reason })
+    .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
+    .returning({ id: tokens.id })
+    .all();
+  recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
+  return { user: name, revoked: revoked.length };
 }
 
 export interface Rotation extends IssuedToken {
@@ -192,8 +201,8 @@ export interface Rotation extends IssuedToken {
  * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
  * with the old token revoked and no successor.
  */
-export function rotateToken(db: Db, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
-  return writeTransaction(db, (tx) => {
+export function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
+  return store.write((tx) => {
     const old = getToken(tx, id);
     refuseEnvToken(old);
     if (!isLive(old, now)) {

@@ -21,7 +21,7 @@ const UNATTRIBUTED = "";
 export class UsageTracker {
   private readonly buffer;
 
-  constructor(store: Pick<Store, "db" | "changes">, log: Logger, capacity = CAPACITY) {
+  constructor(store: Pick<Store, "bookkeeping">, log: Logger, capacity = CAPACITY) {
     this.buffer = new WriteBehind<Use>(store, {
       capacity,
       merge: (earlier, later) => ({ ...later, count: earlier.count + later.count }),

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import type { authentication } from "../../http/auth";
 import { ErrorBody, withFailures } from "../../http/errors";
 import { UsernameParams } from "../../http/path-params";
@@ -8,17 +8,17 @@ import { CreateUser, presentUser, UpdateUser, UserQuery, UserRecord } from "./mo
 import { addUser, listUsers, removeUser, updateUser } from "./service";
 
 export interface UserRouteDeps {
-  db: Db;
+  store: Store;
   auth: ReturnType<typeof authentication>;
 }
 
-export const userRoutes = ({ db, auth }: UserRouteDeps) =>
+export const userRoutes = ({ store, auth }: UserRouteDeps) =>
   new Elysia({ name: "keyward/users", prefix: "/api/v1/users", detail: { tags: ["Users"] } })
     .use(auth)
     .post(
       "",
       async ({ body, actor, status }) => {
-        const row = await addUser(db, body, actor());
+        const row = await addUser(store, body, actor());
         return status(201, presentUser(row));
       },
       {
@@ -28,7 +28,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
         detail: { summary: "Add a user who can log in with a password", description: "The password is kept only as an argon2id hash." },
       },
     )
-    .get("", ({ query, set }) => answerPage(set, listUsers(db, query), presentUser), {
+    .get("", ({ query, set }) => answerPage(set, listUsers(store.db, query), presentUser), {
       auth: "admin",
       query: UserQuery,
       response: withFailures({ 200: pageOf(UserRecord) }, "credential", "input"),
@@ -37,7 +37,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
     .patch(
       "/:username",
       async ({ params, body, actor }) => {
-        const row = await updateUser(db, params.username, body, actor());
+        const row = await updateUser(store, params.username, body, actor());
         return presentUser(row);
       },
       {
@@ -54,7 +54,7 @@ export const userRoutes = ({ db, auth }: UserRouteDeps) =>
     .delete(
       "/:username",
       ({ params, actor }) => {
-        const row = removeUser(db, params.username, actor());
+        const row = removeUser(store, params.username, actor());
         return presentUser(row);
       },
       {

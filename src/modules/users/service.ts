@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { writeTransaction, type Db } from "../../db/client";
+import type { Db, Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
@@ -8,7 +8,7 @@ import { recordAudit } from "../audit/service";
 import { accountUnchanged } from "../auth/accounts";
 import { endUserSessions, sessionOpen } from "../portal/sessions";
 import { liveAt } from "../tokens/liveness";
-import { retireLabTokens, revokeUserTokens, type Actor } from "../tokens/service";
+import { retireLabTokens, revokeUserTokensIn, type Actor } from "../tokens/service";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -25,11 +25,11 @@ export function checkPassword(password: string): string {
 
 export const hashPassword = (password: string) => Bun.password.hash(checkPassword(password), { algorithm: "argon2id" });
 
-export async function addUser(db: Db, input: { username: string; password: string; role?: string }, actor: Actor, now = new Date()): Promise<UserRow> {
+export async function addUser(store: Store, input: { username: string; password: string; role?: string }, actor: Actor, now = new Date()): Promise<UserRow> {
   const username = normalizeUser(input.username);
   const role = parseRole(input.role ?? "user");
   const passwordHash = await hashPassword(input.password);
-  return writeTransaction(db, (tx) => {
+  return store.write((tx) => {
     if (tx.select({ username: users.username }).from(users).where(eq(users.username, username)).get()) {
       throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
     }
@@ -76,10 +76,10 @@ export interface UserChange {
  * sessions (their `login` tokens and browser sessions), so nobody keeps a session opened with the
  * old one. A disabled account's tokens and sessions are refused while it stays disabled.
  */
-export async function updateUser(db: Db, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
+export async function updateUser(store: Store, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
   const role = change.role === undefined ? undefined : parseRole(change.role);
-  return writeTransaction(db, (tx) => {
+  return store.write((tx) => {
     const user = getUser(tx, username);
     if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
       throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
@@ -111,11 +111,11 @@ export async function updateUser(db: Db, username: string, change: UserChange, a
  * and revokes every token of that user, an API_TOKENS entry named for them included: that
  * revocation outlives restarts until the entry gets a new value (env-tokens.ts).
  */
-export function removeUser(db: Db, username: string, actor: Actor, now = new Date()): UserRow {
-  return writeTransaction(db, (tx) => {
+export function removeUser(store: Store, username: string, actor: Actor, now = new Date()): UserRow {
+  return store.write((tx) => {
     const user = getUser(tx, username);
     tx.delete(users).where(eq(users.username, user.username)).run();
-    revokeUserTokens(tx, user.username, actor, "user removed", now);
+    revokeUserTokensIn(tx, user.username, actor, "user removed", now);
     endUserSessions(tx, user.username, now);
     tx.update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })

@@ -23,9 +23,10 @@ function failure(run: () => unknown): DomainError {
 
 describe("issuing tokens", () => {
   test("stores the user in lower case, the role, the expiry and the canonical IP ranges", () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(db, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
+    const { row } = issueToken(store, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
     expect(row).toMatchObject({ user: "alice", role: "analyst", allowedIps: ["10.0.0.0/8"], expiresAt: new Date("2026-01-01T01:00:00Z") });
     expect(listAudit(db, { limit: 5 }).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
   });
@@ -38,89 +39,96 @@ describe("issuing tokens", () => {
     ["a name with a control character", { name: "a\u0007b" }, "invalid_name"],
     ["a bad IP range", { allowedIps: ["10.0.0.0/99"] }, "invalid_allowed_ips"],
   ])("refuses %s", (_, extra, code) => {
-    const { db } = memoryStore();
-    const error = failure(() => issueToken(db, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
+    const store = memoryStore();
+    const { db } = store;
+    const error = failure(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
     expect(error.kind).toBe("invalid");
     expect(error.code).toBe(code);
     expect(listTokens(db, {}).items).toEqual([]);
   });
 
   test("a unicode user name is fine, and case-insensitive", () => {
-    const { db } = memoryStore();
-    issueToken(db, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
+    const store = memoryStore();
+    const { db } = store;
+    issueToken(store, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
     expect(listTokens(db, { user: "ZOË" }).items).toHaveLength(1);
   });
 });
 
 describe("listing, revoking and rotating", () => {
   test("list filters by user and by whether the token works now", () => {
-    const { db } = memoryStore();
-    const a = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
-    revokeToken(db, a.row.id, actor);
+    const store = memoryStore();
+    const { db } = store;
+    const a = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    revokeToken(store, a.row.id, actor);
     expect(listTokens(db, { user: "alice" }).items.map((r) => r.id)).toEqual([a.row.id]);
     expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
     expect(listTokens(db, { active: false }).items.map((r) => r.user)).toEqual(["alice"]);
   });
 
   test("revoking keeps the record, and a second revoke changes nothing", () => {
-    const { db } = memoryStore();
-    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    const first = revokeToken(db, row.id, actor);
-    const second = revokeToken(db, row.id, actor);
+    const store = memoryStore();
+    const { db } = store;
+    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const first = revokeToken(store, row.id, actor);
+    const second = revokeToken(store, row.id, actor);
     expect(first.revokedAt).not.toBeNull();
     expect(second.revokedAt).toEqual(first.revokedAt);
     expect(listAudit(db, { limit: 10, action: "token.revoked" }).items).toHaveLength(1);
   });
 
   test("a token can be found by the token itself, as seed 001's CLI revokes", () => {
-    const { db } = memoryStore();
-    const { token, row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const store = memoryStore();
+    const { db } = store;
+    const { token, row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     expect(getToken(db, token).id).toBe(row.id);
     expect(failure(() => getToken(db, "tok_nope")).kind).toBe("not_found");
   });
 
   test("rotation without grace ends the old token at once and links its successor", () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(db, { user: "alice", name: "laptop", role: "viewer", lifetimeMs: hour, allowedIps: ["10.0.0.0/8"], source: "api" }, actor, now);
+    const { row } = issueToken(store, { user: "alice", name: "laptop", role: "viewer", lifetimeMs: hour, allowedIps: ["10.0.0.0/8"], source: "api" }, actor, now);
     const later = new Date(now.getTime() + 600_000);
-    const rotation = rotateToken(db, row.id, 0, actor, later);
+    const rotation = rotateToken(store, row.id, 0, actor, later);
     expect(rotation.previous).toMatchObject({ revokedAt: later, revokeReason: "rotated", replacedBy: rotation.row.id });
     expect(rotation.row).toMatchObject({ user: "alice", name: "laptop", role: "viewer", allowedIps: ["10.0.0.0/8"], expiresAt: new Date(later.getTime() + hour) });
   });
 
   test("rotation with grace leaves the old token working until the grace ends", () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(db, { user: "alice", lifetimeMs: null, source: "api" }, actor, now);
-    const rotation = rotateToken(db, row.id, 86_400_000, actor, now);
+    const { row } = issueToken(store, { user: "alice", lifetimeMs: null, source: "api" }, actor, now);
+    const rotation = rotateToken(store, row.id, 86_400_000, actor, now);
     expect(rotation.previous.revokedAt).toEqual(new Date("2026-01-02T00:00:00Z"));
     expect(rotation.row.expiresAt).toBeNull();
-    expect(failure(() => rotateToken(db, row.id, 0, actor, now)).code).toBe("already_rotated");
+    expect(failure(() => rotateToken(store, row.id, 0, actor, now)).code).toBe("already_rotated");
   });
 
   test("a revoked or expired token cannot be rotated", () => {
-    const { db } = memoryStore();
-    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    revokeToken(db, row.id, actor);
-    expect(failure(() => rotateToken(db, row.id, 0, actor)).code).toBe("token_inactive");
+    const store = memoryStore();
+    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    revokeToken(store, row.id, actor);
+    expect(failure(() => rotateToken(store, row.id, 0, actor)).code).toBe("token_inactive");
   });
 
   test("all of a user's working tokens can be revoked in one call", () => {
-    const { db } = memoryStore();
-    for (let i = 0; i < 3; i++) issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    issueToken(db, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
-    expect(revokeUserTokens(db, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
+    const store = memoryStore();
+    const { db } = store;
+    for (let i = 0; i < 3; i++) issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    expect(revokeUserTokens(store, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
     expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
-    expect(revokeUserTokens(db, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
+    expect(revokeUserTokens(store, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
   });
 });
 
 describe("environment tokens and the first admin", () => {
   test("API_TOKENS entries are listed with source env and cannot be revoked or rotated (409)", () => {
-    const { db } = memoryStore();
-    const { hashes } = syncEnvTokens(db, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
+    const store = memoryStore();
+    const { db } = store;
+    const { hashes } = syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
     expect(hashes.size).toBe(2);
     const rows = listTokens(db, {}).items;
     expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
@@ -128,18 +136,19 @@ describe("environment tokens and the first admin", () => {
       ["env-2", "user", "env", "API_TOKENS"],
     ]);
     for (const row of rows) {
-      expect(failure(() => revokeToken(db, row.id, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
-      expect(failure(() => rotateToken(db, row.id, 0, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+      expect(failure(() => revokeToken(store, row.id, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+      expect(failure(() => rotateToken(store, row.id, 0, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
     }
   });
 
   test("changing KEYWARD_ADMIN_TOKEN retires the old value; restarting with the same value keeps its record", () => {
-    const { db } = memoryStore();
-    syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
+    const store = memoryStore();
+    const { db } = store;
+    syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
     const firstId = listTokens(db, {}).items[0]!.id;
-    syncEnvTokens(db, { adminToken: "first-admin-token-value", apiTokens: [] });
+    syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
     expect(listTokens(db, {}).items.map((r) => r.id)).toEqual([firstId]);
-    syncEnvTokens(db, { adminToken: "second-admin-token-value", apiTokens: [] });
+    syncEnvTokens(store, { adminToken: "second-admin-token-value", apiTokens: [] });
     const rows = listTokens(db, {}).items;
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
@@ -148,12 +157,13 @@ describe("environment tokens and the first admin", () => {
   });
 
   test("bootstrap makes one admin token when none works, and none when one does", () => {
-    const { db } = memoryStore();
-    const first = bootstrapAdmin(db, hour);
+    const store = memoryStore();
+    const { db } = store;
+    const first = bootstrapAdmin(store, hour);
     expect(first?.row).toMatchObject({ user: "admin", role: "admin", source: "bootstrap" });
-    expect(bootstrapAdmin(db, hour)).toBeNull();
-    revokeToken(db, first!.row.id, actor);
-    expect(bootstrapAdmin(db, hour)).not.toBeNull();
+    expect(bootstrapAdmin(store, hour)).toBeNull();
+    revokeToken(store, first!.row.id, actor);
+    expect(bootstrapAdmin(store, hour)).not.toBeNull();
     expect(listAudit(db, { limit: 10, action: "admin.bootstrap" }).items).toHaveLength(2);
   });
 });
@@ -162,7 +172,7 @@ describe("usage tracking", () => {
   test("counts uses in memory and writes them on flush", () => {
     const store = memoryStore();
     const { db } = store;
-    const { row } = issueToken(db, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     const usage = new UsageTracker(store, memoryLogger());
     const asked: string[] = [];
     const from = (ip: string) => () => (asked.push(ip), ip);
@@ -182,7 +192,7 @@ describe("usage tracking", () => {
     const store = memoryStore();
     const log = memoryLogger();
     const usage = new UsageTracker(store, log, 2);
-    const ids = [1, 2, 3, 4].map(() => issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
+    const ids = [1, 2, 3, 4].map(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
     for (const id of ids) usage.record(id, Date.now(), () => "10.0.0.5");
     usage.record(ids[3]!, Date.now(), () => "10.0.0.5");
     usage.flush();

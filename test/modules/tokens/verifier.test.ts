@@ -22,7 +22,7 @@ function setup() {
   const store = memoryStore();
   const verifier = new TokenVerifier(store);
   const issue = (extra: Partial<Parameters<typeof issueToken>[1]> = {}) =>
-    issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, admin);
+    issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, admin);
   return { store, verifier, issue };
 }
 
@@ -40,7 +40,7 @@ describe("verifying a token", () => {
   test("a mistyped, overlong or foreign-shaped token is refused without touching the database", () => {
     const { store, verifier, issue } = setup();
     const { token } = issue();
-    store.sqlite.close();
+    store.close();
     // Any lookup would now throw: a clean answer proves none was made.
     expect(verifier.verify(`${token.slice(0, -1)}${token.endsWith("a") ? "b" : "a"}`, () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
     expect(verifier.verify("x".repeat(10_000), () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
@@ -66,7 +66,7 @@ describe("verifying a token", () => {
     const { token, row } = issue();
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    revokeToken(store.db, row.id, admin, new Date(now));
+    revokeToken(store, row.id, admin, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now)).toMatchObject({ ok: false, reason: "revoked" });
   });
 
@@ -95,7 +95,7 @@ describe("verifying a token", () => {
   test("the cache stays within its capacity", () => {
     const { store } = setup();
     const verifier = new TokenVerifier(store, new Set(), 10);
-    const tokens = Array.from({ length: 25 }, () => issueToken(store.db, { user: "bob", lifetimeMs: hour, source: "api" }, admin).token);
+    const tokens = Array.from({ length: 25 }, () => issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, admin).token);
     for (const token of tokens) expect(verifier.verify(token, () => "127.0.0.1").ok).toBe(true);
     // A raw delete on the verifier's own connection tells no cache: what still verifies is what the cache kept.
     store.sqlite.run("DELETE FROM tokens");
@@ -107,13 +107,13 @@ describe("verifying a token", () => {
   test("environment tokens are looked up like any token: their record's revocation and their account's state apply", async () => {
     const { store } = setup();
     const token = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
-    const { hashes } = syncEnvTokens(store.db, { adminToken: null, apiTokens: [{ label: "analyst", token }] });
+    const { hashes } = syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "analyst", token }] });
     const verifier = new TokenVerifier(store, hashes);
     expect(verifier.verify(token, () => "10.0.0.1")).toMatchObject({ ok: true, principal: { user: "analyst", source: "env" } });
-    await addUser(store.db, { username: "analyst", password: "correct horse" }, admin);
-    await updateUser(store.db, "analyst", { disabled: true }, admin);
+    await addUser(store, { username: "analyst", password: "correct horse" }, admin);
+    await updateUser(store, "analyst", { disabled: true }, admin);
     expect(verifier.verify(token, () => "10.0.0.1")).toMatchObject({ ok: false, reason: "disabled", user: "analyst" });
-    await updateUser(store.db, "analyst", { disabled: false }, admin);
+    await updateUser(store, "analyst", { disabled: false }, admin);
     expect(verifier.verify(token, () => "10.0.0.1").ok).toBe(true);
     expect(verifier.verify("some-other-unshaped-value", () => "10.0.0.1")).toMatchObject({ ok: false, reason: "unknown" });
   });
@@ -130,24 +130,24 @@ describe("changes made by another connection to the same file", () => {
     dirs.push(dir);
     const path = join(dir, "keyward.db");
     const server = openDatabase(path);
-    migrate(server.sqlite);
+    migrate(server);
     const cli = openDatabase(path);
     return { dir, server, cli, verifier: new TokenVerifier(server) };
   }
 
-  const issueAt = (store: Store) => issueToken(store.db, { user: "alice", lifetimeMs: hour, source: "cli" }, admin);
+  const issueAt = (store: Store) => issueToken(store, { user: "alice", lifetimeMs: hour, source: "cli" }, admin);
 
   test("a revocation by the CLI is refused within a second", () => {
     const { server, cli, verifier } = twoConnections();
     const { token, row } = issueAt(cli);
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    revokeToken(cli.db, row.id, admin, new Date(now));
+    revokeToken(cli, row.id, admin, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now + 1).ok).toBe(true);
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "revoked" });
     expect(OTHER_CONNECTIONS_POLL_MS).toBeLessThanOrEqual(1000);
-    server.sqlite.close();
-    cli.sqlite.close();
+    server.close();
+    cli.close();
   });
 
   test("a restore made by the CLI is seen within a second", () => {
@@ -159,13 +159,13 @@ describe("changes made by another connection to the same file", () => {
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
     restoreDatabase(cli, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "unknown" });
-    server.sqlite.close();
-    cli.sqlite.close();
+    server.close();
+    cli.close();
   });
 
   test("a restore made by this process is seen at once", () => {
     const { dir, server, cli, verifier } = twoConnections();
-    cli.sqlite.close();
+    cli.close();
     const before = join(dir, "before.db");
     backupDatabase(server, before);
     const { token } = issueAt(server);
@@ -173,6 +173,6 @@ describe("changes made by another connection to the same file", () => {
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
     restoreDatabase(server, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now)).toMatchObject({ ok: false, reason: "unknown" });
-    server.sqlite.close();
+    server.close();
   });
 });
