@@ -1,5 +1,5 @@
 import createClient, { type Middleware } from "openapi-fetch";
-// @ts-ignore: openapi-tools.test.ts generates it from the served document, next to a copy of this file.
+// @ts-ignore: openapi.tools.ts generates it from the served document, next to a copy of this file.
 import type { paths } from "./keyward";
 
 export interface Connection {
