@@ -1,0 +1,36 @@
+import { expect } from "bun:test";
+import { sessions } from "../../src/db/schema";
+import { ADMIN_TOKEN, addAccount, formPost } from "./api";
+import { inProcessApp } from "./app";
+
+export const PUBLIC = "https://auth.home.lan";
+export const FROM_PORTAL = { origin: PUBLIC };
+export const PASSWORD = "correct horse battery";
+
+/** The in-process app with the portal on (https, cookie domain home.lan) and alice's account. */
+export async function portalApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
+  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
+  await addAccount(app, "alice", PASSWORD);
+  const signIn = (fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signin", formPost(fields, headers));
+  /** Signs alice in; both cookies' values. */
+  const signedIn = async () => {
+    const res = await signIn({ username: "alice", password: PASSWORD });
+    expect(res.status).toBe(303);
+    return { domain: valueOf(res)!, console: valueOf(res, "__Host-keyward_console")! };
+  };
+  /** Signs alice in; the value of the cookie forward auth reads. */
+  const session = async () => (await signedIn()).domain;
+  const forward = (value: string, headers: Record<string, string> = {}) => app.fetch("/auth/forward", { headers: { cookie: `theme=dark; keyward_session=${value}`, ...headers } });
+  const signOut = (value: string, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${value}`, ...headers } });
+  const rows = () => app.store.db.select().from(sessions).all();
+  return { ...app, signIn, signedIn, session, forward, signOut, rows };
+}
+
+/** The value a response sets for a cookie (keyward_session unless named), or null. */
+export const valueOf = (res: Response, name = "keyward_session") =>
+  res.headers
+    .getSetCookie()
+    .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
+    .find(Boolean) ?? null;
+export const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+export const proxied = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.lan", "x-forwarded-uri": "/page?id=7" };
