@@ -1,0 +1,10 @@
+// Written by scripts/migrations-index.ts from meta/_journal.json (npm run db:generate): do not edit.
+import journal from "./meta/_journal.json";
+import m0000 from "./0000_baseline.sql";
+
+export default {
+  journal,
+  migrations: {
+    m0000,
+  },
+};
