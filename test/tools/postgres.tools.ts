@@ -1,0 +1,60 @@
+import { SQL } from "bun";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { getTableName } from "drizzle-orm";
+import { getTableConfig } from "drizzle-orm/pg-core";
+import bundle from "../../src/db/migrations-postgres/migrations.js";
+import { tablesParentsFirst } from "../../src/db/schema-postgres";
+import { hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+
+// initdb and a cold start take a second or two, more on a busy machine.
+setDefaultTimeout(30_000);
+
+let pg: Postgres;
+let sql: SQL;
+
+beforeAll(async () => {
+  if (!hasPostgres) return;
+  pg = await startPostgres();
+  sql = new SQL(pg.url);
+});
+afterAll(async () => {
+  await sql?.close();
+  await pg?.stop();
+});
+
+const sqlByKey: Record<string, string | undefined> = bundle.migrations;
+/** The PostgreSQL migrations as the binary will embed them; applying them for real is a later step's migrator. */
+const statements = bundle.journal.entries.flatMap((entry) =>
+  (sqlByKey[`m${String(entry.idx).padStart(4, "0")}`] ?? "").split("--> statement-breakpoint").filter((s) => s.trim() !== ""),
+);
+
+describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrations", () => {
+  test("answers over TCP with the password, and refuses a wrong one", async () => {
+    expect(await sql`SELECT current_user AS who`).toEqual([{ who: "keyward" }]);
+    const wrong = new SQL(pg.url.replace(pg.password, "not-the-password"));
+    await expect(wrong`SELECT 1`).rejects.toThrow(/password authentication failed/);
+    await wrong.close();
+  });
+
+  test("the migrations apply in one transaction and create every table, column and index of schema-postgres.ts", async () => {
+    await sql.begin(async (tx) => {
+      for (const statement of statements) await tx.unsafe(statement);
+    });
+    const tables = await sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`;
+    expect(tables.map((row: { table_name: string }) => row.table_name).sort()).toEqual([...tablesParentsFirst.map(getTableName)].sort());
+    const columns = await sql`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`;
+    const indexes = await sql`SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public'`;
+    for (const table of tablesParentsFirst) {
+      const config = getTableConfig(table);
+      const name = getTableName(table);
+      const made = (rows: Record<string, string>[], key: string, column: string) => rows.filter((r) => r[key] === name).map((r) => r[column]).sort();
+      expect({ name, columns: made(columns, "table_name", "column_name") }).toEqual({ name, columns: config.columns.map((c) => c.name).sort() });
+      const declared = [
+        `${name}_pkey`,
+        ...config.indexes.map((i) => i.config.name),
+        ...config.columns.filter((c) => c.isUnique).map((c) => c.uniqueName),
+      ];
+      expect({ name, indexes: made(indexes, "tablename", "indexname") }).toEqual({ name, indexes: declared.sort() });
+    }
+  });
+});
