@@ -5,6 +5,7 @@ import { getTableConfig } from "drizzle-orm/pg-core";
 import bundle from "../../src/db/migrations-postgres/migrations.js";
 import { tablesParentsFirst } from "../../src/db/schema-postgres";
 import { hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { until } from "../helpers/until";
 
 // initdb and a cold start take a second or two, more on a busy machine.
 setDefaultTimeout(30_000);
@@ -27,6 +28,7 @@ const sqlByKey: Record<string, string | undefined> = bundle.migrations;
 const statements = bundle.journal.entries.flatMap((entry) =>
   (sqlByKey[`m${String(entry.idx).padStart(4, "0")}`] ?? "").split("--> statement-breakpoint").filter((s) => s.trim() !== ""),
 );
+const version = async (db: SQL = sql) => Number((await db`SELECT version FROM keyward_state`)[0].version);
 
 describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrations", () => {
   test("answers over TCP with the password, and refuses a wrong one", async () => {
@@ -41,7 +43,7 @@ describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrati
       for (const statement of statements) await tx.unsafe(statement);
     });
     const tables = await sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`;
-    expect(tables.map((row: { table_name: string }) => row.table_name).sort()).toEqual([...tablesParentsFirst.map(getTableName)].sort());
+    expect(tables.map((row: { table_name: string }) => row.table_name).sort()).toEqual([...tablesParentsFirst.map(getTableName), "keyward_state"].sort());
     const columns = await sql`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`;
     const indexes = await sql`SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public'`;
     for (const table of tablesParentsFirst) {
@@ -56,5 +58,39 @@ describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrati
       ];
       expect({ name, indexes: made(indexes, "tablename", "indexname") }).toEqual({ name, indexes: declared.sort() });
     }
+    expect(await version()).toBe(0);
+  });
+
+  test("a change to a table that caches read bumps the change signal; bookkeeping and a rollback do not", async () => {
+    const before = await version();
+    await sql`INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', now())`;
+    expect(await version()).toBe(before + 1);
+
+    await sql.begin(async (tx) => {
+      await tx`SET LOCAL keyward.bookkeeping = 'on'`;
+      await tx`UPDATE settings SET updated_at = now()`;
+    });
+    expect(await version()).toBe(before + 1);
+
+    const rolledBack = sql.begin(async (tx) => {
+      await tx`DELETE FROM settings`;
+      throw new Error("roll back");
+    });
+    await expect(rolledBack).rejects.toThrow("roll back");
+    expect(await version()).toBe(before + 1);
+
+    await sql`TRUNCATE sessions`;
+    expect(await version()).toBe(before + 2);
+  });
+
+  test("a listener hears the new version when the change commits", async () => {
+    const heard: string[] = [];
+    const listener = new SQL(pg.url);
+    await listener.listen("keyward_changes", (payload) => heard.push(payload));
+    const next = (await version()) + 1;
+    await sql`UPDATE tokens SET revoked_at = now()`;
+    await until(() => heard.length > 0, "the change notification");
+    expect(heard).toEqual([String(next)]);
+    await listener.close();
   });
 });
