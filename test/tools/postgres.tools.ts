@@ -28,7 +28,7 @@ const sqlByKey: Record<string, string | undefined> = bundle.migrations;
 const statements = bundle.journal.entries.flatMap((entry) =>
   (sqlByKey[`m${String(entry.idx).padStart(4, "0")}`] ?? "").split("--> statement-breakpoint").filter((s) => s.trim() !== ""),
 );
-const version = async (db: SQL = sql) => Number((await db`SELECT version FROM keyward_state`)[0].version);
+const version = async () => Number((await sql`SELECT version FROM keyward_state`)[0].version);
 
 describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrations", () => {
   test("answers over TCP with the password, and refuses a wrong one", async () => {
