@@ -17,7 +17,7 @@ const cookieValue = (res: Response, name: string) =>
 
 /** The portal on, alice (a user) and root (an admin) with passwords, and a way to sign either in. */
 async function accountApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "root", PASSWORD, "admin");
   const signIn = async (username = "alice", password = PASSWORD) => {
@@ -116,7 +116,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
   test("with the portal off the cookie is nothing", async () => {
     const on = await accountApp();
     const { console } = await on.signIn();
-    const off = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const off = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     expect((await off.fetch("/api/v1/me", { headers: { cookie: `__Host-keyward_console=${console}` } })).status).toBe(401);
   });
 
@@ -124,7 +124,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const app = await accountApp({ KEYWARD_MAX_FAILURES: "2" });
     for (let i = 0; i < 3; i++) expect((await app.asConsole("A".repeat(43), "/api/v1/me")).status).toBe(401);
     expect((await client(app, "kw_wrong").get("/api/v1/me")).status).toBe(401);
-    app.flush();
+    await app.flush();
     expect(listAudit(app.store.db, { action: "auth.failed" }).items.map(({ detail }) => detail)).toContain("session unknown");
   });
 });

@@ -17,7 +17,7 @@ const browser = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarde
 
 /** The in-process app with the portal on and alice's and bob's accounts; `signIn` opens a session and returns its cookie value and id. */
 async function sessionsApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "bob", PASSWORD);
   const admin = client(app);
@@ -245,7 +245,7 @@ describe("ending a session", () => {
     expect((await app.forward(value)).status).toBe(200);
     const cli = openDatabase(file);
     try {
-      endSession(cli, id, { name: "cli" }, Date.now());
+      await endSession(cli, id, { name: "cli" }, Date.now());
     } finally {
       cli.close();
     }

@@ -67,7 +67,7 @@ function simple(verb: keyof typeof done, summary: string): Command {
     options,
     run: (flags, [name]) =>
       withDatabase(flags, async (store) => {
-        const row = verb === "remove" ? removeUser(store, name, cli) : await updateUser(store, name, { disabled: verb === "disable" }, cli);
+        const row = verb === "remove" ? await removeUser(store, name, cli) : await updateUser(store, name, { disabled: verb === "disable" }, cli);
         printResult(flags.json, presentUser(row), `${done[verb]} ${row.username}.\n`);
         return 0;
       }),

@@ -9,8 +9,8 @@ import { listAudit, type AuditQueue } from "./service";
 export const auditRoutes = ({ db, auth, queue }: { db: Db; auth: ReturnType<typeof authentication>; queue: AuditQueue }) =>
   new Elysia({ name: "keyward/audit", detail: { tags: ["Audit"] } }).use(auth).get(
     "/api/v1/audit",
-    ({ query, set }) => {
-      queue.flush();
+    async ({ query, set }) => {
+      await queue.flush();
       return answerPage(set, listAudit(db, query), presentAudit);
     },
     {

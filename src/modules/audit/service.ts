@@ -99,6 +99,7 @@ export class AuditQueue {
   /** Rows inserted by the flush under way: remembered in `rows` only once it commits. */
   private inserted = new Map<string, number>();
   private prunedAt = -Infinity;
+  private flushing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Pick<Store, "bookkeeping">,
@@ -124,16 +125,25 @@ export class AuditQueue {
     this.buffer.add(keyOf(entry, at), { entry, at, count: 1 });
   }
 
-  /** Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. */
-  flush(): void {
+  /**
+   * Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. Flushes
+   * take turns: each must learn the ids of the rows it inserted, and no other's.
+   */
+  flush(): Promise<void> {
+    const flushed = this.flushing.then(() => this.flushOnce());
+    this.flushing = flushed.catch(() => undefined);
+    return flushed;
+  }
+
+  private async flushOnce(): Promise<void> {
     const now = this.clock();
     this.inserted = new Map();
-    this.buffer.flush();
+    await this.buffer.flush();
     const window = Math.floor(now / AUDIT_WINDOW_MS);
     for (const [key, row] of this.rows) if (row.window < window) this.rows.delete(key);
     for (const [key, id] of this.inserted) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      this.store.bookkeeping((tx) => pruneAudit(tx, this.retention, now));
+      await this.store.bookkeeping((tx) => pruneAudit(tx, this.retention, now));
       this.prunedAt = now;
     }
   }

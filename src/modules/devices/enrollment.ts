@@ -143,7 +143,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
   const mainToken = await signer.sign(claims);
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
-  const claimed = store.write((tx) => {
+  const claimed = await store.write((tx) => {
     if (!claim(tx)) return false;
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
     tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now)))).run();
@@ -159,7 +159,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
 }
 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
-export function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
+export async function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write((tx) => {
     const device = getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
@@ -179,7 +179,7 @@ export function approveDevice(store: Store, id: string, actor: Actor, now = new 
  * tokens stop working and it is treated as new under the current policy, so under `approval` it
  * is pending again and its next enrollment is handed a new secret.
  */
-export function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): DeviceRow {
+export async function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write((tx) => {
     if (getDevice(tx, id).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();

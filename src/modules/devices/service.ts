@@ -93,7 +93,7 @@ export function getDevice(db: Db, id: string): DeviceRow {
 }
 
 /** Revokes the device and every token it holds. */
-export function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
+export async function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write((tx) => {
     getDevice(tx, id);
     const revoked = tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning().get();
@@ -103,7 +103,7 @@ export function revokeDevice(store: Store, id: string, actor: Actor, now = new D
   });
 }
 
-export function labelDevice(store: Store, id: string, label: string | null, actor: Actor, now = new Date()): DeviceRow {
+export async function labelDevice(store: Store, id: string, label: string | null, actor: Actor, now = new Date()): Promise<DeviceRow> {
   const text = label?.trim() || null;
   if (text !== null && (text.length > 100 || /\p{Cc}/u.test(text))) {
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
@@ -142,7 +142,7 @@ export class DeviceSightings {
     this.buffer.add(deviceId, at);
   }
 
-  flush(): void {
-    this.buffer.flush();
+  flush(): Promise<void> {
+    return this.buffer.flush();
   }
 }

@@ -42,7 +42,7 @@ export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: Sessio
  * CLI may be run with other KEYWARD_SESSION_* settings than the server, and a session the server
  * still honours must never be "not found".
  */
-export function endSession(store: Store, id: string, actor: Actor, now: number): SessionRow {
+export async function endSession(store: Store, id: string, actor: Actor, now: number): Promise<SessionRow> {
   const at = new Date(now);
   return store.write((tx) => {
     const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();

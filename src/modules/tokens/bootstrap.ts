@@ -10,7 +10,7 @@ import { issueTokenIn, type IssuedToken } from "./service";
  * On a server nobody can administer yet (no admin token that still works), creates one so the
  * operator can start. Returns it (to be printed once), or null when an admin token exists.
  */
-export function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
+export async function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): Promise<IssuedToken | null> {
   return store.write((tx) => {
     const working = tx
       .select({ id: tokens.id })

@@ -31,7 +31,7 @@ const LEFT_ENVIRONMENT = "removed from the environment";
  * Returns the configured hashes, which the verifier looks up like any token, and the configured
  * values that stay refused, described by their hint.
  */
-export function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): { hashes: Set<string>; refused: string[] } {
+export async function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): Promise<{ hashes: Set<string>; refused: string[] }> {
   const wanted = wantedTokens(settings);
   return store.write((tx) => {
     const refused: string[] = [];

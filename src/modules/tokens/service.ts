@@ -39,7 +39,7 @@ export interface IssuedToken {
 export const newTokenId = () => `tok_${randomBase62(16)}`;
 
 /** Creates a token; its plaintext exists only in the return value. A bad request is refused before the write begins. */
-export function issueToken(store: Store, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+export async function issueToken(store: Store, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
   const values = validateIssue(request, now);
   return store.write((tx) => recordIssue(tx, values, actor, now));
 }
@@ -158,7 +158,7 @@ function refuseEnvToken(row: TokenRow): void {
 }
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
-export function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
+export async function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): Promise<TokenRow> {
   return store.write((tx) => {
     const row = getToken(tx, idOrToken);
     refuseEnvToken(row);
@@ -175,7 +175,7 @@ export function revokeToken(store: Store, idOrToken: string, actor: Actor, now =
 }
 
 /** Revokes every working token of one user (by any spelling of the name): the name as stored, and how many. */
-export function revokeUserTokens(store: Store, user: string, actor: Actor, reason = "revoked", now = new Date()): { user: string; revoked: number } {
+export async function revokeUserTokens(store: Store, user: string, actor: Actor, reason = "revoked", now = new Date()): Promise<{ user: string; revoked: number }> {
   const name = normalizeUser(user);
   return store.write((tx) => revokeUserTokensIn(tx, name, actor, reason, now));
 }
@@ -201,7 +201,7 @@ export interface Rotation extends IssuedToken {
  * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
  * with the old token revoked and no successor.
  */
-export function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
+export async function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Promise<Rotation> {
   return store.write((tx) => {
     const old = getToken(tx, id);
     refuseEnvToken(old);

@@ -58,7 +58,7 @@ export class UsageTracker {
   }
 
   /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */
-  flush(): void {
-    this.buffer.flush();
+  flush(): Promise<void> {
+    return this.buffer.flush();
   }
 }

@@ -53,8 +53,8 @@ export const userRoutes = ({ store, auth }: UserRouteDeps) =>
     )
     .delete(
       "/:username",
-      ({ params, actor }) => {
-        const row = removeUser(store, params.username, actor());
+      async ({ params, actor }) => {
+        const row = await removeUser(store, params.username, actor());
         return presentUser(row);
       },
       {

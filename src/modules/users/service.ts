@@ -111,7 +111,7 @@ export async function updateUser(store: Store, username: string, change: UserCha
  * and revokes every token of that user, an API_TOKENS entry named for them included: that
  * revocation outlives restarts until the entry gets a new value (env-tokens.ts).
  */
-export function removeUser(store: Store, username: string, actor: Actor, now = new Date()): UserRow {
+export async function removeUser(store: Store, username: string, actor: Actor, now = new Date()): Promise<UserRow> {
   return store.write((tx) => {
     const user = getUser(tx, username);
     tx.delete(users).where(eq(users.username, user.username)).run();
