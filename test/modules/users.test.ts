@@ -56,7 +56,7 @@ describe("accounts", () => {
     const store = memoryStore();
     const { db } = store;
     expect((await failure(() => addUser(store, input, actor))).code).toBe(code);
-    expect(listUsers(db).items).toEqual([]);
+    expect((await listUsers(db)).items).toEqual([]);
   });
 
   test("disabling refuses all the user's tokens; enabling restores them", async () => {
