@@ -11,7 +11,7 @@ export interface WriteBehindOptions<V> {
    */
   overflow(key: string, value: V): [string, V];
   /** Writes one batch; runs inside one transaction. */
-  write(tx: Transaction, batch: ReadonlyMap<string, V>): void;
+  write(tx: Transaction, batch: ReadonlyMap<string, V>): void | Promise<void>;
 }
 
 /**

@@ -76,8 +76,8 @@ const lists: List[] = [
   {
     name: "audit",
     path: "/api/v1/audit?user=SEEDED",
-    seed: ({ db }, i, at) => {
-      recordAudit(db, { action: "login.failed", user: "seeded", detail: `e${i}` }, at);
+    seed: async ({ db }, i, at) => {
+      await recordAudit(db, { action: "login.failed", user: "seeded", detail: `e${i}` }, at);
       return [at.getTime(), i + 1];
     },
     add: (call) => call("POST", "/api/v1/tokens", { user: "seeded" }),
@@ -256,9 +256,9 @@ describe("filters keep working a page at a time", () => {
     const device = "dev_7Hc2Lq9ZpX4mWn1R";
     // Recent times: the audit retention prunes events older than 90 days when the log is read.
     const base = Date.now() - 60_000;
-    for (let i = 0; i < 3; i++) recordAudit(db, { action: "login.failed", user: "erin" }, new Date(base + i));
-    recordAudit(db, { action: "user.created", user: "erin" }, new Date(base + 1000));
-    recordAudit(db, { action: "device.enrolled", user: device }, new Date(base + 2000));
+    for (let i = 0; i < 3; i++) await recordAudit(db, { action: "login.failed", user: "erin" }, new Date(base + i));
+    await recordAudit(db, { action: "user.created", user: "erin" }, new Date(base + 1000));
+    await recordAudit(db, { action: "device.enrolled", user: device }, new Date(base + 2000));
     const first = await call("GET", "/api/v1/audit?user=ERIN&action=login.failed&limit=2");
     const rest = await call("GET", `/api/v1/audit?user=ERIN&action=login.failed&limit=2&cursor=${first.next}`);
     expect([...first.body, ...rest.body].map((e: { at: string }) => Date.parse(e.at) - base)).toEqual([2, 1, 0]);

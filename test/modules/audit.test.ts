@@ -104,30 +104,30 @@ describe("failed authentications in the audit log", () => {
 describe("audit retention", () => {
   const day = 86_400_000;
 
-  test("rows past the age are deleted, then the oldest past the row cap", () => {
+  test("rows past the age are deleted, then the oldest past the row cap", async () => {
     const { db } = memoryStore();
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [100, 91, 50, 3, 2, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
-    expect(listAudit(db, { limit: 10 }).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
+    for (const age of [100, 91, 50, 3, 2, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    await pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
+    expect((await listAudit(db, { limit: 10 })).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
   });
 
-  test("with no age limit only the row cap applies", () => {
+  test("with no age limit only the row cap applies", async () => {
     const { db } = memoryStore();
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [4000, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
-    expect(listAudit(db, { limit: 10 }).items).toHaveLength(2);
+    for (const age of [4000, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    await pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
+    expect((await listAudit(db, { limit: 10 })).items).toHaveLength(2);
   });
 
   test("the queue prunes at its first flush and then once a minute", async () => {
     const store = memoryStore();
     const clock = { now: Date.UTC(2026, 5, 1) };
     const queue = new AuditQueue(store, { maxAgeMs: day, maxRows: 1_000_000 }, () => clock.now);
-    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
     await queue.flush();
     expect(rowsOf(store)).toEqual([]);
-    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
     clock.now += 59_000;
     await queue.flush();
     expect(rowsOf(store)).toHaveLength(1);

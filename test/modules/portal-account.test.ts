@@ -72,7 +72,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     for (const origin of origins) expect((await create(origin)).status).toBe(401);
     const made = await create(FROM_PORTAL);
     expect(made.status).toBe(201);
-    const [event] = listAudit(app.store.db, { action: "token.created" }).items;
+    const [event] = (await listAudit(app.store.db, { action: "token.created" })).items;
     expect(event).toMatchObject({ actor: "root", user: "alice" });
   });
 
@@ -125,7 +125,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     for (let i = 0; i < 3; i++) expect((await app.asConsole("A".repeat(43), "/api/v1/me")).status).toBe(401);
     expect((await client(app, "kw_wrong").get("/api/v1/me")).status).toBe(401);
     await app.flush();
-    expect(listAudit(app.store.db, { action: "auth.failed" }).items.map(({ detail }) => detail)).toContain("session unknown");
+    expect((await listAudit(app.store.db, { action: "auth.failed" })).items.map(({ detail }) => detail)).toContain("session unknown");
   });
 });
 
@@ -167,7 +167,7 @@ describe("changing one's own password from the portal", () => {
 
     expect((await app.fetch("/signin", formPost({ username: "alice", password: PASSWORD }, FROM_PORTAL))).status).toBe(401);
     await app.signIn("alice", NEW_PASSWORD);
-    const [event] = listAudit(app.store.db, { action: "user.updated" }).items;
+    const [event] = (await listAudit(app.store.db, { action: "user.updated" })).items;
     expect(event).toMatchObject({ actor: "alice", user: "alice", detail: "password" });
   });
 
@@ -194,7 +194,7 @@ describe("changing one's own password from the portal", () => {
     const res = await app.changePassword(console, fields);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain(message);
-    expect(listAudit(app.store.db, { action: "login.failed" }).items).toEqual([]);
+    expect((await listAudit(app.store.db, { action: "login.failed" })).items).toEqual([]);
   });
 
   test("from another origin, or with no Origin: 403 before anything else", async () => {

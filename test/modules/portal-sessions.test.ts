@@ -212,7 +212,7 @@ describe("failed cookies and the lockout", () => {
     for (const planted of ["A".repeat(43), "short", "B".repeat(43), "C".repeat(43)]) expect((await app.forward(planted)).status).toBe(401);
     expect((await app.signIn({ username: "alice", password: PASSWORD })).status).toBe(303);
     await app.flush();
-    const failed = listAudit(app.store.db, { action: "auth.failed" }).items;
+    const failed = (await listAudit(app.store.db, { action: "auth.failed" })).items;
     expect(failed.map(({ detail, count }) => [detail, count]).sort()).toEqual([
       ["session malformed", 1],
       ["session unknown", 3],

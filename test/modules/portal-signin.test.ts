@@ -86,7 +86,7 @@ describe("signing in", () => {
     expect(await locked.text()).toContain("Too many failed attempts");
     await app.flush();
     // Read from the database: the admin's environment token is refused from a locked-out address.
-    expect(listAudit(app.store.db, { action: "login.failed" }).items).toEqual([expect.objectContaining({ user: "alice", count: 3 })]);
+    expect((await listAudit(app.store.db, { action: "login.failed" })).items).toEqual([expect.objectContaining({ user: "alice", count: 3 })]);
   });
 
   test("lab mode hands out no session: a name without a password is a failed sign-in", async () => {

@@ -39,7 +39,7 @@ describe("accounts", () => {
     expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
     expect(row.passwordHash).toStartWith("$argon2id$");
     expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
-    expect(listAudit(db, { limit: 1 }).items[0]).toMatchObject({ action: "user.created", user: "alice" });
+    expect((await listAudit(db, { limit: 1 })).items[0]).toMatchObject({ action: "user.created", user: "alice" });
   });
 
   test("names are unique whatever their case", async () => {

@@ -11,7 +11,7 @@ export const auditRoutes = ({ db, auth, queue }: { db: Db; auth: ReturnType<type
     "/api/v1/audit",
     async ({ query, set }) => {
       await queue.flush();
-      return answerPage(set, listAudit(db, query), presentAudit);
+      return answerPage(set, await listAudit(db, query), presentAudit);
     },
     {
       auth: "admin",

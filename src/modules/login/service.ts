@@ -14,7 +14,7 @@ export async function issueLoginToken(store: Store, who: LoggedIn, lifetimeMs: n
   if (who.lab) return issueToken(store, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor);
   const { passwordHash } = who;
   if (passwordHash === null) return null;
-  return store.write((tx) =>
-    accountUnchanged(tx, who.user, passwordHash) ? issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
+  return store.write(async (tx) =>
+    accountUnchanged(tx, who.user, passwordHash) ? await issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
   );
 }

@@ -33,10 +33,10 @@ const LEFT_ENVIRONMENT = "removed from the environment";
  */
 export async function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): Promise<{ hashes: Set<string>; refused: string[] }> {
   const wanted = wantedTokens(settings);
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const refused: string[] = [];
     for (const want of wanted.values()) {
-      retireLabTokens(tx, want.user, now);
+      await retireLabTokens(tx, want.user, now);
       const existing = tx.select().from(tokens).where(eq(tokens.hash, want.hash)).get();
       if (!existing) {
         tx.insert(tokens).values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null }).run();
@@ -57,7 +57,7 @@ export async function syncEnvTokens(store: Store, settings: EnvTokenSettings, no
       .returning()
       .all();
     for (const row of retired) {
-      recordAudit(tx, { action: "token.env_removed", actor: "system", user: row.user, tokenId: row.id, detail: `no longer in ${row.name}` }, now);
+      await recordAudit(tx, { action: "token.env_removed", actor: "system", user: row.user, tokenId: row.id, detail: `no longer in ${row.name}` }, now);
     }
     // Older builds kept the last characters of the operator's secret as the hint.
     tx.update(tokens)

@@ -45,13 +45,13 @@ export async function issueToken(store: Store, request: IssueRequest, actor: Act
 }
 
 /** issueToken as part of a write the caller holds (a login's account check, the first admin token). */
-export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
   return recordIssue(tx, validateIssue(request, now), actor, now);
 }
 
-function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): IssuedToken {
-  const issued = insertToken(tx, values);
-  recordAudit(
+async function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): Promise<IssuedToken> {
+  const issued = await insertToken(tx, values);
+  await recordAudit(
     tx,
     { action: "token.created", actor: actor.name, user: issued.row.user, tokenId: issued.row.id, ip: actor.ip, detail: `role ${issued.row.role}, source ${issued.row.source}` },
     now,
@@ -77,8 +77,8 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
   };
 }
 
-function insertToken(db: Db, values: NewToken): IssuedToken {
-  if (values.source !== "lab") retireLabTokens(db, values.user, values.createdAt);
+async function insertToken(db: Db, values: NewToken): Promise<IssuedToken> {
+  if (values.source !== "lab") await retireLabTokens(db, values.user, values.createdAt);
   const token = generateToken();
   const row = db
     .insert(tokens)
@@ -93,7 +93,7 @@ function insertToken(db: Db, values: NewToken): IssuedToken {
  * account, a token of another kind, an environment label), the lab tokens for it stop, so they
  * never speak for that someone.
  */
-export function retireLabTokens(db: Db, user: string, now: Date): void {
+export async function retireLabTokens(db: Db, user: string, now: Date): Promise<void> {
   const retired = db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
@@ -102,7 +102,7 @@ export function retireLabTokens(db: Db, user: string, now: Date): void {
     .returning({ id: tokens.id })
     .all();
   if (retired.length > 0) {
-    recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
+    await recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
   }
 }
 
@@ -159,7 +159,7 @@ function refuseEnvToken(row: TokenRow): void {
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
 export async function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): Promise<TokenRow> {
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const row = getToken(tx, idOrToken);
     refuseEnvToken(row);
     if (whyNotLive(row, now) === "revoked") return row;
@@ -169,7 +169,7 @@ export async function revokeToken(store: Store, idOrToken: string, actor: Actor,
       .where(eq(tokens.id, row.id))
       .returning()
       .get();
-    recordAudit(tx, { action: "token.revoked", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip }, now);
+    await recordAudit(tx, { action: "token.revoked", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip }, now);
     return updated;
   });
 }
@@ -181,14 +181,14 @@ export async function revokeUserTokens(store: Store, user: string, actor: Actor,
 }
 
 /** revokeUserTokens as part of a write the caller holds (removing the user), for the name as stored. */
-export function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): { user: string; revoked: number } {
+export async function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): Promise<{ user: string; revoked: number }> {
   const revoked = tx
     .update(tokens)
     .set({ revokedAt: now, revokeReason: reason })
     .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
     .returning({ id: tokens.id })
     .all();
-  recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
+  await recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
   return { user: name, revoked: revoked.length };
 }
 
@@ -202,7 +202,7 @@ export interface Rotation extends IssuedToken {
  * with the old token revoked and no successor.
  */
 export async function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Promise<Rotation> {
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const old = getToken(tx, id);
     refuseEnvToken(old);
     if (!isLive(old, now)) {
@@ -212,7 +212,7 @@ export async function rotateToken(store: Store, id: string, graceMs: number, act
       throw new DomainError("conflict", "already_rotated", `This token was already rotated to ${old.replacedBy}`);
     }
     const lifetime = old.expiresAt === null ? null : old.expiresAt.getTime() - old.createdAt.getTime();
-    const issued = insertToken(tx, {
+    const issued = await insertToken(tx, {
       user: old.user,
       name: old.name,
       role: old.role,
@@ -228,7 +228,7 @@ export async function rotateToken(store: Store, id: string, graceMs: number, act
       .where(eq(tokens.id, old.id))
       .returning()
       .get();
-    recordAudit(
+    await recordAudit(
       tx,
       { action: "token.rotated", actor: actor.name, user: old.user, tokenId: old.id, ip: actor.ip, detail: `successor ${issued.row.id}, old one ends ${endsAt.toISOString()}` },
       now,

@@ -33,8 +33,8 @@ export async function addUser(store: Store, input: { username: string; password:
     const [taken] = await tx.select({ username: users.username }).from(users).where(eq(users.username, username));
     if (taken) throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
     const [row] = await tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning();
-    retireLabTokens(tx, username, now);
-    recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
+    await retireLabTokens(tx, username, now);
+    await recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
     return row!;
   });
 }
@@ -99,7 +99,7 @@ export async function updateUser(store: Store, username: string, change: UserCha
         .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
     }
     if (passwordHash !== undefined || (role !== undefined && role !== user.role)) endUserSessions(tx, user.username, now);
-    recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
+    await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
     return updated!;
   });
 }
@@ -113,13 +113,13 @@ export async function removeUser(store: Store, username: string, actor: Actor, n
   return store.write(async (tx) => {
     const user = await getUser(tx, username);
     await tx.delete(users).where(eq(users.username, user.username));
-    revokeUserTokensIn(tx, user.username, actor, "user removed", now);
+    await revokeUserTokensIn(tx, user.username, actor, "user removed", now);
     endUserSessions(tx, user.username, now);
     await tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
       .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)));
-    recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
+    await recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
     return user;
   });
 }

@@ -10,7 +10,7 @@ function lockout(max = 3, windowMs = 60_000) {
   let now = 1_000_000;
   const audit = new AuditQueue(store, { maxAgeMs: null, maxRows: 1_000_000 }, () => now);
   const lock = new Lockout(new FailureLimiter(max, windowMs), new FailureLimiter(max, windowMs), audit, () => now);
-  return { lock, advance: (ms: number) => void (now += ms), audited: async () => (await audit.flush(), listAudit(db, { limit: 100 }).items) };
+  return { lock, advance: (ms: number) => void (now += ms), audited: async () => (await audit.flush(), (await listAudit(db, { limit: 100 })).items) };
 }
 
 const who = { ip: "10.0.0.1" };

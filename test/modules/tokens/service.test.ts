@@ -28,7 +28,7 @@ describe("issuing tokens", () => {
     const now = new Date("2026-01-01T00:00:00Z");
     const { row } = await issueToken(store, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
     expect(row).toMatchObject({ user: "alice", role: "analyst", allowedIps: ["10.0.0.0/8"], expiresAt: new Date("2026-01-01T01:00:00Z") });
-    expect(listAudit(db, { limit: 5 }).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
+    expect((await listAudit(db, { limit: 5 })).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
   });
 
   test.each([
@@ -75,7 +75,7 @@ describe("listing, revoking and rotating", () => {
     const second = await revokeToken(store, row.id, actor);
     expect(first.revokedAt).not.toBeNull();
     expect(second.revokedAt).toEqual(first.revokedAt);
-    expect(listAudit(db, { limit: 10, action: "token.revoked" }).items).toHaveLength(1);
+    expect((await listAudit(db, { limit: 10, action: "token.revoked" })).items).toHaveLength(1);
   });
 
   test("a token can be found by the token itself, as seed 001's CLI revokes", async () => {
@@ -153,7 +153,7 @@ describe("environment tokens and the first admin", () => {
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
     expect(listTokens(db, { active: true }).items).toHaveLength(1);
-    expect(listAudit(db, { limit: 5, action: "token.env_removed" }).items).toHaveLength(1);
+    expect((await listAudit(db, { limit: 5, action: "token.env_removed" })).items).toHaveLength(1);
   });
 
   test("bootstrap makes one admin token when none works, and none when one does", async () => {
@@ -164,7 +164,7 @@ describe("environment tokens and the first admin", () => {
     expect(await bootstrapAdmin(store, hour)).toBeNull();
     await revokeToken(store, first!.row.id, actor);
     expect(await bootstrapAdmin(store, hour)).not.toBeNull();
-    expect(listAudit(db, { limit: 10, action: "admin.bootstrap" }).items).toHaveLength(2);
+    expect((await listAudit(db, { limit: 10, action: "admin.bootstrap" })).items).toHaveLength(2);
   });
 });
 
