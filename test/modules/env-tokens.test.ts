@@ -73,7 +73,7 @@ describe("environment token hints", () => {
   test("say where the value is configured, never a character of the operator's secret", async () => {
     const store = memoryStore();
     await syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }, { label: null, token: "z".repeat(40) }] });
-    const hints = listTokens(store.db, {}).items.map((row) => row.hint).sort();
+    const hints = (await listTokens(store.db, {})).items.map((row) => row.hint).sort();
     expect(hints).toEqual(["API_TOKENS #1", "API_TOKENS #2", "KEYWARD_ADMIN_TOKEN"]);
     for (const hint of hints) expect(hint).not.toMatch(/z|3c64|e5f6/);
   });
@@ -83,7 +83,7 @@ describe("environment token hints", () => {
     await syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [{ label: "analyst", token: ANALYST }] });
     store.sqlite.run("UPDATE tokens SET hint = CASE name WHEN 'API_TOKENS' THEN '…e5f6' ELSE '…3c64' END");
     await syncEnvTokens(store, { adminToken: ADMIN, apiTokens: [] });
-    expect(listTokens(store.db, {}).items.map((row) => row.hint).sort()).toEqual(["API_TOKENS", "KEYWARD_ADMIN_TOKEN"]);
+    expect((await listTokens(store.db, {})).items.map((row) => row.hint).sort()).toEqual(["API_TOKENS", "KEYWARD_ADMIN_TOKEN"]);
   });
 });
 

@@ -79,9 +79,9 @@ describe("accounts", () => {
     const session = await login(store, { name: "dave", password: "first password" });
     await issueToken(store, { user: "dave", lifetimeMs: null, source: "api" }, actor);
     await updateUser(store, "dave", { password: "second password" }, actor);
-    const active = listTokens(db, { user: "dave", active: true }).items;
+    const active = (await listTokens(db, { user: "dave", active: true })).items;
     expect(active.map((t) => t.source)).toEqual(["api"]);
-    expect(listTokens(db, { user: "dave" }).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
+    expect((await listTokens(db, { user: "dave" })).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
     expect(await login(store, { name: "dave", password: "first password" })).toBeNull();
     expect(await login(store, { name: "dave", password: "second password" })).not.toBeNull();
   });
@@ -92,7 +92,7 @@ describe("accounts", () => {
     await addUser(store, { username: "erin", password: "correct horse" }, actor);
     await issueToken(store, { user: "erin", lifetimeMs: null, source: "api" }, actor);
     await removeUser(store, "erin", actor);
-    expect(listTokens(db, { user: "erin", active: true }).items).toEqual([]);
+    expect((await listTokens(db, { user: "erin", active: true })).items).toEqual([]);
     expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
   });
 });
@@ -120,7 +120,7 @@ describe("logging in", () => {
     const { db } = store;
     await addUser(store, { username: "gina", password: "correct horse" }, actor);
     expect(await login(store, credentials)).toBeNull();
-    expect(listTokens(db, {}).items).toEqual([]);
+    expect((await listTokens(db, {})).items).toEqual([]);
   });
 
   test("a login whose password changed (or whose account was disabled) during its check gets no token", async () => {
@@ -139,7 +139,7 @@ describe("logging in", () => {
     expect(await issueLoginToken(store, again, 3_600_000, actor)).toBeNull();
     await updateUser(store, "alice", { disabled: false }, actor);
     expect((await issueLoginToken(store, again, 3_600_000, actor))?.row).toMatchObject({ user: "alice", source: "login" });
-    expect(listTokens(store.db, {}).items.filter((token) => token.source === "login")).toHaveLength(1);
+    expect((await listTokens(store.db, {})).items.filter((token) => token.source === "login")).toHaveLength(1);
   });
 
   test("a disabled account cannot log in", async () => {

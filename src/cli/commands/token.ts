@@ -73,8 +73,8 @@ const list: Command = command({
     ...db,
   },
   run: (flags) =>
-    withDatabase(flags, (store) => {
-      const page = listTokens(store.db, { ...pageRequest(flags, list), user: flags.user, active: flags.active ? true : undefined });
+    withDatabase(flags, async (store) => {
+      const page = await listTokens(store.db, { ...pageRequest(flags, list), user: flags.user, active: flags.active ? true : undefined });
       const records = page.items.map((row) => presentToken(row));
       printResult(flags.json, records, () => printTokens(records));
       printNext(page);
@@ -99,8 +99,8 @@ const show = command({
   positionals: ["id|token"],
   options: { ...jsonOption, ...db },
   run: (flags, [id]) =>
-    withDatabase(flags, (store) => {
-      const record = presentToken(getToken(store.db, id));
+    withDatabase(flags, async (store) => {
+      const record = presentToken(await getToken(store.db, id));
       printResult(flags.json, record, () => printRecord(record));
       return 0;
     }),

@@ -12,11 +12,11 @@ import { issueTokenIn, type IssuedToken } from "./service";
  */
 export async function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): Promise<IssuedToken | null> {
   return store.write(async (tx) => {
-    const working = tx
+    const [working] = await tx
       .select({ id: tokens.id })
       .from(tokens)
       .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now)))
-      .get();
+      .limit(1);
     if (working) return null;
     const issued = await issueTokenIn(
       tx,

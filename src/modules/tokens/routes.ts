@@ -64,7 +64,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
       "",
       async ({ query, set }) => {
         await usage.flush();
-        return answerPage(set, listTokens(store.db, query), presentToken);
+        return answerPage(set, await listTokens(store.db, query), presentToken);
       },
       {
         auth: "admin",
@@ -96,7 +96,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
       "/:id",
       async ({ params }) => {
         await usage.flush();
-        return presentToken(getToken(store.db, params.id));
+        return presentToken(await getToken(store.db, params.id));
       },
       {
         auth: "admin",

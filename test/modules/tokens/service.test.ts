@@ -44,14 +44,14 @@ describe("issuing tokens", () => {
     const error = await failure(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
     expect(error.kind).toBe("invalid");
     expect(error.code).toBe(code);
-    expect(listTokens(db, {}).items).toEqual([]);
+    expect((await listTokens(db, {})).items).toEqual([]);
   });
 
   test("a unicode user name is fine, and case-insensitive", async () => {
     const store = memoryStore();
     const { db } = store;
     await issueToken(store, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
-    expect(listTokens(db, { user: "ZOË" }).items).toHaveLength(1);
+    expect((await listTokens(db, { user: "ZOË" })).items).toHaveLength(1);
   });
 });
 
@@ -62,9 +62,9 @@ describe("listing, revoking and rotating", () => {
     const a = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     await issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
     await revokeToken(store, a.row.id, actor);
-    expect(listTokens(db, { user: "alice" }).items.map((r) => r.id)).toEqual([a.row.id]);
-    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
-    expect(listTokens(db, { active: false }).items.map((r) => r.user)).toEqual(["alice"]);
+    expect((await listTokens(db, { user: "alice" })).items.map((r) => r.id)).toEqual([a.row.id]);
+    expect((await listTokens(db, { active: true })).items.map((r) => r.user)).toEqual(["bob"]);
+    expect((await listTokens(db, { active: false })).items.map((r) => r.user)).toEqual(["alice"]);
   });
 
   test("revoking keeps the record, and a second revoke changes nothing", async () => {
@@ -82,8 +82,8 @@ describe("listing, revoking and rotating", () => {
     const store = memoryStore();
     const { db } = store;
     const { token, row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    expect(getToken(db, token).id).toBe(row.id);
-    expect((await failure(() => getToken(db, "tok_nope"))).kind).toBe("not_found");
+    expect((await getToken(db, token)).id).toBe(row.id);
+    expect((await failure(async () => await getToken(db, "tok_nope"))).kind).toBe("not_found");
   });
 
   test("rotation without grace ends the old token at once and links its successor", async () => {
@@ -119,7 +119,7 @@ describe("listing, revoking and rotating", () => {
     for (let i = 0; i < 3; i++) await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     await issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
     expect(await revokeUserTokens(store, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
-    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
+    expect((await listTokens(db, { active: true })).items.map((r) => r.user)).toEqual(["bob"]);
     expect(await revokeUserTokens(store, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
   });
 });
@@ -130,7 +130,7 @@ describe("environment tokens and the first admin", () => {
     const { db } = store;
     const { hashes } = await syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
     expect(hashes.size).toBe(2);
-    const rows = listTokens(db, {}).items;
+    const rows = (await listTokens(db, {})).items;
     expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
       ["admin", "admin", "env", "API_TOKENS"],
       ["env-2", "user", "env", "API_TOKENS"],
@@ -145,14 +145,14 @@ describe("environment tokens and the first admin", () => {
     const store = memoryStore();
     const { db } = store;
     await syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
-    const firstId = listTokens(db, {}).items[0]!.id;
+    const firstId = (await listTokens(db, {})).items[0]!.id;
     await syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
-    expect(listTokens(db, {}).items.map((r) => r.id)).toEqual([firstId]);
+    expect((await listTokens(db, {})).items.map((r) => r.id)).toEqual([firstId]);
     await syncEnvTokens(store, { adminToken: "second-admin-token-value", apiTokens: [] });
-    const rows = listTokens(db, {}).items;
+    const rows = (await listTokens(db, {})).items;
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
-    expect(listTokens(db, { active: true }).items).toHaveLength(1);
+    expect((await listTokens(db, { active: true })).items).toHaveLength(1);
     expect((await listAudit(db, { limit: 5, action: "token.env_removed" })).items).toHaveLength(1);
   });
 
@@ -178,14 +178,14 @@ describe("usage tracking", () => {
     const from = (ip: string) => () => (asked.push(ip), ip);
     for (let i = 0; i < 5; i++) usage.record(row.id, 1_000 + i, from("10.0.0.5"));
     usage.record(row.id, 2_000, from("10.0.0.6"));
-    expect(getToken(db, row.id).requestCount).toBe(0);
+    expect((await getToken(db, row.id)).requestCount).toBe(0);
     await usage.flush();
     // The address is asked for once per token and flush window: its first use's.
     expect(asked).toEqual(["10.0.0.5"]);
-    expect(getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
+    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
     usage.record(row.id, 3_000, from("10.0.0.7"));
     await usage.flush();
-    expect(getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
+    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
   });
 
   test("past its capacity, uses are not counted per token but the log says how many", async () => {
@@ -197,7 +197,7 @@ describe("usage tracking", () => {
     for (const id of ids) usage.record(id, Date.now(), () => "10.0.0.5");
     usage.record(ids[3]!, Date.now(), () => "10.0.0.5");
     await usage.flush();
-    expect(ids.map((id) => getToken(store.db, id).requestCount)).toEqual([1, 1, 0, 0]);
+    expect(await Promise.all(ids.map(async (id) => (await getToken(store.db, id)).requestCount))).toEqual([1, 1, 0, 0]);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));
   });
 });

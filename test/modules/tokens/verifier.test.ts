@@ -81,7 +81,7 @@ describe("verifying a token", () => {
     usage.record(row.id, now, () => "127.0.0.1");
     await usage.flush();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    expect(getToken(store.db, row.id).requestCount).toBe(1);
+    expect((await getToken(store.db, row.id)).requestCount).toBe(1);
   });
 
   test("allowed IP ranges are enforced", async () => {
