@@ -37,37 +37,37 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const { applied, current } = migrate(store);
   if (applied.length > 0) log.info("database migrated", { db: displayDb(config.db), applied: applied.join(","), schema: current });
 
-  const services = createServices(store, config, log);
+  const services = await createServices(store, config, log);
   const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
   const server = app.server!;
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: displayDb(config.db) });
   if (!tls) log.warn("serving plain HTTP: tokens travel in clear text on the network; set KEYWARD_TLS_CERT and KEYWARD_TLS_KEY (keyward tls init)");
 
-  const first = bootstrapAdmin(store, config.tokenTtl);
+  const first = await bootstrapAdmin(store, config.tokenTtl);
   if (first) {
     log.warn("no admin token existed: created one and printed it once on standard output", { token_id: first.row.id });
     // Bound to every interface, the box is reachable at its own address; localhost works for the example.
     process.stdout.write(bootstrapBanner(first.token, url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")));
   }
 
-  const flush = () => {
+  const flush = async () => {
     try {
-      services.flush();
+      await services.flush();
     } catch (error) {
       log.error("could not write usage counts and audit events; will retry", { error: String(error) });
     }
   };
-  const ticker = setInterval(flush, FLUSH_INTERVAL_MS);
+  const ticker = setInterval(() => void flush(), FLUSH_INTERVAL_MS);
 
   await stopOnSignals({
     log,
     handlers: services.handlers,
     drainMs: config.stopDrain,
     stopListening: (force) => server.stop(force),
-    close() {
+    async close() {
       clearInterval(ticker);
-      services.flush();
+      await services.flush();
       store.close();
     },
   });

@@ -36,14 +36,14 @@ export interface Services {
   /** Requests being handled: a stop waits for them. */
   handlers: HandlerCount;
   /** Writes what is batched in memory (usage counts, failed-auth events, sightings, session uses); throws the first failure after trying each. */
-  flush(): void;
+  flush(): Promise<void>;
 }
 
 /** Failed lab logins are not the point: any lab login counts towards this many per address and window. */
 const LAB_LOGINS_PER_WINDOW = 20;
 
-export function createServices(store: Store, config: Config, log: Logger, now: () => number = Date.now): Services {
-  const envTokens = syncEnvTokens(store, config);
+export async function createServices(store: Store, config: Config, log: Logger, now: () => number = Date.now): Promise<Services> {
+  const envTokens = await syncEnvTokens(store, config);
   for (const weak of weakEnvTokens(config)) {
     log.warn("a weak environment token is allowed by KEYWARD_ALLOW_WEAK_ENV_TOKENS: only lockout slows guessing it; use openssl rand -hex 32", { entry: weak });
   }
@@ -90,12 +90,12 @@ export function createServices(store: Store, config: Config, log: Logger, now: (
     sightings,
     metrics,
     handlers: countHandlers(),
-    flush() {
+    async flush() {
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];
       for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }]) {
         try {
-          buffer.flush();
+          await buffer.flush();
         } catch (error) {
           failures.push(error);
         }

@@ -58,7 +58,7 @@ export interface StopSteps {
   /** Stops listening; with `force`, also closes connections whose requests are still running. */
   stopListening(force: boolean): Promise<void>;
   /** Writes what is batched in memory and closes the database. Called at most once. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -72,18 +72,19 @@ export function stopOnSignals({ log, handlers, drainMs, stopListening, close }: 
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
   let closed = false;
-  const closeOnce = () => {
+  const closeOnce = async () => {
     if (closed) return;
     closed = true;
     try {
-      close();
+      await close();
     } catch (error) {
       log.error("could not write usage counts and audit events before stopping", { error: String(error) });
     }
   };
-  const exitNow = (code: number, message: string, fields: Record<string, string | number>) => {
+  const exitNow = async (code: number, message: string, fields: Record<string, string | number>) => {
     log.error(message, fields);
-    closeOnce();
+    // The last writes get a moment, never more: whatever hangs, the process ends.
+    await Promise.race([closeOnce(), Bun.sleep(UNWIND_MS)]);
     log.flush();
     process.exit(code);
   };
@@ -99,7 +100,7 @@ export function stopOnSignals({ log, handlers, drainMs, stopListening, close }: 
       stopListening(true).catch(() => undefined);
       await handlers.idle(UNWIND_MS);
     }
-    closeOnce();
+    await closeOnce();
     log.info("stopped");
     log.flush();
     // Lines still queued for a pipe nobody reads would keep the process alive until the deadline.

@@ -50,7 +50,7 @@ export const restoredTables: readonly string[] = tablesParentsFirst.map((table) 
  * database, then every table is swapped in one transaction: a running server sees the old data or
  * the new, never a mix, and need not be stopped.
  */
-export function restoreDatabase(store: SqliteStore, backup: string, now = new Date()): { keptAs: string; applied: string[] } {
+export async function restoreDatabase(store: SqliteStore, backup: string, now = new Date()): Promise<{ keptAs: string; applied: string[] }> {
   checkBackup(backup);
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const staged = `${store.path}.restoring-${stamp}`;
@@ -67,7 +67,7 @@ export function restoreDatabase(store: SqliteStore, backup: string, now = new Da
     backupDatabase(store, keptAs);
     store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);
     try {
-      store.write(() => {
+      await store.write(() => {
         store.sqlite.run("PRAGMA defer_foreign_keys = ON");
         for (const table of [...restoredTables].reverse()) store.sqlite.run(`DELETE FROM main."${table}"`);
         for (const table of restoredTables) store.sqlite.run(`INSERT INTO main."${table}" SELECT * FROM restored."${table}"`);

@@ -12,11 +12,11 @@ export const OTHER_CONNECTIONS_POLL_MS = 500;
  * write statement this process runs (drizzle reports each one, so no write can forget to say so)
  * and, checked at most every `pollMs`, when SQLite's data_version shows another connection
  * committed. Bookkeeping writes (usage counts, sightings, batched audit events, pruning) touch
- * nothing a cache holds and run `quietly`, or the hot-path caches would be emptied every second.
+ * nothing a cache holds and are not reported (Store.bookkeeping), or the hot-path caches would be
+ * emptied every second.
  */
 export class ChangeMonitor {
   private generation = 0;
-  private quiet = false;
   private dataVersion: number;
   private checkedAt = 0;
   private readonly readVersion;
@@ -44,22 +44,11 @@ export class ChangeMonitor {
 
   /** For drizzle's logger hook: every statement this connection runs passes here. */
   statement(sql: string): void {
-    if (!this.quiet && !sql.startsWith("select")) this.generation++;
+    if (!sql.startsWith("select")) this.generation++;
   }
 
   /** For writes made outside drizzle (a restore swaps whole tables through the raw handle). */
   changed(): void {
     this.generation++;
-  }
-
-  /** Runs writes that change nothing a cache holds without telling the caches. */
-  quietly<T>(work: () => T): T {
-    const outer = this.quiet;
-    this.quiet = true;
-    try {
-      return work();
-    } finally {
-      this.quiet = outer;
-    }
   }
 }

@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
-import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ChangeMonitor } from "./changes";
-import * as schema from "./schema";
+import type * as schema from "./schema";
+import { SqliteWrites } from "./sqlite-writes";
 
 export type Db = BunSQLiteDatabase<typeof schema>;
 
@@ -15,11 +16,12 @@ export interface Store {
   changes: ChangeMonitor;
   /**
    * A write transaction, the one way to write more than one statement at once. Writers take turns:
-   * what `work` reads is still so when it writes.
+   * what `work` reads is still so when it writes. On SQLite `work` may await only its queries on
+   * `tx` (see sqlite-writes.ts). A failure rolls it back, and the caches are emptied.
    */
-  write<T>(work: (tx: Transaction) => T): T;
+  write<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
-  bookkeeping<T>(work: (tx: Transaction) => T): T;
+  bookkeeping<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   close(): void;
 }
 
@@ -55,21 +57,14 @@ export function openDatabase(path: string): SqliteStore {
     throw new DatabaseError(`cannot open database ${path}: ${reason(error)}`);
   }
   const changes = new ChangeMonitor(sqlite);
-  // drizzle's logger sees every statement before it runs: the one place every write passes.
-  const db = drizzle({ client: sqlite, schema, logger: { logQuery: (sql) => changes.statement(sql) } });
-  /**
-   * Takes the write lock at BEGIN (IMMEDIATE). With the server and a CLI on one file, a deferred
-   * transaction that reads and then writes can fail at once with SQLITE_BUSY when the other
-   * process wrote in between; an immediate one waits its turn (busy_timeout).
-   */
-  const write = <T>(work: (tx: Transaction) => T): T => db.transaction(work, { behavior: "immediate" });
+  const writes = new SqliteWrites(sqlite, changes);
   return {
     path,
     sqlite,
-    db,
+    db: writes.db,
     changes,
-    write,
-    bookkeeping: (work) => changes.quietly(() => write(work)),
+    write: (work) => writes.run(work, false),
+    bookkeeping: (work) => writes.run(work, true),
     // At once: statements are finalized and the WAL checkpointed, not left until they are collected.
     close: () => sqlite.close(true),
   };

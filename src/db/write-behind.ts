@@ -11,7 +11,7 @@ export interface WriteBehindOptions<V> {
    */
   overflow(key: string, value: V): [string, V];
   /** Writes one batch; runs inside one transaction. */
-  write(tx: Transaction, batch: ReadonlyMap<string, V>): void;
+  write(tx: Transaction, batch: ReadonlyMap<string, V>): void | Promise<void>;
 }
 
 /**
@@ -51,12 +51,12 @@ export class WriteBehind<V> {
   }
 
   /** Writes what is held; on failure keeps it for the next flush and rethrows. */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     try {
-      this.store.bookkeeping((tx) => this.options.write(tx, batch));
+      await this.store.bookkeeping((tx) => this.options.write(tx, batch));
     } catch (error) {
       const later = this.pending;
       this.pending = batch;

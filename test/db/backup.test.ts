@@ -63,7 +63,7 @@ describe("backup and restore", () => {
     expect(childBeforeParent).toEqual([]);
   });
 
-  test("every table's rows come back after a restore", () => {
+  test("every table's rows come back after a restore", async () => {
     const { dir, store } = fileStore();
     fillEveryTable(store);
     const tables = migratedTables(store);
@@ -76,7 +76,7 @@ describe("backup and restore", () => {
     for (const table of tables) store.sqlite.run(`DELETE FROM "${table}"`);
     store.sqlite.run("PRAGMA foreign_keys = ON");
 
-    restoreDatabase(store, file, new Date(1_800_000_000_000));
+    await restoreDatabase(store, file, new Date(1_800_000_000_000));
     for (const table of tables) expect({ table, rows: contents(store, table) }).toEqual({ table, rows: before[table]! });
     store.close();
   });

@@ -104,7 +104,7 @@ describe("token create names the token with the words after the user", () => {
 
 describe("users meet product words, not the project's internal vocabulary", () => {
   test("the OpenAPI document never says seed", async () => {
-    const res = await inProcessApp().app.handle(new Request("http://localhost/swagger/json"));
+    const res = await (await inProcessApp()).app.handle(new Request("http://localhost/swagger/json"));
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain("/api/v1/tokens/main");

@@ -34,13 +34,13 @@ export interface InProcessOptions {
  * `clock` (advance it to expire tokens, end lockouts, pass grace periods); `fetch` takes a path
  * like the e2e helpers' server, so `client(kw)` from helpers/api works on it.
  */
-export function inProcessApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, { peer = "127.0.0.1", db = ":memory:" }: InProcessOptions = {}) {
+export async function inProcessApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, { peer = "127.0.0.1", db = ":memory:" }: InProcessOptions = {}) {
   const store = openDatabase(db);
   migrate(store);
   const log = memoryLogger();
   const config = { ...resolveConfig({ flags: {}, env, dotenv: {} }), ...overrides };
   const clock = testClock();
-  const services = createServices(store, config, log, clock.now);
+  const services = await createServices(store, config, log, clock.now);
   let lookups = 0;
   const socket = {
     requestIP: () => {

@@ -9,7 +9,7 @@ export const PASSWORD = "correct horse battery";
 
 /** The in-process app with the portal on (https, cookie domain home.lan) and alice's account. */
 export async function portalApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   const signIn = (fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signin", formPost(fields, headers));
   /** Signs alice in; both cookies' values. */

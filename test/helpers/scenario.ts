@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { ADMIN_TOKEN } from "./api";
 import { inProcessApp } from "./app";
 
-export type App = ReturnType<typeof inProcessApp>;
+export type App = Awaited<ReturnType<typeof inProcessApp>>;
 
 /**
  * One request against a fresh in-process app and what must come back, after PocketBase's
@@ -36,7 +36,7 @@ export function scenarios(list: ApiScenario[]): void {
 }
 
 async function runScenario({ method = "GET", url, body, form, token = ADMIN_TOKEN, env = {}, before, status, json, contains = [], lacks = [], after }: ApiScenario) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
   const made = (await before?.(app)) ?? {};
   const bearer = typeof token === "function" ? token(made) : token;
   const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};

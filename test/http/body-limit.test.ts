@@ -16,8 +16,8 @@ function streamed(text: string): ReadableStream<Uint8Array> {
   });
 }
 
-function echo(body: BodyInit, type = "application/json") {
-  const { app } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+async function echo(body: BodyInit, type = "application/json") {
+  const { app } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
   const init = { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": type }, body, duplex: "half" };
   return app.handle(new Request("http://localhost/echo", init as RequestInit));
 }
@@ -56,7 +56,7 @@ describe("request bodies without a declared length", () => {
     ["/login", "POST", JSON.stringify({ username: "admin", password: "x".repeat(2 * 1024 * 1024) })],
     ["/api/v1/tokens/tok_0000000000000000/rotate", "POST", JSON.stringify({ grace: "1m", padding: "x".repeat(2 * 1024 * 1024) })],
   ])("a route whose body is optional (%s) answers a streamed oversized body with the 413, never runs without it", async (path, method, body) => {
-    const { app } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+    const { app } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
     const init = { method, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: streamed(body), duplex: "half" };
     const res = await app.handle(new Request(`http://localhost${path}`, init as RequestInit));
     expect(res.status).toBe(413);

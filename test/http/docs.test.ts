@@ -2,12 +2,12 @@ import { expect, spyOn, test } from "bun:test";
 import { inProcessApp } from "../helpers/app";
 
 test("each app's OpenAPI document describes that app, even with several in one process", async () => {
-  const securityOf = async (kw: ReturnType<typeof inProcessApp>) => {
+  const securityOf = async (kw: Awaited<ReturnType<typeof inProcessApp>>) => {
     const document = (await (await kw.fetch("/swagger/json")).json()) as { paths: Record<string, { get?: { security?: Record<string, string[]>[] } }> };
     return document.paths["/data"]?.get?.security?.flatMap((requirement) => Object.keys(requirement));
   };
-  const withQuery = inProcessApp({ KEYWARD_ALLOW_QUERY_TOKEN: "true" });
-  const withoutQuery = inProcessApp({ KEYWARD_ALLOW_QUERY_TOKEN: "false" });
+  const withQuery = await inProcessApp({ KEYWARD_ALLOW_QUERY_TOKEN: "true" });
+  const withoutQuery = await inProcessApp({ KEYWARD_ALLOW_QUERY_TOKEN: "false" });
   expect(await securityOf(withQuery)).toContain("queryToken");
   expect(await securityOf(withoutQuery)).not.toContain("queryToken");
   // Asked again, after the other app was built: still its own.
@@ -15,7 +15,7 @@ test("each app's OpenAPI document describes that app, even with several in one p
 });
 
 test("the OpenAPI document is serialized once, not on each request (150 KB: about a millisecond of a core per request)", async () => {
-  const kw = inProcessApp();
+  const kw = await inProcessApp();
   const first = await kw.fetch("/swagger/json");
   const text = await first.text();
   expect(first.headers.get("content-type")).toBe("application/json;charset=utf-8");
@@ -33,7 +33,7 @@ test("the OpenAPI document is serialized once, not on each request (150 KB: abou
 });
 
 test("every operation that can fail inside says so: 500, and 503 with Retry-After for a database another process holds", async () => {
-  const kw = inProcessApp({ KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
+  const kw = await inProcessApp({ KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
   const document = (await (await kw.fetch("/swagger/json")).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
   const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ at: `${method} ${path}`, statuses: Object.keys(operation.responses) })));
   const undeclared = operations.filter(({ statuses }) => statuses.includes("500") && !statuses.includes("503")).map(({ at }) => at);

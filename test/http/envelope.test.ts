@@ -15,7 +15,7 @@ const expected = (label: string) => Object.entries(SECURITY_HEADERS).map(([name,
 
 describe("the request envelope", () => {
   test("every kind of answer carries the security headers: pages, JSON, refusals, errors, redirects, files, HEAD", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const { token } = (await client(kw).post("/api/v1/tokens", { user: "alice" })).body as { token: string };
     const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });
     const { main_token } = (await enrolled.json()) as { main_token: string };
@@ -95,7 +95,7 @@ describe("the request envelope", () => {
 
 describe("routing under any Host", () => {
   test("a short host name routes on the whole path: nas/auth/forward is forward auth, x/public/auth/forward is no route", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const at = (url: string) => kw.app.handle(new Request(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
     for (const host of ["nas", "x", "ab", "x:8", "keyward.home.lan"]) {
       const forward = await at(`http://${host}/auth/forward`);

@@ -111,7 +111,7 @@ describe("the server's last answer for an error that escapes Elysia", () => {
 describe("a database another process holds", () => {
   test("a write that waits past the busy timeout is a 503 database_busy with Retry-After, not a 500", async () => {
     const file = join(tempDir("keyward-busy-"), "k.db");
-    const { app, store } = inProcessApp({ KEYWARD_ADMIN_TOKEN: BUSY_ADMIN }, {}, { db: file });
+    const { app, store } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: BUSY_ADMIN }, {}, { db: file });
     // Shortened from 5 s so the test does not wait it out; the rule is the same.
     store.sqlite.run("PRAGMA busy_timeout = 50");
     const other = new Database(file);

@@ -6,7 +6,7 @@ import { expectSafe, routesOf, storedState } from "../helpers/hostile";
 
 // In-process: what is refused and how is the app's doing. test/e2e/hostile-input.test.ts sends what
 // the binary's HTTP layer handles itself (oversized bodies and headers, the decoding of path ids).
-const server = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_MAX_FAILURES: "1000000", KEYWARD_OPEN_LOGIN: "true" });
+const server = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_MAX_FAILURES: "1000000", KEYWARD_OPEN_LOGIN: "true" });
 let routes: { method: string; path: string }[];
 let userToken: string;
 

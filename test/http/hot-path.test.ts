@@ -7,8 +7,8 @@ import { inProcessApp } from "../helpers/app";
  * (bench/RESULTS.md): each fails if a change brings back a cost every request would pay.
  */
 describe("the hot path", () => {
-  test("no global hook makes every route pay: none on request, on parse or after the response", () => {
-    const { app } = inProcessApp();
+  test("no global hook makes every route pay: none on request, on parse or after the response", async () => {
+    const { app } = await inProcessApp();
     app.compile();
     // A global onRequest makes every route read the URL; onParse makes every generated handler
     // asynchronous, GETs included; onAfterResponse schedules a task per request.
@@ -17,8 +17,8 @@ describe("the hot path", () => {
     expect(app.event.afterResponse ?? []).toEqual([]);
   });
 
-  test("the hot routes compile to synchronous handlers: a good credential is answered with no promise on the way", () => {
-    const { app } = inProcessApp();
+  test("the hot routes compile to synchronous handlers: a good credential is answered with no promise on the way", async () => {
+    const { app } = await inProcessApp();
     app.compile();
     const handlerOf = (method: string, path: string) => {
       const route = (app.router.history as { method: string; path: string; compile?: () => Function; composed?: Function }[]).find((r) => r.method === method && r.path === path);
@@ -32,7 +32,7 @@ describe("the hot path", () => {
   });
 
   test("a device credential decided later runs its route again: one answer, counted once", async () => {
-    const kw = inProcessApp();
+    const kw = await inProcessApp();
     const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });
     const { main_token, short_token } = (await enrolled.json()) as { main_token: string; short_token: string };
     const asDevice = (fingerprint: string) => ({ headers: { authorization: `Bearer ${main_token}`, "x-hardware-fingerprint": fingerprint } });
@@ -54,19 +54,19 @@ describe("the hot path", () => {
   });
 
   test("a good token's client address is asked once per usage flush, not per request", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const { token, id } = (await client(kw).post("/api/v1/tokens", { user: "alice" })).body as { token: string; id: string };
-    kw.flush();
+    await kw.flush();
     const before = kw.addressLookups();
     for (let i = 0; i < 50; i++) expect((await kw.fetch("/data", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect(kw.addressLookups() - before).toBe(1);
-    kw.flush();
+    await kw.flush();
     const row = (await client(kw).get(`/api/v1/tokens/${id}`)).body as { request_count: number; last_ip: string };
     expect(row).toMatchObject({ request_count: 50, last_ip: "127.0.0.1" });
   });
 
   test("a refusal and an address allowlist still ask for the address, on every request", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN }, {}, { peer: "10.0.0.9" });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN }, {}, { peer: "10.0.0.9" });
     const { token } = (await client(kw).post("/api/v1/tokens", { user: "alice", allowed_ips: ["10.0.0.0/8"] })).body as { token: string };
     const before = kw.addressLookups();
     for (let i = 0; i < 3; i++) expect((await kw.fetch("/data", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
@@ -75,7 +75,7 @@ describe("the hot path", () => {
   });
 
   test("a method a client invents is counted as OTHER, so the metric's series stay few", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     for (const method of ["PROPFIND", "MKCOL", "REPORT"]) await kw.fetch("/data", { method });
     const scraped = kw.metrics.render([]);
     expect(scraped).toContain('keyward_http_requests_total{method="OTHER",route="unmatched",status="404"} 3');

@@ -48,7 +48,7 @@ describe("paths as they are logged", () => {
 
 describe("no token in any log line", () => {
   test("a real token in the path of /api/v1/tokens/<token> (show, revoke, rotate) never reaches the log", async () => {
-    const { app, log } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+    const { app, log } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
     const call = (method: string, path: string, body?: unknown) =>
       app.handle(
         new Request(`http://localhost${path}`, {

@@ -18,7 +18,7 @@ function clocked(capacity?: number) {
 
 describe("failed authentications in the audit log", () => {
   test("5,000 bad-token requests from one address are a handful of rows whose counts add up to 5,000", async () => {
-    const { app, store, audit } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
+    const { app, store, audit } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
     const before = rowsOf(store).length;
     for (let i = 0; i < 5000; i++) {
       let token = generateToken();
@@ -26,9 +26,9 @@ describe("failed authentications in the audit log", () => {
       if (i % 2 === 1) token = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
       const res = await app.handle(new Request("http://localhost/api/v1/me", { headers: { authorization: `Bearer ${token}` } }));
       expect(res.status).toBe(401);
-      if (i % 1000 === 999) audit.flush();
+      if (i % 1000 === 999) await audit.flush();
     }
-    audit.flush();
+    await audit.flush();
     const failures = rowsOf(store).slice(before);
     // Two reasons (unknown, malformed), each one row per minute: four if the run straddles a minute.
     expect(failures.length).toBeLessThanOrEqual(4);
@@ -37,26 +37,26 @@ describe("failed authentications in the audit log", () => {
   });
 
   test("the API shows how many events a row stands for", async () => {
-    const { app, audit } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
+    const { app, audit } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
     for (let i = 0; i < 3; i++) await app.handle(new Request("http://localhost/api/v1/me", { headers: { authorization: "Bearer wrong" } }));
-    audit.flush();
+    await audit.flush();
     const res = await app.handle(new Request("http://localhost/api/v1/audit?action=auth.failed", { headers: { authorization: `Bearer ${ADMIN}` } }));
     expect(await res.json()).toEqual([expect.objectContaining({ action: "auth.failed", detail: "token unknown", count: 3 })]);
   });
 
-  test("identical failures are one row per window, also across flushes; another address, reason or window is another row", () => {
+  test("identical failures are one row per window, also across flushes; another address, reason or window is another row", async () => {
     const { store, clock, queue } = clocked();
     const fail = (ip: string, detail = "unknown") => queue.push({ action: "auth.failed", ip, detail });
     fail("10.0.0.1");
-    queue.flush();
+    await queue.flush();
     fail("10.0.0.1");
     fail("10.0.0.1");
     fail("10.0.0.2");
     fail("10.0.0.1", "revoked");
-    queue.flush();
+    await queue.flush();
     clock.now += AUDIT_WINDOW_MS;
     fail("10.0.0.1");
-    queue.flush();
+    await queue.flush();
     expect(rowsOf(store)).toEqual([
       { action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 },
       { action: "auth.failed", ip: "10.0.0.2", detail: "unknown", count: 1 },
@@ -65,22 +65,35 @@ describe("failed authentications in the audit log", () => {
     ]);
   });
 
-  test("a flush whose write fails keeps the events, and the next one writes them all", () => {
+  test("flushes asked for at once (the ticker, an admin's listing) take turns: one row, and later flushes add to it", async () => {
+    const { store, queue } = clocked();
+    const fail = () => queue.push({ action: "auth.failed", ip: "10.0.0.1", detail: "unknown" });
+    fail();
+    const first = queue.flush();
+    fail();
+    const second = queue.flush();
+    await Promise.all([first, second]);
+    fail();
+    await queue.flush();
+    expect(rowsOf(store)).toEqual([{ action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 }]);
+  });
+
+  test("a flush whose write fails keeps the events, and the next one writes them all", async () => {
     const { store, queue } = clocked();
     for (let i = 0; i < 10; i++) queue.push({ action: "login.failed", ip: "10.0.0.9", user: "root" });
     store.sqlite.run("CREATE TRIGGER full BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
-    expect(() => queue.flush()).toThrow();
+    await expect(queue.flush()).rejects.toThrow();
     queue.push({ action: "login.failed", ip: "10.0.0.9", user: "root" });
-    expect(() => queue.flush()).toThrow();
+    await expect(queue.flush()).rejects.toThrow();
     store.sqlite.run("DROP TRIGGER full");
-    queue.flush();
+    await queue.flush();
     expect(rowsOf(store)).toEqual([{ action: "login.failed", ip: "10.0.0.9", detail: null, count: 11 }]);
   });
 
-  test("past its capacity the queue folds events into one row per action that still counts them", () => {
+  test("past its capacity the queue folds events into one row per action that still counts them", async () => {
     const { store, queue } = clocked(100);
     for (let i = 0; i < 10_000; i++) queue.push({ action: "auth.failed", ip: `10.0.${i >> 8}.${i & 255}`, detail: "unknown" });
-    queue.flush();
+    await queue.flush();
     const rows = rowsOf(store);
     expect(rows.length).toBe(101);
     expect(rows.at(-1)).toEqual({ action: "auth.failed", ip: null, detail: "from more sources than the audit queue holds", count: 9_900 });
@@ -91,35 +104,35 @@ describe("failed authentications in the audit log", () => {
 describe("audit retention", () => {
   const day = 86_400_000;
 
-  test("rows past the age are deleted, then the oldest past the row cap", () => {
+  test("rows past the age are deleted, then the oldest past the row cap", async () => {
     const { db } = memoryStore();
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [100, 91, 50, 3, 2, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
-    expect(listAudit(db, { limit: 10 }).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
+    for (const age of [100, 91, 50, 3, 2, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    await pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
+    expect((await listAudit(db, { limit: 10 })).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
   });
 
-  test("with no age limit only the row cap applies", () => {
+  test("with no age limit only the row cap applies", async () => {
     const { db } = memoryStore();
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [4000, 1]) recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
-    expect(listAudit(db, { limit: 10 }).items).toHaveLength(2);
+    for (const age of [4000, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    await pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
+    expect((await listAudit(db, { limit: 10 })).items).toHaveLength(2);
   });
 
-  test("the queue prunes at its first flush and then once a minute", () => {
+  test("the queue prunes at its first flush and then once a minute", async () => {
     const store = memoryStore();
     const clock = { now: Date.UTC(2026, 5, 1) };
     const queue = new AuditQueue(store, { maxAgeMs: day, maxRows: 1_000_000 }, () => clock.now);
-    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
-    queue.flush();
+    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await queue.flush();
     expect(rowsOf(store)).toEqual([]);
-    recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
     clock.now += 59_000;
-    queue.flush();
+    await queue.flush();
     expect(rowsOf(store)).toHaveLength(1);
     clock.now += 1000;
-    queue.flush();
+    await queue.flush();
     expect(rowsOf(store)).toEqual([]);
   });
 });

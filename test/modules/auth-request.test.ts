@@ -12,7 +12,7 @@ const proxiedLikeCaddy = { ...browser, "x-forwarded-proto": "https", "x-forwarde
 
 /** The portal on, alice's account, and a token of each kind the decision tells apart. */
 async function portalApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD, "analyst");
   const signedIn = await app.fetch("/signin", formPost({ username: "alice", password: PASSWORD }, { origin: PUBLIC }));
   const session = /keyward_session=([^;]+)/.exec(signedIn.headers.get("set-cookie") ?? "")![1]!;
@@ -91,7 +91,7 @@ describe("/auth/request: the decision /auth/forward makes, never a redirect", ()
   });
 
   test("with the portal off it is there all the same: tokens pass, browsers get 401", async () => {
-    const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     expect((await app.fetch("/auth/request", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
     expect((await app.fetch("/auth/request", { headers: proxiedLikeCaddy })).status).toBe(401);
   });

@@ -9,8 +9,8 @@ interface Reply {
 }
 
 /** The real app in process, and the calls a device, a user and an admin make to it. */
-function keyward(env: Record<string, string> = {}) {
-  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "s".repeat(40), ...env });
+async function keyward(env: Record<string, string> = {}) {
+  const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "s".repeat(40), ...env });
   const call = async (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
     const headers: Record<string, string> = {};
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -18,8 +18,8 @@ function keyward(env: Record<string, string> = {}) {
     const res = await kw.app.handle(new Request(`http://localhost${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
     return { status: res.status, body: await res.json(), headers: res.headers };
   };
-  const rows = () => {
-    kw.flush();
+  const rows = async () => {
+    await kw.flush();
     const count = (table: string) => (kw.store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     return { devices: count("devices"), device_tokens: count("device_tokens"), audit_events: count("audit_events") };
   };
@@ -37,7 +37,7 @@ const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a
 
 describe("approval enrollment over HTTP", () => {
   test("202 with a one-time secret, approval, collection with the secret; the fingerprint alone never yields tokens", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
     const first = await kw.enroll("fp-kiosk");
     expect(first.status).toBe(202);
     const secret = first.body.enrollment_secret as string;
@@ -66,7 +66,7 @@ describe("approval enrollment over HTTP", () => {
   });
 
   test("a device with tokens: refused without its credential (its tokens keep working), renewed with its main token", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
     const collect = async (fingerprint: string) => {
       const { body } = await kw.enroll(fingerprint);
       await kw.admin(`/api/v1/devices/${body.device_id}/approve`);
@@ -94,7 +94,7 @@ describe("approval enrollment over HTTP", () => {
   });
 
   test("an admin's reset: the tokens stop, the device is pending, its next enrollment gets a new secret to collect with after approval", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
     const first = (await kw.enroll("fp-1")).body;
     await kw.admin(`/api/v1/devices/${first.device_id}/approve`);
     const tokens = (await kw.enroll("fp-1", { enrollment_secret: first.enrollment_secret })).body;
@@ -114,7 +114,7 @@ describe("approval enrollment over HTTP", () => {
 
 describe("token enrollment over HTTP", () => {
   test("a user's token enrolls a device once; re-enrolling needs the device's main token or an admin's reset", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLLMENT: "token" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: "token" });
     const user = (await kw.admin("/api/v1/tokens", { user: "alice" })).body.token as string;
     expect((await kw.enroll("fp-1")).status).toBe(401);
     const first = await kw.enroll("fp-1", {}, user);
@@ -135,7 +135,7 @@ describe("token enrollment over HTTP", () => {
 
 describe("open enrollment over HTTP (seed 003)", () => {
   test("the fingerprint alone enrolls and re-enrolls, retiring the earlier tokens; a Bearer header is ignored", async () => {
-    const kw = keyward();
+    const kw = await keyward();
     const first = await kw.enroll("fp-1");
     const second = await kw.enroll("fp-1", {}, "whatever");
     expect([first.status, second.status]).toEqual([201, 201]);
@@ -146,24 +146,24 @@ describe("open enrollment over HTTP (seed 003)", () => {
 
 describe("enrollment rate and rows", () => {
   test("past KEYWARD_DEVICE_ENROLL_RATE requests a minute from one address: 429 too_many_enrollments with Retry-After", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLL_RATE: "3" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLL_RATE: "3" });
     for (let i = 0; i < 3; i++) expect((await kw.enroll(`fp-${i}`)).status).toBe(201);
     const res = await kw.enroll("fp-3");
     expect(res.status).toBe(429);
     expect(res.body).toEqual({ error: expect.stringMatching(/^Too many enrollment requests from this address; try again in \d+ seconds$/), code: "too_many_enrollments", detail: expect.stringMatching(/^Too many enrollment requests from this address; try again in \d+ seconds$/) });
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(59);
-    expect(kw.rows().devices).toBe(3);
+    expect((await kw.rows()).devices).toBe(3);
   });
 
   test("the default rate lets 60 devices behind one address enroll in a minute", async () => {
-    const kw = keyward();
+    const kw = await keyward();
     for (let i = 0; i < 60; i++) expect((await kw.enroll(`fp-fleet-${i}`)).status).toBe(201);
     expect((await kw.enroll("fp-fleet-60")).status).toBe(429);
   });
 
   test.each(["open", "token", "approval"])("under %s, 2,000 enrollments, re-enrollments and bad requests from one address add at most a few hundred rows", async (policy) => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLLMENT: policy });
-    const before = kw.rows();
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: policy });
+    const before = await kw.rows();
     const kinds = [
       () => kw.enroll(`fp-new-${crypto.randomUUID()}`, {}, policy === "token" ? ADMIN_TOKEN : undefined),
       () => kw.enroll("fp-same", {}, policy === "token" ? ADMIN_TOKEN : undefined),
@@ -175,7 +175,7 @@ describe("enrollment rate and rows", () => {
       const { status } = await kinds[i % kinds.length]!();
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
-    const after = kw.rows();
+    const after = await kw.rows();
     const added = total(after) - total(before);
     expect(statuses.get(429)).toBeGreaterThanOrEqual(1940);
     expect(added).toBeLessThanOrEqual(300);
@@ -183,8 +183,8 @@ describe("enrollment rate and rows", () => {
   });
 
   test("with the rate lifted, re-enrolling one fingerprint 500 times leaves one device and one token row", async () => {
-    const kw = keyward({ KEYWARD_DEVICE_ENROLL_RATE: "1000000" });
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLL_RATE: "1000000" });
     for (let i = 0; i < 500; i++) expect((await kw.enroll("fp-1")).status).toBe(201);
-    expect(kw.rows()).toMatchObject({ devices: 1, device_tokens: 1 });
+    expect(await kw.rows()).toMatchObject({ devices: 1, device_tokens: 1 });
   });
 });

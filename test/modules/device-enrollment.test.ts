@@ -27,7 +27,7 @@ function as<S extends Enrollment["status"]>(result: Enrollment, status: S): Extr
 /** A device approved and holding the tokens it collected with its secret. */
 async function approvedDevice(s: ReturnType<typeof setup>, fingerprint = "fp-1") {
   const pending = as(await s.enrollWith(secret(), fingerprint), "pending");
-  approveDevice(s, pending.device.id, actor);
+  await approveDevice(s, pending.device.id, actor);
   return as(await s.enrollWith(secret(pending.enrollmentSecret), fingerprint), "issued");
 }
 
@@ -46,7 +46,7 @@ describe("approval enrollment", () => {
   test("once approved, the secret collects the tokens once; without it or with another, nothing is issued", async () => {
     const s = setup();
     const { device, enrollmentSecret } = as(await s.enrollWith(secret()), "pending");
-    approveDevice(s, device.id, actor);
+    await approveDevice(s, device.id, actor);
     expect(await s.enrollWith(secret())).toMatchObject({ status: "refused", reason: "secret_required" });
     expect(await s.enrollWith(secret("kwe_" + "A".repeat(32)))).toMatchObject({ status: "refused", reason: "invalid_secret" });
     expect(s.count("device_tokens")).toBe(0);
@@ -59,14 +59,14 @@ describe("approval enrollment", () => {
   test("a device that holds no secret (reset, or pending from before secrets) gets one when it asks, and only then can be approved", async () => {
     const s = setup();
     const tokens = await approvedDevice(s);
-    const reset = resetDevice(s, tokens.device.id, "approval", actor);
+    const reset = await resetDevice(s, tokens.device.id, "approval", actor);
     expect(reset.status).toBe("pending");
     expect(await s.works(tokens)).toBe(false);
-    expect(() => approveDevice(s, reset.id, actor)).toThrow(expect.objectContaining({ code: "enrollment_not_requested" }));
+    await expect(approveDevice(s, reset.id, actor)).rejects.toThrow(expect.objectContaining({ code: "enrollment_not_requested" }));
     const asked = as(await s.enrollWith(secret()), "pending");
     expect(asked.enrollmentSecret).toMatch(/^kwe_/);
     expect(as(await s.enrollWith(secret()), "pending").enrollmentSecret).toBeNull();
-    approveDevice(s, reset.id, actor);
+    await approveDevice(s, reset.id, actor);
     expect(await s.works(as(await s.enrollWith(secret(asked.enrollmentSecret)), "issued"))).toBe(true);
   });
 });
@@ -90,7 +90,7 @@ describe("a device that holds tokens", () => {
     expect(await s.enrollWith({ kind: "user" }, "fp-1", new Date(now.getTime() + day))).toMatchObject({ status: "refused", reason: "already_enrolled" });
     expect((await verifyShortToken(s.db, s.signer, first.shortToken, "fp-1", new Date(now.getTime() + day))).ok).toBe(true);
     const afterExpiry = as(await s.enrollWith({ kind: "user" }, "fp-1", new Date(now.getTime() + 31 * day)), "issued");
-    resetDevice(s, afterExpiry.device.id, "token", actor, new Date(now.getTime() + 32 * day));
+    await resetDevice(s, afterExpiry.device.id, "token", actor, new Date(now.getTime() + 32 * day));
     expect((await s.enrollWith({ kind: "user" }, "fp-1", new Date(now.getTime() + 33 * day))).status).toBe("issued");
   });
 
@@ -107,7 +107,7 @@ describe("a device that holds tokens", () => {
     const s = setup();
     const tokens = await approvedDevice(s);
     s.sqlite.run("UPDATE devices SET status = 'revoked'");
-    expect(() => resetDevice(s, tokens.device.id, "approval", actor)).toThrow("A revoked device cannot be reset");
+    await expect(resetDevice(s, tokens.device.id, "approval", actor)).rejects.toThrow("A revoked device cannot be reset");
     await expect(s.enrollWith(secret())).rejects.toMatchObject({ code: "device_revoked" });
   });
 });

@@ -6,8 +6,8 @@ import { inProcessApp } from "../helpers/app";
 // Seed 003's verification rules and the main token as a credential, in-process;
 // test/e2e/devices.test.ts enrolls over the binary, restarts it and drives the device CLI.
 const SECRET = "device-signing-secret-for-the-tests-0123456789";
-type Server = ReturnType<typeof inProcessApp>;
-const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: SECRET, ...env });
+type Server = Awaited<ReturnType<typeof inProcessApp>>;
+const start = (env: Record<string, string> = {}): Promise<Server> => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: SECRET, ...env });
 
 interface DeviceTokens {
   main_token: string;
@@ -25,7 +25,7 @@ describe("seed 003: verify the short token", () => {
     ["headers", () => "", (s: string) => ({ "x-short-token": s, "x-hardware-fingerprint": "fp-1" })],
     ["a Bearer header", () => "?hardware_fingerprint=fp-1", (s: string) => ({ authorization: `Bearer ${s}` })],
   ] as const)("verifying with %s → 200 valid", async (_, query, headers) => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     const res = await verify(server, query(body.short_token), typeof headers === "function" ? headers(body.short_token) : headers);
     expect(res.status).toBe(200);
@@ -33,7 +33,7 @@ describe("seed 003: verify the short token", () => {
   });
 
   test("the refusals: another fingerprint 403, garbled or unknown 401, revoked 401", async () => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     const mismatch = await verify(server, `?short_token=${body.short_token}&hardware_fingerprint=fp-2`);
     expect(mismatch.status).toBe(403);
@@ -53,7 +53,7 @@ describe("seed 003: verify the short token", () => {
     ["X-Short-Token", () => "", (s: string) => ({ "x-short-token": s })],
     ["a Bearer header", () => "", (s: string) => ({ authorization: `Bearer ${s}` })],
   ])("the short token alone, as %s → 200 with the fingerprint and nothing more", async (_, query, headers) => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     const res = await verify(server, query(body.short_token), headers(body.short_token));
     expect(res.status).toBe(200);
@@ -61,7 +61,7 @@ describe("seed 003: verify the short token", () => {
   });
 
   test("the short token alone is refused as with a fingerprint: unknown, expired, revoked; each refusal counts toward lockout", async () => {
-    const server = start({ ACCESS_TOKEN_EXPIRE_DAY: "1", KEYWARD_MAX_FAILURES: "3" });
+    const server = await start({ ACCESS_TOKEN_EXPIRE_DAY: "1", KEYWARD_MAX_FAILURES: "3" });
     const { body } = await enroll(server, "fp-1");
     server.clock.advance(2 * 86_400_000);
     expect((await verify(server, `?short_token=${body.short_token}`)).body.code).toBe("token_expired");
@@ -75,7 +75,7 @@ describe("seed 003: verify the short token", () => {
   });
 
   test("a request with no short token at all is a 401, not a guess: never counted toward lockout nor audited", async () => {
-    const server = start({ KEYWARD_MAX_FAILURES: "3" });
+    const server = await start({ KEYWARD_MAX_FAILURES: "3" });
     const { body } = await enroll(server, "fp-1");
     for (let i = 0; i < 5; i++) {
       const bare = await verify(server, "");
@@ -86,13 +86,13 @@ describe("seed 003: verify the short token", () => {
     // Not locked out: a wrong guess is still decided (401, not 429), and the good token still passes.
     expect((await verify(server, `?short_token=${"A".repeat(32)}`)).status).toBe(401);
     expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(200);
-    server.audit.flush();
+    await server.audit.flush();
     const failed = (await client(server).get("/api/v1/audit?action=auth.failed")).body as { detail: string; count: number }[];
     expect(failed.map(({ detail, count }) => [detail, count])).toEqual([["short_token unknown", 1]]);
   });
 
   test("a short token checked before is answered without a promise, with or without the fingerprint", async () => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(200);
     const { core } = server;
@@ -102,7 +102,7 @@ describe("seed 003: verify the short token", () => {
   });
 
   test("enrolling the same fingerprint again replaces the earlier tokens", async () => {
-    const server = start();
+    const server = await start();
     const first = (await enroll(server, "fp-1")).body;
     const second = (await enroll(server, "fp-1")).body;
     expect(second.device_id).toBe(first.device_id);
@@ -113,7 +113,7 @@ describe("seed 003: verify the short token", () => {
 
 describe("the main token as a credential", () => {
   test("with the matching X-Hardware-Fingerprint it opens /data and /api/v1/me as the device", async () => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     const headers = { "x-hardware-fingerprint": "fp-1" };
     const me = await client(server, body.main_token).get("/api/v1/me", headers);
@@ -125,7 +125,7 @@ describe("the main token as a credential", () => {
   });
 
   test("JWTs forged by a client are refused: alg none, another algorithm, another key, tampered, expired", async () => {
-    const server = start();
+    const server = await start();
     const { body } = await enroll(server, "fp-1");
     const [header, payload, signature] = body.main_token.split(".");
     const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
@@ -148,7 +148,7 @@ describe("the main token as a credential", () => {
 
 describe("the device list an admin approves from", () => {
   test("with no ?status= a device waiting for approval is listed beside the others; ?status=pending keeps only it", async () => {
-    const server = start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
+    const server = await start({ KEYWARD_DEVICE_ENROLLMENT: "approval" });
     const waiting = (await enroll(server, "fp-waiting")).body as unknown as { device_id: string };
     const approved = (await enroll(server, "fp-approved")).body as unknown as { device_id: string };
     await client(server).post(`/api/v1/devices/${approved.device_id}/approve`);

@@ -76,20 +76,20 @@ describe("device tokens", () => {
   test("a revoked device's tokens stop verifying and it cannot enroll again", async () => {
     const { store, db, signer, enrollNow } = setup();
     const { shortToken, mainToken, device } = await issued(enrollNow());
-    revokeDevice(store, device.id, actor);
+    await revokeDevice(store, device.id, actor);
     expect((await verifyShortToken(db, signer, shortToken, "fp-1")).ok).toBe(false);
     expect((await verifyMainToken(db, signer, mainToken, "fp-1")).ok).toBe(false);
     expect(enrollNow()).rejects.toBeInstanceOf(DomainError);
-    expect(() => approveDevice(store, device.id, actor)).toThrow("A revoked device cannot be approved");
+    await expect(approveDevice(store, device.id, actor)).rejects.toThrow("A revoked device cannot be approved");
   });
 
   test("labels, and the list by status", async () => {
     const { store, db, enrollNow } = setup();
     const { device } = await issued(enrollNow());
-    expect(labelDevice(store, device.id, "  front desk ", actor).label).toBe("front desk");
+    expect((await labelDevice(store, device.id, "  front desk ", actor)).label).toBe("front desk");
     expect(listDevices(db, { status: "active" }).items.map((d) => d.id)).toEqual([device.id]);
     expect(listDevices(db, { status: "pending" }).items).toEqual([]);
-    expect(() => labelDevice(store, "dev_missing", "x", actor)).toThrow("No device dev_missing");
+    await expect(labelDevice(store, "dev_missing", "x", actor)).rejects.toThrow("No device dev_missing");
   });
 
   test.each(["", " ", "x".repeat(513), "tab\there"])("the fingerprint %p is refused", async (fingerprint) => {
@@ -190,9 +190,9 @@ describe("the device-token cache", () => {
     expect((await checker.short(shortToken, "fp-1")).ok).toBe(true);
     const generation = changes.current();
     sightings.seen(device.id);
-    sightings.flush();
+    await sightings.flush();
     expect(changes.current()).toBe(generation);
-    revokeDevice(store, device.id, actor);
+    await revokeDevice(store, device.id, actor);
     expect((await checker.short(shortToken, "fp-1")).ok).toBe(false);
   });
 });

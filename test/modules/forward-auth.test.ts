@@ -5,8 +5,8 @@ import { inProcessApp } from "../helpers/app";
 
 const ADMIN = "test-admin-token-0123456789abcdef";
 
-function forwardAuthApp() {
-  const { app } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+async function forwardAuthApp() {
+  const { app } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
   const call = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://localhost${path}`, init));
   const issue = async (user: string) => {
     const res = await call("/api/v1/tokens", {
@@ -36,7 +36,7 @@ describe("identity headers for names outside ASCII", () => {
   });
 
   test.each(["josé", "名前", "ünïcödé", "Ωμέγα"])("a token for %p passes forward auth: 200, Remote-User percent-encoded, the body as it is", async (name) => {
-    const { call, issue } = forwardAuthApp();
+    const { call, issue } = await forwardAuthApp();
     const token = await issue(name);
     const res = await call("/auth/forward", { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
@@ -49,7 +49,7 @@ describe("identity headers for names outside ASCII", () => {
 
 describe("the keyward_token cookie", () => {
   test.each(["%E0%A4%A", "%", "%zz", "%C3%28"])("a malformed cookie %p is a 401 in the error shape", async (cookie) => {
-    const { call } = forwardAuthApp();
+    const { call } = await forwardAuthApp();
     const res = await call("/auth/forward", { headers: { cookie: `theme=dark; keyward_token=${cookie}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
@@ -57,7 +57,7 @@ describe("the keyward_token cookie", () => {
   });
 
   test("a percent-encoded cookie still carries the token", async () => {
-    const { call, issue } = forwardAuthApp();
+    const { call, issue } = await forwardAuthApp();
     const token = await issue("alice");
     const res = await call("/auth/forward", { headers: { cookie: `keyward_token=${encodeURIComponent(token).replace("k", "%6B")}` } });
     expect(res.status).toBe(200);
@@ -65,8 +65,8 @@ describe("the keyward_token cookie", () => {
 });
 
 /** The app with a core whose every token decision throws, as on a broken or busy database. */
-function appWhoseCoreThrows(error: Error) {
-  const running = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
+async function appWhoseCoreThrows(error: Error) {
+  const running = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN });
   const core = {
     ...running.core,
     token: () => {
@@ -79,7 +79,7 @@ function appWhoseCoreThrows(error: Error) {
 
 describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
   test.each(["/auth/forward", "/auth/request"])("a locked-out address at %s: 401 with Retry-After and WWW-Authenticate, where /data says 429", async (path) => {
-    const { fetch } = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "3" });
+    const { fetch } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "3" });
     for (let i = 0; i < 3; i++) await fetch("/data", { headers: { authorization: `Bearer guess-${i}` } });
     const guess = { headers: { authorization: "Bearer guess-3" } };
     expect((await fetch("/data", guess)).status).toBe(429);
@@ -91,7 +91,7 @@ describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
   });
 
   test.each(["/auth/forward", "/auth/request"])("an internal error at %s: 403 internal_error, fail closed; the detail goes to the log, not the client", async (path) => {
-    const { call, log } = appWhoseCoreThrows(new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db"));
+    const { call, log } = await appWhoseCoreThrows(new Error("SQLITE_CORRUPT at /var/lib/keyward/keyward.db"));
     const res = await call(path);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: "Internal server error", code: "internal_error", detail: "Internal server error" });
@@ -99,7 +99,7 @@ describe("only statuses nginx auth_request passes on (2xx, 401, 403)", () => {
   });
 
   test.each(["/auth/forward", "/auth/request"])("a busy database at %s: 403 database_busy with Retry-After, where other routes say 503", async (path) => {
-    const { call } = appWhoseCoreThrows(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }));
+    const { call } = await appWhoseCoreThrows(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }));
     const res = await call(path);
     expect(res.status).toBe(403);
     expect(res.headers.get("retry-after")).toBe("1");

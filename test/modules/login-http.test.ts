@@ -4,8 +4,8 @@ import { inProcessApp } from "../helpers/app";
 import { scenarios, type App } from "../helpers/scenario";
 
 // Password login and accounts, in-process; test/e2e/login.test.ts logs in over the binary once.
-type Server = ReturnType<typeof inProcessApp>;
-const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+type Server = Awaited<ReturnType<typeof inProcessApp>>;
+const start = (env: Record<string, string> = {}): Promise<Server> => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
 const invalidCredentials = { error: "Invalid credentials", code: "invalid_credentials", detail: "Invalid credentials" };
 
 describe("password login", () => {

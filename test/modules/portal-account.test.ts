@@ -17,7 +17,7 @@ const cookieValue = (res: Response, name: string) =>
 
 /** The portal on, alice (a user) and root (an admin) with passwords, and a way to sign either in. */
 async function accountApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "root", PASSWORD, "admin");
   const signIn = async (username = "alice", password = PASSWORD) => {
@@ -72,7 +72,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     for (const origin of origins) expect((await create(origin)).status).toBe(401);
     const made = await create(FROM_PORTAL);
     expect(made.status).toBe(201);
-    const [event] = listAudit(app.store.db, { action: "token.created" }).items;
+    const [event] = (await listAudit(app.store.db, { action: "token.created" })).items;
     expect(event).toMatchObject({ actor: "root", user: "alice" });
   });
 
@@ -116,7 +116,7 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
   test("with the portal off the cookie is nothing", async () => {
     const on = await accountApp();
     const { console } = await on.signIn();
-    const off = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const off = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     expect((await off.fetch("/api/v1/me", { headers: { cookie: `__Host-keyward_console=${console}` } })).status).toBe(401);
   });
 
@@ -124,8 +124,8 @@ describe("the console cookie opens Keyward's own API, and only that", () => {
     const app = await accountApp({ KEYWARD_MAX_FAILURES: "2" });
     for (let i = 0; i < 3; i++) expect((await app.asConsole("A".repeat(43), "/api/v1/me")).status).toBe(401);
     expect((await client(app, "kw_wrong").get("/api/v1/me")).status).toBe(401);
-    app.flush();
-    expect(listAudit(app.store.db, { action: "auth.failed" }).items.map(({ detail }) => detail)).toContain("session unknown");
+    await app.flush();
+    expect((await listAudit(app.store.db, { action: "auth.failed" })).items.map(({ detail }) => detail)).toContain("session unknown");
   });
 });
 
@@ -167,7 +167,7 @@ describe("changing one's own password from the portal", () => {
 
     expect((await app.fetch("/signin", formPost({ username: "alice", password: PASSWORD }, FROM_PORTAL))).status).toBe(401);
     await app.signIn("alice", NEW_PASSWORD);
-    const [event] = listAudit(app.store.db, { action: "user.updated" }).items;
+    const [event] = (await listAudit(app.store.db, { action: "user.updated" })).items;
     expect(event).toMatchObject({ actor: "alice", user: "alice", detail: "password" });
   });
 
@@ -194,7 +194,7 @@ describe("changing one's own password from the portal", () => {
     const res = await app.changePassword(console, fields);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain(message);
-    expect(listAudit(app.store.db, { action: "login.failed" }).items).toEqual([]);
+    expect((await listAudit(app.store.db, { action: "login.failed" })).items).toEqual([]);
   });
 
   test("from another origin, or with no Origin: 403 before anything else", async () => {

@@ -20,7 +20,7 @@ const cookieValue = (res: Response, name: string) =>
 
 /** The portal on, alice (a user) and root (an admin) with passwords; a hostile client's view of it. */
 async function attackedApp(env: Record<string, string> = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "root", PASSWORD, "admin");
   const signIn = async (username = "alice", password = PASSWORD) => {

@@ -39,7 +39,7 @@ describe("a session at /auth/forward", () => {
       expect(res.status).toBe(403);
     }
     expect((await app.signIn({ username: "alice", password: PASSWORD })).status).toBe(303);
-    app.flush();
+    await app.flush();
     const audit = await client(app).get("/api/v1/audit?action=auth.failed");
     expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ user: "alice", detail: "session insufficient_role" })]));
   });
@@ -97,17 +97,17 @@ describe("a session at /auth/forward", () => {
     const lastSeen = () => app.rows()[0]!.lastSeenAt.getTime() - created;
     app.clock.advance(30_000);
     await app.forward(value);
-    app.flush();
+    await app.flush();
     expect(lastSeen()).toBe(0);
     app.clock.advance(31_000);
     await app.forward(value);
     expect(lastSeen()).toBe(0);
-    app.flush();
+    await app.flush();
     expect(lastSeen()).toBeGreaterThanOrEqual(61_000);
     const written = lastSeen();
     app.clock.advance(20_000);
     await app.forward(value);
-    app.flush();
+    await app.flush();
     expect(lastSeen()).toBe(written);
   });
 
@@ -211,8 +211,8 @@ describe("failed cookies and the lockout", () => {
     const app = await portalApp({ KEYWARD_MAX_FAILURES: "3" });
     for (const planted of ["A".repeat(43), "short", "B".repeat(43), "C".repeat(43)]) expect((await app.forward(planted)).status).toBe(401);
     expect((await app.signIn({ username: "alice", password: PASSWORD })).status).toBe(303);
-    app.flush();
-    const failed = listAudit(app.store.db, { action: "auth.failed" }).items;
+    await app.flush();
+    const failed = (await listAudit(app.store.db, { action: "auth.failed" })).items;
     expect(failed.map(({ detail, count }) => [detail, count]).sort()).toEqual([
       ["session malformed", 1],
       ["session unknown", 3],
@@ -235,11 +235,11 @@ describe("bounded", () => {
     const ended = await app.session();
     await app.signOut(ended);
     await app.session();
-    app.flush();
+    await app.flush();
     expect(app.rows()).toHaveLength(2);
     app.clock.advance(7 * DAY + 2 * HOUR);
     await app.session();
-    app.flush();
+    await app.flush();
     expect(app.rows().map((row) => row.endedAt)).toEqual([null]);
   });
 
@@ -250,7 +250,7 @@ describe("bounded", () => {
     const values = [await app.session(), await app.session()];
     for (const value of values) await app.forward(value);
     await app.signOut(values[0]!);
-    app.flush();
+    await app.flush();
     const bytes = [file, `${file}-wal`].map((f) => (Bun.file(f).size > 0 ? readFileSync(f).toString("latin1") : "")).join("");
     expect(bytes).toContain(app.rows()[0]!.id);
     for (const value of values) expect(bytes.includes(value) ? "stored" : "absent").toBe("absent");

@@ -84,9 +84,9 @@ describe("signing in", () => {
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await locked.text()).toContain("Too many failed attempts");
-    app.flush();
+    await app.flush();
     // Read from the database: the admin's environment token is refused from a locked-out address.
-    expect(listAudit(app.store.db, { action: "login.failed" }).items).toEqual([expect.objectContaining({ user: "alice", count: 3 })]);
+    expect((await listAudit(app.store.db, { action: "login.failed" })).items).toEqual([expect.objectContaining({ user: "alice", count: 3 })]);
   });
 
   test("lab mode hands out no session: a name without a password is a failed sign-in", async () => {
@@ -256,14 +256,14 @@ describe("with no KEYWARD_PUBLIC_URL the portal is off", () => {
     ["POST", "/signout"],
     ["POST", "/account/password"],
   ])("%s %s is a 404 in the error shape", async (method, path) => {
-    const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const res = await app.fetch(path, { method, headers: FROM_PORTAL });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: `No route for ${method} ${path}`, code: "not_found", detail: `No route for ${method} ${path}` });
   });
 
   test("forward auth is as before: a browser without a token gets 401, and a session cookie opens nothing", async () => {
-    const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const res = await app.fetch("/auth/forward", { headers: { ...proxied, cookie: `keyward_session=${"A".repeat(43)}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keyward"');

@@ -17,7 +17,7 @@ const browser = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarde
 
 /** The in-process app with the portal on and alice's and bob's accounts; `signIn` opens a session and returns its cookie value and id. */
 async function sessionsApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
-  const app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env }, {}, options);
   await addAccount(app, "alice", PASSWORD);
   await addAccount(app, "bob", PASSWORD);
   const admin = client(app);
@@ -209,7 +209,7 @@ describe("ending a session", () => {
     const signedOut = await app.signIn();
     await app.fetch("/signout", { method: "POST", headers: { origin: PUBLIC, cookie: `keyward_session=${signedOut.value}` } });
     expect((await app.end(signedOut.id)).status).toBe(404);
-    expect(listAudit(app.store.db, { action: "session.ended" }).items).toHaveLength(1);
+    expect((await listAudit(app.store.db, { action: "session.ended" })).items).toHaveLength(1);
   });
 
   test("one past its lifetimes (here) is ended all the same: the CLI may judge expiry by other settings than a server still honouring it", async () => {
@@ -226,7 +226,7 @@ describe("ending a session", () => {
     const { id } = await app.signIn();
     const statuses = (await Promise.all([app.end(id), app.end(id)])).map((res) => res.status).sort();
     expect(statuses).toEqual([204, 404]);
-    expect(listAudit(app.store.db, { action: "session.ended" }).items).toHaveLength(1);
+    expect((await listAudit(app.store.db, { action: "session.ended" })).items).toHaveLength(1);
   });
 
   test("a path id that cannot be decoded, or is too long, is 422 in the error shape", async () => {
@@ -245,7 +245,7 @@ describe("ending a session", () => {
     expect((await app.forward(value)).status).toBe(200);
     const cli = openDatabase(file);
     try {
-      endSession(cli, id, { name: "cli" }, Date.now());
+      await endSession(cli, id, { name: "cli" }, Date.now());
     } finally {
       cli.close();
     }

@@ -36,7 +36,7 @@ describe("which sessions are open", () => {
 
 describe("the OpenAPI document", () => {
   test("describes the list's fields (no hash) and the end's 204 as an answer without a body", async () => {
-    const app = inProcessApp();
+    const app = await inProcessApp();
     const document = await (await app.fetch("/swagger/json")).json();
     const list = document.paths["/api/v1/sessions"].get;
     expect(list.description).toContain("written at most once a minute");

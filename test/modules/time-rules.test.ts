@@ -9,7 +9,7 @@ const invalid = { error: "Invalid or expired authentication token", code: "inval
 
 describe("tokens end when their time is up", () => {
   test("a token with a short TTL stops working when it expires", async () => {
-    const server = kw();
+    const server = await kw();
     const { token } = (await client(server).post("/api/v1/tokens", { user: "eve", expires_in: "1s" })).body;
     expect((await client(server, token).get("/data")).status).toBe(200);
     server.clock.advance(1_001);
@@ -19,7 +19,7 @@ describe("tokens end when their time is up", () => {
   });
 
   test("rotating with grace: the old token works until the grace period ends, visibly", async () => {
-    const server = kw();
+    const server = await kw();
     const old = (await client(server).post("/api/v1/tokens", { user: "hank" })).body;
     const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`, { grace: "2s" });
     expect(rotated.status).toBe(201);
@@ -34,7 +34,7 @@ describe("tokens end when their time is up", () => {
   });
 
   test("a login token expires with KEYWARD_LOGIN_TTL", async () => {
-    const server = kw({ KEYWARD_LOGIN_TTL: "1s" });
+    const server = await kw({ KEYWARD_LOGIN_TTL: "1s" });
     expect((await client(server).post("/api/v1/users", { username: "carol", password: "correct horse battery" })).status).toBe(201);
     const { token } = (await (await server.fetch("/login", jsonPost({ username: "carol", password: "correct horse battery" }))).json()) as { token: string };
     expect((await client(server, token).get("/data")).status).toBe(200);
@@ -43,7 +43,7 @@ describe("tokens end when their time is up", () => {
   });
 
   test("a device's short token → 401 token_expired once ACCESS_TOKEN_EXPIRE_DAY has passed", async () => {
-    const server = kw({ ACCESS_TOKEN_EXPIRE_DAY: "0.00002" });
+    const server = await kw({ ACCESS_TOKEN_EXPIRE_DAY: "0.00002" });
     const { body } = await client(server, "").post("/api/v1/tokens/main", { hardware_fingerprint: "fp-short-lived" });
     const verify = () => client(server, "").get(`/api/v1/tokens/verify?short_token=${body.short_token}&hardware_fingerprint=fp-short-lived`);
     expect((await verify()).status).toBe(200);
@@ -56,12 +56,12 @@ describe("tokens end when their time is up", () => {
 
 describe("usage is stamped with the clock", () => {
   test("a token's last use is the time of its last request, not of its creation", async () => {
-    const server = kw();
+    const server = await kw();
     const { id, token } = (await client(server).post("/api/v1/tokens", { user: "ursula" })).body;
     server.clock.advance(3_600_000);
     const usedAt = server.clock.now();
     expect((await client(server, token).get("/data")).status).toBe(200);
-    server.flush();
+    await server.flush();
     const record = (await client(server).get(`/api/v1/tokens/${id}`)).body;
     expect(record).toMatchObject({ request_count: 1, last_ip: "127.0.0.1" });
     expect(Date.parse(record.last_used_at)).toBeWithin(usedAt, usedAt + 1_000);
@@ -73,7 +73,7 @@ describe("a lockout lasts KEYWARD_FAILURE_WINDOW", () => {
   const from = (ip: string) => ({ "x-forwarded-for": ip });
 
   test("failed logins from one address lead to 429 with Retry-After, other addresses are unaffected, and it ends after the window", async () => {
-    const server = kw(limits);
+    const server = await kw(limits);
     for (const username of ["ivan", "judy"]) await client(server).post("/api/v1/users", { username, password: "correct horse battery" });
     const attempt = (ip: string, username: string, password: string) => server.fetch("/login", jsonPost({ username, password }, from(ip)));
     for (let i = 0; i < 3; i++) expect((await attempt("10.0.0.66", `nobody${i}`, "guess")).status).toBe(401);
@@ -86,7 +86,7 @@ describe("a lockout lasts KEYWARD_FAILURE_WINDOW", () => {
     expect((await attempt("10.0.0.66", "ivan", "correct horse battery")).status).toBe(429);
     server.clock.advance(20_001);
     expect((await attempt("10.0.0.66", "ivan", "correct horse battery")).status).toBe(200);
-    server.flush();
+    await server.flush();
     const audit = await client(server).get("/api/v1/audit?action=auth.locked");
     expect(audit.body[0]).toMatchObject({ ip: "10.0.0.66" });
   });

@@ -16,9 +16,9 @@ const actor = { name: "admin", ip: "10.0.0.1" };
 /** Logs in through the authentication core, as POST /login does: the issued token, or null. */
 async function login(store: Store, credentials: { name?: string; password?: string }, openLogin = false) {
   const config = { ...resolveConfig({ flags: {}, env: {}, dotenv: {} }), openLogin };
-  const { core } = createServices(store, config, memoryLogger());
+  const { core } = await createServices(store, config, memoryLogger());
   const decision = await core.login({ ...credentials, ip: actor.ip });
-  return decision.ok ? issueLoginToken(store, decision, 3_600_000, actor) : null;
+  return decision.ok ? await issueLoginToken(store, decision, 3_600_000, actor) : null;
 }
 
 async function failure(run: () => Promise<unknown> | unknown): Promise<DomainError> {
@@ -39,7 +39,7 @@ describe("accounts", () => {
     expect(row).toMatchObject({ username: "alice", role: "analyst", disabled: false });
     expect(row.passwordHash).toStartWith("$argon2id$");
     expect(JSON.stringify(sqlite.query("SELECT * FROM users").all())).not.toContain("correct horse");
-    expect(listAudit(db, { limit: 1 }).items[0]).toMatchObject({ action: "user.created", user: "alice" });
+    expect((await listAudit(db, { limit: 1 })).items[0]).toMatchObject({ action: "user.created", user: "alice" });
   });
 
   test("names are unique whatever their case", async () => {
@@ -56,14 +56,14 @@ describe("accounts", () => {
     const store = memoryStore();
     const { db } = store;
     expect((await failure(() => addUser(store, input, actor))).code).toBe(code);
-    expect(listUsers(db).items).toEqual([]);
+    expect((await listUsers(db)).items).toEqual([]);
   });
 
   test("disabling refuses all the user's tokens; enabling restores them", async () => {
     const store = memoryStore();
     const { db } = store;
     await addUser(store, { username: "carol", password: "correct horse" }, actor);
-    const { token } = issueToken(store, { user: "carol", lifetimeMs: 3_600_000, source: "api" }, actor);
+    const { token } = await issueToken(store, { user: "carol", lifetimeMs: 3_600_000, source: "api" }, actor);
     const verifier = new TokenVerifier(store);
     expect(verifier.verify(token, () => "10.0.0.2").ok).toBe(true);
     await updateUser(store, "carol", { disabled: true }, actor);
@@ -77,11 +77,11 @@ describe("accounts", () => {
     const { db } = store;
     await addUser(store, { username: "dave", password: "first password" }, actor);
     const session = await login(store, { name: "dave", password: "first password" });
-    issueToken(store, { user: "dave", lifetimeMs: null, source: "api" }, actor);
+    await issueToken(store, { user: "dave", lifetimeMs: null, source: "api" }, actor);
     await updateUser(store, "dave", { password: "second password" }, actor);
-    const active = listTokens(db, { user: "dave", active: true }).items;
+    const active = (await listTokens(db, { user: "dave", active: true })).items;
     expect(active.map((t) => t.source)).toEqual(["api"]);
-    expect(listTokens(db, { user: "dave" }).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
+    expect((await listTokens(db, { user: "dave" })).items.find((t) => t.id === session!.row.id)?.revokeReason).toBe("password or role changed");
     expect(await login(store, { name: "dave", password: "first password" })).toBeNull();
     expect(await login(store, { name: "dave", password: "second password" })).not.toBeNull();
   });
@@ -90,9 +90,9 @@ describe("accounts", () => {
     const store = memoryStore();
     const { db } = store;
     await addUser(store, { username: "erin", password: "correct horse" }, actor);
-    issueToken(store, { user: "erin", lifetimeMs: null, source: "api" }, actor);
-    removeUser(store, "erin", actor);
-    expect(listTokens(db, { user: "erin", active: true }).items).toEqual([]);
+    await issueToken(store, { user: "erin", lifetimeMs: null, source: "api" }, actor);
+    await removeUser(store, "erin", actor);
+    expect((await listTokens(db, { user: "erin", active: true })).items).toEqual([]);
     expect((await failure(() => getUser(db, "erin"))).kind).toBe("not_found");
   });
 });
@@ -120,26 +120,26 @@ describe("logging in", () => {
     const { db } = store;
     await addUser(store, { username: "gina", password: "correct horse" }, actor);
     expect(await login(store, credentials)).toBeNull();
-    expect(listTokens(db, {}).items).toEqual([]);
+    expect((await listTokens(db, {})).items).toEqual([]);
   });
 
   test("a login whose password changed (or whose account was disabled) during its check gets no token", async () => {
     const store = memoryStore();
     await addUser(store, { username: "alice", password: "correct horse" }, actor);
     const config = resolveConfig({ flags: {}, env: {}, dotenv: {} });
-    const { core } = createServices(store, config, memoryLogger());
+    const { core } = await createServices(store, config, memoryLogger());
     const checked = await core.login({ name: "alice", password: "correct horse", ip: actor.ip });
     if (!checked.ok) throw new Error("the login should pass");
     await updateUser(store, "alice", { password: "battery staple" }, actor);
-    expect(issueLoginToken(store, checked, 3_600_000, actor)).toBeNull();
+    expect(await issueLoginToken(store, checked, 3_600_000, actor)).toBeNull();
 
     const again = await core.login({ name: "alice", password: "battery staple", ip: actor.ip });
     if (!again.ok) throw new Error("the login should pass");
     await updateUser(store, "alice", { disabled: true }, actor);
-    expect(issueLoginToken(store, again, 3_600_000, actor)).toBeNull();
+    expect(await issueLoginToken(store, again, 3_600_000, actor)).toBeNull();
     await updateUser(store, "alice", { disabled: false }, actor);
-    expect(issueLoginToken(store, again, 3_600_000, actor)?.row).toMatchObject({ user: "alice", source: "login" });
-    expect(listTokens(store.db, {}).items.filter((token) => token.source === "login")).toHaveLength(1);
+    expect((await issueLoginToken(store, again, 3_600_000, actor))?.row).toMatchObject({ user: "alice", source: "login" });
+    expect((await listTokens(store.db, {})).items.filter((token) => token.source === "login")).toHaveLength(1);
   });
 
   test("a disabled account cannot log in", async () => {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   // The generated types and the client that uses them resolve openapi-fetch (and its types) from here.
   await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
   // With the sign-in portal on, so that the document holds every route.
-  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
+  const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: "https://auth.home.lan" });
   document = (await (await kw.fetch("/swagger/json")).json()) as OpenApi;
   await Bun.write(join(dir, "keyward.json"), JSON.stringify(document, null, 2));
 });
@@ -101,7 +101,7 @@ describe("the OpenAPI document, read by independent tools", () => {
   }, 30_000);
 
   test("a token's life through that client: every answer is what the document says for its status", async () => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const { middleware, checked, mismatches } = answerChecker();
     const life = await tokenLifecycle({ fetch: (request) => kw.app.handle(request), adminToken: ADMIN_TOKEN, check: middleware });
     expect(life).toMatchObject({

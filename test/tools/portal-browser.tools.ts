@@ -17,11 +17,11 @@ describe.skipIf(!hasChromium)("the sign-in portal in a real browser", () => {
   const PUBLIC = `http://auth.keyward.test:${port}`;
   let browser: Browser;
   let server: ReturnType<typeof Bun.serve>;
-  let app: ReturnType<typeof inProcessApp>;
+  let app: Awaited<ReturnType<typeof inProcessApp>>;
   const posts: (string | null)[] = [];
 
   beforeAll(async () => {
-    app = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "keyward.test" });
+    app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "keyward.test" });
     await addAccount(app, "alice", PASSWORD);
     await addAccount(app, "root", PASSWORD, "admin");
     server = Bun.serve({

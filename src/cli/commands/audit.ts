@@ -17,8 +17,8 @@ export const auditCommand: Command = command({
   },
   run(flags) {
     const request = pageRequest(flags, auditCommand);
-    return withDatabase(flags, (store) => {
-      const page = listAudit(store.db, { ...request, user: flags.user, action: flags.action });
+    return withDatabase(flags, async (store) => {
+      const page = await listAudit(store.db, { ...request, user: flags.user, action: flags.action });
       const events = page.items.map(presentAudit);
       printResult(flags.json, events, () => {
         if (events.length === 0) process.stdout.write("No events.\n");

@@ -26,8 +26,8 @@ export const restoreCommand = command({
   positionals: ["file"],
   options,
   run: (flags, [file]) =>
-    withDatabase(flags, (store, config) => {
-      const { keptAs, applied } = restoreDatabase(store, file);
+    withDatabase(flags, async (store, config) => {
+      const { keptAs, applied } = await restoreDatabase(store, file);
       const migrated = applied.length ? ` (migrated from an older build: ${applied.join(", ")})` : "";
       const db = displayDb(config.db);
       printResult(

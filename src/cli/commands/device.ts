@@ -40,15 +40,15 @@ const list: Command = command({
   },
 });
 
-function action(verb: "approve" | "revoke" | "reset", summary: string, done: string, apply: (store: Store, id: string, config: Config) => DeviceRow): Command {
+function action(verb: "approve" | "revoke" | "reset", summary: string, done: string, apply: (store: Store, id: string, config: Config) => Promise<DeviceRow>): Command {
   return command({
     name: `device ${verb}`,
     summary,
     positionals: ["id"],
     options,
     run: (flags, [id]) =>
-      withDatabase(flags, (store, config) => {
-        report(apply(store, id, config), flags.json, done);
+      withDatabase(flags, async (store, config) => {
+        report(await apply(store, id, config), flags.json, done);
         return 0;
       }),
   });
@@ -60,8 +60,8 @@ const label = command({
   positionals: ["id", "label"],
   options,
   run: (flags, [id, text]) =>
-    withDatabase(flags, (store) => {
-      report(labelDevice(store, id, text, cli), flags.json, "Labelled");
+    withDatabase(flags, async (store) => {
+      report(await labelDevice(store, id, text, cli), flags.json, "Labelled");
       return 0;
     }),
 });

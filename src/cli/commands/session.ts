@@ -36,9 +36,9 @@ const end = command({
   positionals: ["id"],
   options,
   run: (flags, [id]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, async (store) => {
       const now = Date.now();
-      const row = endSession(store, id, cli, now);
+      const row = await endSession(store, id, cli, now);
       printResult(flags.json, { id: row.id, user: row.user, ended_at: new Date(now).toISOString() }, `Ended ${row.id} (${row.user}). A running server refuses it within a second.\n`);
       return 0;
     }),

@@ -49,9 +49,9 @@ const create: Command = command({
   },
   run: (flags, [user, words]) => {
     if (words !== undefined && flags.name !== undefined) throw new UsageError("give the name once: as words after the user, or with --name", create);
-    return withDatabase(flags, (store, config) => {
+    return withDatabase(flags, async (store, config) => {
       const lifetimeMs = flags.expires === undefined ? config.tokenTtl : durationFlag("expires", parseLifetime, flags.expires);
-      const issued = issueToken(
+      const issued = await issueToken(
         store,
         { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli" },
         cli,
@@ -73,8 +73,8 @@ const list: Command = command({
     ...db,
   },
   run: (flags) =>
-    withDatabase(flags, (store) => {
-      const page = listTokens(store.db, { ...pageRequest(flags, list), user: flags.user, active: flags.active ? true : undefined });
+    withDatabase(flags, async (store) => {
+      const page = await listTokens(store.db, { ...pageRequest(flags, list), user: flags.user, active: flags.active ? true : undefined });
       const records = page.items.map((row) => presentToken(row));
       printResult(flags.json, records, () => printTokens(records));
       printNext(page);
@@ -99,8 +99,8 @@ const show = command({
   positionals: ["id|token"],
   options: { ...jsonOption, ...db },
   run: (flags, [id]) =>
-    withDatabase(flags, (store) => {
-      const record = presentToken(getToken(store.db, id));
+    withDatabase(flags, async (store) => {
+      const record = presentToken(await getToken(store.db, id));
       printResult(flags.json, record, () => printRecord(record));
       return 0;
     }),
@@ -112,15 +112,15 @@ const revoke = command({
   positionals: ["id|token?"],
   options: { user: { type: "string", value: "USER", help: "revoke every token of this user" }, ...jsonOption, ...db },
   run: (flags, [id]) =>
-    withDatabase(flags, (store, config) => {
+    withDatabase(flags, async (store, config) => {
       if (flags.user !== undefined) {
-        const revoked = revokeUserTokens(store, flags.user, cli);
+        const revoked = await revokeUserTokens(store, flags.user, cli);
         printResult(flags.json, revoked, `Revoked ${revoked.revoked} token(s) of ${revoked.user}.\n`);
         return 0;
       }
       if (id === undefined) throw new DomainError("invalid", "missing_argument", "Give a token id, or --user USER");
       if (configuredInEnvironment(config, id)) throw envTokenRefusal();
-      const record = presentToken(revokeToken(store, id, cli));
+      const record = presentToken(await revokeToken(store, id, cli));
       printResult(flags.json, record, `Revoked ${record.id} (${record.user}). A running server refuses it within a second.\n`);
       return 0;
     }),
@@ -139,9 +139,9 @@ const rotate = command({
   positionals: ["id"],
   options: { grace: { type: "string", value: "D", help: "how long the old token keeps working, e.g. 24h (default 0s)" }, ...jsonOption, ...db },
   run: (flags, [id]) =>
-    withDatabase(flags, (store) => {
+    withDatabase(flags, async (store) => {
       const graceMs = flags.grace === undefined ? 0 : durationFlag("grace", parseDuration, flags.grace);
-      const rotation = rotateToken(store, id, graceMs, cli);
+      const rotation = await rotateToken(store, id, graceMs, cli);
       printIssued(rotation, flags.json, `Rotated ${rotation.previous.id} to`);
       return 0;
     }),

@@ -30,8 +30,8 @@ const list: Command = command({
   summary: "List users, newest first, a page at a time.",
   options: { ...pageOptions, ...options },
   run: (flags) =>
-    withDatabase(flags, (store) => {
-      const page = listUsers(store.db, pageRequest(flags, list));
+    withDatabase(flags, async (store) => {
+      const page = await listUsers(store.db, pageRequest(flags, list));
       const users = page.items.map(presentUser);
       printResult(flags.json, users, () => {
         if (users.length === 0) process.stdout.write("No users.\n");
@@ -67,7 +67,7 @@ function simple(verb: keyof typeof done, summary: string): Command {
     options,
     run: (flags, [name]) =>
       withDatabase(flags, async (store) => {
-        const row = verb === "remove" ? removeUser(store, name, cli) : await updateUser(store, name, { disabled: verb === "disable" }, cli);
+        const row = verb === "remove" ? await removeUser(store, name, cli) : await updateUser(store, name, { disabled: verb === "disable" }, cli);
         printResult(flags.json, presentUser(row), `${done[verb]} ${row.username}.\n`);
         return 0;
       }),

@@ -9,9 +9,9 @@ import { listAudit, type AuditQueue } from "./service";
 export const auditRoutes = ({ db, auth, queue }: { db: Db; auth: ReturnType<typeof authentication>; queue: AuditQueue }) =>
   new Elysia({ name: "keyward/audit", detail: { tags: ["Audit"] } }).use(auth).get(
     "/api/v1/audit",
-    ({ query, set }) => {
-      queue.flush();
-      return answerPage(set, listAudit(db, query), presentAudit);
+    async ({ query, set }) => {
+      await queue.flush();
+      return answerPage(set, await listAudit(db, query), presentAudit);
     },
     {
       auth: "admin",

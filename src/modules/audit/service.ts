@@ -38,8 +38,8 @@ export interface AuditEntry {
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
-export function recordAudit(db: Db, entry: AuditEntry, at = new Date()): void {
-  db.insert(auditEvents).values({ ...entry, at }).run();
+export async function recordAudit(db: Db, entry: AuditEntry, at = new Date()): Promise<void> {
+  await db.insert(auditEvents).values({ ...entry, at });
 }
 
 export interface AuditFilter extends PageRequest {
@@ -58,12 +58,12 @@ const keyset = new Keyset<AuditRow>("audit", auditEvents.at, auditEvents.id, (ro
 const subject = (text: string) => (/^dev_[0-9A-Za-z]{16}$/.test(text.trim()) ? text.trim() : normalizeUser(text));
 
 /** One page of the audit log, newest first. */
-export function listAudit(db: Db, filter: AuditFilter): Page<AuditRow> {
+export async function listAudit(db: Db, filter: AuditFilter): Promise<Page<AuditRow>> {
   const { after, order, fetch } = keyset.plan(filter);
   const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(auditEvents.user, subject(filter.user)));
   if (filter.action !== undefined) where.push(eq(auditEvents.action, filter.action));
-  return keyset.page(db.select().from(auditEvents).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
+  return keyset.page(await db.select().from(auditEvents).where(and(...where)).orderBy(...order).limit(fetch), filter);
 }
 
 /** Failures alike in all but time are one row per window of this length, with a count. */
@@ -99,6 +99,7 @@ export class AuditQueue {
   /** Rows inserted by the flush under way: remembered in `rows` only once it commits. */
   private inserted = new Map<string, number>();
   private prunedAt = -Infinity;
+  private flushing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Pick<Store, "bookkeeping">,
@@ -113,8 +114,8 @@ export class AuditQueue {
         const coarse = { action: entry.action, detail: "from more sources than the audit queue holds" };
         return [keyOf(coarse, at), { entry: coarse, at, count }];
       },
-      write: (tx, batch) => {
-        for (const [key, pending] of batch) this.write(tx, key, pending);
+      write: async (tx, batch) => {
+        for (const [key, pending] of batch) await this.write(tx, key, pending);
       },
     });
   }
@@ -124,29 +125,38 @@ export class AuditQueue {
     this.buffer.add(keyOf(entry, at), { entry, at, count: 1 });
   }
 
-  /** Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. */
-  flush(): void {
+  /**
+   * Writes the queue (kept on failure, and the error rethrown), and prunes once a minute. Flushes
+   * take turns: each must learn the ids of the rows it inserted, and no other's.
+   */
+  flush(): Promise<void> {
+    const flushed = this.flushing.then(() => this.flushOnce());
+    this.flushing = flushed.catch(() => undefined);
+    return flushed;
+  }
+
+  private async flushOnce(): Promise<void> {
     const now = this.clock();
     this.inserted = new Map();
-    this.buffer.flush();
+    await this.buffer.flush();
     const window = Math.floor(now / AUDIT_WINDOW_MS);
     for (const [key, row] of this.rows) if (row.window < window) this.rows.delete(key);
     for (const [key, id] of this.inserted) if (this.rows.size < this.capacity) this.rows.set(key, { id, window: windowOf(key) });
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      this.store.bookkeeping((tx) => pruneAudit(tx, this.retention, now));
+      await this.store.bookkeeping((tx) => pruneAudit(tx, this.retention, now));
       this.prunedAt = now;
     }
   }
 
-  private write(tx: Transaction, key: string, { entry, at, count }: Pending): void {
+  private async write(tx: Transaction, key: string, { entry, at, count }: Pending): Promise<void> {
     const row = this.rows.get(key);
     if (row) {
-      const added = tx.update(auditEvents).set({ count: sql`${auditEvents.count} + ${count}` }).where(eq(auditEvents.id, row.id)).returning({ id: auditEvents.id }).get();
+      const [added] = await tx.update(auditEvents).set({ count: sql`${auditEvents.count} + ${count}` }).where(eq(auditEvents.id, row.id)).returning({ id: auditEvents.id });
       // The row may have been pruned meanwhile: then the count starts a new one.
       if (added) return;
     }
-    const { id } = tx.insert(auditEvents).values({ ...entry, at: new Date(at), count }).returning({ id: auditEvents.id }).get()!;
-    this.inserted.set(key, id);
+    const [inserted] = await tx.insert(auditEvents).values({ ...entry, at: new Date(at), count }).returning({ id: auditEvents.id });
+    this.inserted.set(key, inserted!.id);
   }
 }
 
@@ -157,10 +167,10 @@ function keyOf({ action, ip, user, tokenId, detail }: AuditEntry, at: number): s
 const windowOf = (key: string): number => JSON.parse(key)[0];
 
 /** Deletes rows past the retention's age, then the oldest past its row cap. */
-export function pruneAudit(db: Db | Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): void {
-  if (maxAgeMs !== null) db.delete(auditEvents).where(lt(auditEvents.at, new Date(now - maxAgeMs))).run();
-  const rows = db.select({ n: count() }).from(auditEvents).get()!.n;
+export async function pruneAudit(db: Db | Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): Promise<void> {
+  if (maxAgeMs !== null) await db.delete(auditEvents).where(lt(auditEvents.at, new Date(now - maxAgeMs)));
+  const rows = (await db.select({ n: count() }).from(auditEvents))[0]?.n ?? 0;
   if (rows <= maxRows) return;
   const oldest = db.select({ id: auditEvents.id }).from(auditEvents).orderBy(asc(auditEvents.at), asc(auditEvents.id)).limit(rows - maxRows);
-  db.delete(auditEvents).where(inArray(auditEvents.id, oldest)).run();
+  await db.delete(auditEvents).where(inArray(auditEvents.id, oldest));
 }

@@ -56,7 +56,7 @@ export async function enroll(
   const { grant } = input;
   let device = findByFingerprint(db, fingerprint);
   if (!device) {
-    const created = create(db, fingerprint, grant.kind === "secret", actor, now);
+    const created = await create(db, fingerprint, grant.kind === "secret", actor, now);
     // Lost a race with another request for the same fingerprint: that one made the device.
     if (!created) device = findByFingerprint(db, fingerprint)!;
     else if (created.row.status === "pending") return { status: "pending", device: created.row, enrollmentSecret: created.secret };
@@ -93,7 +93,7 @@ export async function enroll(
   }
 }
 
-function create(db: Db, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
+async function create(db: Db, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
   const secret = pending ? newEnrollmentSecret() : null;
   const row = db
     .insert(devices)
@@ -102,7 +102,7 @@ function create(db: Db, fingerprint: string, pending: boolean, actor: Actor, now
     .returning()
     .get();
   if (!row) return undefined;
-  recordAudit(db, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
+  await recordAudit(db, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
   return { row, secret };
 }
 
@@ -143,7 +143,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
   const mainToken = await signer.sign(claims);
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
-  const claimed = store.write((tx) => {
+  const claimed = await store.write(async (tx) => {
     if (!claim(tx)) return false;
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
     tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now)))).run();
@@ -151,7 +151,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
       .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt })
       .run();
     tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
-    recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip, detail: how }, now);
+    await recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip, detail: how }, now);
     return true;
   });
   if (!claimed) return { status: "refused", device, reason: "stale_credential" };
@@ -159,8 +159,8 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
 }
 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
-export function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return store.write((tx) => {
+export async function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
+  return store.write(async (tx) => {
     const device = getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
     if (device.status === "active") return device;
@@ -169,7 +169,7 @@ export function approveDevice(store: Store, id: string, actor: Actor, now = new 
       throw new DomainError("conflict", "enrollment_not_requested", "This device holds no enrollment secret yet: approve it after it enrolls again");
     }
     const approved = tx.update(devices).set({ status: "active" }).where(eq(devices.id, id)).returning().get();
-    recordAudit(tx, { action: "device.approved", actor: actor.name, user: id, ip: actor.ip }, now);
+    await recordAudit(tx, { action: "device.approved", actor: actor.name, user: id, ip: actor.ip }, now);
     return approved;
   });
 }
@@ -179,8 +179,8 @@ export function approveDevice(store: Store, id: string, actor: Actor, now = new 
  * tokens stop working and it is treated as new under the current policy, so under `approval` it
  * is pending again and its next enrollment is handed a new secret.
  */
-export function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): DeviceRow {
-  return store.write((tx) => {
+export async function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): Promise<DeviceRow> {
+  return store.write(async (tx) => {
     if (getDevice(tx, id).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
     const reset = tx
@@ -189,7 +189,7 @@ export function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, 
       .where(eq(devices.id, id))
       .returning()
       .get();
-    recordAudit(tx, { action: "device.reset", actor: actor.name, user: id, ip: actor.ip }, now);
+    await recordAudit(tx, { action: "device.reset", actor: actor.name, user: id, ip: actor.ip }, now);
     return reset;
   });
 }

@@ -173,8 +173,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         },
       },
     )
-    .get("/api/v1/devices", ({ query, set }) => {
-      sightings.flush();
+    .get("/api/v1/devices", async ({ query, set }) => {
+      await sightings.flush();
       return answerPage(set, listDevices(store.db, query), presentDevice);
     }, {
       auth: "admin",
@@ -182,8 +182,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: withFailures({ 200: pageOf(DeviceRecord) }, "credential", "input"),
       detail: { summary: "List devices", description: "Newest first, `limit` at a time; the X-Next-Cursor header leads to the next page. Filter by status." },
     })
-    .post("/api/v1/devices/:id/approve", ({ params, actor }) => {
-      const approved = approveDevice(store, params.id, actor());
+    .post("/api/v1/devices/:id/approve", async ({ params, actor }) => {
+      const approved = await approveDevice(store, params.id, actor());
       return presentDevice(approved);
     }, {
       auth: "admin",
@@ -194,8 +194,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         description: "It collects its tokens by enrolling again with its enrollment_secret. 409 enrollment_not_requested when it holds no secret yet (it was reset and has not enrolled since).",
       },
     })
-    .post("/api/v1/devices/:id/reset", ({ params, actor }) => {
-      const reset = resetDevice(store, params.id, deps.policy, actor());
+    .post("/api/v1/devices/:id/reset", async ({ params, actor }) => {
+      const reset = await resetDevice(store, params.id, deps.policy, actor());
       return presentDevice(reset);
     }, {
       auth: "admin",
@@ -207,8 +207,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           "For a device that lost its token or let it expire. Its tokens stop verifying at once, and it is treated as new under the current policy: under approval it is pending again, its next enrollment gets a new enrollment_secret, and an admin approves it again.",
       },
     })
-    .post("/api/v1/devices/:id/revoke", ({ params, actor }) => {
-      const revoked = revokeDevice(store, params.id, actor());
+    .post("/api/v1/devices/:id/revoke", async ({ params, actor }) => {
+      const revoked = await revokeDevice(store, params.id, actor());
       return presentDevice(revoked);
     }, {
       auth: "admin",
@@ -216,7 +216,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
       response: withFailures({ 200: DeviceRecord, 404: ErrorBody }, "credential", "input"),
       detail: { summary: "Revoke a device", description: "All its tokens stop verifying at once, and it cannot enroll again." },
     })
-    .patch("/api/v1/devices/:id", ({ params, body, actor }) => presentDevice(labelDevice(store, params.id, body.label, actor())), {
+    .patch("/api/v1/devices/:id", async ({ params, body, actor }) => presentDevice(await labelDevice(store, params.id, body.label, actor())), {
       auth: "admin",
       params: IdParams,
       body: LabelBody,

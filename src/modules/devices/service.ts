@@ -93,25 +93,25 @@ export function getDevice(db: Db, id: string): DeviceRow {
 }
 
 /** Revokes the device and every token it holds. */
-export function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): DeviceRow {
-  return store.write((tx) => {
+export async function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
+  return store.write(async (tx) => {
     getDevice(tx, id);
     const revoked = tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning().get();
     tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
-    recordAudit(tx, { action: "device.revoked", actor: actor.name, user: id, ip: actor.ip }, now);
+    await recordAudit(tx, { action: "device.revoked", actor: actor.name, user: id, ip: actor.ip }, now);
     return revoked;
   });
 }
 
-export function labelDevice(store: Store, id: string, label: string | null, actor: Actor, now = new Date()): DeviceRow {
+export async function labelDevice(store: Store, id: string, label: string | null, actor: Actor, now = new Date()): Promise<DeviceRow> {
   const text = label?.trim() || null;
   if (text !== null && (text.length > 100 || /\p{Cc}/u.test(text))) {
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
   }
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     getDevice(tx, id);
     const labelled = tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning().get();
-    recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
+    await recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
     return labelled;
   });
 }
@@ -142,7 +142,7 @@ export class DeviceSightings {
     this.buffer.add(deviceId, at);
   }
 
-  flush(): void {
-    this.buffer.flush();
+  flush(): Promise<void> {
+    return this.buffer.flush();
   }
 }

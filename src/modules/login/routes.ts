@@ -26,7 +26,7 @@ export const loginRoutes = ({ store, core, addressOf, lifetimeMs }: LoginRouteDe
       const name = body?.username ?? body?.id;
       const decision = await core.login({ name, password: body?.password, ip });
       if (!decision.ok) return refuse({ set, status }, decision);
-      const issued = issueLoginToken(store, decision, lifetimeMs, { name: decision.user, ip });
+      const issued = await issueLoginToken(store, decision, lifetimeMs, { name: decision.user, ip });
       if (issued === null) return refuse({ set, status }, { ok: false, reason: "invalid_credentials", credential: "password" });
       return { message: "Login successful" as const, token: issued.token, expires_at: issued.row.expiresAt?.toISOString() ?? null };
     },

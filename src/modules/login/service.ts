@@ -10,11 +10,11 @@ import { issueToken, issueTokenIn, type Actor, type IssuedToken } from "../token
  * while its password was being checked: that change ends login tokens, and this one must not
  * outlive it.
  */
-export function issueLoginToken(store: Store, who: LoggedIn, lifetimeMs: number | null, actor: Actor): IssuedToken | null {
+export async function issueLoginToken(store: Store, who: LoggedIn, lifetimeMs: number | null, actor: Actor): Promise<IssuedToken | null> {
   if (who.lab) return issueToken(store, { user: who.user, name: "open login", lifetimeMs, source: "lab" }, actor);
   const { passwordHash } = who;
   if (passwordHash === null) return null;
-  return store.write((tx) =>
-    accountUnchanged(tx, who.user, passwordHash) ? issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
+  return store.write(async (tx) =>
+    accountUnchanged(tx, who.user, passwordHash) ? await issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
   );
 }

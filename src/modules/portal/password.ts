@@ -61,6 +61,6 @@ export async function changeOwnPassword(
     if (error instanceof DomainError && error.kind !== "invalid") return refused(409, "Your account was changed meanwhile. Sign in again.");
     throw error;
   }
-  const session = sessions.start(user, hash, ip, now());
+  const session = await sessions.start(user, hash, ip, now());
   return session === null ? refused(409, "Your account was changed meanwhile. Sign in again.") : { ok: true, values: session.values };
 }

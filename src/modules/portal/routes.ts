@@ -89,7 +89,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
           }
           return status(401, signInPage({ rd, message: WRONG }));
         }
-        const session = decision.passwordHash === null ? null : sessions.start(decision.user, decision.passwordHash, ip, now());
+        const session = decision.passwordHash === null ? null : await sessions.start(decision.user, decision.passwordHash, ip, now());
         if (session === null) {
           html(set);
           return status(401, signInPage({ rd, message: WRONG }));

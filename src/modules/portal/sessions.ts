@@ -108,7 +108,7 @@ export class Sessions {
    * was checked against and is not disabled: a password change (which ends the user's sessions)
    * committed during the argon2id check would otherwise be outlived by this one. Null if not.
    */
-  start(user: string, passwordHash: string, ip: string, now: number): { id: string; values: Record<SessionCookie, string> } | null {
+  async start(user: string, passwordHash: string, ip: string, now: number): Promise<{ id: string; values: Record<SessionCookie, string> } | null> {
     const values = { domain: randomValue(), console: randomValue() };
     const id = `ses_${randomBase62(16)}`;
     const at = new Date(now);
@@ -165,10 +165,10 @@ export class Sessions {
   }
 
   /** Writes the uses held (kept on failure, and the error rethrown), and prunes once a minute. */
-  flush(now: number): void {
-    this.seenBuffer.flush();
+  async flush(now: number): Promise<void> {
+    await this.seenBuffer.flush();
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
-    this.store.bookkeeping((tx) => pruneSessions(tx, this.lifetimes, now));
+    await this.store.bookkeeping((tx) => pruneSessions(tx, this.lifetimes, now));
     this.prunedAt = now;
   }
 

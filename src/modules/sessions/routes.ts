@@ -21,10 +21,10 @@ export const sessionRoutes = ({ store, auth, sessions, now }: SessionRouteDeps) 
     .use(auth)
     .get(
       "",
-      ({ query, set }) => {
+      async ({ query, set }) => {
         const at = now();
         // The uses held in memory are written first, so the list judges idleness as /auth/forward does.
-        sessions.flush(at);
+        await sessions.flush(at);
         return answerPage(set, listSessions(store.db, sessions.lifetimes, query, at), (row) => presentSession(row, sessions.lifetimes));
       },
       {
@@ -40,8 +40,8 @@ export const sessionRoutes = ({ store, auth, sessions, now }: SessionRouteDeps) 
     )
     .delete(
       "/:id",
-      ({ params, actor, status }) => {
-        endSession(store, params.id, actor(), now());
+      async ({ params, actor, status }) => {
+        await endSession(store, params.id, actor(), now());
         return status(204, undefined);
       },
       {

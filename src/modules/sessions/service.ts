@@ -42,13 +42,13 @@ export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: Sessio
  * CLI may be run with other KEYWARD_SESSION_* settings than the server, and a session the server
  * still honours must never be "not found".
  */
-export function endSession(store: Store, id: string, actor: Actor, now: number): SessionRow {
+export async function endSession(store: Store, id: string, actor: Actor, now: number): Promise<SessionRow> {
   const at = new Date(now);
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();
     if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
     tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id)).run();
-    recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);
+    await recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);
     return row;
   });
 }

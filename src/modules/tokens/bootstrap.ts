@@ -10,21 +10,21 @@ import { issueTokenIn, type IssuedToken } from "./service";
  * On a server nobody can administer yet (no admin token that still works), creates one so the
  * operator can start. Returns it (to be printed once), or null when an admin token exists.
  */
-export function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): IssuedToken | null {
-  return store.write((tx) => {
-    const working = tx
+export async function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): Promise<IssuedToken | null> {
+  return store.write(async (tx) => {
+    const [working] = await tx
       .select({ id: tokens.id })
       .from(tokens)
       .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now)))
-      .get();
+      .limit(1);
     if (working) return null;
-    const issued = issueTokenIn(
+    const issued = await issueTokenIn(
       tx,
       { user: "admin", role: ADMIN_ROLE, name: "first admin token", lifetimeMs, source: "bootstrap" },
       { name: "system" },
       now,
     );
-    recordAudit(tx, { action: "admin.bootstrap", actor: "system", user: "admin", tokenId: issued.row.id }, now);
+    await recordAudit(tx, { action: "admin.bootstrap", actor: "system", user: "admin", tokenId: issued.row.id }, now);
     return issued;
   });
 }

@@ -31,39 +31,38 @@ const LEFT_ENVIRONMENT = "removed from the environment";
  * Returns the configured hashes, which the verifier looks up like any token, and the configured
  * values that stay refused, described by their hint.
  */
-export function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): { hashes: Set<string>; refused: string[] } {
+export async function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): Promise<{ hashes: Set<string>; refused: string[] }> {
   const wanted = wantedTokens(settings);
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const refused: string[] = [];
     for (const want of wanted.values()) {
-      retireLabTokens(tx, want.user, now);
-      const existing = tx.select().from(tokens).where(eq(tokens.hash, want.hash)).get();
+      await retireLabTokens(tx, want.user, now);
+      const [existing] = await tx.select().from(tokens).where(eq(tokens.hash, want.hash));
       if (!existing) {
-        tx.insert(tokens).values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null }).run();
+        await tx.insert(tokens).values({ ...want, id: newTokenId(), source: "env", createdAt: now, expiresAt: null });
       } else if (existing.revokedAt === null || existing.revokeReason === LEFT_ENVIRONMENT) {
-        tx.update(tokens)
+        await tx
+          .update(tokens)
           .set({ ...want, source: "env", revokedAt: null, revokeReason: null, expiresAt: null })
-          .where(eq(tokens.id, existing.id))
-          .run();
+          .where(eq(tokens.id, existing.id));
       } else {
-        tx.update(tokens).set({ hint: want.hint }).where(eq(tokens.id, existing.id)).run();
+        await tx.update(tokens).set({ hint: want.hint }).where(eq(tokens.id, existing.id));
         refused.push(`${want.hint} (${existing.revokeReason})`);
       }
     }
-    const retired = tx
+    const retired = await tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: LEFT_ENVIRONMENT })
       .where(and(eq(tokens.source, "env"), isNull(tokens.revokedAt), notInArray(tokens.hash, [...wanted.keys()])))
-      .returning()
-      .all();
+      .returning();
     for (const row of retired) {
-      recordAudit(tx, { action: "token.env_removed", actor: "system", user: row.user, tokenId: row.id, detail: `no longer in ${row.name}` }, now);
+      await recordAudit(tx, { action: "token.env_removed", actor: "system", user: row.user, tokenId: row.id, detail: `no longer in ${row.name}` }, now);
     }
     // Older builds kept the last characters of the operator's secret as the hint.
-    tx.update(tokens)
+    await tx
+      .update(tokens)
       .set({ hint: sql`${tokens.name}` })
-      .where(and(eq(tokens.source, "env"), notInArray(tokens.hash, [...wanted.keys()])))
-      .run();
+      .where(and(eq(tokens.source, "env"), notInArray(tokens.hash, [...wanted.keys()])));
     return { hashes: new Set(wanted.keys()), refused };
   });
 }

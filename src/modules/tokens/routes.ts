@@ -41,9 +41,9 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     .use(auth)
     .post(
       "",
-      ({ body, actor, status }) => {
+      async ({ body, actor, status }) => {
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
-        const { token, row } = issueToken(
+        const { token, row } = await issueToken(
           store,
           { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api" },
           actor(),
@@ -62,9 +62,9 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     )
     .get(
       "",
-      ({ query, set }) => {
-        usage.flush();
-        return answerPage(set, listTokens(store.db, query), presentToken);
+      async ({ query, set }) => {
+        await usage.flush();
+        return answerPage(set, await listTokens(store.db, query), presentToken);
       },
       {
         auth: "admin",
@@ -78,8 +78,8 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     )
     .post(
       "/revoke",
-      ({ body, actor }) => {
-        const revoked = revokeUserTokens(store, body.user, actor());
+      async ({ body, actor }) => {
+        const revoked = await revokeUserTokens(store, body.user, actor());
         return revoked;
       },
       {
@@ -94,9 +94,9 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     )
     .get(
       "/:id",
-      ({ params }) => {
-        usage.flush();
-        return presentToken(getToken(store.db, params.id));
+      async ({ params }) => {
+        await usage.flush();
+        return presentToken(await getToken(store.db, params.id));
       },
       {
         auth: "admin",
@@ -107,8 +107,8 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     )
     .delete(
       "/:id",
-      ({ params, actor }) => {
-        const row = revokeToken(store, params.id, actor());
+      async ({ params, actor }) => {
+        const row = await revokeToken(store, params.id, actor());
         return presentToken(row);
       },
       {
@@ -123,9 +123,9 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
     )
     .post(
       "/:id/rotate",
-      ({ params, body, actor, status }) => {
+      async ({ params, body, actor, status }) => {
         const graceMs = body?.grace === undefined ? 0 : duration("grace", parseDuration, body.grace);
-        const { token, row } = rotateToken(store, params.id, graceMs, actor());
+        const { token, row } = await rotateToken(store, params.id, graceMs, actor());
         return status(201, { token, ...presentToken(row) });
       },
       {

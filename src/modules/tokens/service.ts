@@ -39,19 +39,19 @@ export interface IssuedToken {
 export const newTokenId = () => `tok_${randomBase62(16)}`;
 
 /** Creates a token; its plaintext exists only in the return value. A bad request is refused before the write begins. */
-export function issueToken(store: Store, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+export async function issueToken(store: Store, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
   const values = validateIssue(request, now);
   return store.write((tx) => recordIssue(tx, values, actor, now));
 }
 
 /** issueToken as part of a write the caller holds (a login's account check, the first admin token). */
-export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): IssuedToken {
+export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
   return recordIssue(tx, validateIssue(request, now), actor, now);
 }
 
-function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): IssuedToken {
-  const issued = insertToken(tx, values);
-  recordAudit(
+async function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): Promise<IssuedToken> {
+  const issued = await insertToken(tx, values);
+  await recordAudit(
     tx,
     { action: "token.created", actor: actor.name, user: issued.row.user, tokenId: issued.row.id, ip: actor.ip, detail: `role ${issued.row.role}, source ${issued.row.source}` },
     now,
@@ -77,15 +77,14 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
   };
 }
 
-function insertToken(db: Db, values: NewToken): IssuedToken {
-  if (values.source !== "lab") retireLabTokens(db, values.user, values.createdAt);
+async function insertToken(db: Db, values: NewToken): Promise<IssuedToken> {
+  if (values.source !== "lab") await retireLabTokens(db, values.user, values.createdAt);
   const token = generateToken();
-  const row = db
+  const [row] = await db
     .insert(tokens)
     .values({ ...values, id: newTokenId(), hash: hashToken(token), hint: tokenHint(token) })
-    .returning()
-    .get();
-  return { token, row };
+    .returning();
+  return { token, row: row! };
 }
 
 /**
@@ -93,16 +92,15 @@ function insertToken(db: Db, values: NewToken): IssuedToken {
  * account, a token of another kind, an environment label), the lab tokens for it stop, so they
  * never speak for that someone.
  */
-export function retireLabTokens(db: Db, user: string, now: Date): void {
-  const retired = db
+export async function retireLabTokens(db: Db, user: string, now: Date): Promise<void> {
+  const retired = await db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
     // A literal, not a bound parameter: only then can SQLite use the partial index tokens_lab_user_idx.
     .where(and(eq(tokens.user, user), sql`${tokens.source} = 'lab'`, liveAt(now)))
-    .returning({ id: tokens.id })
-    .all();
+    .returning({ id: tokens.id });
   if (retired.length > 0) {
-    recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
+    await recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
   }
 }
 
@@ -125,22 +123,22 @@ export interface TokenFilter extends PageRequest {
 const keyset = new Keyset<TokenRow>("tokens", tokens.createdAt, tokens.id, (row) => [row.createdAt, row.id]);
 
 /** One page of tokens, newest first. */
-export function listTokens(db: Db, filter: TokenFilter, now = new Date()): Page<TokenRow> {
+export async function listTokens(db: Db, filter: TokenFilter, now = new Date()): Promise<Page<TokenRow>> {
   const { after, order, fetch } = keyset.plan(filter);
   const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(tokens.user, normalizeUser(filter.user)));
   if (filter.active !== undefined) where.push(filter.active ? liveAt(now) : notLiveAt(now));
-  return keyset.page(db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
+  return keyset.page(await db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch), filter);
 }
 
 /**
  * Finds a token by its id, or by the token itself (as the multi-token manager's CLI revokes:
  * `revoke <token>`), an environment value included: it can look like anything.
  */
-export function getToken(db: Db, idOrToken: string): TokenRow {
+export async function getToken(db: Db, idOrToken: string): Promise<TokenRow> {
   const byValue = eq(tokens.hash, hashToken(idOrToken));
   const where = looksLikeToken(idOrToken) ? byValue : or(eq(tokens.id, idOrToken), byValue);
-  const row = db.select().from(tokens).where(where).get();
+  const [row] = await db.select().from(tokens).where(where);
   if (!row) throw new DomainError("not_found", "token_not_found", `No token with id ${idOrToken.startsWith("tok_") ? idOrToken : "like that"}`);
   return row;
 }
@@ -158,37 +156,31 @@ function refuseEnvToken(row: TokenRow): void {
 }
 
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
-export function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): TokenRow {
-  return store.write((tx) => {
-    const row = getToken(tx, idOrToken);
+export async function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): Promise<TokenRow> {
+  return store.write(async (tx) => {
+    const row = await getToken(tx, idOrToken);
     refuseEnvToken(row);
     if (whyNotLive(row, now) === "revoked") return row;
-    const updated = tx
-      .update(tokens)
-      .set({ revokedAt: now, revokeReason: "revoked" })
-      .where(eq(tokens.id, row.id))
-      .returning()
-      .get();
-    recordAudit(tx, { action: "token.revoked", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip }, now);
-    return updated;
+    const [updated] = await tx.update(tokens).set({ revokedAt: now, revokeReason: "revoked" }).where(eq(tokens.id, row.id)).returning();
+    await recordAudit(tx, { action: "token.revoked", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip }, now);
+    return updated!;
   });
 }
 
 /** Revokes every working token of one user (by any spelling of the name): the name as stored, and how many. */
-export function revokeUserTokens(store: Store, user: string, actor: Actor, reason = "revoked", now = new Date()): { user: string; revoked: number } {
+export async function revokeUserTokens(store: Store, user: string, actor: Actor, reason = "revoked", now = new Date()): Promise<{ user: string; revoked: number }> {
   const name = normalizeUser(user);
   return store.write((tx) => revokeUserTokensIn(tx, name, actor, reason, now));
 }
 
 /** revokeUserTokens as part of a write the caller holds (removing the user), for the name as stored. */
-export function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): { user: string; revoked: number } {
-  const revoked = tx
+export async function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): Promise<{ user: string; revoked: number }> {
+  const revoked = await tx
     .update(tokens)
     .set({ revokedAt: now, revokeReason: reason })
     .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
-    .returning({ id: tokens.id })
-    .all();
-  recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
+    .returning({ id: tokens.id });
+  await recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
   return { user: name, revoked: revoked.length };
 }
 
@@ -201,9 +193,9 @@ export interface Rotation extends IssuedToken {
  * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
  * with the old token revoked and no successor.
  */
-export function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Rotation {
-  return store.write((tx) => {
-    const old = getToken(tx, id);
+export async function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Promise<Rotation> {
+  return store.write(async (tx) => {
+    const old = await getToken(tx, id);
     refuseEnvToken(old);
     if (!isLive(old, now)) {
       throw new DomainError("conflict", "token_inactive", "Only a token that still works can be rotated");
@@ -212,7 +204,7 @@ export function rotateToken(store: Store, id: string, graceMs: number, actor: Ac
       throw new DomainError("conflict", "already_rotated", `This token was already rotated to ${old.replacedBy}`);
     }
     const lifetime = old.expiresAt === null ? null : old.expiresAt.getTime() - old.createdAt.getTime();
-    const issued = insertToken(tx, {
+    const issued = await insertToken(tx, {
       user: old.user,
       name: old.name,
       role: old.role,
@@ -222,17 +214,16 @@ export function rotateToken(store: Store, id: string, graceMs: number, actor: Ac
       allowedIps: old.allowedIps,
     });
     const endsAt = new Date(now.getTime() + graceMs);
-    const previous = tx
+    const [previous] = await tx
       .update(tokens)
       .set({ revokedAt: endsAt, revokeReason: "rotated", replacedBy: issued.row.id })
       .where(eq(tokens.id, old.id))
-      .returning()
-      .get();
-    recordAudit(
+      .returning();
+    await recordAudit(
       tx,
       { action: "token.rotated", actor: actor.name, user: old.user, tokenId: old.id, ip: actor.ip, detail: `successor ${issued.row.id}, old one ends ${endsAt.toISOString()}` },
       now,
     );
-    return { ...issued, previous };
+    return { ...issued, previous: previous! };
   });
 }

@@ -26,16 +26,16 @@ export class UsageTracker {
       capacity,
       merge: (earlier, later) => ({ ...later, count: earlier.count + later.count }),
       overflow: (_, use) => [UNATTRIBUTED, use],
-      write(tx, batch) {
+      async write(tx, batch) {
         for (const [id, use] of batch) {
           if (id === UNATTRIBUTED) {
             log.warn("more tokens were used at once than the usage buffer holds: some uses were not counted per token", { uses: use.count });
             continue;
           }
-          tx.update(tokens)
+          await tx
+            .update(tokens)
             .set({ requestCount: sql`${tokens.requestCount} + ${use.count}`, lastUsedAt: new Date(use.lastUsedAt), lastIp: use.lastIp })
-            .where(eq(tokens.id, id))
-            .run();
+            .where(eq(tokens.id, id));
         }
       },
     });
@@ -58,7 +58,7 @@ export class UsageTracker {
   }
 
   /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */
-  flush(): void {
-    this.buffer.flush();
+  flush(): Promise<void> {
+    return this.buffer.flush();
   }
 }

@@ -28,7 +28,7 @@ export const userRoutes = ({ store, auth }: UserRouteDeps) =>
         detail: { summary: "Add a user who can log in with a password", description: "The password is kept only as an argon2id hash." },
       },
     )
-    .get("", ({ query, set }) => answerPage(set, listUsers(store.db, query), presentUser), {
+    .get("", async ({ query, set }) => answerPage(set, await listUsers(store.db, query), presentUser), {
       auth: "admin",
       query: UserQuery,
       response: withFailures({ 200: pageOf(UserRecord) }, "credential", "input"),
@@ -53,8 +53,8 @@ export const userRoutes = ({ store, auth }: UserRouteDeps) =>
     )
     .delete(
       "/:username",
-      ({ params, actor }) => {
-        const row = removeUser(store, params.username, actor());
+      async ({ params, actor }) => {
+        const row = await removeUser(store, params.username, actor());
         return presentUser(row);
       },
       {

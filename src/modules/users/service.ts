@@ -29,28 +29,27 @@ export async function addUser(store: Store, input: { username: string; password:
   const username = normalizeUser(input.username);
   const role = parseRole(input.role ?? "user");
   const passwordHash = await hashPassword(input.password);
-  return store.write((tx) => {
-    if (tx.select({ username: users.username }).from(users).where(eq(users.username, username)).get()) {
-      throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
-    }
-    const row = tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning().get();
-    retireLabTokens(tx, username, now);
-    recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
-    return row;
+  return store.write(async (tx) => {
+    const [taken] = await tx.select({ username: users.username }).from(users).where(eq(users.username, username));
+    if (taken) throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
+    const [row] = await tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning();
+    await retireLabTokens(tx, username, now);
+    await recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
+    return row!;
   });
 }
 
 const keyset = new Keyset<UserRow>("users", users.createdAt, users.username, (row) => [row.createdAt, row.username]);
 
 /** One page of users, newest first. */
-export function listUsers(db: Db, request: PageRequest = {}): Page<UserRow> {
+export async function listUsers(db: Db, request: PageRequest = {}): Promise<Page<UserRow>> {
   const { after, order, fetch } = keyset.plan(request);
-  return keyset.page(db.select().from(users).where(after).orderBy(...order).limit(fetch).all(), request);
+  return keyset.page(await db.select().from(users).where(after).orderBy(...order).limit(fetch), request);
 }
 
-export function getUser(db: Db, username: string): UserRow {
+export async function getUser(db: Db, username: string): Promise<UserRow> {
   const name = normalizeUser(username);
-  const row = db.select().from(users).where(eq(users.username, name)).get();
+  const [row] = await db.select().from(users).where(eq(users.username, name));
   if (!row) throw new DomainError("not_found", "user_not_found", `No user ${name}`);
   return row;
 }
@@ -79,30 +78,29 @@ export interface UserChange {
 export async function updateUser(store: Store, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
   const role = change.role === undefined ? undefined : parseRole(change.role);
-  return store.write((tx) => {
-    const user = getUser(tx, username);
+  return store.write(async (tx) => {
+    const user = await getUser(tx, username);
     if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
       throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
     }
     if (change.session !== undefined && !sessionOpen(tx, change.session)) {
       throw new DomainError("conflict", "session_ended", "The session this change was made through has ended");
     }
-    const updated = tx
+    const [updated] = await tx
       .update(users)
       .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })
       .where(eq(users.username, user.username))
-      .returning()
-      .get();
+      .returning();
     const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled")].filter(Boolean);
     if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
-      tx.update(tokens)
+      await tx
+        .update(tokens)
         .set({ revokedAt: now, revokeReason: "password or role changed" })
-        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)))
-        .run();
+        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
     }
     if (passwordHash !== undefined || (role !== undefined && role !== user.role)) endUserSessions(tx, user.username, now);
-    recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
-    return updated;
+    await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
+    return updated!;
   });
 }
 
@@ -111,17 +109,17 @@ export async function updateUser(store: Store, username: string, change: UserCha
  * and revokes every token of that user, an API_TOKENS entry named for them included: that
  * revocation outlives restarts until the entry gets a new value (env-tokens.ts).
  */
-export function removeUser(store: Store, username: string, actor: Actor, now = new Date()): UserRow {
-  return store.write((tx) => {
-    const user = getUser(tx, username);
-    tx.delete(users).where(eq(users.username, user.username)).run();
-    revokeUserTokensIn(tx, user.username, actor, "user removed", now);
+export async function removeUser(store: Store, username: string, actor: Actor, now = new Date()): Promise<UserRow> {
+  return store.write(async (tx) => {
+    const user = await getUser(tx, username);
+    await tx.delete(users).where(eq(users.username, user.username));
+    await revokeUserTokensIn(tx, user.username, actor, "user removed", now);
     endUserSessions(tx, user.username, now);
-    tx.update(tokens)
+    await tx
+      .update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
-      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)))
-      .run();
-    recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)));
+    await recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
     return user;
   });
 }

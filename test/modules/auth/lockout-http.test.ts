@@ -3,7 +3,7 @@ import { ADMIN_TOKEN, client } from "../../helpers/api";
 import { inProcessApp } from "../../helpers/app";
 
 // In-process; requests carry their client address in X-Forwarded-For, believed from the loopback peer.
-type RunningServer = ReturnType<typeof inProcessApp>;
+type RunningServer = Awaited<ReturnType<typeof inProcessApp>>;
 const start = (env: Record<string, string> = {}) => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_TRUSTED_PROXIES: "127.0.0.1", ...env });
 
 const from = (ip: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), "x-forwarded-for": ip } });

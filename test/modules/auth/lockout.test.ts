@@ -10,7 +10,7 @@ function lockout(max = 3, windowMs = 60_000) {
   let now = 1_000_000;
   const audit = new AuditQueue(store, { maxAgeMs: null, maxRows: 1_000_000 }, () => now);
   const lock = new Lockout(new FailureLimiter(max, windowMs), new FailureLimiter(max, windowMs), audit, () => now);
-  return { lock, advance: (ms: number) => void (now += ms), audited: () => (audit.flush(), listAudit(db, { limit: 100 }).items) };
+  return { lock, advance: (ms: number) => void (now += ms), audited: async () => (await audit.flush(), (await listAudit(db, { limit: 100 })).items) };
 }
 
 const who = { ip: "10.0.0.1" };
@@ -36,14 +36,14 @@ describe("the lockout", () => {
     expect(lock.retryAfter(["user:x"])).toBe(60_000);
   });
 
-  test("a lockout is audited once, when a failed attempt settles it, and ends with its window", () => {
+  test("a lockout is audited once, when a failed attempt settles it, and ends with its window", async () => {
     const { lock, advance, audited } = lockout(2, 10_000);
     for (let i = 0; i < 5; i++) {
       const begun = lock.begin(["ip:a"], who);
       if (begun.ok) begun.attempt.failed();
     }
     lock.count(["ip:a"], who);
-    expect(audited().filter((e) => e.action === "auth.locked")).toHaveLength(1);
+    expect((await audited()).filter((e) => e.action === "auth.locked")).toHaveLength(1);
     advance(9_999);
     expect(lock.retryAfter(["ip:a"])).toBe(1);
     advance(1);

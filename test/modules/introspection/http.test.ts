@@ -134,7 +134,7 @@ const cases: Case[] = [
 
 describe("POST /oauth/introspect, by hand", () => {
   test.each(cases.map((c) => [c.name, c] as const))("%s", async (_, { request, status, error, challenge }) => {
-    const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
     const rs = (await client(kw).post("/api/v1/tokens", { user: "nas", role: "resource-server" })).body as Caller;
     const alice = (await client(kw).post("/api/v1/tokens", { user: "alice" })).body as Caller;
     const { headers = {}, body, query = "" } = request(rs, alice);

@@ -18,8 +18,8 @@ interface Issued {
   token: string;
 }
 
-function keyward(peer = "127.0.0.1") {
-  const kw = inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN }, {}, { peer });
+async function keyward(peer = "127.0.0.1") {
+  const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN }, {}, { peer });
   const fetch = (url: string, init?: RequestInit) => kw.app.handle(new Request(url, init));
   const issue = async (fields: Record<string, string>): Promise<Issued> => {
     const res = await client(kw).post("/api/v1/tokens", fields);
@@ -63,8 +63,11 @@ async function failure(run: Promise<unknown>): Promise<Error & { code?: string; 
   throw new Error("expected the library to throw");
 }
 
+const introspecting = await keyward();
+const refusing = await keyward();
+
 describe("OAuth client libraries introspect tokens", () => {
-  const { kw, fetch, issue } = keyward();
+  const { kw, fetch, issue } = introspecting;
   let resourceServer: Issued;
   let alice: Issued & { user: string; role: string; created_at: string; expires_at: string };
   let revoked: Issued;
@@ -103,7 +106,7 @@ describe("OAuth client libraries introspect tokens", () => {
 });
 
 describe("OAuth client libraries read Keyward's refusals as OAuth errors", () => {
-  const { kw, fetch, issue } = keyward();
+  const { kw, fetch, issue } = refusing;
   let resourceServer: Issued;
   let alice: Issued;
   beforeAll(async () => {
@@ -142,7 +145,7 @@ describe("OAuth client libraries read Keyward's refusals as OAuth errors", () =>
     expect(error).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect(await error.response!.json()).toMatchObject({ error: "invalid_client" });
     expect(Number(failures())).toBe(before + 1);
-    kw.flush();
+    await kw.flush();
     const audit = await client(kw).get("/api/v1/audit?action=auth.failed");
     expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ token_id: resourceServer.id, detail: "token invalid_credentials" })]));
   });
@@ -156,7 +159,7 @@ describe("OAuth client libraries read Keyward's refusals as OAuth errors", () =>
   });
 
   test("wrong secrets count towards the address's lockout: then 429 temporarily_unavailable with Retry-After", async () => {
-    const locked = keyward("10.0.0.9");
+    const locked = await keyward("10.0.0.9");
     const rs = await locked.issue({ user: "nas", role: "resource-server" });
     const [lockedBasic] = introspectors(locked.fetch).map(([, introspect]) => introspect);
     for (let i = 0; i < 10; i++) expect(await failure(lockedBasic!({ id: rs.id, token: `guess-${i}` }, "x"))).toMatchObject({ status: 401 });

@@ -5,8 +5,8 @@ import { scenarios, type App } from "../../helpers/scenario";
 
 // The token API in-process (requests come from 127.0.0.1); test/e2e/tokens.test.ts keeps creating
 // and revoking over the binary, the environment tokens, restarts and the CLI.
-type Server = ReturnType<typeof inProcessApp>;
-const start = (env: Record<string, string> = {}): Server => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+type Server = Awaited<ReturnType<typeof inProcessApp>>;
+const start = (env: Record<string, string> = {}): Promise<Server> => inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
 
 async function createToken(server: Server, body: Record<string, unknown> = { user: "alice" }) {
   const res = await client(server).post("/api/v1/tokens", body);
@@ -16,7 +16,7 @@ async function createToken(server: Server, body: Record<string, unknown> = { use
 
 describe("the token lifecycle over HTTP", () => {
   test("expires_in never, and the list's user and active filters", async () => {
-    const server = start();
+    const server = await start();
     const forever = await createToken(server, { user: "carol", expires_in: "never" });
     expect(forever.expires_at).toBeNull();
     const other = await createToken(server, { user: "dave" });
@@ -57,13 +57,13 @@ describe("the token lifecycle over HTTP", () => {
   );
 
   test("KEYWARD_TOKEN_TTL sets the default lifetime", async () => {
-    const server = start({ KEYWARD_TOKEN_TTL: "30m" });
+    const server = await start({ KEYWARD_TOKEN_TTL: "30m" });
     const created = await createToken(server, { user: "frank" });
     expect(Date.parse(created.expires_at as string) - Date.parse(created.created_at as string)).toBe(30 * 60_000);
   });
 
   test("rotating without grace: the old token stops, the new one works with the same user and role", async () => {
-    const server = start();
+    const server = await start();
     const old = await createToken(server, { user: "gina", role: "viewer", name: "kiosk" });
     const rotated = await client(server).post(`/api/v1/tokens/${old.id}/rotate`);
     expect(rotated.status).toBe(201);
@@ -75,7 +75,7 @@ describe("the token lifecycle over HTTP", () => {
   });
 
   test("all of one user's tokens can be revoked in one call", async () => {
-    const server = start();
+    const server = await start();
     const tokens = [await createToken(server, { user: "ivan" }), await createToken(server, { user: "ivan" })];
     const other = await createToken(server, { user: "judy" });
     const res = await client(server).post("/api/v1/tokens/revoke", { user: "Ivan" });
@@ -87,7 +87,7 @@ describe("the token lifecycle over HTTP", () => {
 
 describe("who may use a token, and from where", () => {
   test("an IP outside allowed_ips gets 403 ip_not_allowed", async () => {
-    const server = start();
+    const server = await start();
     const { token } = await createToken(server, { user: "kim", allowed_ips: ["10.0.0.0/8"] });
     const res = await client(server, token).get("/data");
     expect(res.status).toBe(403);
@@ -95,7 +95,7 @@ describe("who may use a token, and from where", () => {
   });
 
   test("KEYWARD_ALLOW_QUERY_TOKEN=false refuses ?token= but still takes the header", async () => {
-    const server = start({ KEYWARD_ALLOW_QUERY_TOKEN: "false" });
+    const server = await start({ KEYWARD_ALLOW_QUERY_TOKEN: "false" });
     const { token } = await createToken(server);
     expect((await server.fetch(`/data?token=${token}`)).status).toBe(401);
     expect((await client(server, token).get("/data")).status).toBe(200);

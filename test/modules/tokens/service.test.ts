@@ -11,9 +11,9 @@ import { memoryLogger } from "../../helpers/memory-log";
 const actor = { name: "admin", tokenId: "tok_admin", ip: "192.168.1.2" };
 const hour = 3_600_000;
 
-function failure(run: () => unknown): DomainError {
+async function failure(run: () => unknown): Promise<DomainError> {
   try {
-    run();
+    await run();
   } catch (error) {
     if (error instanceof DomainError) return error;
     throw error;
@@ -22,13 +22,13 @@ function failure(run: () => unknown): DomainError {
 }
 
 describe("issuing tokens", () => {
-  test("stores the user in lower case, the role, the expiry and the canonical IP ranges", () => {
+  test("stores the user in lower case, the role, the expiry and the canonical IP ranges", async () => {
     const store = memoryStore();
     const { db } = store;
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(store, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
+    const { row } = await issueToken(store, { user: " Alice ", role: "Analyst", lifetimeMs: hour, allowedIps: ["10.1.2.3/8", "10.0.0.0/8"], source: "api" }, actor, now);
     expect(row).toMatchObject({ user: "alice", role: "analyst", allowedIps: ["10.0.0.0/8"], expiresAt: new Date("2026-01-01T01:00:00Z") });
-    expect(listAudit(db, { limit: 5 }).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
+    expect((await listAudit(db, { limit: 5 })).items[0]).toMatchObject({ action: "token.created", actor: "admin", user: "alice", tokenId: row.id, ip: "192.168.1.2" });
   });
 
   test.each([
@@ -38,165 +38,166 @@ describe("issuing tokens", () => {
     ["the reserved device role", { role: "device" }, "reserved_role"],
     ["a name with a control character", { name: "a\u0007b" }, "invalid_name"],
     ["a bad IP range", { allowedIps: ["10.0.0.0/99"] }, "invalid_allowed_ips"],
-  ])("refuses %s", (_, extra, code) => {
+  ])("refuses %s", async (_, extra, code) => {
     const store = memoryStore();
     const { db } = store;
-    const error = failure(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
+    const error = await failure(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, actor));
     expect(error.kind).toBe("invalid");
     expect(error.code).toBe(code);
-    expect(listTokens(db, {}).items).toEqual([]);
+    expect((await listTokens(db, {})).items).toEqual([]);
   });
 
-  test("a unicode user name is fine, and case-insensitive", () => {
+  test("a unicode user name is fine, and case-insensitive", async () => {
     const store = memoryStore();
     const { db } = store;
-    issueToken(store, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
-    expect(listTokens(db, { user: "ZOË" }).items).toHaveLength(1);
+    await issueToken(store, { user: "Zoë", lifetimeMs: null, source: "cli" }, actor);
+    expect((await listTokens(db, { user: "ZOË" })).items).toHaveLength(1);
   });
 });
 
 describe("listing, revoking and rotating", () => {
-  test("list filters by user and by whether the token works now", () => {
+  test("list filters by user and by whether the token works now", async () => {
     const store = memoryStore();
     const { db } = store;
-    const a = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
-    revokeToken(store, a.row.id, actor);
-    expect(listTokens(db, { user: "alice" }).items.map((r) => r.id)).toEqual([a.row.id]);
-    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
-    expect(listTokens(db, { active: false }).items.map((r) => r.user)).toEqual(["alice"]);
+    const a = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    await issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    await revokeToken(store, a.row.id, actor);
+    expect((await listTokens(db, { user: "alice" })).items.map((r) => r.id)).toEqual([a.row.id]);
+    expect((await listTokens(db, { active: true })).items.map((r) => r.user)).toEqual(["bob"]);
+    expect((await listTokens(db, { active: false })).items.map((r) => r.user)).toEqual(["alice"]);
   });
 
-  test("revoking keeps the record, and a second revoke changes nothing", () => {
+  test("revoking keeps the record, and a second revoke changes nothing", async () => {
     const store = memoryStore();
     const { db } = store;
-    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    const first = revokeToken(store, row.id, actor);
-    const second = revokeToken(store, row.id, actor);
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const first = await revokeToken(store, row.id, actor);
+    const second = await revokeToken(store, row.id, actor);
     expect(first.revokedAt).not.toBeNull();
     expect(second.revokedAt).toEqual(first.revokedAt);
-    expect(listAudit(db, { limit: 10, action: "token.revoked" }).items).toHaveLength(1);
+    expect((await listAudit(db, { limit: 10, action: "token.revoked" })).items).toHaveLength(1);
   });
 
-  test("a token can be found by the token itself, as seed 001's CLI revokes", () => {
+  test("a token can be found by the token itself, as seed 001's CLI revokes", async () => {
     const store = memoryStore();
     const { db } = store;
-    const { token, row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    expect(getToken(db, token).id).toBe(row.id);
-    expect(failure(() => getToken(db, "tok_nope")).kind).toBe("not_found");
+    const { token, row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    expect((await getToken(db, token)).id).toBe(row.id);
+    expect((await failure(async () => await getToken(db, "tok_nope"))).kind).toBe("not_found");
   });
 
-  test("rotation without grace ends the old token at once and links its successor", () => {
+  test("rotation without grace ends the old token at once and links its successor", async () => {
     const store = memoryStore();
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(store, { user: "alice", name: "laptop", role: "viewer", lifetimeMs: hour, allowedIps: ["10.0.0.0/8"], source: "api" }, actor, now);
+    const { row } = await issueToken(store, { user: "alice", name: "laptop", role: "viewer", lifetimeMs: hour, allowedIps: ["10.0.0.0/8"], source: "api" }, actor, now);
     const later = new Date(now.getTime() + 600_000);
-    const rotation = rotateToken(store, row.id, 0, actor, later);
+    const rotation = await rotateToken(store, row.id, 0, actor, later);
     expect(rotation.previous).toMatchObject({ revokedAt: later, revokeReason: "rotated", replacedBy: rotation.row.id });
     expect(rotation.row).toMatchObject({ user: "alice", name: "laptop", role: "viewer", allowedIps: ["10.0.0.0/8"], expiresAt: new Date(later.getTime() + hour) });
   });
 
-  test("rotation with grace leaves the old token working until the grace ends", () => {
+  test("rotation with grace leaves the old token working until the grace ends", async () => {
     const store = memoryStore();
     const now = new Date("2026-01-01T00:00:00Z");
-    const { row } = issueToken(store, { user: "alice", lifetimeMs: null, source: "api" }, actor, now);
-    const rotation = rotateToken(store, row.id, 86_400_000, actor, now);
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: null, source: "api" }, actor, now);
+    const rotation = await rotateToken(store, row.id, 86_400_000, actor, now);
     expect(rotation.previous.revokedAt).toEqual(new Date("2026-01-02T00:00:00Z"));
     expect(rotation.row.expiresAt).toBeNull();
-    expect(failure(() => rotateToken(store, row.id, 0, actor, now)).code).toBe("already_rotated");
+    expect((await failure(() => rotateToken(store, row.id, 0, actor, now))).code).toBe("already_rotated");
   });
 
-  test("a revoked or expired token cannot be rotated", () => {
+  test("a revoked or expired token cannot be rotated", async () => {
     const store = memoryStore();
-    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    revokeToken(store, row.id, actor);
-    expect(failure(() => rotateToken(store, row.id, 0, actor)).code).toBe("token_inactive");
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    await revokeToken(store, row.id, actor);
+    expect((await failure(() => rotateToken(store, row.id, 0, actor))).code).toBe("token_inactive");
   });
 
-  test("all of a user's working tokens can be revoked in one call", () => {
+  test("all of a user's working tokens can be revoked in one call", async () => {
     const store = memoryStore();
     const { db } = store;
-    for (let i = 0; i < 3; i++) issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
-    issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
-    expect(revokeUserTokens(store, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
-    expect(listTokens(db, { active: true }).items.map((r) => r.user)).toEqual(["bob"]);
-    expect(revokeUserTokens(store, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
+    for (let i = 0; i < 3; i++) await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    await issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, actor);
+    expect(await revokeUserTokens(store, "ALICE", actor)).toEqual({ user: "alice", revoked: 3 });
+    expect((await listTokens(db, { active: true })).items.map((r) => r.user)).toEqual(["bob"]);
+    expect(await revokeUserTokens(store, "alice", actor)).toEqual({ user: "alice", revoked: 0 });
   });
 });
 
 describe("environment tokens and the first admin", () => {
-  test("API_TOKENS entries are listed with source env and cannot be revoked or rotated (409)", () => {
+  test("API_TOKENS entries are listed with source env and cannot be revoked or rotated (409)", async () => {
     const store = memoryStore();
     const { db } = store;
-    const { hashes } = syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
+    const { hashes } = await syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "admin", token: "a".repeat(32) }, { label: null, token: "b".repeat(32) }] });
     expect(hashes.size).toBe(2);
-    const rows = listTokens(db, {}).items;
+    const rows = (await listTokens(db, {})).items;
     expect(rows.map((r) => [r.user, r.role, r.source, r.name]).sort()).toEqual([
       ["admin", "admin", "env", "API_TOKENS"],
       ["env-2", "user", "env", "API_TOKENS"],
     ]);
     for (const row of rows) {
-      expect(failure(() => revokeToken(store, row.id, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
-      expect(failure(() => rotateToken(store, row.id, 0, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+      expect(await failure(() => revokeToken(store, row.id, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
+      expect(await failure(() => rotateToken(store, row.id, 0, actor))).toMatchObject({ kind: "conflict", code: "env_token" });
     }
   });
 
-  test("changing KEYWARD_ADMIN_TOKEN retires the old value; restarting with the same value keeps its record", () => {
+  test("changing KEYWARD_ADMIN_TOKEN retires the old value; restarting with the same value keeps its record", async () => {
     const store = memoryStore();
     const { db } = store;
-    syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
-    const firstId = listTokens(db, {}).items[0]!.id;
-    syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
-    expect(listTokens(db, {}).items.map((r) => r.id)).toEqual([firstId]);
-    syncEnvTokens(store, { adminToken: "second-admin-token-value", apiTokens: [] });
-    const rows = listTokens(db, {}).items;
+    await syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
+    const firstId = (await listTokens(db, {})).items[0]!.id;
+    await syncEnvTokens(store, { adminToken: "first-admin-token-value", apiTokens: [] });
+    expect((await listTokens(db, {})).items.map((r) => r.id)).toEqual([firstId]);
+    await syncEnvTokens(store, { adminToken: "second-admin-token-value", apiTokens: [] });
+    const rows = (await listTokens(db, {})).items;
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === firstId)).toMatchObject({ revokeReason: "removed from the environment" });
-    expect(listTokens(db, { active: true }).items).toHaveLength(1);
-    expect(listAudit(db, { limit: 5, action: "token.env_removed" }).items).toHaveLength(1);
+    expect((await listTokens(db, { active: true })).items).toHaveLength(1);
+    expect((await listAudit(db, { limit: 5, action: "token.env_removed" })).items).toHaveLength(1);
   });
 
-  test("bootstrap makes one admin token when none works, and none when one does", () => {
+  test("bootstrap makes one admin token when none works, and none when one does", async () => {
     const store = memoryStore();
     const { db } = store;
-    const first = bootstrapAdmin(store, hour);
+    const first = await bootstrapAdmin(store, hour);
     expect(first?.row).toMatchObject({ user: "admin", role: "admin", source: "bootstrap" });
-    expect(bootstrapAdmin(store, hour)).toBeNull();
-    revokeToken(store, first!.row.id, actor);
-    expect(bootstrapAdmin(store, hour)).not.toBeNull();
-    expect(listAudit(db, { limit: 10, action: "admin.bootstrap" }).items).toHaveLength(2);
+    expect(await bootstrapAdmin(store, hour)).toBeNull();
+    await revokeToken(store, first!.row.id, actor);
+    expect(await bootstrapAdmin(store, hour)).not.toBeNull();
+    expect((await listAudit(db, { limit: 10, action: "admin.bootstrap" })).items).toHaveLength(2);
   });
 });
 
 describe("usage tracking", () => {
-  test("counts uses in memory and writes them on flush", () => {
+  test("counts uses in memory and writes them on flush", async () => {
     const store = memoryStore();
     const { db } = store;
-    const { row } = issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     const usage = new UsageTracker(store, memoryLogger());
     const asked: string[] = [];
     const from = (ip: string) => () => (asked.push(ip), ip);
     for (let i = 0; i < 5; i++) usage.record(row.id, 1_000 + i, from("10.0.0.5"));
     usage.record(row.id, 2_000, from("10.0.0.6"));
-    expect(getToken(db, row.id).requestCount).toBe(0);
-    usage.flush();
+    expect((await getToken(db, row.id)).requestCount).toBe(0);
+    await usage.flush();
     // The address is asked for once per token and flush window: its first use's.
     expect(asked).toEqual(["10.0.0.5"]);
-    expect(getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
+    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
     usage.record(row.id, 3_000, from("10.0.0.7"));
-    usage.flush();
-    expect(getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
+    await usage.flush();
+    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
   });
 
-  test("past its capacity, uses are not counted per token but the log says how many", () => {
+  test("past its capacity, uses are not counted per token but the log says how many", async () => {
     const store = memoryStore();
     const log = memoryLogger();
     const usage = new UsageTracker(store, log, 2);
-    const ids = [1, 2, 3, 4].map(() => issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor).row.id);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor)).row.id);
     for (const id of ids) usage.record(id, Date.now(), () => "10.0.0.5");
     usage.record(ids[3]!, Date.now(), () => "10.0.0.5");
-    usage.flush();
-    expect(ids.map((id) => getToken(store.db, id).requestCount)).toEqual([1, 1, 0, 0]);
+    await usage.flush();
+    expect(await Promise.all(ids.map(async (id) => (await getToken(store.db, id)).requestCount))).toEqual([1, 1, 0, 0]);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));
   });
 });

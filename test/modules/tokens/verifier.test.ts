@@ -21,15 +21,15 @@ const hour = 3_600_000;
 function setup() {
   const store = memoryStore();
   const verifier = new TokenVerifier(store);
-  const issue = (extra: Partial<Parameters<typeof issueToken>[1]> = {}) =>
-    issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, admin);
+  const issue = async (extra: Partial<Parameters<typeof issueToken>[1]> = {}) =>
+    await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api", ...extra }, admin);
   return { store, verifier, issue };
 }
 
 describe("verifying a token", () => {
-  test("a good token gives its principal", () => {
-    const { verifier, issue } = setup();
-    const { token, row } = issue({ role: "analyst" });
+  test("a good token gives its principal", async () => {
+    const { verifier, issue } = await setup();
+    const { token, row } = await issue({ role: "analyst" });
     const result = verifier.verify(token, () => "127.0.0.1");
     expect(result).toEqual({
       ok: true,
@@ -37,9 +37,9 @@ describe("verifying a token", () => {
     });
   });
 
-  test("a mistyped, overlong or foreign-shaped token is refused without touching the database", () => {
-    const { store, verifier, issue } = setup();
-    const { token } = issue();
+  test("a mistyped, overlong or foreign-shaped token is refused without touching the database", async () => {
+    const { store, verifier, issue } = await setup();
+    const { token } = await issue();
     store.close();
     // Any lookup would now throw: a clean answer proves none was made.
     expect(verifier.verify(`${token.slice(0, -1)}${token.endsWith("a") ? "b" : "a"}`, () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
@@ -48,54 +48,55 @@ describe("verifying a token", () => {
     expect(verifier.verify("", () => "127.0.0.1")).toEqual({ ok: false, reason: "malformed" });
   });
 
-  test("an unknown token with a valid checksum is looked up and refused", () => {
-    const { verifier } = setup();
+  test("an unknown token with a valid checksum is looked up and refused", async () => {
+    const { verifier } = await setup();
     expect(verifier.verify(generateToken(), () => "127.0.0.1")).toMatchObject({ ok: false, reason: "unknown" });
   });
 
-  test("expiry is checked against the clock on every call, even from the cache", () => {
-    const { verifier, issue } = setup();
-    const { token, row } = issue({ lifetimeMs: 60_000 });
+  test("expiry is checked against the clock on every call, even from the cache", async () => {
+    const { verifier, issue } = await setup();
+    const { token, row } = await issue({ lifetimeMs: 60_000 });
     const created = row.createdAt.getTime();
     expect(verifier.verify(token, () => "127.0.0.1", created + 1000).ok).toBe(true);
     expect(verifier.verify(token, () => "127.0.0.1", created + 60_000)).toMatchObject({ ok: false, reason: "expired", tokenId: row.id });
   });
 
-  test("this process's own revocation is refused on the very next check", () => {
-    const { store, verifier, issue } = setup();
-    const { token, row } = issue();
+  test("this process's own revocation is refused on the very next check", async () => {
+    const { store, verifier, issue } = await setup();
+    const { token, row } = await issue();
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    revokeToken(store, row.id, admin, new Date(now));
+    await revokeToken(store, row.id, admin, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now)).toMatchObject({ ok: false, reason: "revoked" });
   });
 
-  test("this process's usage counts do not empty the cache", () => {
-    const { store, verifier, issue } = setup();
-    const { token, row } = issue();
+  test("this process's usage counts do not empty the cache", async () => {
+    const { store, verifier, issue } = await setup();
+    const { token, row } = await issue();
     const usage = new UsageTracker(store, memoryLogger());
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
     // Behind drizzle's back, so nothing tells the cache: only a cache emptied by the flush would see it.
     store.sqlite.run("UPDATE tokens SET revoked_at = ? WHERE id = ?", [now, row.id]);
     usage.record(row.id, now, () => "127.0.0.1");
-    usage.flush();
+    await usage.flush();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    expect(getToken(store.db, row.id).requestCount).toBe(1);
+    expect((await getToken(store.db, row.id)).requestCount).toBe(1);
   });
 
-  test("allowed IP ranges are enforced", () => {
-    const { verifier, issue } = setup();
-    const { token } = issue({ allowedIps: ["192.168.1.0/24", "fd00::/8"] });
+  test("allowed IP ranges are enforced", async () => {
+    const { verifier, issue } = await setup();
+    const { token } = await issue({ allowedIps: ["192.168.1.0/24", "fd00::/8"] });
     expect(verifier.verify(token, () => "192.168.1.77").ok).toBe(true);
     expect(verifier.verify(token, () => "fd00::5").ok).toBe(true);
     expect(verifier.verify(token, () => "192.168.2.1")).toMatchObject({ ok: false, reason: "ip_not_allowed" });
   });
 
-  test("the cache stays within its capacity", () => {
-    const { store } = setup();
+  test("the cache stays within its capacity", async () => {
+    const { store } = await setup();
     const verifier = new TokenVerifier(store, new Set(), 10);
-    const tokens = Array.from({ length: 25 }, () => issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, admin).token);
+    const tokens: string[] = [];
+    for (let i = 0; i < 25; i++) tokens.push((await issueToken(store, { user: "bob", lifetimeMs: hour, source: "api" }, admin)).token);
     for (const token of tokens) expect(verifier.verify(token, () => "127.0.0.1").ok).toBe(true);
     // A raw delete on the verifier's own connection tells no cache: what still verifies is what the cache kept.
     store.sqlite.run("DELETE FROM tokens");
@@ -105,9 +106,9 @@ describe("verifying a token", () => {
   });
 
   test("environment tokens are looked up like any token: their record's revocation and their account's state apply", async () => {
-    const { store } = setup();
+    const { store } = await setup();
     const token = "6a12a1f2250df9edcea50e7b00b30142f353749c1965960770a32ed2e61d3c64";
-    const { hashes } = syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "analyst", token }] });
+    const { hashes } = await syncEnvTokens(store, { adminToken: null, apiTokens: [{ label: "analyst", token }] });
     const verifier = new TokenVerifier(store, hashes);
     expect(verifier.verify(token, () => "10.0.0.1")).toMatchObject({ ok: true, principal: { user: "analyst", source: "env" } });
     await addUser(store, { username: "analyst", password: "correct horse" }, admin);
@@ -137,12 +138,12 @@ describe("changes made by another connection to the same file", () => {
 
   const issueAt = (store: Store) => issueToken(store, { user: "alice", lifetimeMs: hour, source: "cli" }, admin);
 
-  test("a revocation by the CLI is refused within a second", () => {
+  test("a revocation by the CLI is refused within a second", async () => {
     const { server, cli, verifier } = twoConnections();
-    const { token, row } = issueAt(cli);
+    const { token, row } = await issueAt(cli);
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    revokeToken(cli, row.id, admin, new Date(now));
+    await revokeToken(cli, row.id, admin, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now + 1).ok).toBe(true);
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "revoked" });
     expect(OTHER_CONNECTIONS_POLL_MS).toBeLessThanOrEqual(1000);
@@ -150,28 +151,28 @@ describe("changes made by another connection to the same file", () => {
     cli.close();
   });
 
-  test("a restore made by the CLI is seen within a second", () => {
+  test("a restore made by the CLI is seen within a second", async () => {
     const { dir, server, cli, verifier } = twoConnections();
     const before = join(dir, "before.db");
     backupDatabase(cli, before);
-    const { token } = issueAt(cli);
+    const { token } = await issueAt(cli);
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    restoreDatabase(cli, before, new Date(now));
+    await restoreDatabase(cli, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS)).toMatchObject({ ok: false, reason: "unknown" });
     server.close();
     cli.close();
   });
 
-  test("a restore made by this process is seen at once", () => {
+  test("a restore made by this process is seen at once", async () => {
     const { dir, server, cli, verifier } = twoConnections();
     cli.close();
     const before = join(dir, "before.db");
     backupDatabase(server, before);
-    const { token } = issueAt(server);
+    const { token } = await issueAt(server);
     const now = Date.now();
     expect(verifier.verify(token, () => "127.0.0.1", now).ok).toBe(true);
-    restoreDatabase(server, before, new Date(now));
+    await restoreDatabase(server, before, new Date(now));
     expect(verifier.verify(token, () => "127.0.0.1", now)).toMatchObject({ ok: false, reason: "unknown" });
     server.close();
   });
