@@ -109,11 +109,11 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
     )
     .post(
       "/signout",
-      ({ request, set, status }) => {
+      async ({ request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
         // Every session this browser presents, by either cookie: a stale copy beside the current one ends too.
-        for (const value of domainCookies(request)) sessions.end(value, now(), "domain");
-        for (const value of consoleCookie(portal, request)) sessions.end(value, now(), "console");
+        for (const value of domainCookies(request)) await sessions.end(value, now(), "domain");
+        for (const value of consoleCookie(portal, request)) await sessions.end(value, now(), "console");
         return seeOther(set, signInUrl(portal, null), setCookies(portal, null));
       },
       {

@@ -156,12 +156,15 @@ export class Sessions {
   }
 
   /** Signs a browser out: the session whose cookie this is ends now. */
-  end(value: string, now: number, cookie: SessionCookie = "domain"): void {
-    this.store.db
-      .update(sessions)
-      .set({ endedAt: new Date(now) })
-      .where(and(eq(cookie === "domain" ? sessions.hash : sessions.consoleHash, sha256Hex(value)), isNull(sessions.endedAt)))
-      .run();
+  async end(value: string, now: number, cookie: SessionCookie = "domain"): Promise<void> {
+    const hash = sha256Hex(value);
+    await this.store.write((tx) =>
+      tx
+        .update(sessions)
+        .set({ endedAt: new Date(now) })
+        .where(and(eq(cookie === "domain" ? sessions.hash : sessions.consoleHash, hash), isNull(sessions.endedAt)))
+        .run(),
+    );
   }
 
   /** Writes the uses held (kept on failure, and the error rethrown), and prunes once a minute. */
