@@ -56,7 +56,7 @@ export async function enroll(
   const { grant } = input;
   let device = findByFingerprint(db, fingerprint);
   if (!device) {
-    const created = await create(db, fingerprint, grant.kind === "secret", actor, now);
+    const created = await create(store, fingerprint, grant.kind === "secret", actor, now);
     // Lost a race with another request for the same fingerprint: that one made the device.
     if (!created) device = findByFingerprint(db, fingerprint)!;
     else if (created.row.status === "pending") return { status: "pending", device: created.row, enrollmentSecret: created.secret };
@@ -68,9 +68,9 @@ export async function enroll(
 
   switch (grant.kind) {
     case "open":
-      return device.status === "pending" ? waiting(db, device, now) : issueTo(() => true, "open enrollment");
+      return device.status === "pending" ? waiting(store, device, now) : issueTo(() => true, "open enrollment");
     case "user":
-      if (device.status === "pending") return waiting(db, device, now);
+      if (device.status === "pending") return waiting(store, device, now);
       if (holdsLiveToken(db, device.id, now)) return refused("already_enrolled");
       return issueTo(() => true, "enrolled with a user token");
     case "device":
@@ -80,7 +80,7 @@ export async function enroll(
         "renewed with its main token",
       );
     case "secret": {
-      if (device.status === "pending") return device.enrollmentSecretHash === null ? handOutSecret(db, device, now) : waiting(db, device, now);
+      if (device.status === "pending") return device.enrollmentSecretHash === null ? handOutSecret(store, device, now) : waiting(store, device, now);
       const hash = device.enrollmentSecretHash;
       if (hash === null) return refused("already_enrolled");
       if (grant.secret === null) return refused("secret_required");
@@ -93,34 +93,39 @@ export async function enroll(
   }
 }
 
-async function create(db: Db, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
+/** The device and its audit row in one write: neither without the other. */
+async function create(store: Store, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
   const secret = pending ? newEnrollmentSecret() : null;
-  const row = db
-    .insert(devices)
-    .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
-    .onConflictDoNothing()
-    .returning()
-    .get();
-  if (!row) return undefined;
-  await recordAudit(db, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
-  return { row, secret };
+  return store.write(async (tx) => {
+    const row = tx
+      .insert(devices)
+      .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
+      .onConflictDoNothing()
+      .returning()
+      .get();
+    if (!row) return undefined;
+    await recordAudit(tx, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
+    return { row, secret };
+  });
 }
 
 /** A pending device asking again: no new secret, so a stranger cannot replace the device's. */
-function waiting(db: Db, device: DeviceRow, now: Date): Enrollment {
-  db.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
+async function waiting(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
+  await store.write((tx) => tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run());
   return { status: "pending", device, enrollmentSecret: null };
 }
 
 /** A pending device that holds no secret (it was reset, or enrolled before secrets existed) gets one. */
-function handOutSecret(db: Db, device: DeviceRow, now: Date): Enrollment {
+async function handOutSecret(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
   const secret = newEnrollmentSecret();
-  const set = db
-    .update(devices)
-    .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
-    .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
-    .returning({ id: devices.id })
-    .get();
+  const set = await store.write((tx) =>
+    tx
+      .update(devices)
+      .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
+      .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
+      .returning({ id: devices.id })
+      .get(),
+  );
   return { status: "pending", device, enrollmentSecret: set ? secret : null };
 }
 
