@@ -237,6 +237,24 @@ describe("one person signing in over and over", () => {
   });
 });
 
+describe("sign-out by a stranger", () => {
+  test("made-up, malformed or already-ended cookies write nothing, so they cannot keep the hot path's caches empty", async () => {
+    const app = await attackedApp();
+    const ended = await app.signIn();
+    const signOut = (cookie: string) => app.fetch("/signout", { method: "POST", headers: { cookie, ...FROM_PORTAL } });
+    await signOut(`keyward_session=${ended.domain}`);
+    const before = app.store.changes.current(app.clock.now());
+    for (const cookie of [`keyward_session=${"A".repeat(43)}`, "keyward_session=junk; keyward_session=x", `keyward_session=${ended.domain}; __Host-keyward_console=${ended.console}`]) {
+      expect((await signOut(cookie)).status).toBe(303);
+    }
+    expect(app.store.changes.current(app.clock.now())).toBe(before);
+    const live = await app.signIn();
+    await signOut(`keyward_session=${live.domain}`);
+    expect(app.store.changes.current(app.clock.now())).toBeGreaterThan(before);
+    expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${live.domain}` } })).status).toBe(401);
+  });
+});
+
 describe("cookies another host of the domain sets (cookie tossing)", () => {
   test("over https the console cookie is __Host-: a plain keyward_console, which any host of the domain could set, opens nothing", async () => {
     const app = await attackedApp();

@@ -112,8 +112,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
       async ({ request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
         // Every session this browser presents, by either cookie: a stale copy beside the current one ends too.
-        for (const value of domainCookies(request)) await sessions.end(value, now(), "domain");
-        for (const value of consoleCookie(portal, request)) await sessions.end(value, now(), "console");
+        await sessions.signOut({ domain: domainCookies(request), console: consoleCookie(portal, request) }, now());
         return seeOther(set, signInUrl(portal, null), setCookies(portal, null));
       },
       {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, lt, ne, notInArray, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store, Transaction } from "../../db/client";
 import type { Db } from "../../db/client";
@@ -155,16 +155,20 @@ export class Sessions {
     this.seenBuffer.add(session.id, { lastSeenAt: now, ip: address() });
   }
 
-  /** Signs a browser out: the session whose cookie this is ends now. */
-  async end(value: string, now: number, cookie: SessionCookie = "domain"): Promise<void> {
-    const hash = sha256Hex(value);
-    await this.store.write((tx) =>
-      tx
-        .update(sessions)
-        .set({ endedAt: new Date(now) })
-        .where(and(eq(cookie === "domain" ? sessions.hash : sessions.consoleHash, hash), isNull(sessions.endedAt)))
-        .run(),
+  /**
+   * Signs a browser out: every open session its cookies name ends now, in one write. Only those are
+   * written to: anyone can send made-up cookies, and a write that touched nothing would still
+   * empty the caches every write empties.
+   */
+  async signOut(presented: Record<SessionCookie, readonly string[]>, now: number): Promise<void> {
+    const ids = (["domain", "console"] as const).flatMap((cookie) =>
+      presented[cookie].filter(looksLikeSessionValue).flatMap((value) => {
+        const known = this.find(value, now, cookie);
+        return known !== null && known.endedAt === null ? [known.id] : [];
+      }),
     );
+    if (ids.length === 0) return;
+    await this.store.write((tx) => tx.update(sessions).set({ endedAt: new Date(now) }).where(and(inArray(sessions.id, ids), isNull(sessions.endedAt))).run());
   }
 
   /** Writes the uses held (kept on failure, and the error rethrown), and prunes once a minute. */
