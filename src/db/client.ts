@@ -15,9 +15,9 @@ export interface Store {
   /** Tells caches when the database changed, here or in another process. */
   changes: ChangeMonitor;
   /**
-   * A write transaction, the one way to write more than one statement at once. Writers take turns:
+   * A write transaction, the one way to write at all (a statement on `db` is a read). Writers take turns:
    * what `work` reads is still so when it writes. On SQLite `work` may await only its queries on
-   * `tx` (see sqlite-writes.ts). A failure rolls it back, and the caches are emptied.
+   * `tx` (see sqlite-writes.ts). A failure rolls it back, and the caches are emptied if it had written.
    */
   write<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */

@@ -12,6 +12,8 @@ interface OpenWrite {
   /** Bookkeeping: its statements leave the caches alone. */
   quiet: boolean;
   ended: boolean;
+  /** Whether it has written anything a cache may have read before its rollback. */
+  wrote: boolean;
 }
 
 /**
@@ -25,7 +27,9 @@ interface OpenWrite {
  *   commit, or roll back, with another caller's transaction.
  * A read on `db` meanwhile sees the open write's rows. Only code resumed in that same turn can read
  * then; the rows are committed a moment later, or rolled back with the caches emptied. A write hands
- * out what it makes (a secret) only after its commit, and a revocation seen early only refuses.
+ * out what it makes (a secret) only after its commit. An answer given on rows read early stands even
+ * if they are rolled back; a write fails after its first statement only on an internal error, and
+ * what such a read can see is the change an admin asked for, a moment early.
  */
 export class SqliteWrites {
   readonly db: Db;
@@ -58,7 +62,7 @@ export class SqliteWrites {
    */
   private async transact<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {
     this.sqlite.run("BEGIN IMMEDIATE");
-    const write: OpenWrite = { quiet, ended: false };
+    const write: OpenWrite = { quiet, ended: false, wrote: false };
     this.open = write;
     try {
       const result = await withinOneTurn(work(this.transaction(write)));
@@ -66,8 +70,9 @@ export class SqliteWrites {
       return result;
     } catch (error) {
       if (this.sqlite.inTransaction) this.sqlite.run("ROLLBACK");
-      // A cache may have read the rolled-back rows meanwhile.
-      this.changes.changed();
+      // A cache may have read the rolled-back rows meanwhile; a write refused before it wrote (a
+      // name taken, a token not found) leaves them be, or any such refusal would empty them all.
+      if (write.wrote && !quiet) this.changes.changed();
       throw error;
     } finally {
       write.ended = true;
@@ -80,6 +85,7 @@ export class SqliteWrites {
     const logger = {
       logQuery: (sql: string) => {
         if (write.ended) throw new Error("a statement of a write transaction that has ended");
+        if (!sql.startsWith("select")) write.wrote = true;
         if (!write.quiet) this.changes.statement(sql);
       },
     };

@@ -45,6 +45,17 @@ describe("async write transactions on one SQLite connection", () => {
     expect(await store.write((tx) => addNext(tx, [], "next"))).toBe("k0");
   });
 
+  test("a write refused before it wrote anything (a name taken, say) leaves the caches be: a stranger's refusals cannot keep them empty", async () => {
+    const store = memoryStore();
+    const before = store.changes.current();
+    const refused = store.write(async (tx) => {
+      await tx.select().from(settings);
+      throw new Error("refused after reading only");
+    });
+    await expect(refused).rejects.toThrow("refused after reading only");
+    expect(store.changes.current()).toBe(before);
+  });
+
   test("bookkeeping asked for during an open write waits its turn, and survives that write's rollback", async () => {
     const store = memoryStore();
     const trace: string[] = [];

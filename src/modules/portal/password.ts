@@ -2,14 +2,13 @@ import type { Store } from "../../db/client";
 import { DomainError } from "../../lib/errors";
 import type { Refusal } from "../auth/model";
 import type { AuthCore } from "../auth/service";
-import { checkPassword, updateUser } from "../users/service";
+import { checkPassword, hashPassword, updateUserIn } from "../users/service";
 import { LOCKED_MESSAGE } from "./page";
-import type { SessionCookie, Sessions } from "./sessions";
+import { startIn, type SessionCookie } from "./sessions";
 
 export interface PasswordDeps {
   store: Store;
   core: AuthCore;
-  sessions: Sessions;
   now: () => number;
 }
 
@@ -33,7 +32,7 @@ const refused = (status: 400 | 401 | 409, message: string): PasswordChange => ({
  * does, and opens a new session for this browser, so only it stays signed in.
  */
 export async function changeOwnPassword(
-  { store, core, sessions, now }: PasswordDeps,
+  { store, core, now }: PasswordDeps,
   { user, sessionId, ip }: Changer,
   form: { current_password?: string; new_password?: string; confirm_password?: string },
 ): Promise<PasswordChange> {
@@ -51,16 +50,23 @@ export async function changeOwnPassword(
     if (checked.reason === "locked_out") return { ok: false, status: 429, message: LOCKED_MESSAGE, retryAfter: checked };
     return refused(401, "The current password is not right.");
   }
-  if (checked.passwordHash === null) return refused(401, "The current password is not right.");
-  let hash: string;
+  const passwordWas = checked.passwordHash;
+  if (passwordWas === null) throw new Error("a password check passed without a password hash");
+  const hash = await hashPassword(next);
+  const at = now();
   try {
-    const updated = await updateUser(store, user, { password: next, passwordWas: checked.passwordHash, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(now()));
-    hash = updated.passwordHash;
+    // One write: the new password, every session and login token ended, and this browser's new
+    // session, or none of it.
+    const session = await store.write(async (tx) => {
+      await updateUserIn(tx, user, { passwordHash: hash, passwordWas, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(at));
+      const opened = startIn(tx, user, hash, ip, at);
+      if (opened === null) throw new DomainError("conflict", "account_changed", "The account was changed meanwhile");
+      return opened;
+    });
+    return { ok: true, values: session.values };
   } catch (error) {
     // Changed, disabled or removed by someone else, or the session ended, while the current password was being checked.
-    if (error instanceof DomainError && error.kind !== "invalid") return refused(409, "Your account was changed meanwhile. Sign in again.");
-    throw error;
+    if (!(error instanceof DomainError && error.kind !== "invalid")) throw error;
   }
-  const session = await sessions.start(user, hash, ip, now());
-  return session === null ? refused(409, "Your account was changed meanwhile. Sign in again.") : { ok: true, values: session.values };
+  return refused(409, "Your account was changed meanwhile. Sign in again.");
 }

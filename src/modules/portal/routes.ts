@@ -128,7 +128,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
         if (!decided?.ok) return seeOther(set, signInUrl(portal, null), decided === null ? undefined : setCookies(portal, null));
         const { user, role, tokenId } = decided.principal;
         const ip = addressOf(request);
-        const changed = await changeOwnPassword({ store, core, sessions, now }, { user, sessionId: tokenId, ip }, body);
+        const changed = await changeOwnPassword({ store, core, now }, { user, sessionId: tokenId, ip }, body);
         if (changed.ok) return seeOther(set, `${portal.publicUrl}/signin?notice=password`, setCookies(portal, changed.values));
         html(set);
         if (changed.retryAfter) Object.assign(set.headers, retryAfter(changed.retryAfter));

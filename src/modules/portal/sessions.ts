@@ -104,29 +104,13 @@ export class Sessions {
   }
 
   /**
-   * Opens a session for a login that passed (the cookie value is returned once; only its hash is kept), if the account still has the password hash the login
+   * Opens a session for a login that passed, if the account still has the password hash the login
    * was checked against and is not disabled: a password change (which ends the user's sessions)
    * committed during the argon2id check would otherwise be outlived by this one. Null if not.
    */
-  async start(user: string, passwordHash: string, ip: string, now: number): Promise<{ id: string; values: Record<SessionCookie, string> } | null> {
-    const values = { domain: randomValue(), console: randomValue() };
-    const id = `ses_${randomBase62(16)}`;
-    const at = new Date(now);
+  async start(user: string, passwordHash: string, ip: string, now: number): Promise<OpenedSession | null> {
     // One write transaction: no password change can commit between the check and the insert.
-    return this.store.write((tx) => {
-      if (!accountUnchanged(tx, user, passwordHash)) return null;
-      tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
-      // A person's rows stay few however often they sign in: past the cap, the oldest go.
-      const others = tx
-        .select({ id: sessions.id })
-        .from(sessions)
-        .where(and(eq(sessions.user, user), ne(sessions.id, id)))
-        .orderBy(desc(sessions.createdAt), desc(sessions.id))
-        .limit(MAX_SESSIONS_PER_USER - 1)
-        .all();
-      tx.delete(sessions).where(and(eq(sessions.user, user), notInArray(sessions.id, [id, ...others.map((row) => row.id)]))).run();
-      return { id, values };
-    });
+    return this.store.write((tx) => startIn(tx, user, passwordHash, ip, now));
   }
 
   /** The session this cookie value opened, live or not; null if none (or it was pruned). */
@@ -199,6 +183,31 @@ export class Sessions {
       granted: principal && { ok: true, principal },
     };
   }
+}
+
+export interface OpenedSession {
+  id: string;
+  /** The cookies' values, given out once: only their hashes are kept. */
+  values: Record<SessionCookie, string>;
+}
+
+/** Sessions.start's work inside a write the caller holds (a password change opens one with its new password). */
+export function startIn(tx: Transaction, user: string, passwordHash: string, ip: string, now: number): OpenedSession | null {
+  if (!accountUnchanged(tx, user, passwordHash)) return null;
+  const values = { domain: randomValue(), console: randomValue() };
+  const id = `ses_${randomBase62(16)}`;
+  const at = new Date(now);
+  tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
+  // A person's rows stay few however often they sign in: past the cap, the oldest go.
+  const others = tx
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.user, user), ne(sessions.id, id)))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id))
+    .limit(MAX_SESSIONS_PER_USER - 1)
+    .all();
+  tx.delete(sessions).where(and(eq(sessions.user, user), notInArray(sessions.id, [id, ...others.map((row) => row.id)]))).run();
+  return { id, values };
 }
 
 /** Ends every live session of a user: a new password or role, or a removed account. */

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import type { Db, Store } from "../../db/client";
+import type { Db, Store, Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens, users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
@@ -76,32 +76,38 @@ export interface UserChange {
  * old one. A disabled account's tokens and sessions are refused while it stays disabled.
  */
 export async function updateUser(store: Store, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
-  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+  const { password, ...rest } = change;
+  const passwordHash = password === undefined ? undefined : await hashPassword(password);
+  return store.write((tx) => updateUserIn(tx, username, { ...rest, passwordHash }, actor, now));
+}
+
+/** updateUser's work inside a write the caller holds, the new password already hashed. */
+export async function updateUserIn(tx: Transaction, username: string, change: Omit<UserChange, "password"> & { passwordHash?: string }, actor: Actor, now: Date): Promise<UserRow> {
+  const { passwordHash } = change;
   const role = change.role === undefined ? undefined : parseRole(change.role);
-  return store.write(async (tx) => {
-    const user = await getUser(tx, username);
-    if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
-      throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
-    }
-    if (change.session !== undefined && !sessionOpen(tx, change.session)) {
-      throw new DomainError("conflict", "session_ended", "The session this change was made through has ended");
-    }
-    const [updated] = await tx
-      .update(users)
-      .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })
-      .where(eq(users.username, user.username))
-      .returning();
-    const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled")].filter(Boolean);
-    if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
-      await tx
-        .update(tokens)
-        .set({ revokedAt: now, revokeReason: "password or role changed" })
-        .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
-    }
-    if (passwordHash !== undefined || (role !== undefined && role !== user.role)) endUserSessions(tx, user.username, now);
-    await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
-    return updated!;
-  });
+  const user = await getUser(tx, username);
+  if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
+    throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
+  }
+  if (change.session !== undefined && !sessionOpen(tx, change.session)) {
+    throw new DomainError("conflict", "session_ended", "The session this change was made through has ended");
+  }
+  const [updated] = await tx
+    .update(users)
+    .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })
+    .where(eq(users.username, user.username))
+    .returning();
+  const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled")].filter(Boolean);
+  // Nobody keeps a login opened with the old password or role.
+  if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
+    await tx
+      .update(tokens)
+      .set({ revokedAt: now, revokeReason: "password or role changed" })
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
+    endUserSessions(tx, user.username, now);
+  }
+  await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
+  return updated!;
 }
 
 /**
