@@ -9,7 +9,7 @@ import { DeviceSightings, type DeviceCheck } from "./modules/devices/service";
 import { DeviceTokenChecker } from "./modules/devices/device-token-cache";
 import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
-import { Sessions } from "./modules/portal/sessions";
+import { sessionLifetimes, Sessions } from "./modules/portal/sessions";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
@@ -74,7 +74,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
     short: (shortToken: string, fingerprint: string | null) => seen(deviceTokens.short(shortToken, fingerprint, now())),
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
-  const sessions = new Sessions(store, { idleMs: config.sessionIdle, maxMs: config.sessionMax });
+  const sessions = new Sessions(store, sessionLifetimes(config));
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now });
   return {
     store,

@@ -107,8 +107,8 @@ export interface ServerFailure {
 
 /**
  * An error no route expected, logged and answered without its internals: 503 for a busy
- * database (another process, the CLI or a restore, held the write lock past the busy timeout:
- * worth a retry), 500 for anything else.
+ * database (another process, the CLI or a restore, held the write lock past the busy timeout, or a
+ * write met another's open transaction: worth a retry), 500 for anything else.
  */
 export function serverFailure(log: Logger, request: Request, error: unknown): ServerFailure {
   const where = { method: request.method, path: loggedPath(request.url) };

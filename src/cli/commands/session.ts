@@ -1,3 +1,4 @@
+import { sessionLifetimes } from "../../modules/portal/sessions";
 import { presentSession } from "../../modules/sessions/model";
 import { endSession, listSessions } from "../../modules/sessions/service";
 import { command, jsonOption, settingOptions, type Command, type CommandGroup } from "../command";
@@ -7,8 +8,6 @@ import { pageOptions, pageRequest, printNext } from "../pages";
 
 const cli = { name: "cli" };
 const options = { ...jsonOption, ...settingOptions("db") };
-/** Which sessions are still open is judged by this process's KEYWARD_SESSION_IDLE and KEYWARD_SESSION_MAX: the server's, when run with its settings. */
-const lifetimesOf = ({ sessionIdle, sessionMax }: { sessionIdle: number; sessionMax: number }) => ({ idleMs: sessionIdle, maxMs: sessionMax });
 
 const list: Command = command({
   name: "session list",
@@ -17,7 +16,8 @@ const list: Command = command({
   run: (flags) => {
     const request = pageRequest(flags, list);
     return withDatabase(flags, (store, config) => {
-      const lifetimes = lifetimesOf(config);
+      // Which are still open is judged by this process's settings: the server's, when run with them.
+      const lifetimes = sessionLifetimes(config);
       const page = listSessions(store.db, lifetimes, { ...request, user: flags.user }, Date.now());
       const records = page.items.map((row) => presentSession(row, lifetimes));
       printResult(flags.json, records, () => {

@@ -28,8 +28,9 @@ const WRONG = "The user name or password is not right.";
 const NOTICES = new Map([["password", "Your password was changed. Other browsers and login tokens were signed out."]]);
 
 /**
- * The sign-in portal: a page, its form, and sign-out. A session it opens is a cookie that
- * /auth/forward accepts for every host of the cookie domain.
+ * The sign-in portal: its page, sign-in, sign-out and a person's own password change. A session it
+ * opens has two cookies: one /auth/forward accepts for every host of the cookie domain, and one
+ * for Keyward's own pages and API (see service.ts).
  */
 export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: PortalDeps) => {
   void timingEqualizer();
@@ -70,7 +71,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
       {
         query: SignInQuery,
         response: withFailures({ 200: Page }, "input"),
-        detail: { summary: "The sign-in page", description: "For a browser: a user name and password form, or, when already signed in, who it is and a sign-out button.", security: [] },
+        detail: { summary: "The sign-in page", description: "For a browser: a user name and password form, or, when signed in (both of the session's cookies), who it is, a sign-out button, a link to the admin page for an admin, and the form to change one's password.", security: [] },
       },
     )
     .post(
@@ -102,7 +103,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
         detail: {
           summary: "Sign in",
           description:
-            "The sign-in form, from the sign-in page only (its Origin must be KEYWARD_PUBLIC_URL's, else 403). On success a keyward_session cookie (HttpOnly, SameSite=Lax, Path=/, Domain=KEYWARD_COOKIE_DOMAIN, Secure over https) and 303 to `rd` when it is on a host the cookie covers, else to the sign-in page. A wrong name or password shows the page again (401) and counts towards the lockout, as a login does.",
+            "The sign-in form, from the sign-in page only (its Origin must be KEYWARD_PUBLIC_URL's, else 403). On success a keyward_session cookie (HttpOnly, SameSite=Lax, Path=/, Domain=KEYWARD_COOKIE_DOMAIN, Secure over https) for forward auth, a host-only keyward_console cookie (HttpOnly, SameSite=Strict; __Host-keyward_console over https) for Keyward's own pages and API, and 303 to `rd` when it is on a host the cookie covers, else to the sign-in page. A wrong name or password shows the page again (401) and counts towards the lockout, as a login does.",
           security: [],
         },
       },

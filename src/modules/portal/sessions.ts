@@ -39,6 +39,9 @@ export interface SessionLifetimes {
   maxMs: number;
 }
 
+/** The lifetimes the settings give (KEYWARD_SESSION_IDLE, KEYWARD_SESSION_MAX). */
+export const sessionLifetimes = ({ sessionIdle, sessionMax }: { sessionIdle: number; sessionMax: number }): SessionLifetimes => ({ idleMs: sessionIdle, maxMs: sessionMax });
+
 /** What the cache keeps of a session: enough to decide, nothing secret. */
 export interface KnownSession {
   id: string;
