@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from "drizzle-orm";
 import { drizzle, SQLiteBunSession, SQLiteBunTransaction } from "drizzle-orm/bun-sqlite";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
@@ -36,6 +37,8 @@ export class SqliteWrites {
   private readonly dialect = new SQLiteSyncDialect();
   private readonly relations;
   private turn: Promise<unknown> = Promise.resolve();
+  /** The write whose body is running, across its awaits. */
+  private readonly inside = new AsyncLocalStorage<OpenWrite>();
   private open: OpenWrite | null = null;
 
   constructor(
@@ -50,6 +53,8 @@ export class SqliteWrites {
 
   /** Runs `work` in a transaction of its own once the writes before it have ended. */
   run<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {
+    // Queued behind the write it is part of, it would wait for ever; what it meant belongs in that write.
+    if (this.inside.getStore()?.ended === false) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
     const result = this.turn.then(() => this.transact(work, quiet));
     this.turn = result.catch(() => undefined);
     return result;
@@ -65,7 +70,7 @@ export class SqliteWrites {
     const write: OpenWrite = { quiet, ended: false, wrote: false };
     this.open = write;
     try {
-      const result = await withinOneTurn(work(this.transaction(write)));
+      const result = await withinOneTurn(this.inside.run(write, () => work(this.transaction(write))));
       this.sqlite.run("COMMIT");
       return result;
     } catch (error) {
