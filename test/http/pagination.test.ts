@@ -76,8 +76,8 @@ const lists: List[] = [
   {
     name: "audit",
     path: "/api/v1/audit?user=SEEDED",
-    seed: async ({ db }, i, at) => {
-      await recordAudit(db, { action: "login.failed", user: "seeded", detail: `e${i}` }, at);
+    seed: async (store, i, at) => {
+      await store.write((tx) => recordAudit(tx, { action: "login.failed", user: "seeded", detail: `e${i}` }, at));
       return [at.getTime(), i + 1];
     },
     add: (call) => call("POST", "/api/v1/tokens", { user: "seeded" }),
@@ -252,13 +252,15 @@ describe("filters keep working a page at a time", () => {
   });
 
   test("audit: ?user= takes a user name in any case, or a device id as it is, together with ?action=", async () => {
-    const { db, call } = await setup();
+    const { store, call } = await setup();
     const device = "dev_7Hc2Lq9ZpX4mWn1R";
     // Recent times: the audit retention prunes events older than 90 days when the log is read.
     const base = Date.now() - 60_000;
-    for (let i = 0; i < 3; i++) await recordAudit(db, { action: "login.failed", user: "erin" }, new Date(base + i));
-    await recordAudit(db, { action: "user.created", user: "erin" }, new Date(base + 1000));
-    await recordAudit(db, { action: "device.enrolled", user: device }, new Date(base + 2000));
+    await store.write(async (tx) => {
+      for (let i = 0; i < 3; i++) await recordAudit(tx, { action: "login.failed", user: "erin" }, new Date(base + i));
+      await recordAudit(tx, { action: "user.created", user: "erin" }, new Date(base + 1000));
+      await recordAudit(tx, { action: "device.enrolled", user: device }, new Date(base + 2000));
+    });
     const first = await call("GET", "/api/v1/audit?user=ERIN&action=login.failed&limit=2");
     const rest = await call("GET", `/api/v1/audit?user=ERIN&action=login.failed&limit=2&cursor=${first.next}`);
     expect([...first.body, ...rest.body].map((e: { at: string }) => Date.parse(e.at) - base)).toEqual([2, 1, 0]);

@@ -105,18 +105,24 @@ describe("audit retention", () => {
   const day = 86_400_000;
 
   test("rows past the age are deleted, then the oldest past the row cap", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [100, 91, 50, 3, 2, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    await pruneAudit(db, { maxAgeMs: 90 * day, maxRows: 3 }, now);
+    await store.write(async (tx) => {
+      for (const age of [100, 91, 50, 3, 2, 1]) await recordAudit(tx, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    });
+    await store.write((tx) => pruneAudit(tx, { maxAgeMs: 90 * day, maxRows: 3 }, now));
     expect((await listAudit(db, { limit: 10 })).items.map((row) => row.detail)).toEqual(["1 days old", "2 days old", "3 days old"]);
   });
 
   test("with no age limit only the row cap applies", async () => {
-    const { db } = memoryStore();
+    const store = memoryStore();
+    const { db } = store;
     const now = Date.UTC(2026, 5, 1);
-    for (const age of [4000, 1]) await recordAudit(db, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
-    await pruneAudit(db, { maxAgeMs: null, maxRows: 2 }, now);
+    await store.write(async (tx) => {
+      for (const age of [4000, 1]) await recordAudit(tx, { action: "token.created", detail: `${age} days old` }, new Date(now - age * day));
+    });
+    await store.write((tx) => pruneAudit(tx, { maxAgeMs: null, maxRows: 2 }, now));
     expect((await listAudit(db, { limit: 10 })).items).toHaveLength(2);
   });
 
@@ -124,10 +130,10 @@ describe("audit retention", () => {
     const store = memoryStore();
     const clock = { now: Date.UTC(2026, 5, 1) };
     const queue = new AuditQueue(store, { maxAgeMs: day, maxRows: 1_000_000 }, () => clock.now);
-    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await store.write((tx) => recordAudit(tx, { action: "token.created" }, new Date(clock.now - 2 * day)));
     await queue.flush();
     expect(rowsOf(store)).toEqual([]);
-    await recordAudit(store.db, { action: "token.created" }, new Date(clock.now - 2 * day));
+    await store.write((tx) => recordAudit(tx, { action: "token.created" }, new Date(clock.now - 2 * day)));
     clock.now += 59_000;
     await queue.flush();
     expect(rowsOf(store)).toHaveLength(1);

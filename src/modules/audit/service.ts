@@ -38,7 +38,7 @@ export interface AuditEntry {
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
-export async function recordAudit(db: Db, entry: AuditEntry, at = new Date()): Promise<void> {
+export async function recordAudit(db: Transaction, entry: AuditEntry, at = new Date()): Promise<void> {
   await db.insert(auditEvents).values({ ...entry, at });
 }
 
@@ -167,7 +167,7 @@ function keyOf({ action, ip, user, tokenId, detail }: AuditEntry, at: number): s
 const windowOf = (key: string): number => JSON.parse(key)[0];
 
 /** Deletes rows past the retention's age, then the oldest past its row cap. */
-export async function pruneAudit(db: Db | Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): Promise<void> {
+export async function pruneAudit(db: Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): Promise<void> {
   if (maxAgeMs !== null) await db.delete(auditEvents).where(lt(auditEvents.at, new Date(now - maxAgeMs)));
   const rows = (await db.select({ n: count() }).from(auditEvents))[0]?.n ?? 0;
   if (rows <= maxRows) return;

@@ -214,7 +214,7 @@ export function startIn(tx: Transaction, user: string, passwordHash: string, ip:
 }
 
 /** Ends every live session of a user: a new password or role, or a removed account. */
-export function endUserSessions(db: Db | Transaction, user: string, now: Date): void {
+export function endUserSessions(db: Transaction, user: string, now: Date): void {
   db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt))).run();
 }
 
@@ -224,7 +224,7 @@ export function sessionOpen(db: Db | Transaction, id: string): boolean {
 }
 
 /** Deletes sessions whose cookie every browser has dropped: those past their absolute lifetime, ended or not. */
-export function pruneSessions(db: Db | Transaction, { maxMs }: SessionLifetimes, now: number): void {
+export function pruneSessions(db: Transaction, { maxMs }: SessionLifetimes, now: number): void {
   db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS))).run();
 }
 

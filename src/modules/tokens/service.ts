@@ -1,5 +1,5 @@
 import { and, eq, ne, or, sql, type SQL } from "drizzle-orm";
-import type { Db, Store } from "../../db/client";
+import type { Db, Store, Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
@@ -45,11 +45,11 @@ export async function issueToken(store: Store, request: IssueRequest, actor: Act
 }
 
 /** issueToken as part of a write the caller holds (a login's account check, the first admin token). */
-export function issueTokenIn(tx: Db, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
+export function issueTokenIn(tx: Transaction, request: IssueRequest, actor: Actor, now = new Date()): Promise<IssuedToken> {
   return recordIssue(tx, validateIssue(request, now), actor, now);
 }
 
-async function recordIssue(tx: Db, values: NewToken, actor: Actor, now: Date): Promise<IssuedToken> {
+async function recordIssue(tx: Transaction, values: NewToken, actor: Actor, now: Date): Promise<IssuedToken> {
   const issued = await insertToken(tx, values);
   await recordAudit(
     tx,
@@ -77,7 +77,7 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
   };
 }
 
-async function insertToken(db: Db, values: NewToken): Promise<IssuedToken> {
+async function insertToken(db: Transaction, values: NewToken): Promise<IssuedToken> {
   if (values.source !== "lab") await retireLabTokens(db, values.user, values.createdAt);
   const token = generateToken();
   const [row] = await db
@@ -92,7 +92,7 @@ async function insertToken(db: Db, values: NewToken): Promise<IssuedToken> {
  * account, a token of another kind, an environment label), the lab tokens for it stop, so they
  * never speak for that someone.
  */
-export async function retireLabTokens(db: Db, user: string, now: Date): Promise<void> {
+export async function retireLabTokens(db: Transaction, user: string, now: Date): Promise<void> {
   const retired = await db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
@@ -174,7 +174,7 @@ export async function revokeUserTokens(store: Store, user: string, actor: Actor,
 }
 
 /** revokeUserTokens as part of a write the caller holds (removing the user), for the name as stored. */
-export async function revokeUserTokensIn(tx: Db, name: string, actor: Actor, reason: string, now: Date): Promise<{ user: string; revoked: number }> {
+export async function revokeUserTokensIn(tx: Transaction, name: string, actor: Actor, reason: string, now: Date): Promise<{ user: string; revoked: number }> {
   const revoked = await tx
     .update(tokens)
     .set({ revokedAt: now, revokeReason: reason })
