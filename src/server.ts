@@ -67,8 +67,11 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     stopListening: (force) => server.stop(force),
     async close() {
       clearInterval(ticker);
-      await services.flush();
-      store.close();
+      try {
+        await services.flush();
+      } finally {
+        await store.close();
+      }
     },
   });
 }

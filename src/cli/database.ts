@@ -14,6 +14,6 @@ export async function withDatabase<T>(flags: Record<string, unknown>, work: (sto
     migrate(store);
     return await work(store, config);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -22,7 +22,8 @@ export interface Store {
   write<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
   bookkeeping<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
-  close(): void;
+  /** Closes once the writes already asked for have ended; new ones are refused. */
+  close(): Promise<void>;
 }
 
 /** A SQLite store: its file and raw handle too, for what only src/db does (migrations, backups, pragmas). */
@@ -65,8 +66,7 @@ export function openDatabase(path: string): SqliteStore {
     changes,
     write: (work) => writes.run(work, false),
     bookkeeping: (work) => writes.run(work, true),
-    // At once: statements are finalized and the WAL checkpointed, not left until they are collected.
-    close: () => sqlite.close(true),
+    close: () => writes.close(),
   };
 }
 

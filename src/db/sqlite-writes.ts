@@ -37,6 +37,9 @@ export class SqliteWrites {
   private readonly dialect = new SQLiteSyncDialect();
   private readonly relations;
   private turn: Promise<unknown> = Promise.resolve();
+  /** Writes queued or running: the connection closes only once there are none. */
+  private pending = 0;
+  private closing = false;
   /** The write whose body is running, across its awaits. */
   private readonly inside = new AsyncLocalStorage<OpenWrite>();
   private open: OpenWrite | null = null;
@@ -55,9 +58,22 @@ export class SqliteWrites {
   run<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {
     // Queued behind the write it is part of, it would wait for ever; what it meant belongs in that write.
     if (this.inside.getStore()?.ended === false) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
-    const result = this.turn.then(() => this.transact(work, quiet));
+    if (this.closing) return Promise.reject(new Error("the database is closing"));
+    this.pending++;
+    const result = this.turn.then(() => this.transact(work, quiet)).finally(() => this.pending--);
     this.turn = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Closes the connection once the writes already asked for have ended (at once when none are),
+   * refusing new ones: a write still running at a stop would otherwise meet a closed handle half-way.
+   * Statements are finalized and the WAL checkpointed, not left until they are collected.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.pending > 0) await this.turn;
+    this.sqlite.close(true);
   }
 
   /**

@@ -162,6 +162,15 @@ describe("async write transactions on one SQLite connection", () => {
     expect(keys(store)).toEqual(["first", "later"]);
   });
 
+  test("closing waits for the writes already asked for, then refuses new ones: none meets a closed handle half-way", async () => {
+    const store = memoryStore();
+    const asked = [store.write((tx) => addNext(tx, [], "a")), store.write((tx) => addNext(tx, [], "b"))];
+    const closed = store.close();
+    await expect(store.write((tx) => addNext(tx, [], "late"))).rejects.toThrow("the database is closing");
+    expect(await Promise.all(asked)).toEqual(["k0", "k1"]);
+    await closed;
+  });
+
   test("a transaction object kept past its write is refused", async () => {
     const store = memoryStore();
     const kept = await store.write((tx) => tx);

@@ -18,7 +18,7 @@ export const migrateCommand = command({
       const db = displayDb(config.db);
       printResult(flags.json, { db, applied, schema: current }, `${db}: ${what} (schema ${current})\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   },
