@@ -6,6 +6,9 @@ import { inProcessApp } from "./app";
 export const PUBLIC = "https://auth.home.lan";
 export const FROM_PORTAL = { origin: PUBLIC };
 export const PASSWORD = "correct horse battery";
+export const NEW_PASSWORD = "battery staple horse";
+/** A person's change of their own password, as the signed-in page's form posts it. */
+export const PASSWORD_CHANGE = { current_password: PASSWORD, new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
 
 /** The in-process app with the portal on (https, cookie domain home.lan) and alice's account. */
 export async function portalApp(env: Record<string, string> = {}, options: { db?: string } = {}) {
@@ -34,3 +37,19 @@ export const valueOf = (res: Response, name = "keyward_session") =>
     .find(Boolean) ?? null;
 export const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
 export const proxied = { ...browser, "x-forwarded-proto": "https", "x-forwarded-host": "wiki.home.lan", "x-forwarded-uri": "/page?id=7" };
+
+/** The portal on, alice (a user) and root (an admin) with passwords; signing either in, and a password change by a console cookie. */
+export async function accountsApp(env: Record<string, string> = {}) {
+  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
+  await addAccount(app, "alice", PASSWORD);
+  await addAccount(app, "root", PASSWORD, "admin");
+  /** Both cookies' values. */
+  const signIn = async (username = "alice", password = PASSWORD) => {
+    const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
+    expect(res.status).toBe(303);
+    return { domain: valueOf(res)!, console: valueOf(res, "__Host-keyward_console")! };
+  };
+  const changePassword = (console: string, fields: Record<string, string> = PASSWORD_CHANGE, headers: Record<string, string> = FROM_PORTAL) =>
+    app.fetch("/account/password", formPost(fields, { cookie: `__Host-keyward_console=${console}`, ...headers }));
+  return { ...app, signIn, changePassword };
+}

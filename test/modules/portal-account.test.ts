@@ -1,39 +1,19 @@
 import { describe, expect, test } from "bun:test";
 import { listAudit } from "../../src/modules/audit/service";
 import { updateUser } from "../../src/modules/users/service";
-import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
+import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
+import { accountsApp, FROM_PORTAL, NEW_PASSWORD, PASSWORD, PASSWORD_CHANGE, PUBLIC, valueOf } from "../helpers/portal";
 
-const PUBLIC = "https://auth.home.lan";
-const FROM_PORTAL = { origin: PUBLIC };
-const PASSWORD = "correct horse battery";
-const NEW_PASSWORD = "battery staple horse";
-
-const cookieValue = (res: Response, name: string) =>
-  res.headers
-    .getSetCookie()
-    .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
-    .find(Boolean) ?? null;
-
-/** The portal on, alice (a user) and root (an admin) with passwords, and a way to sign either in. */
+/** accountsApp, and a request as the admin page would make it with the browser's console cookie. */
 async function accountApp(env: Record<string, string> = {}) {
-  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
-  await addAccount(app, "alice", PASSWORD);
-  await addAccount(app, "root", PASSWORD, "admin");
-  const signIn = async (username = "alice", password = PASSWORD) => {
-    const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
-    expect(res.status).toBe(303);
-    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
-  };
-  /** A request as the admin page would make it with the browser's console cookie. */
+  const app = await accountsApp(env);
   const asConsole = (value: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
     app.fetch(path, { ...init, headers: { cookie: `__Host-keyward_console=${value}`, ...init.headers } });
-  const changePassword = (value: string, fields: Record<string, string>, headers: Record<string, string> = FROM_PORTAL) =>
-    app.fetch("/account/password", formPost(fields, { cookie: `__Host-keyward_console=${value}`, ...headers }));
-  return { ...app, signIn, asConsole, changePassword };
+  return { ...app, asConsole };
 }
 
-const change = { current_password: PASSWORD, new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
+const change = PASSWORD_CHANGE;
 
 describe("the console cookie opens Keyward's own API, and only that", () => {
   test("GET /api/v1/me with it answers for the signed-in account, as a session", async () => {
@@ -153,7 +133,7 @@ describe("changing one's own password from the portal", () => {
     const res = await app.changePassword(here.console, change);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${PUBLIC}/signin?notice=password`);
-    const fresh = { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
+    const fresh = { domain: valueOf(res, "keyward_session")!, console: valueOf(res, "__Host-keyward_console")! };
     expect(fresh.console).not.toBe(here.console);
 
     for (const old of [elsewhere, here]) {

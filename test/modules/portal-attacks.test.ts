@@ -3,37 +3,18 @@ import { ConfigError } from "../../src/config";
 import { resolveConfig } from "../../src/config-load";
 import { sessions } from "../../src/db/schema";
 import { MAX_SESSIONS_PER_USER } from "../../src/modules/portal/sessions";
-import { ADMIN_TOKEN, addAccount, client, formPost } from "../helpers/api";
-import { inProcessApp } from "../helpers/app";
+import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
+import { accountsApp, FROM_PORTAL, PASSWORD, PASSWORD_CHANGE, PUBLIC, valueOf } from "../helpers/portal";
 
-const PUBLIC = "https://auth.home.lan";
-const FROM_PORTAL = { origin: PUBLIC };
-const PASSWORD = "correct horse battery";
-const NEW_PASSWORD = "battery staple horse";
-const change = { current_password: PASSWORD, new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
+const change = PASSWORD_CHANGE;
 
-const cookieValue = (res: Response, name: string) =>
-  res.headers
-    .getSetCookie()
-    .map((cookie) => new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1])
-    .find(Boolean) ?? null;
-
-/** The portal on, alice (a user) and root (an admin) with passwords; a hostile client's view of it. */
+/** accountsApp, and a hostile client's view of it. */
 async function attackedApp(env: Record<string, string> = {}) {
-  const app = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan", ...env });
-  await addAccount(app, "alice", PASSWORD);
-  await addAccount(app, "root", PASSWORD, "admin");
-  const signIn = async (username = "alice", password = PASSWORD) => {
-    const res = await app.fetch("/signin", formPost({ username, password }, FROM_PORTAL));
-    expect(res.status).toBe(303);
-    return { domain: cookieValue(res, "keyward_session")!, console: cookieValue(res, "__Host-keyward_console")! };
-  };
-  const changePassword = (console: string, fields: Record<string, string> = change) =>
-    app.fetch("/account/password", formPost(fields, { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL }));
+  const app = await accountsApp(env);
   const openSessions = () => app.store.db.select().from(sessions).all().filter((row) => row.endedAt === null);
   const patchUser = (name: string, body: object) =>
     app.fetch(`/api/v1/users/${name}`, { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { ...app, signIn, changePassword, openSessions, patchUser };
+  return { ...app, openSessions, patchUser };
 }
 
 /** Holds every argon2id check after it is made, until `release`: a change's check of the current password, say. */
@@ -139,7 +120,7 @@ describe("a password change racing other changes", () => {
     const app = await attackedApp({ KEYWARD_MAX_FAILURES: "30" });
     const { console } = await app.signIn();
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => app.changePassword(console, { current_password: PASSWORD, new_password: `new password ${i}`, confirm_password: `new password ${i}` })));
-    const winner = answers.findIndex((res) => cookieValue(res, "__Host-keyward_console") !== null);
+    const winner = answers.findIndex((res) => valueOf(res, "__Host-keyward_console") !== null);
     // The rest: refused after their check (409), or, if the winner was done first, sent to sign in.
     const others = answers.filter((_, i) => i !== winner).map((res) => (res.status === 303 ? res.headers.get("location") : res.status));
     expect(others.every((answer) => answer === 409 || answer === `${PUBLIC}/signin`)).toBe(true);
@@ -267,7 +248,7 @@ describe("cookies another host of the domain sets (cookie tossing)", () => {
     const app = await attackedApp({ KEYWARD_PUBLIC_URL: "http://auth.home.lan" });
     const signIn = async (username: string) => {
       const res = await app.fetch("/signin", formPost({ username, password: PASSWORD }, { origin: "http://auth.home.lan" }));
-      return cookieValue(res, "keyward_console")!;
+      return valueOf(res, "keyward_console")!;
     };
     const victim = await signIn("root");
     const attacker = await signIn("alice");
