@@ -1,5 +1,4 @@
 import type { Config } from "./config";
-import { getDomain } from "tldts";
 import { parseDuration } from "./lib/durations";
 
 /**
@@ -29,6 +28,9 @@ export function parseCookieDomain(raw: string): string {
   // A browser drops, unseen, a cookie whose Domain is a public suffix: every name of one label
   // (`lan`), and those on the Public Suffix List, `home.arpa` (RFC 8375's) among them. Sign-in
   // would then loop between the service and the portal.
+  // Loaded only here: the list is large, and parsing it on every start would cost one that sets no
+  // cookie domain about 15 ms.
+  const { getDomain } = require("tldts") as typeof import("tldts");
   if (getDomain(domain, { allowPrivateDomains: true }) === null) {
     const under = domain.includes(".") ? `lan.${domain}` : `home.${domain}`;
     throw new Error(`is a public suffix, for which browsers refuse cookies: use a name under it for the hosts that share a sign-in, like ${under}`);
