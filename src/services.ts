@@ -58,7 +58,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const verifier = new TokenVerifier(store, envTokens.hashes);
   const failures = () => new FailureLimiter(config.maxFailures, config.failureWindow);
   const lockout = new Lockout(failures(), failures(), audit, now);
-  const signer = new DeviceSigner(loadSigningSecret(store.db, config.secretKey), config.algorithm);
+  const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey), config.algorithm);
   const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
   const deviceTokens = new DeviceTokenChecker(store, signer);

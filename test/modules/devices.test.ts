@@ -87,8 +87,8 @@ describe("device tokens", () => {
     const { store, db, enrollNow } = setup();
     const { device } = await issued(enrollNow());
     expect((await labelDevice(store, device.id, "  front desk ", actor)).label).toBe("front desk");
-    expect(listDevices(db, { status: "active" }).items.map((d) => d.id)).toEqual([device.id]);
-    expect(listDevices(db, { status: "pending" }).items).toEqual([]);
+    expect((await listDevices(db, { status: "active" })).items.map((d) => d.id)).toEqual([device.id]);
+    expect((await listDevices(db, { status: "pending" })).items).toEqual([]);
     await expect(labelDevice(store, "dev_missing", "x", actor)).rejects.toThrow("No device dev_missing");
   });
 
@@ -128,18 +128,17 @@ describe("main tokens presented as credentials", () => {
 });
 
 describe("the signing key", () => {
-  test("is generated once and kept in the database when SECRET_KEY is not set", () => {
-    const { db, sqlite } = memoryStore();
-    const first = loadSigningSecret(db, null);
-    const second = loadSigningSecret(db, null);
+  test("is generated once and kept in the database when SECRET_KEY is not set", async () => {
+    const store = memoryStore();
+    const [first, second] = await Promise.all([loadSigningSecret(store, null), loadSigningSecret(store, null)]);
     expect(first.length).toBe(64);
     expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
-    expect(sqlite.query("SELECT count(*) AS n FROM settings WHERE key = 'device_signing_key'").get()).toEqual({ n: 1 });
+    expect(store.sqlite.query("SELECT count(*) AS n FROM settings WHERE key = 'device_signing_key'").get()).toEqual({ n: 1 });
   });
 
-  test("SECRET_KEY, when set, is used and nothing is stored", () => {
-    const { db, sqlite } = memoryStore();
-    expect(Buffer.from(loadSigningSecret(db, "s".repeat(32))).toString()).toBe("s".repeat(32));
+  test("SECRET_KEY, when set, is used and nothing is stored", async () => {
+    const { sqlite, ...store } = memoryStore();
+    expect(Buffer.from(await loadSigningSecret(store, "s".repeat(32))).toString()).toBe("s".repeat(32));
     expect(sqlite.query("SELECT count(*) AS n FROM settings").get()).toEqual({ n: 0 });
   });
 });

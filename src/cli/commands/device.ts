@@ -27,8 +27,8 @@ const list: Command = command({
   },
   run: (flags) => {
     const request = pageRequest(flags, list);
-    return withDatabase(flags, (store) => {
-      const page = listDevices(store.db, { ...request, status: flags.status });
+    return withDatabase(flags, async (store) => {
+      const page = await listDevices(store.db, { ...request, status: flags.status });
       const rows = page.items.map(presentDevice);
       printResult(flags.json, rows, () => {
         if (rows.length === 0) process.stdout.write("No devices.\n");

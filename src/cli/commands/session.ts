@@ -15,10 +15,10 @@ const list: Command = command({
   options: { user: { type: "string", value: "USER", help: "only this user's sessions" }, ...pageOptions, ...options },
   run: (flags) => {
     const request = pageRequest(flags, list);
-    return withDatabase(flags, (store, config) => {
+    return withDatabase(flags, async (store, config) => {
       // Which are still open is judged by this process's settings: the server's, when run with them.
       const lifetimes = sessionLifetimes(config);
-      const page = listSessions(store.db, lifetimes, { ...request, user: flags.user }, Date.now());
+      const page = await listSessions(store.db, lifetimes, { ...request, user: flags.user }, Date.now());
       const records = page.items.map((row) => presentSession(row, lifetimes));
       printResult(flags.json, records, () => {
         if (records.length === 0) process.stdout.write("No open sessions.\n");

@@ -19,7 +19,7 @@ const MAX_PASSWORD = 1024;
  * wrong, so a caller cannot tell a missing user from a wrong password. `name` is canonical.
  */
 export async function passwordAccount(db: Db, name: string | null, password: string | undefined): Promise<Account | null> {
-  const account = name === null ? undefined : db.select().from(users).where(eq(users.username, name)).get();
+  const [account] = name === null ? [] : await db.select().from(users).where(eq(users.username, name));
   const given = password ?? "";
   // Bun answers an empty password at once; verifying a stand-in keeps the timing the same.
   const hash = account && given !== "" ? account.passwordHash : await timingEqualizer();
@@ -33,12 +33,11 @@ export async function passwordAccount(db: Db, name: string | null, password: str
  * login hands out (a token, a session) is written in one write transaction with this check, so a
  * password change committed during the argon2id check is never outlived by it.
  */
-export function accountUnchanged(tx: Db | Transaction, name: string, passwordHash: string): boolean {
-  const row = tx
+export async function accountUnchanged(tx: Db | Transaction, name: string, passwordHash: string): Promise<boolean> {
+  const [row] = await tx
     .select({ username: users.username })
     .from(users)
-    .where(and(eq(users.username, name), eq(users.passwordHash, passwordHash), eq(users.disabled, false)))
-    .get();
+    .where(and(eq(users.username, name), eq(users.passwordHash, passwordHash), eq(users.disabled, false)));
   return row !== undefined;
 }
 
@@ -48,9 +47,12 @@ export function accountUnchanged(tx: Db | Transaction, name: string, passwordHas
  * and not a user holding tokens of any other kind (environment tokens' labels included, since
  * each has a record).
  */
-export function labNameIsFree(db: Db, name: string): boolean {
+export async function labNameIsFree(db: Db, name: string): Promise<boolean> {
   if (name === ADMIN_ROLE) return false;
-  if (db.select({ username: users.username }).from(users).where(eq(users.username, name)).get()) return false;
-  if (db.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.user, name), eq(auditEvents.action, "user.created"))).limit(1).get()) return false;
-  return !db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.user, name), ne(tokens.source, "lab"))).limit(1).get();
+  const [account] = await db.select({ username: users.username }).from(users).where(eq(users.username, name));
+  if (account) return false;
+  const [created] = await db.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.user, name), eq(auditEvents.action, "user.created"))).limit(1);
+  if (created) return false;
+  const [owned] = await db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.user, name), ne(tokens.source, "lab"))).limit(1);
+  return !owned;
 }

@@ -199,16 +199,18 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   async function login({ name, password, ip }: { name?: string; password?: string; ip: string }): Promise<Decision<LoggedIn>> {
     const user = name === undefined ? null : validName(name);
     if (lab.enabled && user !== null && password === undefined) {
-      const wait = lab.rate.check(addressKey(ip), now());
+      // Counted before the name is looked up, and taken back if it is not free: a burst sent at once
+      // would otherwise all pass the check while their lookups run.
+      const wait = lab.rate.take(addressKey(ip), now());
       if (wait.locked) {
         metrics.authentication("failure", "rate_limited");
         return refusal("rate_limited", "lab", { retryAfterMs: wait.retryAfterMs });
       }
-      if (labNameIsFree(db, user)) {
-        lab.rate.take(addressKey(ip), now());
+      if (await labNameIsFree(db, user)) {
         metrics.authentication("success", "lab");
         return { ok: true, user, role: "user", lab: true, passwordHash: null };
       }
+      lab.rate.forgive(addressKey(ip), now());
     }
     const who = { ip, user: user ?? undefined };
     const begun = lockout.begin(name ? [addressKey(ip), nameKey(name)] : [addressKey(ip)], who);

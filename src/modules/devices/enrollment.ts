@@ -1,6 +1,6 @@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { enrollmentPolicies } from "../../config";
-import type { Db, Store } from "../../db/client";
+import type { Db, Store, Transaction } from "../../db/client";
 import { devices, deviceTokens } from "../../db/schema";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -34,8 +34,9 @@ export type Enrollment =
 /** 32 base62 characters: about 190 bits. */
 const newEnrollmentSecret = () => `kwe_${randomBase62(32)}`;
 
-function findByFingerprint(db: Db, fingerprint: string): DeviceRow | undefined {
-  return db.select().from(devices).where(eq(devices.fingerprint, fingerprint)).get();
+async function findByFingerprint(db: Db, fingerprint: string): Promise<DeviceRow | undefined> {
+  const [device] = await db.select().from(devices).where(eq(devices.fingerprint, fingerprint));
+  return device;
 }
 
 /**
@@ -54,29 +55,29 @@ export async function enroll(
   const { db } = store;
   const fingerprint = checkFingerprint(input.fingerprint);
   const { grant } = input;
-  let device = findByFingerprint(db, fingerprint);
+  let device = await findByFingerprint(db, fingerprint);
   if (!device) {
     const created = await create(store, fingerprint, grant.kind === "secret", actor, now);
     // Lost a race with another request for the same fingerprint: that one made the device.
-    if (!created) device = findByFingerprint(db, fingerprint)!;
+    if (!created) device = (await findByFingerprint(db, fingerprint))!;
     else if (created.row.status === "pending") return { status: "pending", device: created.row, enrollmentSecret: created.secret };
     else device = created.row;
   }
   if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
   const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device, reason });
-  const issueTo = (claim: (tx: Db) => boolean, how: string) => issue(store, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
+  const issueTo = (claim: Issue["claim"], how: string) => issue(store, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
 
   switch (grant.kind) {
     case "open":
-      return device.status === "pending" ? waiting(store, device, now) : issueTo(() => true, "open enrollment");
+      return device.status === "pending" ? waiting(store, device, now) : issueTo(async () => true, "open enrollment");
     case "user":
       if (device.status === "pending") return waiting(store, device, now);
-      if (holdsLiveToken(db, device.id, now)) return refused("already_enrolled");
-      return issueTo(() => true, "enrolled with a user token");
+      if (await holdsLiveToken(db, device.id, now)) return refused("already_enrolled");
+      return issueTo(async () => true, "enrolled with a user token");
     case "device":
       // Consuming the presented token in the same transaction makes it renew once, even when raced.
       return issueTo(
-        (tx) => tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now, deviceTokens))).returning({ id: deviceTokens.id }).get() !== undefined,
+        async (tx) => (await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now, deviceTokens))).returning({ id: deviceTokens.id })).length > 0,
         "renewed with its main token",
       );
     case "secret": {
@@ -86,7 +87,7 @@ export async function enroll(
       if (grant.secret === null) return refused("secret_required");
       if (!constantTimeEqual(sha256Hex(grant.secret), hash)) return refused("invalid_secret");
       return issueTo(
-        (tx) => tx.update(devices).set({ enrollmentSecretHash: null }).where(and(eq(devices.id, device.id), eq(devices.enrollmentSecretHash, hash))).returning({ id: devices.id }).get() !== undefined,
+        async (tx) => (await tx.update(devices).set({ enrollmentSecretHash: null }).where(and(eq(devices.id, device.id), eq(devices.enrollmentSecretHash, hash))).returning({ id: devices.id })).length > 0,
         "collected with its enrollment secret",
       );
     }
@@ -97,12 +98,11 @@ export async function enroll(
 async function create(store: Store, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
   const secret = pending ? newEnrollmentSecret() : null;
   return store.write(async (tx) => {
-    const row = tx
+    const [row] = await tx
       .insert(devices)
       .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
       .onConflictDoNothing()
-      .returning()
-      .get();
+      .returning();
     if (!row) return undefined;
     await recordAudit(tx, { action: pending ? "device.pending" : "device.enrolled", actor: actor.name, user: row.id, ip: actor.ip }, now);
     return { row, secret };
@@ -111,7 +111,9 @@ async function create(store: Store, fingerprint: string, pending: boolean, actor
 
 /** A pending device asking again: no new secret, so a stranger cannot replace the device's. */
 async function waiting(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
-  await store.write((tx) => tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run());
+  await store.write(async (tx) => {
+    await tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id));
+  });
   return { status: "pending", device, enrollmentSecret: null };
 }
 
@@ -123,14 +125,14 @@ async function handOutSecret(store: Store, device: DeviceRow, now: Date): Promis
       .update(devices)
       .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
       .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
-      .returning({ id: devices.id })
-      .get(),
+      .returning({ id: devices.id }),
   );
-  return { status: "pending", device, enrollmentSecret: set ? secret : null };
+  return { status: "pending", device, enrollmentSecret: set.length > 0 ? secret : null };
 }
 
-function holdsLiveToken(db: Db, deviceId: string, now: Date): boolean {
-  return db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now, deviceTokens))).get() !== undefined;
+async function holdsLiveToken(db: Db, deviceId: string, now: Date): Promise<boolean> {
+  const [live] = await db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now, deviceTokens))).limit(1);
+  return live !== undefined;
 }
 
 interface Issue {
@@ -138,7 +140,7 @@ interface Issue {
   fingerprint: string;
   lifetimeMs: number;
   /** Takes what entitles this request (a token, a secret) inside the write; false if another request took it first. */
-  claim: (tx: Db) => boolean;
+  claim: (tx: Transaction) => Promise<boolean>;
   how: string;
 }
 
@@ -149,13 +151,13 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
   const claimed = await store.write(async (tx) => {
-    if (!claim(tx)) return false;
+    if (!(await claim(tx))) return false;
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
-    tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now)))).run();
-    tx.insert(deviceTokens)
-      .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt })
-      .run();
-    tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id)).run();
+    await tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now))));
+    await tx
+      .insert(deviceTokens)
+      .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt });
+    await tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id));
     await recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip, detail: how }, now);
     return true;
   });
@@ -166,16 +168,16 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
 export async function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
-    const device = getDevice(tx, id);
+    const device = await getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
     if (device.status === "active") return device;
     // Without a secret nobody could collect the tokens, or, were one handed out later, anybody could.
     if (device.enrollmentSecretHash === null) {
       throw new DomainError("conflict", "enrollment_not_requested", "This device holds no enrollment secret yet: approve it after it enrolls again");
     }
-    const approved = tx.update(devices).set({ status: "active" }).where(eq(devices.id, id)).returning().get();
+    const [approved] = await tx.update(devices).set({ status: "active" }).where(eq(devices.id, id)).returning();
     await recordAudit(tx, { action: "device.approved", actor: actor.name, user: id, ip: actor.ip }, now);
-    return approved;
+    return approved!;
   });
 }
 
@@ -186,15 +188,14 @@ export async function approveDevice(store: Store, id: string, actor: Actor, now 
  */
 export async function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
-    if (getDevice(tx, id).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
-    tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
-    const reset = tx
+    if ((await getDevice(tx, id)).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
+    await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt)));
+    const [reset] = await tx
       .update(devices)
       .set({ status: policy === "approval" ? "pending" : "active", enrollmentSecretHash: null })
       .where(eq(devices.id, id))
-      .returning()
-      .get();
+      .returning();
     await recordAudit(tx, { action: "device.reset", actor: actor.name, user: id, ip: actor.ip }, now);
-    return reset;
+    return reset!;
   });
 }

@@ -175,7 +175,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     )
     .get("/api/v1/devices", async ({ query, set }) => {
       await sightings.flush();
-      return answerPage(set, listDevices(store.db, query), presentDevice);
+      return answerPage(set, await listDevices(store.db, query), presentDevice);
     }, {
       auth: "admin",
       query: DeviceQuery,

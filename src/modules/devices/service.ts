@@ -27,8 +27,9 @@ export type DeviceCheck =
   | { ok: true; device: DeviceRow; token: DeviceTokenRow }
   | { ok: false; reason: ReasonOf<"unknown" | "expired" | "fingerprint_mismatch">; deviceId?: string; tokenId?: string };
 
-function tokenWithDevice(db: Db, where: ReturnType<typeof eq>) {
-  return db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(where).get();
+async function tokenWithDevice(db: Db, where: ReturnType<typeof eq>) {
+  const [found] = await db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(where);
+  return found;
 }
 
 /** A token row that may still be used: not revoked, and its device active; expiry is a reason of its own. */
@@ -46,7 +47,7 @@ const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a)
  */
 export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   if (!looksLikeShortToken(shortToken)) return { ok: false, reason: "unknown" };
-  const found = usable(tokenWithDevice(db, eq(deviceTokens.shortHash, sha256Hex(shortToken))), now);
+  const found = usable(await tokenWithDevice(db, eq(deviceTokens.shortHash, sha256Hex(shortToken))), now);
   if (!found) return { ok: false, reason: "unknown" };
   const { token, device } = found;
   const who = { deviceId: device.id, tokenId: token.id };
@@ -70,7 +71,7 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
 export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   const check = await signer.verify(jwt);
   if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "unknown" };
-  const found = usable(tokenWithDevice(db, eq(deviceTokens.id, check.claims.tokenId)), now);
+  const found = usable(await tokenWithDevice(db, eq(deviceTokens.id, check.claims.tokenId)), now);
   if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "unknown" };
   const who = { deviceId: found.device.id, tokenId: found.token.id };
   if (fingerprint !== null && !sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
@@ -80,14 +81,14 @@ export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string,
 const keyset = new Keyset<DeviceRow>("devices", devices.firstSeen, devices.id, (row) => [row.firstSeen, row.id]);
 
 /** One page of devices, newest first, optionally in one status. */
-export function listDevices(db: Db, filter: PageRequest & { status?: DeviceRow["status"] } = {}): Page<DeviceRow> {
+export async function listDevices(db: Db, filter: PageRequest & { status?: DeviceRow["status"] } = {}): Promise<Page<DeviceRow>> {
   const { after, order, fetch } = keyset.plan(filter);
   const where = and(after, filter.status ? eq(devices.status, filter.status) : undefined);
-  return keyset.page(db.select().from(devices).where(where).orderBy(...order).limit(fetch).all(), filter);
+  return keyset.page(await db.select().from(devices).where(where).orderBy(...order).limit(fetch), filter);
 }
 
-export function getDevice(db: Db, id: string): DeviceRow {
-  const device = db.select().from(devices).where(eq(devices.id, id)).get();
+export async function getDevice(db: Db, id: string): Promise<DeviceRow> {
+  const [device] = await db.select().from(devices).where(eq(devices.id, id));
   if (!device) throw new DomainError("not_found", "device_not_found", `No device ${id.startsWith("dev_") ? id : "with that id"}`);
   return device;
 }
@@ -95,11 +96,11 @@ export function getDevice(db: Db, id: string): DeviceRow {
 /** Revokes the device and every token it holds. */
 export async function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
-    getDevice(tx, id);
-    const revoked = tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning().get();
-    tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt))).run();
+    await getDevice(tx, id);
+    const [revoked] = await tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning();
+    await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt)));
     await recordAudit(tx, { action: "device.revoked", actor: actor.name, user: id, ip: actor.ip }, now);
-    return revoked;
+    return revoked!;
   });
 }
 
@@ -109,10 +110,10 @@ export async function labelDevice(store: Store, id: string, label: string | null
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
   }
   return store.write(async (tx) => {
-    getDevice(tx, id);
-    const labelled = tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning().get();
+    await getDevice(tx, id);
+    const [labelled] = await tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning();
     await recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
-    return labelled;
+    return labelled!;
   });
 }
 
@@ -129,10 +130,10 @@ export class DeviceSightings {
       capacity,
       merge: Math.max,
       overflow: (_, at) => [UNNAMED, at],
-      write(tx, batch) {
+      async write(tx, batch) {
         for (const [id, at] of batch) {
           if (id === UNNAMED) log.warn("more devices were seen at once than the sightings buffer holds: some last-seen times were not updated");
-          else tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id)).run();
+          else await tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id));
         }
       },
     });

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config";
-import type { Db } from "../../db/client";
+import type { Store } from "../../db/client";
 import { settings } from "../../db/schema";
 
 export interface DeviceClaims {
@@ -22,13 +22,16 @@ const SETTING = "device_signing_key";
  * The device signing key: SECRET_KEY when set, else one made at first start and kept in the
  * database so that restarts keep device tokens valid. It is never printed.
  */
-export function loadSigningSecret(db: Db, configured: string | null): Uint8Array {
+export async function loadSigningSecret(store: Pick<Store, "write">, configured: string | null): Promise<Uint8Array> {
   if (configured !== null) return new TextEncoder().encode(configured);
   const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(64))).toString("base64");
-  // Insert-or-keep, then read: two processes starting at once agree on one key.
-  db.insert(settings).values({ key: SETTING, value: fresh, updatedAt: new Date() }).onConflictDoNothing().run();
-  const stored = db.select({ value: settings.value }).from(settings).where(eq(settings.key, SETTING)).get();
-  return new Uint8Array(Buffer.from(stored!.value, "base64"));
+  // Insert-or-keep, then read, in one write: two processes starting at once agree on one key.
+  const stored = await store.write(async (tx) => {
+    await tx.insert(settings).values({ key: SETTING, value: fresh, updatedAt: new Date() }).onConflictDoNothing();
+    const [row] = await tx.select({ value: settings.value }).from(settings).where(eq(settings.key, SETTING));
+    return row!.value;
+  });
+  return new Uint8Array(Buffer.from(stored, "base64"));
 }
 
 /**

@@ -8,8 +8,8 @@ import { databaseIsUsable } from "./service";
 export const health = (store: Store) =>
   new Elysia({ name: "keyward/health", detail: { tags: ["System"] } }).get(
     "/health",
-    ({ status }) =>
-      databaseIsUsable(store)
+    async ({ status }) =>
+      (await databaseIsUsable(store))
         ? { status: "ok" as const, version: VERSION }
         : status(503, { status: "unavailable" as const, version: VERSION, ...errorBody("database_unavailable", "The database cannot be read") }),
     {

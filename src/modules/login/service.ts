@@ -15,6 +15,6 @@ export async function issueLoginToken(store: Store, who: LoggedIn, lifetimeMs: n
   const { passwordHash } = who;
   if (passwordHash === null) return null;
   return store.write(async (tx) =>
-    accountUnchanged(tx, who.user, passwordHash) ? await issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
+    (await accountUnchanged(tx, who.user, passwordHash)) ? await issueTokenIn(tx, { user: who.user, role: who.role, name: "login", lifetimeMs, source: "login" }, actor) : null,
   );
 }

@@ -11,33 +11,20 @@ import { liveAt } from "../tokens/liveness";
 import type { Gauge, Metrics } from "./registry";
 
 /** Counts that describe the store now, read at scrape time. */
-function gauges(db: Db): Gauge[] {
+async function gauges(db: Db): Promise<Gauge[]> {
   const now = new Date();
   const value = (rows: { n: number }[]) => rows[0]?.n ?? 0;
+  const [active, accounts, disabled, byStatus] = await Promise.all([
+    db.select({ source: tokens.source, n: count() }).from(tokens).where(liveAt(now)).groupBy(tokens.source),
+    db.select({ n: count() }).from(users),
+    db.select({ n: count() }).from(users).where(eq(users.disabled, true)),
+    db.select({ status: devices.status, n: count() }).from(devices).groupBy(devices.status),
+  ]);
   return [
-    {
-      name: "keyward_tokens_active",
-      help: "Tokens that authenticate now, by source.",
-      samples: db
-        .select({ source: tokens.source, n: count() })
-        .from(tokens)
-        .where(liveAt(now))
-        .groupBy(tokens.source)
-        .all()
-        .map((r) => [{ source: r.source }, r.n]),
-    },
-    { name: "keyward_users", help: "User accounts.", samples: [[{}, value(db.select({ n: count() }).from(users).all())]] },
-    { name: "keyward_users_disabled", help: "Disabled user accounts.", samples: [[{}, value(db.select({ n: count() }).from(users).where(eq(users.disabled, true)).all())]] },
-    {
-      name: "keyward_devices",
-      help: "Devices by status.",
-      samples: db
-        .select({ status: devices.status, n: count() })
-        .from(devices)
-        .groupBy(devices.status)
-        .all()
-        .map((r) => [{ status: r.status }, r.n]),
-    },
+    { name: "keyward_tokens_active", help: "Tokens that authenticate now, by source.", samples: active.map((r) => [{ source: r.source }, r.n]) },
+    { name: "keyward_users", help: "User accounts.", samples: [[{}, value(accounts)]] },
+    { name: "keyward_users_disabled", help: "Disabled user accounts.", samples: [[{}, value(disabled)]] },
+    { name: "keyward_devices", help: "Devices by status.", samples: byStatus.map((r) => [{ status: r.status }, r.n]) },
   ];
 }
 
@@ -54,9 +41,9 @@ export interface MetricsDeps {
 }
 
 export const metricsRoutes = ({ db, core, addressOf, allowQueryToken, metrics, isPublic, role }: MetricsDeps) => {
-  const scrape = ({ set }: { set: { headers: Record<string, string | number> } }) => {
+  const scrape = async ({ set }: { set: { headers: Record<string, string | number> } }) => {
     set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
-    return metrics.render(gauges(db));
+    return metrics.render(await gauges(db));
   };
   const detail = {
     summary: "Prometheus metrics",

@@ -59,7 +59,7 @@ export async function changeOwnPassword(
     // session, or none of it.
     const session = await store.write(async (tx) => {
       await updateUserIn(tx, user, { passwordHash: hash, passwordWas, session: sessionId }, { name: user, tokenId: sessionId, ip }, new Date(at));
-      const opened = startIn(tx, user, hash, ip, at);
+      const opened = await startIn(tx, user, hash, ip, at);
       if (opened === null) throw new DomainError("conflict", "account_changed", "The account was changed meanwhile");
       return opened;
     });

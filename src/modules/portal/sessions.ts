@@ -100,8 +100,8 @@ export class Sessions {
       merge: (_, later) => later,
       // Past capacity a use goes unwritten (its session's idle clock is kept in memory regardless).
       overflow: (_, value) => [UNWRITTEN, value],
-      write(tx, batch) {
-        for (const [id, seen] of batch) if (id !== UNWRITTEN) tx.update(sessions).set({ lastSeenAt: new Date(seen.lastSeenAt), ip: seen.ip }).where(eq(sessions.id, id)).run();
+      async write(tx, batch) {
+        for (const [id, seen] of batch) if (id !== UNWRITTEN) await tx.update(sessions).set({ lastSeenAt: new Date(seen.lastSeenAt), ip: seen.ip }).where(eq(sessions.id, id));
       },
     });
   }
@@ -155,7 +155,9 @@ export class Sessions {
       }),
     );
     if (ids.length === 0) return;
-    await this.store.write((tx) => tx.update(sessions).set({ endedAt: new Date(now) }).where(and(inArray(sessions.id, ids), isNull(sessions.endedAt))).run());
+    await this.store.write(async (tx) => {
+      await tx.update(sessions).set({ endedAt: new Date(now) }).where(and(inArray(sessions.id, ids), isNull(sessions.endedAt)));
+    });
   }
 
   /** Writes the uses held (kept on failure, and the error rethrown), and prunes once a minute. */
@@ -195,37 +197,37 @@ export interface OpenedSession {
 }
 
 /** Sessions.start's work inside a write the caller holds (a password change opens one with its new password). */
-export function startIn(tx: Transaction, user: string, passwordHash: string, ip: string, now: number): OpenedSession | null {
-  if (!accountUnchanged(tx, user, passwordHash)) return null;
+export async function startIn(tx: Transaction, user: string, passwordHash: string, ip: string, now: number): Promise<OpenedSession | null> {
+  if (!(await accountUnchanged(tx, user, passwordHash))) return null;
   const values = { domain: randomValue(), console: randomValue() };
   const id = `ses_${randomBase62(16)}`;
   const at = new Date(now);
-  tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip }).run();
+  await tx.insert(sessions).values({ id, hash: sha256Hex(values.domain), consoleHash: sha256Hex(values.console), user, createdAt: at, lastSeenAt: at, ip });
   // A person's rows stay few however often they sign in: past the cap, the oldest go.
-  const others = tx
+  const others = await tx
     .select({ id: sessions.id })
     .from(sessions)
     .where(and(eq(sessions.user, user), ne(sessions.id, id)))
     .orderBy(desc(sessions.createdAt), desc(sessions.id))
-    .limit(MAX_SESSIONS_PER_USER - 1)
-    .all();
-  tx.delete(sessions).where(and(eq(sessions.user, user), notInArray(sessions.id, [id, ...others.map((row) => row.id)]))).run();
+    .limit(MAX_SESSIONS_PER_USER - 1);
+  await tx.delete(sessions).where(and(eq(sessions.user, user), notInArray(sessions.id, [id, ...others.map((row) => row.id)])));
   return { id, values };
 }
 
 /** Ends every live session of a user: a new password or role, or a removed account. */
-export function endUserSessions(db: Transaction, user: string, now: Date): void {
-  db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt))).run();
+export async function endUserSessions(db: Transaction, user: string, now: Date): Promise<void> {
+  await db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt)));
 }
 
 /** Whether a session has not been ended (by a sign-out, an admin, or a change to its account). */
-export function sessionOpen(db: Db | Transaction, id: string): boolean {
-  return db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get() !== undefined;
+export async function sessionOpen(db: Db | Transaction, id: string): Promise<boolean> {
+  const [row] = await db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
+  return row !== undefined;
 }
 
 /** Deletes sessions whose cookie every browser has dropped: those past their absolute lifetime, ended or not. */
-export function pruneSessions(db: Transaction, { maxMs }: SessionLifetimes, now: number): void {
-  db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS))).run();
+export async function pruneSessions(db: Transaction, { maxMs }: SessionLifetimes, now: number): Promise<void> {
+  await db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS)));
 }
 
 /** When a session ends if it goes unused from now on: its idle end or its absolute end, whichever comes first. */

@@ -25,7 +25,7 @@ export const sessionRoutes = ({ store, auth, sessions, now }: SessionRouteDeps) 
         const at = now();
         // The uses held in memory are written first, so the list judges idleness as /auth/forward does.
         await sessions.flush(at);
-        return answerPage(set, listSessions(store.db, sessions.lifetimes, query, at), (row) => presentSession(row, sessions.lifetimes));
+        return answerPage(set, await listSessions(store.db, sessions.lifetimes, query, at), (row) => presentSession(row, sessions.lifetimes));
       },
       {
         auth: "admin",

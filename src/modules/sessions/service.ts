@@ -29,11 +29,11 @@ const keyset = new Keyset<SessionRow>("sessions", sessions.createdAt, sessions.i
  * One page of the sessions still open, newest first. A disabled account's sessions are among them:
  * refused while it stays disabled, they work again if it is enabled, so an admin may end them first.
  */
-export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: SessionFilter, now: number): Page<SessionRow> {
+export async function listSessions(db: Db, lifetimes: SessionLifetimes, filter: SessionFilter, now: number): Promise<Page<SessionRow>> {
   const { after, order, fetch } = keyset.plan(filter);
   const where: (SQL | undefined)[] = [after, openAt(lifetimes, now)];
   if (filter.user !== undefined) where.push(eq(sessions.user, normalizeUser(filter.user)));
-  return keyset.page(db.select(shown).from(sessions).where(and(...where)).orderBy(...order).limit(fetch).all(), filter);
+  return keyset.page(await db.select(shown).from(sessions).where(and(...where)).orderBy(...order).limit(fetch), filter);
 }
 
 /**
@@ -45,9 +45,9 @@ export function listSessions(db: Db, lifetimes: SessionLifetimes, filter: Sessio
 export async function endSession(store: Store, id: string, actor: Actor, now: number): Promise<SessionRow> {
   const at = new Date(now);
   return store.write(async (tx) => {
-    const row = tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))).get();
+    const [row] = await tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
     if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
-    tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id)).run();
+    await tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id));
     await recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);
     return row;
   });

@@ -86,10 +86,10 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
   const { passwordHash } = change;
   const role = change.role === undefined ? undefined : parseRole(change.role);
   const user = await getUser(tx, username);
-  if (change.passwordWas !== undefined && !accountUnchanged(tx, user.username, change.passwordWas)) {
+  if (change.passwordWas !== undefined && !(await accountUnchanged(tx, user.username, change.passwordWas))) {
     throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
   }
-  if (change.session !== undefined && !sessionOpen(tx, change.session)) {
+  if (change.session !== undefined && !(await sessionOpen(tx, change.session))) {
     throw new DomainError("conflict", "session_ended", "The session this change was made through has ended");
   }
   const [updated] = await tx
@@ -104,7 +104,7 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "password or role changed" })
       .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
-    endUserSessions(tx, user.username, now);
+    await endUserSessions(tx, user.username, now);
   }
   await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
   return updated!;
@@ -120,7 +120,7 @@ export async function removeUser(store: Store, username: string, actor: Actor, n
     const user = await getUser(tx, username);
     await tx.delete(users).where(eq(users.username, user.username));
     await revokeUserTokensIn(tx, user.username, actor, "user removed", now);
-    endUserSessions(tx, user.username, now);
+    await endUserSessions(tx, user.username, now);
     await tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
