@@ -17,6 +17,20 @@ async function attackedApp(env: Record<string, string> = {}) {
   return { ...app, openSessions, patchUser };
 }
 
+/** A password change whose check of the current password is held until `meanwhile` has run: its answer. */
+async function changeWhile(app: Awaited<ReturnType<typeof attackedApp>>, console: string, meanwhile: () => Promise<unknown>): Promise<Response> {
+  const hold = holdPasswordChecks();
+  try {
+    const changing = app.changePassword(console);
+    await hold.checked;
+    await meanwhile();
+    hold.release();
+    return await changing;
+  } finally {
+    hold.release();
+  }
+}
+
 /** Holds every argon2id check after it is made, until `release`: a change's check of the current password, say. */
 function holdPasswordChecks() {
   const verify = Bun.password.verify;
@@ -139,18 +153,9 @@ describe("a password change racing other changes", () => {
   test("an account disabled while its own change is checked keeps its password: 409, and no session", async () => {
     const app = await attackedApp();
     const { console } = await app.signIn();
-    const hold = holdPasswordChecks();
-    try {
-      const changing = app.changePassword(console);
-      await hold.checked;
-      expect((await app.patchUser("alice", { disabled: true })).status).toBe(200);
-      hold.release();
-      const res = await changing;
-      expect(res.status).toBe(409);
-      expect(res.headers.getSetCookie()).toEqual([]);
-    } finally {
-      hold.release();
-    }
+    const res = await changeWhile(app, console, async () => expect((await app.patchUser("alice", { disabled: true })).status).toBe(200));
+    expect(res.status).toBe(409);
+    expect(res.headers.getSetCookie()).toEqual([]);
     expect((await app.patchUser("alice", { disabled: false })).status).toBe(200);
     expect(app.openSessions()).toHaveLength(1);
     await app.signIn("alice", PASSWORD);
@@ -163,24 +168,15 @@ describe("a password change racing other changes", () => {
   ])("a browser that %s while its change is checked changes nothing and gets no new session (409)", async (_, how) => {
     const app = await attackedApp();
     const { console } = await app.signIn();
-    const hold = holdPasswordChecks();
-    try {
-      const changing = app.changePassword(console);
-      await hold.checked;
-      const { id } = app.openSessions()[0]!;
-      const ending = {
-        signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } }),
-        admin: () => client(app).delete(`/api/v1/sessions/${id}`),
-        role: () => app.patchUser("alice", { role: "analyst" }),
-      }[how]!;
-      expect([200, 204, 303]).toContain((await ending()).status);
-      hold.release();
-      const res = await changing;
-      expect(res.status).toBe(409);
-      expect(res.headers.getSetCookie()).toEqual([]);
-    } finally {
-      hold.release();
-    }
+    const { id } = app.openSessions()[0]!;
+    const ending = {
+      signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } }),
+      admin: () => client(app).delete(`/api/v1/sessions/${id}`),
+      role: () => app.patchUser("alice", { role: "analyst" }),
+    }[how]!;
+    const res = await changeWhile(app, console, async () => expect([200, 204, 303]).toContain((await ending()).status));
+    expect(res.status).toBe(409);
+    expect(res.headers.getSetCookie()).toEqual([]);
     expect(app.openSessions()).toEqual([]);
     await app.signIn("alice", PASSWORD);
   });
