@@ -83,3 +83,12 @@ function reason(error: unknown): string {
 }
 
 export type Transaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * The tables of the engine `db` (or `tx`) runs on. Queries are written once, against schema.ts's
+ * types, but each must name its own engine's tables: a column encodes the values bound to it
+ * (a date is a number of milliseconds for SQLite, a timestamp for PostgreSQL).
+ */
+export function tablesOf(db: Db | Transaction): typeof schema {
+  return db._.fullSchema;
+}
