@@ -29,27 +29,26 @@ export class Keyset<Row> {
   constructor(
     /** Written into each cursor, so one list refuses another list's cursor. */
     private readonly list: string,
-    private readonly time: Column,
-    private readonly id: Column,
     private readonly keyOf: (row: Row) => [Date, Id],
   ) {}
 
   /**
-   * The WHERE, ORDER BY and LIMIT of one page. The query fetches one row more than asked, so
-   * `page` knows whether another page follows without a second query or an empty last page.
+   * The WHERE, ORDER BY and LIMIT of one page, on the (time, id) columns `keyOf` reads, taken from
+   * the tables of the engine the page is read from (tablesOf). The query fetches one row more than
+   * asked, so `page` knows whether another page follows without a second query or an empty last page.
    */
-  plan({ limit = PAGE_SIZE.default, cursor }: PageRequest): { after: SQL | undefined; order: SQL[]; fetch: number } {
+  plan({ limit = PAGE_SIZE.default, cursor }: PageRequest, time: Column, id: Column): { after: SQL | undefined; order: SQL[]; fetch: number } {
     if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max) {
       throw new DomainError("invalid", "invalid_limit", `limit is a whole number from 1 to ${PAGE_SIZE.max}`);
     }
     let after: SQL | undefined;
     if (cursor !== undefined) {
-      const [at, id] = this.decode(cursor);
+      const [at, last] = this.decode(cursor);
       // A row-value comparison, so SQLite starts the page with a seek into the (time, id) index.
       // The values go through the columns, which store them as their dialect does (ms, timestamptz).
-      after = sql`(${this.time}, ${this.id}) < (${sql.param(new Date(at), this.time)}, ${sql.param(id, this.id)})`;
+      after = sql`(${time}, ${id}) < (${sql.param(new Date(at), time)}, ${sql.param(last, id)})`;
     }
-    return { after, order: [desc(this.time), desc(this.id)], fetch: limit + 1 };
+    return { after, order: [desc(time), desc(id)], fetch: limit + 1 };
   }
 
   /** Cuts the extra row off and turns the last row kept into the next page's cursor. */

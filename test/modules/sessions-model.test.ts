@@ -29,7 +29,7 @@ describe("which sessions are open", () => {
     });
     expect(open.length).toBeGreaterThan(0);
     expect(open.length).toBeLessThan(cases.length);
-    const picked = store.db.select({ id: sessions.id }).from(sessions).where(openAt(lifetimes, T)).all();
+    const picked = store.db.select({ id: sessions.id }).from(sessions).where(openAt(sessions, lifetimes, T)).all();
     expect(picked.map((row) => row.id).sort()).toEqual(open.sort());
   });
 });

@@ -1,6 +1,6 @@
 import type { Config } from "../../config";
 import type { Store } from "../../db/client";
-import { devices } from "../../db/schema";
+import { deviceStatuses } from "../../db/schema";
 import { printable } from "../../lib/printable";
 import { approveDevice, resetDevice } from "../../modules/devices/enrollment";
 import { presentDevice } from "../../modules/devices/model";
@@ -21,7 +21,7 @@ const list: Command = command({
   name: "device list",
   summary: "List devices, newest first, a page at a time.",
   options: {
-    status: { type: "string", choices: devices.status.enumValues, help: "only devices in this state" },
+    status: { type: "string", choices: deviceStatuses, help: "only devices in this state" },
     ...pageOptions,
     ...options,
   },

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
-import type { Db, Store, Transaction } from "../../db/client";
+import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
-import { auditEvents } from "../../db/schema";
+import type { auditEvents } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { normalizeUser } from "../../lib/names";
 
@@ -39,6 +39,7 @@ export interface AuditEntry {
 export type AuditRow = typeof auditEvents.$inferSelect;
 
 export async function recordAudit(db: Transaction, entry: AuditEntry, at = new Date()): Promise<void> {
+  const { auditEvents } = tablesOf(db);
   await db.insert(auditEvents).values({ ...entry, at });
 }
 
@@ -52,14 +53,15 @@ export interface AuditFilter extends PageRequest {
  * Newest first by time (queued failures are written after the fact, so ids alone are not time
  * order), the id breaking ties.
  */
-const keyset = new Keyset<AuditRow>("audit", auditEvents.at, auditEvents.id, (row) => [row.at, row.id]);
+const keyset = new Keyset<AuditRow>("audit", (row) => [row.at, row.id]);
 
 /** Device events name the device by its id, which is case-sensitive; any other subject is a user name. */
 const subject = (text: string) => (/^dev_[0-9A-Za-z]{16}$/.test(text.trim()) ? text.trim() : normalizeUser(text));
 
 /** One page of the audit log, newest first. */
 export async function listAudit(db: Db, filter: AuditFilter): Promise<Page<AuditRow>> {
-  const { after, order, fetch } = keyset.plan(filter);
+  const { auditEvents } = tablesOf(db);
+  const { after, order, fetch } = keyset.plan(filter, auditEvents.at, auditEvents.id);
   const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(auditEvents.user, subject(filter.user)));
   if (filter.action !== undefined) where.push(eq(auditEvents.action, filter.action));
@@ -149,6 +151,7 @@ export class AuditQueue {
   }
 
   private async write(tx: Transaction, key: string, { entry, at, count }: Pending): Promise<void> {
+    const { auditEvents } = tablesOf(tx);
     const row = this.rows.get(key);
     if (row) {
       const [added] = await tx.update(auditEvents).set({ count: sql`${auditEvents.count} + ${count}` }).where(eq(auditEvents.id, row.id)).returning({ id: auditEvents.id });
@@ -168,6 +171,7 @@ const windowOf = (key: string): number => JSON.parse(key)[0];
 
 /** Deletes rows past the retention's age, then the oldest past its row cap. */
 export async function pruneAudit(db: Transaction, { maxAgeMs, maxRows }: AuditRetention, now = Date.now()): Promise<void> {
+  const { auditEvents } = tablesOf(db);
   if (maxAgeMs !== null) await db.delete(auditEvents).where(lt(auditEvents.at, new Date(now - maxAgeMs)));
   const rows = (await db.select({ n: count() }).from(auditEvents))[0]?.n ?? 0;
   if (rows <= maxRows) return;

@@ -1,6 +1,6 @@
 import { and, eq, ne } from "drizzle-orm";
-import type { Db, Transaction } from "../../db/client";
-import { auditEvents, tokens, users } from "../../db/schema";
+import { tablesOf, type Db, type Transaction } from "../../db/client";
+import type { users } from "../../db/schema";
 import { ADMIN_ROLE } from "../../lib/names";
 
 export type Account = typeof users.$inferSelect;
@@ -19,6 +19,7 @@ const MAX_PASSWORD = 1024;
  * wrong, so a caller cannot tell a missing user from a wrong password. `name` is canonical.
  */
 export async function passwordAccount(db: Db, name: string | null, password: string | undefined): Promise<Account | null> {
+  const { users } = tablesOf(db);
   const [account] = name === null ? [] : await db.select().from(users).where(eq(users.username, name));
   const given = password ?? "";
   // Bun answers an empty password at once; verifying a stand-in keeps the timing the same.
@@ -34,6 +35,7 @@ export async function passwordAccount(db: Db, name: string | null, password: str
  * password change committed during the argon2id check is never outlived by it.
  */
 export async function accountUnchanged(tx: Db | Transaction, name: string, passwordHash: string): Promise<boolean> {
+  const { users } = tablesOf(tx);
   const [row] = await tx
     .select({ username: users.username })
     .from(users)
@@ -49,6 +51,7 @@ export async function accountUnchanged(tx: Db | Transaction, name: string, passw
  */
 export async function labNameIsFree(db: Db, name: string): Promise<boolean> {
   if (name === ADMIN_ROLE) return false;
+  const { auditEvents, tokens, users } = tablesOf(db);
   const [account] = await db.select({ username: users.username }).from(users).where(eq(users.username, name));
   if (account) return false;
   const [created] = await db.select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.user, name), eq(auditEvents.action, "user.created"))).limit(1);

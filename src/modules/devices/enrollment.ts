@@ -1,7 +1,6 @@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { enrollmentPolicies } from "../../config";
-import type { Db, Store, Transaction } from "../../db/client";
-import { devices, deviceTokens } from "../../db/schema";
+import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
 import { constantTimeEqual, randomBase62, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
 import { recordAudit } from "../audit/service";
@@ -35,6 +34,7 @@ export type Enrollment =
 const newEnrollmentSecret = () => `kwe_${randomBase62(32)}`;
 
 async function findByFingerprint(db: Db, fingerprint: string): Promise<DeviceRow | undefined> {
+  const { devices } = tablesOf(db);
   const [device] = await db.select().from(devices).where(eq(devices.fingerprint, fingerprint));
   return device;
 }
@@ -77,7 +77,10 @@ export async function enroll(
     case "device":
       // Consuming the presented token in the same transaction makes it renew once, even when raced.
       return issueTo(
-        async (tx) => (await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now, deviceTokens))).returning({ id: deviceTokens.id })).length > 0,
+        async (tx) => {
+          const { deviceTokens } = tablesOf(tx);
+          return (await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.id, grant.tokenId), eq(deviceTokens.deviceId, device.id), liveAt(now, deviceTokens))).returning({ id: deviceTokens.id })).length > 0;
+        },
         "renewed with its main token",
       );
     case "secret": {
@@ -87,7 +90,10 @@ export async function enroll(
       if (grant.secret === null) return refused("secret_required");
       if (!constantTimeEqual(sha256Hex(grant.secret), hash)) return refused("invalid_secret");
       return issueTo(
-        async (tx) => (await tx.update(devices).set({ enrollmentSecretHash: null }).where(and(eq(devices.id, device.id), eq(devices.enrollmentSecretHash, hash))).returning({ id: devices.id })).length > 0,
+        async (tx) => {
+          const { devices } = tablesOf(tx);
+          return (await tx.update(devices).set({ enrollmentSecretHash: null }).where(and(eq(devices.id, device.id), eq(devices.enrollmentSecretHash, hash))).returning({ id: devices.id })).length > 0;
+        },
         "collected with its enrollment secret",
       );
     }
@@ -98,6 +104,7 @@ export async function enroll(
 async function create(store: Store, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
   const secret = pending ? newEnrollmentSecret() : null;
   return store.write(async (tx) => {
+    const { devices } = tablesOf(tx);
     const [row] = await tx
       .insert(devices)
       .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
@@ -112,6 +119,7 @@ async function create(store: Store, fingerprint: string, pending: boolean, actor
 /** A pending device asking again: no new secret, so a stranger cannot replace the device's. */
 async function waiting(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
   await store.write(async (tx) => {
+    const { devices } = tablesOf(tx);
     await tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id));
   });
   return { status: "pending", device, enrollmentSecret: null };
@@ -120,17 +128,19 @@ async function waiting(store: Store, device: DeviceRow, now: Date): Promise<Enro
 /** A pending device that holds no secret (it was reset, or enrolled before secrets existed) gets one. */
 async function handOutSecret(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
   const secret = newEnrollmentSecret();
-  const set = await store.write((tx) =>
-    tx
+  const set = await store.write((tx) => {
+    const { devices } = tablesOf(tx);
+    return tx
       .update(devices)
       .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
       .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
-      .returning({ id: devices.id }),
-  );
+      .returning({ id: devices.id });
+  });
   return { status: "pending", device, enrollmentSecret: set.length > 0 ? secret : null };
 }
 
 async function holdsLiveToken(db: Db, deviceId: string, now: Date): Promise<boolean> {
+  const { deviceTokens } = tablesOf(db);
   const [live] = await db.select({ id: deviceTokens.id }).from(deviceTokens).where(and(eq(deviceTokens.deviceId, deviceId), liveAt(now, deviceTokens))).limit(1);
   return live !== undefined;
 }
@@ -151,6 +161,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
   const claimed = await store.write(async (tx) => {
+    const { devices, deviceTokens } = tablesOf(tx);
     if (!(await claim(tx))) return false;
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
     await tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now))));
@@ -168,6 +179,7 @@ async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
 export async function approveDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
+    const { devices } = tablesOf(tx);
     const device = await getDevice(tx, id);
     if (device.status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be approved");
     if (device.status === "active") return device;
@@ -188,6 +200,7 @@ export async function approveDevice(store: Store, id: string, actor: Actor, now 
  */
 export async function resetDevice(store: Store, id: string, policy: EnrollmentPolicy, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
+    const { devices, deviceTokens } = tablesOf(tx);
     if ((await getDevice(tx, id)).status === "revoked") throw new DomainError("conflict", "device_revoked", "A revoked device cannot be reset");
     await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt)));
     const [reset] = await tx

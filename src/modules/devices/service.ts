@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
-import type { Db, Store } from "../../db/client";
+import { tablesOf, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
-import { devices, deviceTokens } from "../../db/schema";
+import type { devices, deviceTokens } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -27,8 +27,10 @@ export type DeviceCheck =
   | { ok: true; device: DeviceRow; token: DeviceTokenRow }
   | { ok: false; reason: ReasonOf<"unknown" | "expired" | "fingerprint_mismatch">; deviceId?: string; tokenId?: string };
 
-async function tokenWithDevice(db: Db, where: ReturnType<typeof eq>) {
-  const [found] = await db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(where);
+/** The device token whose `column` holds `value`, with its device. */
+async function tokenWithDevice(db: Db, column: "id" | "shortHash", value: string) {
+  const { devices, deviceTokens } = tablesOf(db);
+  const [found] = await db.select({ token: deviceTokens, device: devices }).from(deviceTokens).innerJoin(devices, eq(devices.id, deviceTokens.deviceId)).where(eq(deviceTokens[column], value));
   return found;
 }
 
@@ -47,7 +49,7 @@ const sameFingerprint = (a: string, b: string) => constantTimeEqual(sha256Hex(a)
  */
 export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   if (!looksLikeShortToken(shortToken)) return { ok: false, reason: "unknown" };
-  const found = usable(await tokenWithDevice(db, eq(deviceTokens.shortHash, sha256Hex(shortToken))), now);
+  const found = usable(await tokenWithDevice(db, "shortHash", sha256Hex(shortToken)), now);
   if (!found) return { ok: false, reason: "unknown" };
   const { token, device } = found;
   const who = { deviceId: device.id, tokenId: token.id };
@@ -71,23 +73,25 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
 export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string, fingerprint: string | null, now = new Date()): Promise<DeviceCheck> {
   const check = await signer.verify(jwt);
   if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "unknown" };
-  const found = usable(await tokenWithDevice(db, eq(deviceTokens.id, check.claims.tokenId)), now);
+  const found = usable(await tokenWithDevice(db, "id", check.claims.tokenId), now);
   if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "unknown" };
   const who = { deviceId: found.device.id, tokenId: found.token.id };
   if (fingerprint !== null && !sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, ...found };
 }
 
-const keyset = new Keyset<DeviceRow>("devices", devices.firstSeen, devices.id, (row) => [row.firstSeen, row.id]);
+const keyset = new Keyset<DeviceRow>("devices", (row) => [row.firstSeen, row.id]);
 
 /** One page of devices, newest first, optionally in one status. */
 export async function listDevices(db: Db, filter: PageRequest & { status?: DeviceRow["status"] } = {}): Promise<Page<DeviceRow>> {
-  const { after, order, fetch } = keyset.plan(filter);
+  const { devices } = tablesOf(db);
+  const { after, order, fetch } = keyset.plan(filter, devices.firstSeen, devices.id);
   const where = and(after, filter.status ? eq(devices.status, filter.status) : undefined);
   return keyset.page(await db.select().from(devices).where(where).orderBy(...order).limit(fetch), filter);
 }
 
 export async function getDevice(db: Db, id: string): Promise<DeviceRow> {
+  const { devices } = tablesOf(db);
   const [device] = await db.select().from(devices).where(eq(devices.id, id));
   if (!device) throw new DomainError("not_found", "device_not_found", `No device ${id.startsWith("dev_") ? id : "with that id"}`);
   return device;
@@ -96,6 +100,7 @@ export async function getDevice(db: Db, id: string): Promise<DeviceRow> {
 /** Revokes the device and every token it holds. */
 export async function revokeDevice(store: Store, id: string, actor: Actor, now = new Date()): Promise<DeviceRow> {
   return store.write(async (tx) => {
+    const { devices, deviceTokens } = tablesOf(tx);
     await getDevice(tx, id);
     const [revoked] = await tx.update(devices).set({ status: "revoked" }).where(eq(devices.id, id)).returning();
     await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt)));
@@ -110,6 +115,7 @@ export async function labelDevice(store: Store, id: string, label: string | null
     throw new DomainError("invalid", "invalid_label", "A label is at most 100 printable characters");
   }
   return store.write(async (tx) => {
+    const { devices } = tablesOf(tx);
     await getDevice(tx, id);
     const [labelled] = await tx.update(devices).set({ label: text }).where(eq(devices.id, id)).returning();
     await recordAudit(tx, { action: "device.labelled", actor: actor.name, user: id, ip: actor.ip, detail: text }, now);
@@ -131,6 +137,7 @@ export class DeviceSightings {
       merge: Math.max,
       overflow: (_, at) => [UNNAMED, at],
       async write(tx, batch) {
+        const { devices } = tablesOf(tx);
         for (const [id, at] of batch) {
           if (id === UNNAMED) log.warn("more devices were seen at once than the sightings buffer holds: some last-seen times were not updated");
           else await tx.update(devices).set({ lastSeen: new Date(at) }).where(eq(devices.id, id));

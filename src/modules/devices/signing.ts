@@ -2,8 +2,7 @@ import { createHmac } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config";
-import type { Store } from "../../db/client";
-import { settings } from "../../db/schema";
+import { tablesOf, type Store } from "../../db/client";
 
 export interface DeviceClaims {
   deviceId: string;
@@ -27,6 +26,7 @@ export async function loadSigningSecret(store: Pick<Store, "write">, configured:
   const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(64))).toString("base64");
   // Insert-or-keep, then read, in one write: two processes starting at once agree on one key.
   const stored = await store.write(async (tx) => {
+    const { settings } = tablesOf(tx);
     await tx.insert(settings).values({ key: SETTING, value: fresh, updatedAt: new Date() }).onConflictDoNothing();
     const [row] = await tx.select({ value: settings.value }).from(settings).where(eq(settings.key, SETTING));
     return row!.value;

@@ -1,7 +1,6 @@
 import { count, eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
-import type { Db } from "../../db/client";
-import { devices, tokens, users } from "../../db/schema";
+import { tablesOf, type Db } from "../../db/client";
 import { presented, presentedToken, refuse } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { withFailures } from "../../http/errors";
@@ -12,10 +11,11 @@ import type { Gauge, Metrics } from "./registry";
 
 /** Counts that describe the store now, read at scrape time. */
 async function gauges(db: Db): Promise<Gauge[]> {
+  const { devices, tokens, users } = tablesOf(db);
   const now = new Date();
   const value = (rows: { n: number }[]) => rows[0]?.n ?? 0;
   const [active, accounts, disabled, byStatus] = await Promise.all([
-    db.select({ source: tokens.source, n: count() }).from(tokens).where(liveAt(now)).groupBy(tokens.source),
+    db.select({ source: tokens.source, n: count() }).from(tokens).where(liveAt(now, tokens)).groupBy(tokens.source),
     db.select({ n: count() }).from(users),
     db.select({ n: count() }).from(users).where(eq(users.disabled, true)),
     db.select({ status: devices.status, n: count() }).from(devices).groupBy(devices.status),

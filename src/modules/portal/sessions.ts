@@ -1,8 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, ne, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
-import type { Store, Transaction } from "../../db/client";
-import type { Db } from "../../db/client";
-import { sessions, users } from "../../db/schema";
+import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
+import type { sessions } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { accountUnchanged } from "../auth/accounts";
@@ -79,6 +78,8 @@ export class Sessions {
     capacity = 10_000,
   ) {
     this.cache = new ChangeBoundCache<KnownSession | null>(store.changes, capacity);
+    // Built once, on the tables of the store's own engine: a lookup costs no per-request setup.
+    const { sessions, users } = tablesOf(store.db);
     const by = (column: typeof sessions.hash | typeof sessions.consoleHash) =>
       store.db
         .select({
@@ -101,6 +102,7 @@ export class Sessions {
       // Past capacity a use goes unwritten (its session's idle clock is kept in memory regardless).
       overflow: (_, value) => [UNWRITTEN, value],
       async write(tx, batch) {
+        const { sessions } = tablesOf(tx);
         for (const [id, seen] of batch) if (id !== UNWRITTEN) await tx.update(sessions).set({ lastSeenAt: new Date(seen.lastSeenAt), ip: seen.ip }).where(eq(sessions.id, id));
       },
     });
@@ -156,6 +158,7 @@ export class Sessions {
     );
     if (ids.length === 0) return;
     await this.store.write(async (tx) => {
+      const { sessions } = tablesOf(tx);
       await tx.update(sessions).set({ endedAt: new Date(now) }).where(and(inArray(sessions.id, ids), isNull(sessions.endedAt)));
     });
   }
@@ -199,6 +202,7 @@ export interface OpenedSession {
 /** Sessions.start's work inside a write the caller holds (a password change opens one with its new password). */
 export async function startIn(tx: Transaction, user: string, passwordHash: string, ip: string, now: number): Promise<OpenedSession | null> {
   if (!(await accountUnchanged(tx, user, passwordHash))) return null;
+  const { sessions } = tablesOf(tx);
   const values = { domain: randomValue(), console: randomValue() };
   const id = `ses_${randomBase62(16)}`;
   const at = new Date(now);
@@ -216,17 +220,20 @@ export async function startIn(tx: Transaction, user: string, passwordHash: strin
 
 /** Ends every live session of a user: a new password or role, or a removed account. */
 export async function endUserSessions(db: Transaction, user: string, now: Date): Promise<void> {
+  const { sessions } = tablesOf(db);
   await db.update(sessions).set({ endedAt: now }).where(and(eq(sessions.user, user), isNull(sessions.endedAt)));
 }
 
 /** Whether a session has not been ended (by a sign-out, an admin, or a change to its account). */
 export async function sessionOpen(db: Db | Transaction, id: string): Promise<boolean> {
+  const { sessions } = tablesOf(db);
   const [row] = await db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
   return row !== undefined;
 }
 
 /** Deletes sessions whose cookie every browser has dropped: those past their absolute lifetime, ended or not. */
 export async function pruneSessions(db: Transaction, { maxMs }: SessionLifetimes, now: number): Promise<void> {
+  const { sessions } = tablesOf(db);
   await db.delete(sessions).where(lt(sessions.createdAt, new Date(now - maxMs - KEEP_PAST_MAX_MS)));
 }
 
@@ -234,10 +241,13 @@ export async function pruneSessions(db: Transaction, { maxMs }: SessionLifetimes
 export const sessionEndsAt = ({ idleMs, maxMs }: SessionLifetimes, session: { createdAt: number; lastSeenAt: number }) =>
   Math.min(session.createdAt + maxMs, session.lastSeenAt + idleMs);
 
-/** `whyEnded` short of the account's state, as a query condition: the rows neither ended nor expired at `now` (tested side by side). */
-export const openAt = (lifetimes: SessionLifetimes, now: number): SQL =>
+/**
+ * `whyEnded` short of the account's state, as a query condition: the rows neither ended nor expired
+ * at `now` (tested side by side). `table` is the caller's, from the tables of the engine it queries.
+ */
+export const openAt = (table: typeof sessions, lifetimes: SessionLifetimes, now: number): SQL =>
   and(
-    or(isNull(sessions.endedAt), gt(sessions.endedAt, new Date(now))),
-    gt(sessions.createdAt, new Date(now - lifetimes.maxMs)),
-    gt(sessions.lastSeenAt, new Date(now - lifetimes.idleMs)),
+    or(isNull(table.endedAt), gt(table.endedAt, new Date(now))),
+    gt(table.createdAt, new Date(now - lifetimes.maxMs)),
+    gt(table.lastSeenAt, new Date(now - lifetimes.idleMs)),
   )!;

@@ -1,7 +1,7 @@
 import { and, eq, isNull, type SQL } from "drizzle-orm";
-import type { Db, Store } from "../../db/client";
+import { tablesOf, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
-import { sessions } from "../../db/schema";
+import type { sessions } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser } from "../../lib/names";
 import { recordAudit } from "../audit/service";
@@ -9,31 +9,32 @@ import { openAt, type SessionLifetimes } from "../portal/sessions";
 import type { Actor } from "../tokens/service";
 
 /** The columns an admin may see: the cookie's hash is never read here, so it cannot leak. */
-const shown = {
-  id: sessions.id,
-  user: sessions.user,
-  createdAt: sessions.createdAt,
-  lastSeenAt: sessions.lastSeenAt,
-  ip: sessions.ip,
-};
+const shown = (table: typeof sessions) => ({
+  id: table.id,
+  user: table.user,
+  createdAt: table.createdAt,
+  lastSeenAt: table.lastSeenAt,
+  ip: table.ip,
+});
 
-export type SessionRow = { [K in keyof typeof shown]: (typeof sessions.$inferSelect)[K] };
+export type SessionRow = { [K in keyof ReturnType<typeof shown>]: (typeof sessions.$inferSelect)[K] };
 
 export interface SessionFilter extends PageRequest {
   user?: string;
 }
 
-const keyset = new Keyset<SessionRow>("sessions", sessions.createdAt, sessions.id, (row) => [row.createdAt, row.id]);
+const keyset = new Keyset<SessionRow>("sessions", (row) => [row.createdAt, row.id]);
 
 /**
  * One page of the sessions still open, newest first. A disabled account's sessions are among them:
  * refused while it stays disabled, they work again if it is enabled, so an admin may end them first.
  */
 export async function listSessions(db: Db, lifetimes: SessionLifetimes, filter: SessionFilter, now: number): Promise<Page<SessionRow>> {
-  const { after, order, fetch } = keyset.plan(filter);
-  const where: (SQL | undefined)[] = [after, openAt(lifetimes, now)];
+  const { sessions } = tablesOf(db);
+  const { after, order, fetch } = keyset.plan(filter, sessions.createdAt, sessions.id);
+  const where: (SQL | undefined)[] = [after, openAt(sessions, lifetimes, now)];
   if (filter.user !== undefined) where.push(eq(sessions.user, normalizeUser(filter.user)));
-  return keyset.page(await db.select(shown).from(sessions).where(and(...where)).orderBy(...order).limit(fetch), filter);
+  return keyset.page(await db.select(shown(sessions)).from(sessions).where(and(...where)).orderBy(...order).limit(fetch), filter);
 }
 
 /**
@@ -45,7 +46,8 @@ export async function listSessions(db: Db, lifetimes: SessionLifetimes, filter: 
 export async function endSession(store: Store, id: string, actor: Actor, now: number): Promise<SessionRow> {
   const at = new Date(now);
   return store.write(async (tx) => {
-    const [row] = await tx.select(shown).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
+    const { sessions } = tablesOf(tx);
+    const [row] = await tx.select(shown(sessions)).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
     if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
     await tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id));
     await recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);

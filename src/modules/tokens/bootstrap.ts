@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import type { Store } from "../../db/client";
-import { tokens } from "../../db/schema";
+import { tablesOf, type Store } from "../../db/client";
 import { ADMIN_ROLE } from "../../lib/names";
 import { recordAudit } from "../audit/service";
 import { liveAt } from "./liveness";
@@ -12,10 +11,11 @@ import { issueTokenIn, type IssuedToken } from "./service";
  */
 export async function bootstrapAdmin(store: Store, lifetimeMs: number | null, now = new Date()): Promise<IssuedToken | null> {
   return store.write(async (tx) => {
+    const { tokens } = tablesOf(tx);
     const [working] = await tx
       .select({ id: tokens.id })
       .from(tokens)
-      .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now)))
+      .where(and(eq(tokens.role, ADMIN_ROLE), liveAt(now, tokens)))
       .limit(1);
     if (working) return null;
     const issued = await issueTokenIn(

@@ -1,7 +1,6 @@
 import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import type { EnvToken } from "../../config";
-import type { Store } from "../../db/client";
-import { tokens } from "../../db/schema";
+import { tablesOf, type Store } from "../../db/client";
 import { ADMIN_ROLE, DEVICE_ROLE, isRoleName } from "../../lib/names";
 import { hashToken } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
@@ -34,6 +33,7 @@ const LEFT_ENVIRONMENT = "removed from the environment";
 export async function syncEnvTokens(store: Store, settings: EnvTokenSettings, now = new Date()): Promise<{ hashes: Set<string>; refused: string[] }> {
   const wanted = wantedTokens(settings);
   return store.write(async (tx) => {
+    const { tokens } = tablesOf(tx);
     const refused: string[] = [];
     for (const want of wanted.values()) {
       await retireLabTokens(tx, want.user, now);

@@ -1,5 +1,4 @@
 import { and, gt, isNull, lte, or, type Column, type SQL } from "drizzle-orm";
-import { tokens } from "../../db/schema";
 
 /** The two ends of a token's life, as rows (Date) or the verifier's cache (milliseconds) hold them. */
 export interface Lifespan<T extends Date | number> {
@@ -21,12 +20,15 @@ export function whyNotLive<T extends Date | number>(token: Lifespan<T>, at: T): 
 /** Whether a token authenticates at `at`: for verification, listing, bootstrap and rotation alike. */
 export const isLive = <T extends Date | number>(token: Lifespan<T>, at: T): boolean => whyNotLive(token, at) === null;
 
-/** The columns a lifespan is stored in: API tokens' and device tokens' tables both have them. */
+/**
+ * The columns a lifespan is stored in: API tokens' and device tokens' tables both have them. The
+ * caller's, from the tables of the engine it queries (tablesOf), so `at` is bound as that engine stores it.
+ */
 type LifespanColumns = { revokedAt: Column; expiresAt: Column };
 
 /** `isLive` as a query condition: the rows it holds for, and no others (tested side by side). */
-export const liveAt = (at: Date, table: LifespanColumns = tokens): SQL =>
+export const liveAt = (at: Date, table: LifespanColumns): SQL =>
   and(or(isNull(table.revokedAt), gt(table.revokedAt, at)), or(isNull(table.expiresAt), gt(table.expiresAt, at)))!;
 
 /** The rows `liveAt` leaves out. */
-export const notLiveAt = (at: Date, table: LifespanColumns = tokens): SQL => or(lte(table.revokedAt, at), lte(table.expiresAt, at))!;
+export const notLiveAt = (at: Date, table: LifespanColumns): SQL => or(lte(table.revokedAt, at), lte(table.expiresAt, at))!;

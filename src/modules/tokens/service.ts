@@ -1,7 +1,7 @@
 import { and, eq, ne, or, sql, type SQL } from "drizzle-orm";
-import type { Db, Store, Transaction } from "../../db/client";
+import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
-import { tokens } from "../../db/schema";
+import type { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
 import { DomainError } from "../../lib/errors";
@@ -79,6 +79,7 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
 
 async function insertToken(db: Transaction, values: NewToken): Promise<IssuedToken> {
   if (values.source !== "lab") await retireLabTokens(db, values.user, values.createdAt);
+  const { tokens } = tablesOf(db);
   const token = generateToken();
   const [row] = await db
     .insert(tokens)
@@ -93,11 +94,12 @@ async function insertToken(db: Transaction, values: NewToken): Promise<IssuedTok
  * never speak for that someone.
  */
 export async function retireLabTokens(db: Transaction, user: string, now: Date): Promise<void> {
+  const { tokens } = tablesOf(db);
   const retired = await db
     .update(tokens)
     .set({ revokedAt: now, revokeReason: "the name now belongs to someone" })
     // A literal, not a bound parameter: only then can SQLite use the partial index tokens_lab_user_idx.
-    .where(and(eq(tokens.user, user), sql`${tokens.source} = 'lab'`, liveAt(now)))
+    .where(and(eq(tokens.user, user), sql`${tokens.source} = 'lab'`, liveAt(now, tokens)))
     .returning({ id: tokens.id });
   if (retired.length > 0) {
     await recordAudit(db, { action: "token.revoked_all", actor: "system", user, detail: `${retired.length} lab tokens, the name now belongs to someone` }, now);
@@ -120,14 +122,15 @@ export interface TokenFilter extends PageRequest {
   active?: boolean;
 }
 
-const keyset = new Keyset<TokenRow>("tokens", tokens.createdAt, tokens.id, (row) => [row.createdAt, row.id]);
+const keyset = new Keyset<TokenRow>("tokens", (row) => [row.createdAt, row.id]);
 
 /** One page of tokens, newest first. */
 export async function listTokens(db: Db, filter: TokenFilter, now = new Date()): Promise<Page<TokenRow>> {
-  const { after, order, fetch } = keyset.plan(filter);
+  const { tokens } = tablesOf(db);
+  const { after, order, fetch } = keyset.plan(filter, tokens.createdAt, tokens.id);
   const where: (SQL | undefined)[] = [after];
   if (filter.user !== undefined) where.push(eq(tokens.user, normalizeUser(filter.user)));
-  if (filter.active !== undefined) where.push(filter.active ? liveAt(now) : notLiveAt(now));
+  if (filter.active !== undefined) where.push(filter.active ? liveAt(now, tokens) : notLiveAt(now, tokens));
   return keyset.page(await db.select().from(tokens).where(and(...where)).orderBy(...order).limit(fetch), filter);
 }
 
@@ -136,6 +139,7 @@ export async function listTokens(db: Db, filter: TokenFilter, now = new Date()):
  * `revoke <token>`), an environment value included: it can look like anything.
  */
 export async function getToken(db: Db, idOrToken: string): Promise<TokenRow> {
+  const { tokens } = tablesOf(db);
   const byValue = eq(tokens.hash, hashToken(idOrToken));
   const where = looksLikeToken(idOrToken) ? byValue : or(eq(tokens.id, idOrToken), byValue);
   const [row] = await db.select().from(tokens).where(where);
@@ -158,6 +162,7 @@ function refuseEnvToken(row: TokenRow): void {
 /** Revokes at once. Revoking a revoked token changes nothing and returns it as it is. */
 export async function revokeToken(store: Store, idOrToken: string, actor: Actor, now = new Date()): Promise<TokenRow> {
   return store.write(async (tx) => {
+    const { tokens } = tablesOf(tx);
     const row = await getToken(tx, idOrToken);
     refuseEnvToken(row);
     if (whyNotLive(row, now) === "revoked") return row;
@@ -175,10 +180,11 @@ export async function revokeUserTokens(store: Store, user: string, actor: Actor,
 
 /** revokeUserTokens as part of a write the caller holds (removing the user), for the name as stored. */
 export async function revokeUserTokensIn(tx: Transaction, name: string, actor: Actor, reason: string, now: Date): Promise<{ user: string; revoked: number }> {
+  const { tokens } = tablesOf(tx);
   const revoked = await tx
     .update(tokens)
     .set({ revokedAt: now, revokeReason: reason })
-    .where(and(eq(tokens.user, name), liveAt(now), ne(tokens.source, "env")))
+    .where(and(eq(tokens.user, name), liveAt(now, tokens), ne(tokens.source, "env")))
     .returning({ id: tokens.id });
   await recordAudit(tx, { action: "token.revoked_all", actor: actor.name, user: name, ip: actor.ip, detail: `${revoked.length} tokens, ${reason}` }, now);
   return { user: name, revoked: revoked.length };
@@ -195,6 +201,7 @@ export interface Rotation extends IssuedToken {
  */
 export async function rotateToken(store: Store, id: string, graceMs: number, actor: Actor, now = new Date()): Promise<Rotation> {
   return store.write(async (tx) => {
+    const { tokens } = tablesOf(tx);
     const old = await getToken(tx, id);
     refuseEnvToken(old);
     if (!isLive(old, now)) {

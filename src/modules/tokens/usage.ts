@@ -1,6 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { Store } from "../../db/client";
-import { tokens } from "../../db/schema";
+import { tablesOf, type Store } from "../../db/client";
 import { WriteBehind } from "../../db/write-behind";
 import type { Logger } from "../../log";
 
@@ -27,6 +26,7 @@ export class UsageTracker {
       merge: (earlier, later) => ({ ...later, count: earlier.count + later.count }),
       overflow: (_, use) => [UNATTRIBUTED, use],
       async write(tx, batch) {
+        const { tokens } = tablesOf(tx);
         for (const [id, use] of batch) {
           if (id === UNATTRIBUTED) {
             log.warn("more tokens were used at once than the usage buffer holds: some uses were not counted per token", { uses: use.count });

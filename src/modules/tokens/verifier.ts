@@ -1,7 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
-import type { Store } from "../../db/client";
-import { tokens, users } from "../../db/schema";
+import { tablesOf, type Store } from "../../db/client";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { checksumMatches, hashToken, looksLikeToken } from "../../lib/token-format";
 import type { ReasonOf } from "../auth/model";
@@ -62,6 +61,8 @@ export class TokenVerifier {
     capacity = 10_000,
   ) {
     this.cache = new ChangeBoundCache<KnownToken | null>(changes, capacity);
+    // Built once, on the tables of the store's own engine: a lookup costs no per-request setup.
+    const { tokens, users } = tablesOf(db);
     this.byHash = db
       .select({
         id: tokens.id,

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
-import type { Db, Store, Transaction } from "../../db/client";
+import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
-import { tokens, users } from "../../db/schema";
+import type { users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
@@ -30,6 +30,7 @@ export async function addUser(store: Store, input: { username: string; password:
   const role = parseRole(input.role ?? "user");
   const passwordHash = await hashPassword(input.password);
   return store.write(async (tx) => {
+    const { users } = tablesOf(tx);
     const [taken] = await tx.select({ username: users.username }).from(users).where(eq(users.username, username));
     if (taken) throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
     const [row] = await tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning();
@@ -39,16 +40,18 @@ export async function addUser(store: Store, input: { username: string; password:
   });
 }
 
-const keyset = new Keyset<UserRow>("users", users.createdAt, users.username, (row) => [row.createdAt, row.username]);
+const keyset = new Keyset<UserRow>("users", (row) => [row.createdAt, row.username]);
 
 /** One page of users, newest first. */
 export async function listUsers(db: Db, request: PageRequest = {}): Promise<Page<UserRow>> {
-  const { after, order, fetch } = keyset.plan(request);
+  const { users } = tablesOf(db);
+  const { after, order, fetch } = keyset.plan(request, users.createdAt, users.username);
   return keyset.page(await db.select().from(users).where(after).orderBy(...order).limit(fetch), request);
 }
 
 export async function getUser(db: Db, username: string): Promise<UserRow> {
   const name = normalizeUser(username);
+  const { users } = tablesOf(db);
   const [row] = await db.select().from(users).where(eq(users.username, name));
   if (!row) throw new DomainError("not_found", "user_not_found", `No user ${name}`);
   return row;
@@ -84,6 +87,7 @@ export async function updateUser(store: Store, username: string, change: UserCha
 /** updateUser's work inside a write the caller holds, the new password already hashed. */
 export async function updateUserIn(tx: Transaction, username: string, change: Omit<UserChange, "password"> & { passwordHash?: string }, actor: Actor, now: Date): Promise<UserRow> {
   const { passwordHash } = change;
+  const { tokens, users } = tablesOf(tx);
   const role = change.role === undefined ? undefined : parseRole(change.role);
   const user = await getUser(tx, username);
   if (change.passwordWas !== undefined && !(await accountUnchanged(tx, user.username, change.passwordWas))) {
@@ -103,7 +107,7 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
     await tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "password or role changed" })
-      .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now)));
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "login"), liveAt(now, tokens)));
     await endUserSessions(tx, user.username, now);
   }
   await recordAudit(tx, { action: "user.updated", actor: actor.name, user: user.username, ip: actor.ip, detail: what.join(", ") || "nothing" }, now);
@@ -117,6 +121,7 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
  */
 export async function removeUser(store: Store, username: string, actor: Actor, now = new Date()): Promise<UserRow> {
   return store.write(async (tx) => {
+    const { tokens, users } = tablesOf(tx);
     const user = await getUser(tx, username);
     await tx.delete(users).where(eq(users.username, user.username));
     await revokeUserTokensIn(tx, user.username, actor, "user removed", now);
@@ -124,7 +129,7 @@ export async function removeUser(store: Store, username: string, actor: Actor, n
     await tx
       .update(tokens)
       .set({ revokedAt: now, revokeReason: "user removed" })
-      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now)));
+      .where(and(eq(tokens.user, user.username), eq(tokens.source, "env"), liveAt(now, tokens)));
     await recordAudit(tx, { action: "user.removed", actor: actor.name, user: user.username, ip: actor.ip }, now);
     return user;
   });

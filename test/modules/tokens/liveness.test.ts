@@ -35,8 +35,8 @@ describe("whether a token is live", () => {
     const dead = ids(rows.filter((row) => !isLive(row, at)));
     expect(live.length).toBe(4);
     expect(live).toEqual(ids(cases.flatMap(({ revokedAt, expiresAt }, i) => (isLive({ revokedAt, expiresAt }, T) ? [{ id: `tok_${i}` }] : []))));
-    expect(ids(db.select({ id: tokens.id }).from(tokens).where(liveAt(at)).all())).toEqual(live);
-    expect(ids(db.select({ id: tokens.id }).from(tokens).where(notLiveAt(at)).all())).toEqual(dead);
+    expect(ids(db.select({ id: tokens.id }).from(tokens).where(liveAt(at, tokens)).all())).toEqual(live);
+    expect(ids(db.select({ id: tokens.id }).from(tokens).where(notLiveAt(at, tokens)).all())).toEqual(dead);
   });
 
   test("the same holds for device tokens, whose expiry is always set", () => {
