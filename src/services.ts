@@ -1,4 +1,5 @@
 import { weakEnvTokens, type Config } from "./config";
+import { parseDbTarget } from "./config-db";
 import type { Store } from "./db/client";
 import { FailureLimiter } from "./lib/failure-limiter";
 import { Lockout } from "./modules/auth/lockout";
@@ -58,7 +59,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const verifier = new TokenVerifier(store, envTokens.hashes);
   const failures = () => new FailureLimiter(config.maxFailures, config.failureWindow);
   const lockout = new Lockout(failures(), failures(), audit, now);
-  const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey), config.algorithm);
+  // Instances on one PostgreSQL database must sign alike: the key lives there, sealed with SECRET_KEY.
+  const shared = parseDbTarget(config.db).kind === "postgres";
+  const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey, { shared }), config.algorithm);
   const sightings = new DeviceSightings(store, log);
   const metrics = new Metrics();
   const deviceTokens = new DeviceTokenChecker(store, signer);

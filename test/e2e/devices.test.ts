@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
+import { jwtVerify } from "jose";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/client";
+import { migrate } from "../../src/db/migrate";
+import { settings } from "../../src/db/schema";
+import { seal, settingsKey } from "../../src/lib/sealed";
 import { ADMIN_TOKEN, client } from "../helpers/api";
-import { runKeyward } from "../helpers/binary";
+import { runKeyward, tempDir } from "../helpers/binary";
 import { serverPool, type RunningServer } from "../helpers/server";
 import { until } from "../helpers/until";
 
@@ -49,6 +56,26 @@ describe("the main token as a credential", () => {
     const second = await start({ SECRET_KEY: "", ALGORITHM: "HS512" }, first.cwd);
     expect((await verify(second, `?short_token=${body.short_token}&hardware_fingerprint=fp-1`)).status).toBe(200);
     expect(second.logs()).not.toMatch(/device_signing_key|SECRET_KEY=/);
+  });
+
+  test("a database restored from PostgreSQL (its signing key sealed) starts only with the SECRET_KEY it was sealed with, and signs with that key", async () => {
+    const cwd = tempDir();
+    const key = crypto.getRandomValues(new Uint8Array(64));
+    const store = openDatabase(join(cwd, "keyward.db"));
+    migrate(store);
+    await store.write((tx) => tx.insert(settings).values({ key: "device_signing_key", value: seal(settingsKey(SECRET), "device_signing_key", Buffer.from(key).toString("base64")), updatedAt: new Date() }));
+    await store.close();
+    chmodSync(join(cwd, "keyward.db"), 0o600);
+    const serve = ["serve", "--port", "0", "--db", join(cwd, "keyward.db")];
+    for (const env of [{}, { SECRET_KEY: "another-secret-key-for-the-tests-987654321" }] as Record<string, string>[]) {
+      const refused = await runKeyward(serve, { cwd, env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^keyward: invalid configuration: [^\n]*SECRET_KEY[^\n]*\n$/);
+      expect(refused.stderr + refused.stdout).not.toContain(Buffer.from(key).toString("base64"));
+    }
+    const server = await start({}, cwd);
+    const { body } = await enroll(server, "fp-restored");
+    expect((await jwtVerify(body.main_token, key)).payload.hardware_fingerprint).toBe("fp-restored");
   });
 
   test("a bad ALGORITHM stops the server at start with exit 2", async () => {

@@ -130,7 +130,7 @@ describe("main tokens presented as credentials", () => {
 describe("the signing key", () => {
   test("is generated once and kept in the database when SECRET_KEY is not set", async () => {
     const store = memoryStore();
-    const [first, second] = await Promise.all([loadSigningSecret(store, null), loadSigningSecret(store, null)]);
+    const [first, second] = await Promise.all([loadSigningSecret(store, null, { shared: false }), loadSigningSecret(store, null, { shared: false })]);
     expect(first.length).toBe(64);
     expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
     expect(store.sqlite.query("SELECT count(*) AS n FROM settings WHERE key = 'device_signing_key'").get()).toEqual({ n: 1 });
@@ -138,7 +138,7 @@ describe("the signing key", () => {
 
   test("SECRET_KEY, when set, is used and nothing is stored", async () => {
     const { sqlite, ...store } = memoryStore();
-    expect(Buffer.from(await loadSigningSecret(store, "s".repeat(32))).toString()).toBe("s".repeat(32));
+    expect(Buffer.from(await loadSigningSecret(store, "s".repeat(32), { shared: false })).toString()).toBe("s".repeat(32));
     expect(sqlite.query("SELECT count(*) AS n FROM settings").get()).toEqual({ n: 0 });
   });
 });
