@@ -1,4 +1,4 @@
-/** The channel and the row that migrations-postgres/0001_change_signal.sql's trigger writes. */
+/** The channel that migrations-postgres/0001_change_signal.sql's trigger notifies. */
 const CHANNEL = "keyward_changes";
 
 /**
@@ -85,7 +85,7 @@ export class PgChangeMonitor {
     this.subscription = await this.sql.listen(CHANNEL, this.heard, this.subscribed);
     try {
       const sentAt = this.clock();
-      const confirmed = this.confirm(++this.pollsSent, sentAt, await this.sql`SELECT version FROM keyward_state WHERE id = 1`);
+      const confirmed = this.confirm(++this.pollsSent, sentAt, await this.read());
       if (this.closing) return;
       if (!confirmed) throw new Error("keyward_state has no version row: are the PostgreSQL migrations applied?");
     } catch (error) {
@@ -121,7 +121,7 @@ export class PgChangeMonitor {
 
   /**
    * Reads the version now, unless a poll is already under way and not yet stuck. The timer calls
-   * it; never rejects. True when this poll confirmed the cache.
+   * it; never rejects. True when it confirmed: caches may be trusted until staleMs after it was sent.
    */
   async poll(): Promise<boolean> {
     if (this.closing) return false;
@@ -133,7 +133,7 @@ export class PgChangeMonitor {
       this.abandoned++;
       this.cancel(previous);
     }
-    const flight: Poll = { sentAt, query: this.sql`SELECT version FROM keyward_state WHERE id = 1`, abandoned: false };
+    const flight: Poll = { sentAt, query: this.read(), abandoned: false };
     this.inFlight = flight;
     const sequence = ++this.pollsSent;
     try {
@@ -158,6 +158,15 @@ export class PgChangeMonitor {
     if (this.inFlight) this.cancel(this.inFlight);
     await this.starting?.catch(() => {});
     await this.subscription?.unlisten().catch(() => {});
+  }
+
+  /** Never throws: the timer's poll must not become an unhandled rejection, whatever the client does. */
+  private read(): PollQuery {
+    try {
+      return this.sql`SELECT version FROM keyward_state WHERE id = 1`;
+    } catch (error) {
+      return Object.assign(Promise.reject(error), { cancel() {} });
+    }
   }
 
   private stale(now: number): boolean {
