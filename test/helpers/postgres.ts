@@ -23,6 +23,10 @@ export interface Postgres {
   password: string;
   /** Stops the cluster at once and removes its directory. */
   stop(): Promise<void>;
+  /** Stops the server at once (`-m immediate`: clients see a crash); its data and port stay for restart(). */
+  crash(): Promise<void>;
+  /** Starts the server again after crash(), on the same port (crash recovery first). */
+  restart(): Promise<void>;
 }
 
 // initdb and postgres refuse to run as root: as root (CI, this machine) they run as `postgres`.
@@ -85,7 +89,12 @@ export async function startPostgres(): Promise<Postgres> {
     ]);
     rmSync(pwfile);
     const port = await listen(bin, dir);
-    return { url: `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/postgres`, port, password, stop };
+    const crash = () => must([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+    const restart = async () => {
+      const start = await startOn(bin, dir, port);
+      if (start.code !== 0) throw new Error(`pg_ctl start failed: ${start.printed}`);
+    };
+    return { url: `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/postgres`, port, password, stop, crash, restart };
   } catch (error) {
     await stop();
     throw error;
@@ -96,12 +105,17 @@ export async function startPostgres(): Promise<Postgres> {
 async function listen(bin: string, dir: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const port = freePort();
-    // fsync only: a commit PostgreSQL acknowledged must survive its own crash (tests stop it with -m immediate).
-    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k '${dir}' -c fsync=off`;
-    const log = join(dir, `log-${port}`);
-    const start = await run([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-l", log, "-w", "-t", "30", "-o", options, "start"]);
+    const start = await startOn(bin, dir, port);
     if (start.code === 0) return port;
-    const printed = existsSync(log) ? readFileSync(log, "utf8") : start.printed;
-    if (attempt >= 2 || !printed.includes("could not bind")) throw new Error(`pg_ctl start failed: ${printed}`);
+    if (attempt >= 2 || !start.printed.includes("could not bind")) throw new Error(`pg_ctl start failed: ${start.printed}`);
   }
+}
+
+/** pg_ctl start on `port`, waiting until it accepts connections; what it printed, its log included. */
+async function startOn(bin: string, dir: string, port: number): Promise<{ code: number; printed: string }> {
+  // fsync only: a commit PostgreSQL acknowledged must survive its own crash (tests stop it with -m immediate).
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k '${dir}' -c fsync=off`;
+  const log = join(dir, `log-${port}`);
+  const start = await run([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-l", log, "-w", "-t", "30", "-o", options, "start"]);
+  return { code: start.code, printed: existsSync(log) ? readFileSync(log, "utf8") : start.printed };
 }
