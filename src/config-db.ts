@@ -32,14 +32,21 @@ function postgresUrl(text: string): string {
   return text.replace(postgresScheme, (name) => name.toLowerCase());
 }
 
-/**
- * KEYWARD_DB as this build uses it: a SQLite file path. A PostgreSQL URL is recognised, so that
- * it is refused by name instead of becoming a file called `postgres:`.
- */
-export function parseDbPath(raw: string): string {
+/** KEYWARD_DB checked: a SQLite file path as given, or a PostgreSQL URL (its scheme lower-cased). */
+export function parseDb(raw: string): string {
   const target = parseDbTarget(raw);
-  if (target.kind === "postgres") throw new Error("PostgreSQL is not supported by this build yet; use a SQLite file path");
-  return target.path;
+  return target.kind === "postgres" ? target.url : target.path;
+}
+
+/**
+ * Several instances on one PostgreSQL share the device signing key, kept in the database
+ * encrypted with SECRET_KEY: each needs it, and the same one.
+ */
+export function databaseProblem({ db, secretKey }: { db: string; secretKey: string | null }): string | null {
+  if (parseDbTarget(db).kind === "postgres" && secretKey === null) {
+    return "SECRET_KEY is required with a PostgreSQL KEYWARD_DB: give every instance the same one (it encrypts the secrets they share in the database)";
+  }
+  return null;
 }
 
 /**

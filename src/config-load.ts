@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError, settings, type Config, type ConfigSources, type Setting } from "./config";
+import { databaseProblem } from "./config-db";
 import { envTokenProblem } from "./config-env-tokens";
 import { portalProblem } from "./config-portal";
 import { EnvFileError, parseEnvFile } from "./lib/env-file";
@@ -10,7 +11,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
     config[key] = resolveSetting(s, sources);
   }
-  const problem = envTokenProblem(config as Config) ?? portalProblem(config as Config);
+  const problem = databaseProblem(config as Config) ?? envTokenProblem(config as Config) ?? portalProblem(config as Config);
   if (problem !== null) throw new ConfigError(problem);
   return config as Config;
 }

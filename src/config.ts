@@ -15,7 +15,7 @@ import {
   type EnvToken,
 } from "./config-values";
 import type { Cidr } from "./lib/cidr";
-import { displayDb, parseDbPath } from "./config-db";
+import { displayDb, parseDb } from "./config-db";
 import { MIN_ENV_TOKEN_BITS } from "./config-env-tokens";
 import { parseCookieDomain, parsePublicUrl, parseSessionDuration } from "./config-portal";
 import { parseDuration, parseLifetime } from "./lib/durations";
@@ -72,9 +72,9 @@ export const settings = {
     env: ["KEYWARD_DB"],
     flag: "db",
     fallback: "./data/keyward.db",
-    parse: parseDbPath,
+    parse: parseDb,
     show: displayDb,
-    help: "SQLite database file; its directory is created if missing (a postgres:// URL is recognised, and refused: this build stores data in SQLite only)",
+    help: "SQLite database file (its directory is created if missing), or postgres://user:password@host:5432/database to share one PostgreSQL between several instances (SECRET_KEY then required)",
   }),
   logLevel: setting({
     env: ["KEYWARD_LOG"],

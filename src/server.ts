@@ -2,11 +2,11 @@ import { createApp } from "./app";
 import type { BunFile } from "bun";
 import { existsSync, statSync } from "node:fs";
 import { ConfigError, type Config } from "./config";
-import { displayDb } from "./config-db";
-import { DatabaseError, openDatabase } from "./db/client";
+import { displayDb, parseDbTarget } from "./config-db";
+import { DatabaseError } from "./db/client";
+import { openStore } from "./db/open";
 import { serverErrorOptions } from "./http/errors";
 import { MAX_BODY_BYTES } from "./http/limits";
-import { migrate } from "./db/migrate";
 import type { Logger } from "./log";
 import { bootstrapAdmin } from "./modules/tokens/bootstrap";
 import { createServices } from "./services";
@@ -33,8 +33,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   refuseReadableDatabase(config);
   const tls = tlsFiles(config);
-  const store = openDatabase(config.db);
-  const { applied, current } = migrate(store);
+  const { store, migration } = await openStore(config.db);
+  const { applied, current } = migration;
   if (applied.length > 0) log.info("database migrated", { db: displayDb(config.db), applied: applied.join(","), schema: current });
 
   const services = await createServices(store, config, log);
@@ -93,7 +93,7 @@ function bootstrapBanner(token: string, url: string): string {
 
 /** A database other users can read gives away every hash and the device signing key. */
 function refuseReadableDatabase({ db, allowInsecurePermissions }: Config): void {
-  if (allowInsecurePermissions || db === ":memory:" || !existsSync(db)) return;
+  if (allowInsecurePermissions || db === ":memory:" || parseDbTarget(db).kind === "postgres" || !existsSync(db)) return;
   const mode = statSync(db).mode & 0o777;
   if (mode & 0o007) {
     throw new DatabaseError(

@@ -63,7 +63,7 @@ describe("a database URL is shown without its password", () => {
   });
 });
 
-describe("this build refuses a PostgreSQL URL", () => {
+describe("a PostgreSQL URL", () => {
   const refusal = (sources: Parameters<typeof resolveConfig>[0]) => {
     try {
       resolveConfig(sources);
@@ -78,10 +78,17 @@ describe("this build refuses a PostgreSQL URL", () => {
     ["KEYWARD_DB", { flags: {}, env: { KEYWARD_DB: URL }, dotenv: {} }],
     ["--db", { flags: { db: URL }, env: {}, dotenv: {} }],
     ["KEYWARD_DB (in .env)", { flags: {}, env: {}, dotenv: { KEYWARD_DB: URL } }],
-  ])("from %s: a configuration error naming the source, its password masked", (source, sources) => {
+  ])("from %s: needs SECRET_KEY, which every instance shares", (_source, sources) => {
     expect(refusal(sources)).toBe(
-      `${source}="postgres://keyward:***@db.lan:5432/keyward": PostgreSQL is not supported by this build yet; use a SQLite file path`,
+      "SECRET_KEY is required with a PostgreSQL KEYWARD_DB: give every instance the same one (it encrypts the secrets they share in the database)",
     );
+    const config = resolveConfig({ ...sources, env: { ...sources.env, SECRET_KEY: "s".repeat(32) } });
+    expect(config.db).toBe(URL);
+  });
+
+  test("its scheme is read in any case, and kept in lower case", () => {
+    const config = resolveConfig({ flags: {}, env: { KEYWARD_DB: URL.replace("postgres", "PostgreSQL"), SECRET_KEY: "s".repeat(32) }, dotenv: {} });
+    expect(config.db).toBe(URL.replace("postgres", "postgresql"));
   });
 
   test.each([

@@ -1,17 +1,16 @@
 import type { Config } from "../config";
 import { loadConfig } from "../config-load";
-import { openDatabase, type SqliteStore } from "../db/client";
-import { migrate } from "../db/migrate";
+import { type AnyStore, openStore } from "../db/open";
 
 /**
- * Runs a CLI command against the database file directly: it may be the one a running server
- * uses (WAL and a busy timeout make that safe). The schema is brought up to date first.
+ * Runs a CLI command against the database directly: it may be the one running servers use (on
+ * SQLite, WAL and a busy timeout make that safe; on PostgreSQL, the same locks as theirs). The
+ * schema is brought up to date first.
  */
-export async function withDatabase<T>(flags: Record<string, unknown>, work: (store: SqliteStore, config: Config) => T | Promise<T>): Promise<T> {
+export async function withDatabase<T>(flags: Record<string, unknown>, work: (store: AnyStore, config: Config) => T | Promise<T>): Promise<T> {
   const config = loadConfig(flags);
-  const store = openDatabase(config.db);
+  const { store } = await openStore(config.db);
   try {
-    migrate(store);
     return await work(store, config);
   } finally {
     await store.close();

@@ -41,13 +41,22 @@ export class ChangeBoundCache<V> {
     this.entries.set(key, value);
   }
 
-  /** Reads through: the entry, or `read(key)` kept for next time (a function made once, not per call). */
-  through(key: string, now: number, read: (key: string) => V): V {
+  /**
+   * Reads through: the entry, or `read(key)` kept for next time (a function made once, not per
+   * call). A read that is a promise (PostgreSQL) is kept only if nothing changed while it ran.
+   */
+  through(key: string, now: number, read: (key: string) => V | Promise<V>): V | Promise<V> {
     const readUnder = this.current(now);
     const cached = this.entries.get(key);
     if (cached !== undefined) return cached;
     const value = read(key);
-    this.set(key, value, readUnder, now);
-    return value;
+    if (!(value instanceof Promise)) {
+      this.set(key, value, readUnder, now);
+      return value;
+    }
+    return value.then((settled) => {
+      this.set(key, settled, readUnder, now);
+      return settled;
+    });
   }
 }

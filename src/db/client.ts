@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { ChangeMonitor } from "./changes";
+import { type Changes, ChangeMonitor } from "./changes";
 import type * as schema from "./schema";
 import { SqliteWrites } from "./sqlite-writes";
 
@@ -10,10 +10,11 @@ export type Db = BunSQLiteDatabase<typeof schema>;
 
 /** The open database, as the rest of Keyward uses it: whatever engine holds the data. */
 export interface Store {
+  engine: "sqlite" | "postgres";
   /** Drizzle, for queries. */
   db: Db;
   /** Tells caches when the database changed, here or in another process. */
-  changes: ChangeMonitor;
+  changes: Changes;
   /**
    * A write transaction, the one way to write at all (a statement on `db` is a read). Writers take turns:
    * what `work` reads is still so when it writes. On SQLite `work` may await only its queries on
@@ -22,12 +23,25 @@ export interface Store {
   write<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   /** A write transaction of bookkeeping only (usage counts, sightings, failure events): caches keep their entries. */
   bookkeeping<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
+  /**
+   * A point lookup prepared once, for the hot path's cache misses: the first row, synchronously on
+   * SQLite (a miss costs no promise there), as a promise on PostgreSQL.
+   */
+  lookup<R>(query: FirstRowQuery<R>): Lookup<R>;
   /** Closes once the writes already asked for have ended; new ones are refused. */
   close(): Promise<void>;
 }
 
+/** A query whose first row a Lookup answers (a select with `sql.placeholder`s, not yet prepared). */
+export interface FirstRowQuery<R> {
+  prepare(): { get(values: Record<string, unknown>): R | undefined };
+}
+
+export type Lookup<R> = (values: Record<string, unknown>) => R | undefined | Promise<R | undefined>;
+
 /** A SQLite store: its file and raw handle too, for what only src/db does (migrations, backups, pragmas). */
 export interface SqliteStore extends Store {
+  engine: "sqlite";
   path: string;
   sqlite: Database;
 }
@@ -60,12 +74,17 @@ export function openDatabase(path: string): SqliteStore {
   const changes = new ChangeMonitor(sqlite);
   const writes = new SqliteWrites(sqlite, changes);
   return {
+    engine: "sqlite",
     path,
     sqlite,
     db: writes.db,
     changes,
     write: (work) => writes.run(work, false),
     bookkeeping: (work) => writes.run(work, true),
+    lookup(query) {
+      const prepared = query.prepare();
+      return (values) => prepared.get(values);
+    },
     close: () => writes.close(),
   };
 }

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { runKeyward, tempDir } from "../helpers/binary";
+import { freePort } from "../helpers/server";
 
 describe("the keyward command line", () => {
   test("--version prints the package version", async () => {
@@ -82,16 +83,22 @@ describe("the keyward command line", () => {
     expect(await migrateIn(["--db", "./from-flag.db"])).toStartWith("./from-flag.db: already up to date");
   });
 
-  test.each([[["serve"]], [["migrate"]], [["token", "list"]]])("%p refuses a PostgreSQL URL (not in this build) in one line, exit 2, never showing its password", async (args) => {
+  test.each([[["serve"]], [["migrate"]], [["token", "list"]]])("%p with a PostgreSQL URL: needs SECRET_KEY (exit 2), and a server out of reach is one line (exit 1), never showing its password", async (args) => {
     const cwd = tempDir();
     const password = "pg-Secret-4c1e";
-    const { code, stdout, stderr } = await runKeyward(args, { cwd, env: { KEYWARD_DB: `postgresql://keyward:${password}@127.0.0.1:5432/keyward` } });
-    expect(code).toBe(2);
-    expect(stdout).toBe("");
-    expect(stderr).toBe(
-      'keyward: invalid configuration: KEYWARD_DB="postgresql://keyward:***@127.0.0.1:5432/keyward": PostgreSQL is not supported by this build yet; use a SQLite file path\n',
+    const url = `postgresql://keyward:${password}@127.0.0.1:${freePort()}/keyward`;
+    const shown = url.replace(password, "***");
+    const unset = await runKeyward(args, { cwd, env: { KEYWARD_DB: url } });
+    expect(unset.code).toBe(2);
+    expect(unset.stdout).toBe("");
+    expect(unset.stderr).toBe(
+      "keyward: invalid configuration: SECRET_KEY is required with a PostgreSQL KEYWARD_DB: give every instance the same one (it encrypts the secrets they share in the database)\n",
     );
-    expect(`${stdout}${stderr}`).not.toContain(password);
+    const { code, stdout, stderr } = await runKeyward(args, { cwd, env: { KEYWARD_DB: url, SECRET_KEY: "k".repeat(32) } });
+    expect(code).toBe(1);
+    expect(stderr).toStartWith(`keyward: cannot open database ${shown}: `);
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(`${stdout}${stderr}${unset.stderr}`).not.toContain(password);
     // Nothing was created in its place: no data/ directory, no file named after the URL.
     expect(readdirSync(cwd)).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { SQL } from "bun";
 import { existsSync, globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,4 +119,18 @@ async function startOn(bin: string, dir: string, port: number): Promise<{ code: 
   const log = join(dir, `log-${port}`);
   const start = await run([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-l", log, "-w", "-t", "30", "-o", options, "start"]);
   return { code: start.code, printed: existsSync(log) ? readFileSync(log, "utf8") : start.printed };
+}
+
+let databases = 0;
+
+/** A fresh, empty database on the cluster (one per test): its URL. */
+export async function createDatabase(pg: Postgres): Promise<string> {
+  const name = `kw_${process.pid}_${++databases}`;
+  const admin = new SQL(pg.url);
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.close();
+  }
+  return pg.url.replace(/\/postgres$/, `/${name}`);
 }

@@ -18,11 +18,8 @@ const syncTerminal = /\.(?:get|all|run|values)\(\s*\)|\.(?:get|all|run)\(\s*\{/g
  * synchronous query, so every other call would have to be rewritten before the store could change.
  */
 const allowed = [
-  // Hot path: the verifier's prepared lookup answers a cache miss without a turn of the event loop.
-  { file: "tokens/verifier.ts", line: "const row = this.byHash.get({ hash });" },
-  // Hot path: the session cookie's prepared lookups, for the same reason (Sessions.find/read).
-  { file: "portal/sessions.ts", line: "this.byHash.domain.get({ hash: key }) : this.byHash.console.get({ hash: key.slice(1) })" },
-  // A Map's values, not a query.
+  // A Map's values, not a query. (The hot path's lookups go through Store.lookup: synchronous on
+  // SQLite, a promise on PostgreSQL.)
   { file: "tokens/env-tokens.ts", line: "for (const want of wanted.values())" },
 ];
 

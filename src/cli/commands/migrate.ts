@@ -1,7 +1,6 @@
 import { displayDb } from "../../config-db";
 import { loadConfig } from "../../config-load";
-import { openDatabase } from "../../db/client";
-import { migrate } from "../../db/migrate";
+import { openStore } from "../../db/open";
 import { command, jsonOption, settingOptions } from "../command";
 import { printResult } from "../output";
 
@@ -11,9 +10,9 @@ export const migrateCommand = command({
   options: { ...jsonOption, ...settingOptions("db") },
   async run(flags) {
     const config = loadConfig(flags);
-    const store = openDatabase(config.db);
+    const { store, migration } = await openStore(config.db);
     try {
-      const { applied, current } = migrate(store);
+      const { applied, current } = migration;
       const what = applied.length === 0 ? "already up to date" : `applied ${applied.join(", ")}`;
       const db = displayDb(config.db);
       printResult(flags.json, { db, applied, schema: current }, `${db}: ${what} (schema ${current})\n`);

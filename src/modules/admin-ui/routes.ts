@@ -42,12 +42,12 @@ export interface AdminPageDeps {
 export const adminRoutes = ({ portal, core, addressOf }: AdminPageDeps) => {
   const page = (signedIn: boolean) => staticAsset(shell(portal, signedIn), "text/html; charset=utf-8", policy, "no-cache");
   const [signedOut, signedIn] = [page(false), page(true)];
-  const hasSession = (request: Request) => {
+  const hasSession = async (request: Request) => {
     const cookies = portal === null ? [] : consoleCookie(portal, request);
-    return cookies.length > 0 && core.session(cookies, () => addressOf(request), "token", "console").ok;
+    return cookies.length > 0 && (await core.session(cookies, () => addressOf(request), "token", "console")).ok;
   };
   return new Elysia({ name: "keyward/admin-ui" })
-    .get("/admin", ({ request }) => (hasSession(request) ? signedIn() : signedOut()), { detail: { hide: true } })
+    .get("/admin", async ({ request }) => ((await hasSession(request)) ? signedIn() : signedOut()), { detail: { hide: true } })
     .get("/admin/admin.js", staticAsset(script, "text/javascript; charset=utf-8", policy, "no-cache"), { detail: { hide: true } })
     .get("/admin/admin.css", staticAsset(style, "text/css; charset=utf-8", policy, "no-cache"), { detail: { hide: true } });
 };

@@ -7,13 +7,13 @@ import type { AuditQueue } from "../audit/service";
 import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
-import { looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
+import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
-import type { Principal, TokenVerifier } from "../tokens/verifier";
+import type { Principal, TokenVerifier, Verification } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
 import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
-import { whenSettled } from "../../lib/settled";
+import { allSettled, whenSettled } from "../../lib/settled";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
@@ -124,6 +124,12 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       if (lockedFor > 0) return locked("token", lockedFor);
     }
     const result = verifier.verify(token, address, now());
+    if (result instanceof Promise) return result.then((settled) => verified(settled, address, need, clientId));
+    return verified(result, address, need, clientId);
+  }
+
+  /** The decision on a token the verifier has judged. */
+  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined): Decision {
     // A good secret under another client's id is a failed client authentication like a bad one.
     if (result.ok && clientId != null && clientId !== result.principal.tokenId) {
       const { tokenId, user } = result.principal;
@@ -145,9 +151,16 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * would otherwise count against its address. `cookie` says which of the session's two
    * cookies the values are (see SessionCookie): one never opens what only the other may.
    */
-  function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision {
+  function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision | Promise<Decision> {
     const at = now();
-    const known = values.filter(looksLikeSessionValue).flatMap((value) => sessions.find(value, at, cookie) ?? []);
+    const shaped = values.filter(looksLikeSessionValue);
+    const found = allSettled(shaped.map((value) => sessions.find(value, at, cookie)));
+    if (found instanceof Promise) return found.then((settled) => sessionDecision(values, settled, address, need, at));
+    return sessionDecision(values, found, address, need, at);
+  }
+
+  function sessionDecision(values: readonly string[], found: readonly (KnownSession | null)[], address: Address, need: Need, at: number): Decision {
+    const known = found.filter((session) => session !== null);
     const live = known.find((candidate) => sessions.whyEnded(candidate, at) === null && candidate.granted !== null);
     if (live === undefined) {
       // Audited, never counted: 256 random bits cannot be guessed, and any host of the cookie
@@ -237,7 +250,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const guessed = guessable(presented);
     const lockedFor = guessed ? lockedOut(ip) : 0;
     if (lockedFor === 0) {
-      const result = verifier.verify(presented, null, now());
+      const result = await verifier.verify(presented, null, now());
       if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
     }
     const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;

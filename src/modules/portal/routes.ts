@@ -44,22 +44,27 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
     return "";
   };
   // Keyward's own pages know the browser by the cookie only its own host receives.
-  const signedIn = (request: Request) => {
+  const signedIn = async (request: Request) => {
     const cookies = consoleCookie(portal, request);
     return cookies.length === 0 ? null : core.session(cookies, () => addressOf(request), "token", "console");
+  };
+  // Both of a session's cookies, or the signed-in page would offer "Continue" to a service that refuses it.
+  const hasDomainCookie = async (request: Request, tokenId: string) => {
+    const found = await Promise.all(domainCookies(request).map((value) => sessions.find(value, now())));
+    return found.some((session) => session?.id === tokenId);
   };
 
   return new Elysia({ name: "keyward/portal", detail: { tags: ["Sign-in portal"] } })
     .get(
       "/signin",
-      ({ query, request, set }) => {
+      async ({ query, request, set }) => {
         // The query is validated by its schema, but rd is read raw: nginx's comes unencoded.
         const rd = followable(portal, requestedRd(request.url));
-        const decided = signedIn(request);
+        const decided = await signedIn(request);
         html(set);
         // Without its domain cookie (dropped, or refused by the browser) the session opens no
         // service: "Continue" would only come back here. A new sign-in sets both again.
-        if (decided?.ok && domainCookies(request).some((value) => sessions.find(value, now())?.id === decided.principal.tokenId)) {
+        if (decided?.ok && (await hasDomainCookie(request, decided.principal.tokenId))) {
           const { user, role } = decided.principal;
           return signedInPage({ user, admin: role === ADMIN_ROLE, rd, notice: NOTICES.get(query.notice ?? "") ?? null });
         }
@@ -125,7 +130,7 @@ export const portalRoutes = ({ store, portal, core, sessions, addressOf, now }: 
       "/account/password",
       async ({ body, request, set, status }) => {
         if (!fromPortal(portal, request)) return status(403, CROSS_SITE);
-        const decided = signedIn(request);
+        const decided = await signedIn(request);
         if (!decided?.ok) return seeOther(set, signInUrl(portal, null), decided === null ? undefined : setCookies(portal, null));
         const { user, role, tokenId } = decided.principal;
         const ip = addressOf(request);

@@ -4,6 +4,7 @@ import { tablesOf, type Db, type Store, type Transaction } from "../../db/client
 import type { sessions } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
+import { whenSettled } from "../../lib/settled";
 import { accountUnchanged } from "../auth/accounts";
 import type { ReasonOf } from "../auth/model";
 import type { Principal } from "../tokens/verifier";
@@ -56,6 +57,17 @@ export interface KnownSession {
 
 export type SessionEnd = ReasonOf<"revoked" | "expired" | "disabled">;
 
+/** A session as its lookup reads it, with its account's role and state (null: no such account). */
+interface SessionRow {
+  id: string;
+  user: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  endedAt: Date | null;
+  role: string | null;
+  disabled: boolean | null;
+}
+
 interface Seen {
   lastSeenAt: number;
   ip: string;
@@ -73,7 +85,7 @@ export class Sessions {
   private prunedAt = -Infinity;
 
   constructor(
-    private readonly store: Pick<Store, "db" | "changes" | "write" | "bookkeeping">,
+    private readonly store: Pick<Store, "db" | "changes" | "write" | "bookkeeping" | "lookup">,
     readonly lifetimes: SessionLifetimes,
     capacity = 10_000,
   ) {
@@ -81,20 +93,21 @@ export class Sessions {
     // Built once, on the tables of the store's own engine: a lookup costs no per-request setup.
     const { sessions, users } = tablesOf(store.db);
     const by = (column: typeof sessions.hash | typeof sessions.consoleHash) =>
-      store.db
-        .select({
-          id: sessions.id,
-          user: sessions.user,
-          createdAt: sessions.createdAt,
-          lastSeenAt: sessions.lastSeenAt,
-          endedAt: sessions.endedAt,
-          role: users.role,
-          disabled: users.disabled,
-        })
-        .from(sessions)
-        .leftJoin(users, eq(users.username, sessions.user))
-        .where(eq(column, sql.placeholder("hash")))
-        .prepare();
+      store.lookup(
+        store.db
+          .select({
+            id: sessions.id,
+            user: sessions.user,
+            createdAt: sessions.createdAt,
+            lastSeenAt: sessions.lastSeenAt,
+            endedAt: sessions.endedAt,
+            role: users.role,
+            disabled: users.disabled,
+          })
+          .from(sessions)
+          .leftJoin(users, eq(users.username, sessions.user))
+          .where(eq(column, sql.placeholder("hash"))),
+      );
     this.byHash = { domain: by(sessions.hash), console: by(sessions.consoleHash) };
     this.seenBuffer = new WriteBehind<Seen>(store, {
       capacity,
@@ -118,16 +131,33 @@ export class Sessions {
     return this.store.write((tx) => startIn(tx, user, passwordHash, ip, now));
   }
 
-  /** The session this cookie value opened, live or not; null if none (or it was pruned). */
-  find(value: string, now: number, cookie: SessionCookie = "domain"): KnownSession | null {
+  /**
+   * The session this cookie value opened, live or not; null if none (or it was pruned). One that
+   * looks idle is read again first: its uses may have been on another instance sharing the
+   * database, whose sightings (bookkeeping) leave this one's cache as it was.
+   */
+  find(value: string, now: number, cookie: SessionCookie = "domain"): KnownSession | null | Promise<KnownSession | null> {
     // The two kinds share the cache: a console key is marked so that no value stands for the other.
-    return this.cache.through(cookie === "domain" ? sha256Hex(value) : `c${sha256Hex(value)}`, now, this.read);
+    const key = cookie === "domain" ? sha256Hex(value) : `c${sha256Hex(value)}`;
+    const known = this.cache.through(key, now, this.read);
+    if (known instanceof Promise || known === null || !this.idle(known, now)) return known;
+    return whenSettled(this.read(key), (again) => {
+      if (again !== null && again.lastSeenAt > known.lastSeenAt) known.lastSeenAt = again.lastSeenAt;
+      return known;
+    });
   }
 
-  private readonly read = (key: string): KnownSession | null => {
-    const row = key.length === 64 ? this.byHash.domain.get({ hash: key }) : this.byHash.console.get({ hash: key.slice(1) });
-    return row ? this.toKnown(row) : null;
+  private readonly read = (key: string): KnownSession | null | Promise<KnownSession | null> => {
+    const row = key.length === 64 ? this.byHash.domain({ hash: key }) : this.byHash.console({ hash: key.slice(1) });
+    return row instanceof Promise ? row.then(this.knownOrNull) : this.knownOrNull(row);
   };
+
+  private readonly knownOrNull = (row: SessionRow | undefined): KnownSession | null => (row ? this.toKnown(row) : null);
+
+  /** Past its idle limit but not its absolute one. */
+  private idle(session: KnownSession, now: number): boolean {
+    return now >= session.lastSeenAt + this.lifetimes.idleMs && now < session.createdAt + this.lifetimes.maxMs;
+  }
 
   /** Why this session no longer opens anything, or null while it does. */
   whyEnded(session: KnownSession, now: number): SessionEnd | null {
@@ -150,12 +180,10 @@ export class Sessions {
    * empty the caches every write empties.
    */
   async signOut(presented: Record<SessionCookie, readonly string[]>, now: number): Promise<void> {
-    const ids = (["domain", "console"] as const).flatMap((cookie) =>
-      presented[cookie].filter(looksLikeSessionValue).flatMap((value) => {
-        const known = this.find(value, now, cookie);
-        return known !== null && known.endedAt === null ? [known.id] : [];
-      }),
+    const found = await Promise.all(
+      (["domain", "console"] as const).flatMap((cookie) => presented[cookie].filter(looksLikeSessionValue).map((value) => this.find(value, now, cookie))),
     );
+    const ids = found.flatMap((known) => (known !== null && known.endedAt === null ? [known.id] : []));
     if (ids.length === 0) return;
     await this.store.write(async (tx) => {
       const { sessions } = tablesOf(tx);
@@ -171,7 +199,7 @@ export class Sessions {
     this.prunedAt = now;
   }
 
-  private toKnown(row: ReturnType<typeof this.byHash.domain.get> & object): KnownSession {
+  private toKnown(row: SessionRow): KnownSession {
     const createdAt = row.createdAt.getTime();
     const account = row.role === null ? null : { role: row.role, disabled: row.disabled ?? false };
     const principal: Principal | null = account && {

@@ -55,7 +55,7 @@ export class TokenVerifier {
   private readonly byHash;
 
   constructor(
-    { db, changes }: Pick<Store, "db" | "changes">,
+    { db, changes, lookup }: Pick<Store, "db" | "changes" | "lookup">,
     /** Hashes of the API_TOKENS and KEYWARD_ADMIN_TOKEN values: looked up like Keyward-shaped tokens. */
     private readonly envTokens: ReadonlySet<string> = new Set(),
     capacity = 10_000,
@@ -63,8 +63,9 @@ export class TokenVerifier {
     this.cache = new ChangeBoundCache<KnownToken | null>(changes, capacity);
     // Built once, on the tables of the store's own engine: a lookup costs no per-request setup.
     const { tokens, users } = tablesOf(db);
-    this.byHash = db
-      .select({
+    this.byHash = lookup(
+      db
+        .select({
         id: tokens.id,
         user: tokens.user,
         role: tokens.role,
@@ -75,45 +76,49 @@ export class TokenVerifier {
         allowedIps: tokens.allowedIps,
         disabled: users.disabled,
       })
-      .from(tokens)
-      .leftJoin(users, eq(users.username, tokens.user))
-      .where(eq(tokens.hash, sql.placeholder("hash")))
-      .prepare();
+        .from(tokens)
+        .leftJoin(users, eq(users.username, tokens.user))
+        .where(eq(tokens.hash, sql.placeholder("hash"))),
+    );
   }
 
   /**
    * Checks a token presented from `address`, asked for only when the token has an address
-   * allowlist; null (introspection on a client's behalf) skips the address check.
+   * allowlist; null (introspection on a client's behalf) skips the address check. Decided at once
+   * but for a cache miss on PostgreSQL, which reads the database.
    */
-  verify(token: string, address: (() => string) | null, now = Date.now()): Verification {
+  verify(token: string, address: (() => string) | null, now = Date.now()): Verification | Promise<Verification> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
     const shaped = looksLikeToken(token);
     if (shaped && !checksumMatches(token)) return { ok: false, reason: "malformed" };
     const hash = hashToken(token);
     // Environment tokens go through the same lookup, so their account's state and their record's
     // revocation apply to them too; other unshaped text costs no query.
-    const known = shaped || this.envTokens.has(hash) ? this.lookup(hash, now) : null;
-    if (!known) return { ok: false, reason: "unknown" };
+    if (!shaped && !this.envTokens.has(hash)) return UNKNOWN;
+    // No closure on the hot path: a promise (a miss on PostgreSQL) is the only case that needs one.
+    const known = this.cache.through(hash, now, this.read);
+    if (known instanceof Promise) return known.then((settled) => judge(settled, address, now));
     return judge(known, address, now);
   }
 
-  private lookup(hash: string, now: number): KnownToken | null {
-    return this.cache.through(hash, now, this.read);
-  }
-
-  private readonly read = (hash: string): KnownToken | null => {
-    const row = this.byHash.get({ hash });
-    return row ? toKnown(row) : null;
+  private readonly read = (hash: string): KnownToken | null | Promise<KnownToken | null> => {
+    const row = this.byHash({ hash });
+    return row instanceof Promise ? row.then(knownOrNull) : knownOrNull(row);
   };
 }
 
-function judge(token: KnownToken, address: (() => string) | null, now: number): Verification {
+const UNKNOWN: Verification = { ok: false, reason: "unknown" };
+
+function judge(token: KnownToken | null, address: (() => string) | null, now: number): Verification {
+  if (token === null) return UNKNOWN;
   const ended = whyNotLive(token, now);
   if (ended) return { ok: false, reason: ended, tokenId: token.id, user: token.user };
   if (token.disabled) return { ok: false, reason: "disabled", tokenId: token.id, user: token.user };
   if (token.allowedIps && address !== null && !ipInRanges(address(), token.allowedIps)) return { ok: false, reason: "ip_not_allowed", tokenId: token.id, user: token.user };
   return token.verified;
 }
+
+const knownOrNull = (row: Parameters<typeof toKnown>[0] | undefined): KnownToken | null => (row ? toKnown(row) : null);
 
 export function toKnown(row: {
   id: string;

@@ -1,0 +1,130 @@
+import { SQL } from "bun";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ADMIN_TOKEN, client } from "../helpers/api";
+import { runKeyward, tempDir } from "../helpers/binary";
+import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { serverPool, type RunningServer } from "../helpers/server";
+
+// Several instances of the compiled binary on one PostgreSQL: what issue 16 promises, end to end.
+setDefaultTimeout(60_000);
+
+const SECRET_KEY = "cluster-secret-key-0123456789abcdef";
+const env = { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY };
+const start = serverPool({ env });
+
+let pg: Postgres;
+beforeAll(async () => {
+  if (hasPostgres) pg = await startPostgres();
+});
+afterAll(async () => {
+  await pg?.stop();
+});
+
+/** Two instances on a fresh database; the second starts once the first has migrated it. */
+async function pair(): Promise<{ db: string; a: RunningServer; b: RunningServer }> {
+  const db = await createDatabase(pg);
+  const a = await start({ db });
+  const b = await start({ db });
+  return { db, a, b };
+}
+
+const dataWith = (server: RunningServer, token: string) => server.fetch("/data", { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+
+/** Polls until `server` refuses `token`; the milliseconds it took. Fails past `limitMs`. */
+async function refusedWithin(server: RunningServer, token: string, limitMs: number): Promise<number> {
+  const begun = performance.now();
+  for (;;) {
+    const status = await dataWith(server, token);
+    const took = performance.now() - begun;
+    if (status === 401 || status === 403) return took;
+    if (took > limitMs) throw new Error(`still ${status} after ${Math.round(took)} ms`);
+    await Bun.sleep(20);
+  }
+}
+
+async function issue(server: RunningServer, body: Record<string, unknown> = { user: "ann" }): Promise<{ token: string; id: string }> {
+  const res = await client(server).post("/api/v1/tokens", body);
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+const keyward = (db: string, ...args: string[]) => runKeyward(args, { cwd: tempDir(), env: { KEYWARD_DB: db, SECRET_KEY } });
+
+describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
+  test("a token made on A works on B at once; revoked on B, A refuses it within a second", async () => {
+    const { a, b } = await pair();
+    const { token, id } = await issue(a);
+    expect(await dataWith(b, token)).toBe(200);
+    expect(await dataWith(a, token)).toBe(200);
+    expect((await client(b).delete(`/api/v1/tokens/${id}`)).status).toBe(200);
+    const took = await refusedWithin(a, token, 1000);
+    console.log(`revoked on B, refused on A after ${took.toFixed(0)} ms`);
+  });
+
+  test("a user disabled on one instance is refused on the other within a second; so is a token rotated away", async () => {
+    const { a, b } = await pair();
+    expect((await client(a).post("/api/v1/users", { username: "bob", password: "correct horse battery" })).status).toBe(201);
+    const { token } = await issue(a, { user: "bob" });
+    expect(await dataWith(b, token)).toBe(200);
+    const disabled = await b.fetch("/api/v1/users/bob", { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ disabled: true }) });
+    expect(disabled.status).toBe(200);
+    await refusedWithin(a, token, 1000);
+
+    const other = await issue(b);
+    expect(await dataWith(a, other.token)).toBe(200);
+    const rotated = await client(a).post(`/api/v1/tokens/${other.id}/rotate`, { grace: "0s" });
+    expect(rotated.status).toBe(201);
+    await refusedWithin(b, other.token, 1000);
+    expect(await dataWith(b, rotated.body.token)).toBe(200);
+  });
+
+  test("a device enrolled on A verifies on B (one signing key, sealed in the database)", async () => {
+    const { db, a, b } = await pair();
+    const enrolled = await client(a, "").post("/api/v1/tokens/main", { hardware_fingerprint: "fp-cluster" });
+    expect(enrolled.status).toBe(201);
+    const verify = await b.fetch(`/api/v1/tokens/verify?short_token=${enrolled.body.short_token}&hardware_fingerprint=fp-cluster`);
+    expect(verify.status).toBe(200);
+    const sql = new SQL(db);
+    const [row] = await sql`SELECT value FROM settings WHERE key = 'device_signing_key'`;
+    await sql.close();
+    expect(row.value).toStartWith("enc:v1:");
+  });
+
+  test("uses on both instances add up in the token's count", async () => {
+    const { a, b } = await pair();
+    const { token, id } = await issue(a);
+    await Promise.all([...Array.from({ length: 50 }, () => dataWith(a, token)), ...Array.from({ length: 50 }, () => dataWith(b, token))]);
+    const counted = async () => (await client(a).get(`/api/v1/tokens/${id}`)).body.request_count;
+    const begun = performance.now();
+    while ((await counted()) < 100 && performance.now() - begun < 5000) await Bun.sleep(100);
+    expect(await counted()).toBe(100);
+  });
+
+  test("the CLI works on the shared database: what it makes and revokes, every instance sees within a second", async () => {
+    const { db, a, b } = await pair();
+    const made = await keyward(db, "token", "create", "cli-user", "--json");
+    expect(made.code).toBe(0);
+    const { token, id } = JSON.parse(made.stdout);
+    expect(await dataWith(a, token)).toBe(200);
+    expect(await dataWith(b, token)).toBe(200);
+    expect((await keyward(db, "token", "revoke", id)).code).toBe(0);
+    await Promise.all([refusedWithin(a, token, 1000), refusedWithin(b, token, 1000)]);
+    const migrate = await keyward(db, "migrate");
+    expect(migrate.stdout).toContain("already up to date");
+    expect(migrate.stdout).not.toContain(pg.password);
+  });
+
+  test("an instance started later migrates nothing; instances starting together migrate once", async () => {
+    const { db, a, b } = await pair();
+    const migrated = (server: RunningServer) => server.events().filter((e) => e.msg === "database migrated").length;
+    expect(migrated(a)).toBe(1);
+    expect(migrated(b)).toBe(0);
+    const c = await start({ db });
+    expect(migrated(c)).toBe(0);
+
+    const fresh = await createDatabase(pg);
+    const together = await Promise.all([start({ db: fresh }), start({ db: fresh }), start({ db: fresh })]);
+    expect(together.map(migrated).sort()).toEqual([0, 0, 1]);
+    expect(together.flatMap((s) => s.events()).some((e) => JSON.stringify(e).includes(pg.password))).toBe(false);
+  });
+});
