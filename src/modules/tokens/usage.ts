@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { tablesOf, type Store } from "../../db/client";
 import { WriteBehind } from "../../db/write-behind";
 import type { Logger } from "../../log";
@@ -32,10 +32,13 @@ export class UsageTracker {
             log.warn("more tokens were used at once than the usage buffer holds: some uses were not counted per token", { uses: use.count });
             continue;
           }
+          const at = new Date(use.lastUsedAt);
+          await tx.update(tokens).set({ requestCount: sql`${tokens.requestCount} + ${use.count}` }).where(eq(tokens.id, id));
+          // Instances sharing a database flush in any order: the last use stays the latest one.
           await tx
             .update(tokens)
-            .set({ requestCount: sql`${tokens.requestCount} + ${use.count}`, lastUsedAt: new Date(use.lastUsedAt), lastIp: use.lastIp })
-            .where(eq(tokens.id, id));
+            .set({ lastUsedAt: at, lastIp: use.lastIp })
+            .where(and(eq(tokens.id, id), or(isNull(tokens.lastUsedAt), lt(tokens.lastUsedAt, at))));
         }
       },
     });

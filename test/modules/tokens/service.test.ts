@@ -188,6 +188,17 @@ describe("usage tracking", () => {
     expect(await getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
   });
 
+  test("a flush of older uses (another instance's, late) adds its count but keeps the latest use and its address", async () => {
+    const store = memoryStore();
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const [late, prompt] = [new UsageTracker(store, memoryLogger()), new UsageTracker(store, memoryLogger())];
+    late.record(row.id, 1_000, () => "10.0.0.1");
+    prompt.record(row.id, 5_000, () => "10.0.0.2");
+    await prompt.flush();
+    await late.flush();
+    expect(await getToken(store.db, row.id)).toMatchObject({ requestCount: 2, lastIp: "10.0.0.2", lastUsedAt: new Date(5_000) });
+  });
+
   test("past its capacity, uses are not counted per token but the log says how many", async () => {
     const store = memoryStore();
     const log = memoryLogger();
