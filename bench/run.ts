@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { renderChart } from "./chart";
+import { withPostgres } from "./postgres";
 import { profileTable, profileUnderLoad } from "./profile";
 
 const root = resolve(import.meta.dir, "..");
@@ -73,8 +74,8 @@ async function start(name: string, command: string[], env: Record<string, string
   return { name, url, proc };
 }
 
-function keyward(dir: string, env: Record<string, string> = {}) {
-  return start("keyward", [join(root, "dist/keyward"), "serve", "--host", "127.0.0.1", "--port", "{port}", "--db", join(dir, "keyward.db")], {
+function keyward(dir: string, env: Record<string, string> = {}, db = join(dir, "keyward.db")) {
+  return start("keyward", [join(root, "dist/keyward"), "serve", "--host", "127.0.0.1", "--port", "{port}", "--db", db], {
     KEYWARD_ADMIN_TOKEN: ADMIN,
     KEYWARD_LOG: "warn",
     KEYWARD_MAX_FAILURES: "1000000",
@@ -237,16 +238,16 @@ interface Paired {
   cpu: number;
   rounds: number[];
 }
-async function paired(contender: Contender, connections: number): Promise<Paired> {
+type Target = Pick<Contender, "name" | "server" | "path" | "headers">;
+async function paired(contender: Target, connections: number, baseline: Target = { name: "floor", server: floor, path: "/data", headers: auth }): Promise<Paired> {
   const rps: number[] = [];
   const cpu: number[] = [];
-  const floorAuth = { server: floor, path: "/data", headers: auth };
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
-    const [ours, theirs] = await Promise.all([contender, floorAuth].map(({ server, path, headers }) => wrk(server, path, connections, headers, undefined, PAIRED_SECONDS)));
+    const [ours, theirs] = await Promise.all([contender, baseline].map(({ server, path, headers }) => wrk(server, path, connections, headers, undefined, PAIRED_SECONDS)));
     rps.push(ours!.rps / theirs!.rps);
     cpu.push(theirs!.cpuUs / ours!.cpuUs);
   }
-  console.log(`paired ${contender.name} c=${connections}: ${rps.map((r) => r.toFixed(2)).join(" ")}`);
+  console.log(`paired ${contender.name} with ${baseline.name} c=${connections}: ${rps.map((r) => r.toFixed(2)).join(" ")}`);
   return { rps: middle(rps), cpu: middle(cpu), rounds: rps };
 }
 const pairs: Record<string, Record<number, Paired>> = {};
@@ -256,6 +257,20 @@ for (const connections of CONNECTIONS) {
   }
 }
 floor.proc.kill();
+
+// ---- the same hot path with PostgreSQL as the store (issue 16), paired with SQLite ----
+// A warm cache answers without PostgreSQL, so the two should match; both serve at once, as above.
+const onPostgres = await withPostgres(async (url) => {
+  const pg = await keyward(dir, {}, url);
+  const pgToken = (await post(pg, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
+  const result: Record<number, Paired> = {};
+  for (const connections of CONNECTIONS) {
+    result[connections] = await paired({ name: "keyward-pg", server: pg, path: "/data", headers: [`Authorization: Bearer ${pgToken}`] }, connections, { name: "keyward", server: kw, path: "/data", headers: auth });
+  }
+  pg.proc.kill();
+  await pg.proc.exited;
+  return result;
+});
 
 /** The median, over rounds, of one contender's req/s divided by another's in the same round. */
 const ratio = (name: string, to: string, c: number) => middle(runs[name]![c]!.map((run, i) => run.rps / runs[to]![c]![i]!.rps));
@@ -338,6 +353,17 @@ for (const { name, label } of contenders.filter((c) => pairs[c.name])) {
     row(label, c, p.rps.toFixed(2), p.cpu.toFixed(2), p.rounds.map((r) => r.toFixed(2)).join(" "));
   }
 }
+lines.push("", "## PostgreSQL as the store", "");
+if (onPostgres === null) lines.push("Skipped: no PostgreSQL on this machine.");
+else {
+  lines.push(
+    "GET /data with `KEYWARD_DB=postgres://…` (a throwaway PostgreSQL on loopback, warm cache) paired with the SQLite Keyward above, the same way: × SQLite by req/s and by CPU per request.",
+    "",
+  );
+  row("connections", "× SQLite (req/s)", "× SQLite (CPU per request)", "per round (req/s)");
+  row("---:", "---:", "---:", "---");
+  for (const c of CONNECTIONS) row(c, onPostgres[c]!.rps.toFixed(2), onPostgres[c]!.cpu.toFixed(2), onPostgres[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
+}
 lines.push("", "## Keyward scenarios", "");
 row("scenario", "req/s", "p50 ms", "p99 ms", "errors");
 row("---", "---:", "---:", "---:", "---:");
@@ -360,6 +386,9 @@ for (const c of CONNECTIONS) {
 for (const [name, what] of [["keyward", "GET /data"], ["forward", "/auth/forward"]] as const) {
   const p99 = p99Of(name, 256) / p99Of("floor", 256);
   targets.push([`${what} p99 within 1.2× the floor's at 256 connections`, p99 <= 1.2, `${p99Of(name, 256).toFixed(2)} ms (${p99.toFixed(2)}×)`]);
+}
+if (onPostgres !== null) {
+  for (const c of CONNECTIONS) targets.push([`GET /data on PostgreSQL within 10% of SQLite, paired (c=${c})`, onPostgres[c]!.rps >= 0.9, `${onPostgres[c]!.rps.toFixed(2)}×`]);
 }
 targets.push(["cold start under 100 ms", cold < 100, `${cold.toFixed(1)} ms`]);
 const rssPeak = Math.max(...CONNECTIONS.map((c) => m("keyward", c).rssMb));

@@ -15,17 +15,21 @@ export const CADDY_SITE = "nas.lan";
 
 const README = join(import.meta.dir, "../../README.md");
 
-/** The README sections whose snippets are run: `/auth/forward`'s, and the portal's whole setup. */
-export type Section = "forward" | "portal";
-const HEADINGS: Record<Section, string> = { forward: "### `/auth/forward`", portal: "### Browser sign-in (portal)" };
+/** The README sections whose snippets are run: `/auth/forward`'s, the portal's whole setup, several instances'. */
+export type Section = "forward" | "portal" | "cluster";
+const HEADINGS: Record<Section, string> = {
+  forward: "### `/auth/forward`",
+  portal: "### Browser sign-in (portal)",
+  cluster: "### Several instances behind nginx or Caddy",
+};
 
 /** The fenced ```nginx or ```caddy block of a README.md section, exactly as written. */
 export function readmeSnippet(name: ProxyName, section: Section = "forward"): string {
   const readme = readFileSync(README, "utf8");
   const start = readme.indexOf(HEADINGS[section]);
   if (start === -1) throw new Error(`README.md has no ${HEADINGS[section]} section`);
-  const next = readme.indexOf("\n### ", start + 1);
-  const text = readme.slice(start, next === -1 ? undefined : next);
+  const next = readme.slice(start + 1).search(/\n#{2,3} /);
+  const text = readme.slice(start, next === -1 ? undefined : start + 1 + next);
   const blocks = [...text.matchAll(new RegExp("^```" + name + "\\n([\\s\\S]*?)^```$", "gm"))];
   if (blocks.length !== 1) throw new Error(`README's ${HEADINGS[section]} section has ${blocks.length} \`\`\`${name} blocks, not one`);
   return blocks[0]![1]!;
@@ -101,6 +105,17 @@ export async function startProxy(name: ProxyName, wiring: Omit<Wiring, "port">):
  */
 export function startPortalProxy(name: ProxyName, wiring: Omit<Wiring, "role">): Promise<RunningProxy> {
   return launch(name, wiring.port, portalPointedAt(readmeSnippet(name, "portal"), wiring), {});
+}
+
+/** The README's load balancer host for several instances; requests name it in Host. */
+export const CLUSTER_SITE = "keyward.home.lan";
+
+/** Starts Debian's nginx or Caddy with the several-instances snippet in front of these two instances' `host:port`s. */
+export function startClusterProxy(name: ProxyName, instances: [string, string]): Promise<RunningProxy> {
+  const port = freePort();
+  let config = swapped(swapped(readmeSnippet(name, "cluster"), "127.0.0.1:8001", instances[0]), "127.0.0.1:8002", instances[1]);
+  config = name === "nginx" ? swapped(config, "listen 80;", `listen 127.0.0.1:${port};`) : swapped(config, `http://${CLUSTER_SITE} {`, `http://${CLUSTER_SITE}:${port} {`);
+  return launch(name, port, config, { host: `${CLUSTER_SITE}:${port}` });
 }
 
 async function launch(name: ProxyName, port: number, config: string, headers: Record<string, string>): Promise<RunningProxy> {
