@@ -114,6 +114,29 @@ describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
     expect(migrate.stdout).not.toContain(pg.password);
   });
 
+  test("user, device, audit and session commands of the CLI on the shared database act on the running instances", async () => {
+    const { db, a, b } = await pair();
+    expect((await client(a).post("/api/v1/users", { username: "carol", password: "correct horse battery" })).status).toBe(201);
+    const { token } = await issue(b, { user: "carol" });
+    expect(JSON.parse((await keyward(db, "user", "list", "--json")).stdout).map((u: { username: string }) => u.username)).toContain("carol");
+    expect((await keyward(db, "user", "disable", "carol")).code).toBe(0);
+    await Promise.all([refusedWithin(a, token, 1000), refusedWithin(b, token, 1000)]);
+
+    const enrolled = await client(a, "").post("/api/v1/tokens/main", { hardware_fingerprint: "fp-cli" });
+    const devices = JSON.parse((await keyward(db, "device", "list", "--json")).stdout) as { id: string }[];
+    expect(devices).toHaveLength(1);
+    expect((await keyward(db, "device", "revoke", devices[0]!.id)).code).toBe(0);
+    const verify = () => b.fetch(`/api/v1/tokens/verify?short_token=${enrolled.body.short_token}&hardware_fingerprint=fp-cli`).then((r) => r.status);
+    const begun = performance.now();
+    while ((await verify()) === 200 && performance.now() - begun < 1000) await Bun.sleep(20);
+    expect(await verify()).toBe(401);
+
+    const audit = await keyward(db, "audit", "--json");
+    const actions = (JSON.parse(audit.stdout) as { action: string }[]).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(["user.created", "user.updated", "device.enrolled", "device.revoked"]));
+    expect((await keyward(db, "session", "list", "--json")).code).toBe(0);
+  });
+
   test("an instance started later migrates nothing; instances starting together migrate once", async () => {
     const { db, a, b } = await pair();
     const migrated = (server: RunningServer) => server.events().filter((e) => e.msg === "database migrated").length;
