@@ -18,6 +18,7 @@ export interface PostgresStore extends Store {
 /** A write's own state, seen by the logger through its awaits. */
 interface OpenWrite {
   wrote: boolean;
+  ended: boolean;
 }
 
 /**
@@ -39,7 +40,7 @@ export async function openPostgres(url: string): Promise<{ store: PostgresStore;
         if (!/^(insert|update|delete) /.test(statement)) return;
         const write = inside.getStore();
         // One way to write, as on SQLite: outside a write transaction no cache would learn of it.
-        if (write === undefined) throw new Error("a write statement outside Store.write; write through its tx");
+        if (write === undefined || write.ended) throw new Error("a write statement outside Store.write; write through its tx");
         write.wrote = true;
       },
     },
@@ -90,7 +91,8 @@ class PgWrites {
   ) {}
 
   run<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {
-    if (this.inside.getStore()) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
+    // Code scheduled from a write's body keeps its context after it ends: only a running one counts.
+    if (this.inside.getStore()?.ended === false) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
     if (this.closing) return Promise.reject(new Error("the database is closing"));
     const result = this.turn.then(() => this.transact(work, quiet));
     this.turn = result.catch(() => undefined);
@@ -103,20 +105,25 @@ class PgWrites {
   }
 
   private async transact<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {
-    const write: OpenWrite = { wrote: false };
+    const write: OpenWrite = { wrote: false, ended: false };
     const pg = this.db as unknown as { transaction<R>(body: (tx: Transaction & PgExecute) => Promise<R>): Promise<R> };
-    const result = await this.inside.run(write, () =>
-      pg.transaction(async (tx) => {
-        // Bounded: a writer stuck elsewhere makes this one fail (a 503) rather than wait for ever.
-        await tx.execute(sql`SET LOCAL lock_timeout = '10s'`);
-        await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCK.space}::int4, ${LOCK.write}::int4)`);
-        // The change trigger stays quiet for bookkeeping (usage counts, sightings, audit, pruning).
-        if (quiet) await tx.execute(sql`SET LOCAL keyward.bookkeeping = 'on'`);
-        return work(tx);
-      }),
-    );
-    // Another connection may have cached the rows as they were until the commit: drop them now.
-    if (write.wrote && !quiet) this.changes.changed();
+    const result = await this.inside
+      .run(write, () =>
+        pg.transaction(async (tx) => {
+          // Bounded: a writer stuck elsewhere makes this one fail (a 503) rather than wait for ever.
+          await tx.execute(sql`SET LOCAL lock_timeout = '10s'`);
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCK.space}::int4, ${LOCK.write}::int4)`);
+          // The change trigger stays quiet for bookkeeping (usage counts, sightings, audit, pruning).
+          if (quiet) await tx.execute(sql`SET LOCAL keyward.bookkeeping = 'on'`);
+          return work(tx);
+        }),
+      )
+      .finally(() => {
+        write.ended = true;
+        // Another connection may have cached the rows as they were until the commit: drop them
+        // now (after a failure too: a commit whose answer was lost may have happened).
+        if (write.wrote && !quiet) this.changes.changed();
+      });
     return result;
   }
 }
