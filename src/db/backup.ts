@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { getTableName } from "drizzle-orm";
-import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { DomainError } from "../lib/errors";
 import { DatabaseError, openDatabase, type SqliteStore } from "./client";
 import { migrate, migrations } from "./migrate";
@@ -11,13 +11,18 @@ import { tablesParentsFirst } from "./schema";
  * writes the server makes meanwhile are either wholly in it or not at all.
  */
 export function backupDatabase(store: SqliteStore, target: string): { bytes: number } {
-  if (existsSync(target)) throw new DomainError("conflict", "backup_exists", `${target} exists already; choose another name`);
+  refuseExisting(target);
   try {
     store.sqlite.run("VACUUM INTO ?", [target]);
   } catch (error) {
     throw new DatabaseError(`cannot write the backup ${target}: ${(error as Error).message}`);
   }
   return { bytes: statSync(target).size };
+}
+
+/** A backup never overwrites a file: it may be the only other copy. */
+export function refuseExisting(target: string): void {
+  if (existsSync(target)) throw new DomainError("conflict", "backup_exists", `${target} exists already; choose another name`);
 }
 
 /** Checks a backup before it replaces anything: a readable SQLite file, intact, of a known schema. */
@@ -44,28 +49,74 @@ export function checkBackup(file: string): { schema: string } {
 /** The tables a restore swaps in, in the order it fills them (see tablesParentsFirst). */
 export const restoredTables: readonly string[] = tablesParentsFirst.map((table) => getTableName(table));
 
+/** A checked backup, copied to `staged` and migrated to this build's schema; the copy is open. */
+export interface StagedBackup {
+  store: SqliteStore;
+  applied: string[];
+  /** Closes the copy and removes its files. */
+  discard(): Promise<void>;
+}
+
 /**
- * Replaces the database's contents with a checked backup. The backup is first copied and migrated
- * (one from an older build is upgraded), the current contents are kept in a file beside the
- * database, then every table is swapped in one transaction: a running server sees the old data or
- * the new, never a mix, and need not be stopped.
+ * Checks `backup`, then copies it to `staged` with VACUUM INTO through a read-only connection:
+ * a live file given as the backup may hold commits in a -wal beside it, which a plain file copy
+ * would leave behind. The copy is migrated (a backup from an older build is upgraded).
  */
-export async function restoreDatabase(store: SqliteStore, backup: string, now = new Date()): Promise<{ keptAs: string; applied: string[] }> {
+export async function stageBackup(backup: string, staged: string): Promise<StagedBackup> {
   checkBackup(backup);
-  const stamp = now.toISOString().replace(/[:.]/g, "-");
-  const staged = `${store.path}.restoring-${stamp}`;
-  const keptAs = `${store.path}.before-restore-${stamp}`;
-  copyFileSync(backup, staged);
+  const discardFiles = () => {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${staged}${suffix}`, { force: true });
+  };
+  const source = new Database(backup, { readonly: true });
   try {
-    const copy = openDatabase(staged);
-    let applied: string[];
-    try {
-      applied = migrate(copy).applied;
-    } finally {
-      copy.close();
-    }
+    source.run("VACUUM INTO ?", [staged]);
+  } catch (error) {
+    discardFiles();
+    throw new DatabaseError(`cannot copy the backup ${backup} to ${staged}: ${(error as Error).message}`);
+  } finally {
+    source.close();
+  }
+  let store: SqliteStore | undefined;
+  try {
+    store = openDatabase(staged);
+    const { applied } = migrate(store);
+    const opened = store;
+    return {
+      store,
+      applied,
+      async discard() {
+        await opened.close();
+        discardFiles();
+      },
+    };
+  } catch (error) {
+    await store?.close();
+    discardFiles();
+    throw error;
+  }
+}
+
+/** Where a restore keeps the contents it replaces, unless told: `<base>-<time>`, the time safe in a file name. */
+export const keptName = (base: string, now: Date) => `${base}-${now.toISOString().replace(/[:.]/g, "-")}`;
+
+/**
+ * Replaces the database's contents with a checked backup. The backup is first staged (copied and
+ * migrated), the current contents are kept (`keep`, else a file beside the database), then every
+ * table is swapped in one transaction: a running server sees the old data or the new, never a
+ * mix, and need not be stopped.
+ */
+export async function restoreDatabase(
+  store: SqliteStore,
+  backup: string,
+  { now = new Date(), keep }: { now?: Date; keep?: string } = {},
+): Promise<{ keptAs: string; applied: string[] }> {
+  const keptAs = keep ?? keptName(`${store.path}.before-restore`, now);
+  refuseExisting(keptAs);
+  const staged = await stageBackup(backup, keptName(`${store.path}.restoring`, now));
+  try {
+    await staged.store.close();
     backupDatabase(store, keptAs);
-    store.sqlite.run("ATTACH DATABASE ? AS restored", [staged]);
+    store.sqlite.run("ATTACH DATABASE ? AS restored", [staged.store.path]);
     try {
       await store.write(() => {
         store.sqlite.run("PRAGMA defer_foreign_keys = ON");
@@ -76,8 +127,8 @@ export async function restoreDatabase(store: SqliteStore, backup: string, now = 
     } finally {
       store.sqlite.run("DETACH DATABASE restored");
     }
-    return { keptAs, applied };
+    return { keptAs, applied: staged.applied };
   } finally {
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${staged}${suffix}`, { force: true });
+    await staged.discard();
   }
 }

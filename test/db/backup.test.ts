@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase, restoredTables } from "../../src/db/backup";
 import { openDatabase, type SqliteStore } from "../../src/db/client";
@@ -76,8 +76,31 @@ describe("backup and restore", () => {
     for (const table of tables) store.sqlite.run(`DELETE FROM "${table}"`);
     store.sqlite.run("PRAGMA foreign_keys = ON");
 
-    await restoreDatabase(store, file, new Date(1_800_000_000_000));
+    await restoreDatabase(store, file, { now: new Date(1_800_000_000_000) });
     for (const table of tables) expect({ table, rows: contents(store, table) }).toEqual({ table, rows: before[table]! });
+    store.close();
+  });
+
+  test("a live database given as the backup is restored with the commits still only in its -wal", async () => {
+    const live = fileStore();
+    // Nothing moves into the main file: the commits below live in the -wal alone, as on a busy server.
+    live.store.sqlite.run("PRAGMA wal_autocheckpoint = 0");
+    fillEveryTable(live.store);
+    expect(statSync(`${live.store.path}-wal`).size).toBeGreaterThan(0);
+    const { store } = fileStore();
+    const keep = join(live.dir, "kept.db");
+    await restoreDatabase(store, live.store.path, { keep });
+    for (const table of restoredTables) expect({ table, rows: contents(store, table).length }).toEqual({ table, rows: 1 });
+    expect(existsSync(keep)).toBe(true);
+    store.close();
+    live.store.close();
+  });
+
+  test("restore refuses to overwrite the file it keeps the old contents in", async () => {
+    const { dir, store } = fileStore();
+    const file = join(dir, "backup.db");
+    backupDatabase(store, file);
+    await expect(restoreDatabase(store, file, { keep: file })).rejects.toThrow("exists already");
     store.close();
   });
 });

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { errors, jwtVerify, SignJWT } from "jose";
 import { ConfigError, type Config } from "../../config";
-import { tablesOf, type Store } from "../../db/client";
+import { type Db, tablesOf, type Store, type Transaction } from "../../db/client";
 import { isSealed, open, seal, SealedValueError, settingsKey, type SettingsKey } from "../../lib/sealed";
 
 export interface DeviceClaims {
@@ -47,7 +47,7 @@ export async function loadSigningSecret(store: Pick<Store, "write">, secretKey: 
     return opened(settingsKey(secretKey), stored, "SECRET_KEY cannot open the device signing key in the database: set the SECRET_KEY of the PostgreSQL database it came from");
   }
   // A plaintext row beside SECRET_KEY is left unused, as before: SECRET_KEY signed the tokens out there.
-  if (secretKey !== null) return new TextEncoder().encode(secretKey);
+  if (secretKey !== null) return secretKeyBytes(secretKey);
   return decoded(stored!);
 }
 
@@ -70,6 +70,40 @@ async function sharedSigningSecret(store: Pick<Store, "write">, secretKey: strin
   return opened(key, stored, "SECRET_KEY differs from the one the other instances of this database use: it cannot open their device signing key; give every instance the same SECRET_KEY");
 }
 
+/**
+ * After a restore into a shared database, in its transaction: the device signing key as every
+ * instance will read it, sealed. A SQLite install run with SECRET_KEY has no row (SECRET_KEY itself
+ * signed its device tokens): its bytes become the key, so those tokens keep verifying. A plaintext
+ * row is sealed; a sealed one must open with this SECRET_KEY, or the restore is undone.
+ */
+export async function settleRestoredSigningKey(tx: Transaction, secretKey: string): Promise<void> {
+  const key = settingsKey(secretKey);
+  const { settings } = tablesOf(tx);
+  const [row] = await tx.select({ value: settings.value }).from(settings).where(eq(settings.key, SETTING));
+  if (row !== undefined && isSealed(row.value)) {
+    opened(key, row.value, "SECRET_KEY cannot open the backup's device signing key: restore with the SECRET_KEY of the database it came from (and give every instance that one)");
+    return;
+  }
+  const value = seal(key, SETTING, row?.value ?? Buffer.from(secretKeyBytes(secretKey)).toString("base64"));
+  await tx.insert(settings).values({ key: SETTING, value, updatedAt: new Date() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: new Date() } });
+}
+
+/**
+ * The shared database's device signing key as text (never to be printed), or null if it has none or
+ * SECRET_KEY cannot open it: running instances keep the key they read at start, so a restore that
+ * changes it needs them restarted.
+ */
+export async function sharedSigningKey(db: Db, secretKey: string): Promise<string | null> {
+  const { settings } = tablesOf(db);
+  const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, SETTING));
+  if (row === undefined || !isSealed(row.value)) return row?.value ?? null;
+  try {
+    return open(settingsKey(secretKey), SETTING, row.value);
+  } catch {
+    return null;
+  }
+}
+
 /** A wrong SECRET_KEY gets `wrongKey`; a damaged or newer value, what is wrong with it. */
 function opened(key: SettingsKey, stored: string, wrongKey: string): Uint8Array {
   try {
@@ -80,6 +114,8 @@ function opened(key: SettingsKey, stored: string, wrongKey: string): Uint8Array 
   }
 }
 
+/** SECRET_KEY as the signing key it is on SQLite: its UTF-8 bytes. A row holds a key as base64 of its bytes. */
+const secretKeyBytes = (secretKey: string) => new TextEncoder().encode(secretKey);
 const randomSecret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(64))).toString("base64");
 const decoded = (value: string) => new Uint8Array(Buffer.from(value, "base64"));
 

@@ -158,7 +158,7 @@ describe("changes made by another connection to the same file", () => {
     const { token } = await issueAt(cli);
     const now = Date.now();
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now)).ok).toBe(true);
-    await restoreDatabase(cli, before, new Date(now));
+    await restoreDatabase(cli, before, { now: new Date(now) });
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now + OTHER_CONNECTIONS_POLL_MS))).toMatchObject({ ok: false, reason: "unknown" });
     server.close();
     cli.close();
@@ -172,7 +172,7 @@ describe("changes made by another connection to the same file", () => {
     const { token } = await issueAt(server);
     const now = Date.now();
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now)).ok).toBe(true);
-    await restoreDatabase(server, before, new Date(now));
+    await restoreDatabase(server, before, { now: new Date(now) });
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now))).toMatchObject({ ok: false, reason: "unknown" });
     server.close();
   });

@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { linkSync, rmSync, statSync } from "node:fs";
+import { asc, type Column, getTableColumns, getTableName, gt, sql } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { refuseExisting, stageBackup } from "./backup";
+import { type Db, DatabaseError, openDatabase, tablesOf, type Transaction } from "./client";
+import { migrate } from "./migrate";
+import type { PostgresStore } from "./postgres-client";
+
+/**
+ * Backup and restore on PostgreSQL, in Keyward's one portable format: the SQLite backup file
+ * (checkBackup and the SQLite migrations read and upgrade it). Rows pass through drizzle on both
+ * sides with the same property names and types, so dates, booleans and JSON convert on their own.
+ */
+
+/** Rows read per query: what a backup or a restore holds in memory at once. */
+const PAGE = 1000;
+/** Rows per INSERT: 500 rows of the widest table (16 columns) stay far below PostgreSQL's 65,535 parameters. */
+const BATCH = 500;
+
+type Row = Record<string, unknown>;
+type Source = Db | Transaction;
+
+/** A table's primary key: one column in every Keyward table, the order its keyset pages follow. */
+function keyOf(table: SQLiteTable): { name: string; column: Column } {
+  const [name, column] = Object.entries(getTableColumns(table)).find(([, c]) => c.primary) ?? [];
+  if (name === undefined || column === undefined) throw new Error(`table ${getTableName(table)} has no single-column primary key`);
+  return { name, column };
+}
+
+/** Every row of `table`, in primary-key order, a page at a time: memory stays bounded whatever the table's size. */
+async function* pagesOf(from: Source, table: SQLiteTable): AsyncGenerator<Row[]> {
+  const key = keyOf(table);
+  let after: unknown;
+  for (;;) {
+    const page: Row[] = await from
+      .select()
+      .from(table)
+      .where(after === undefined ? undefined : gt(key.column, after))
+      .orderBy(asc(key.column))
+      .limit(PAGE);
+    if (page.length > 0) yield page;
+    if (page.length < PAGE) return;
+    after = page.at(-1)![key.name];
+  }
+}
+
+/** The same table on another engine, by name (the two schemas hold the same tables, test/db/schema-parity.test.ts). */
+function twin(on: Source, table: SQLiteTable): SQLiteTable {
+  const name = getTableName(table);
+  const found = tablesOf(on).tablesParentsFirst.find((t) => getTableName(t) === name);
+  if (!found) throw new Error(`no table ${name} on the other side`);
+  return found;
+}
+
+async function insertAll(into: Transaction, table: SQLiteTable, rows: Row[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += BATCH) await into.insert(table).values(rows.slice(i, i + BATCH) as never);
+}
+
+/**
+ * Writes one snapshot of the PostgreSQL database to `target`, a new SQLite file at this build's
+ * schema. One REPEATABLE READ transaction reads every table, so writes other instances make
+ * meanwhile are wholly in the backup or not at all. The file appears complete or not at all.
+ */
+export async function backupPostgres(store: PostgresStore, target: string): Promise<{ bytes: number }> {
+  refuseExisting(target);
+  const partial = `${target}.partial-${randomBytes(6).toString("hex")}`;
+  const copy = openDatabase(partial);
+  try {
+    migrate(copy);
+    const pg = store.db as unknown as { transaction<R>(body: (tx: Transaction) => Promise<R>, config: object): Promise<R> };
+    await pg.transaction(
+      async (tx) => {
+        for (const table of tablesOf(tx).tablesParentsFirst) {
+          for await (const page of pagesOf(tx, table)) await copy.write((into) => insertAll(into, twin(into, table), page));
+        }
+      },
+      { isolationLevel: "repeatable read", accessMode: "read only" },
+    );
+    // One self-contained file: no -wal to lose when it is copied elsewhere.
+    copy.sqlite.run("PRAGMA journal_mode = DELETE");
+    await copy.close();
+    // A hard link fails if the target appeared meanwhile, where a rename would replace it.
+    linkSync(partial, target);
+  } catch (error) {
+    if (error instanceof Error && "code" in error && error.code === "EEXIST") refuseExisting(target);
+    throw error instanceof DatabaseError ? error : new DatabaseError(`cannot write the backup ${target}: ${(error as Error).message}`);
+  } finally {
+    await copy.close();
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${partial}${suffix}`, { force: true });
+  }
+  return { bytes: statSync(target).size };
+}
+
+export interface PostgresRestoreOptions {
+  /** Where the contents replaced are kept, a backup file of their own. */
+  keep: string;
+  /** Runs in the restore's transaction once every row is in; a throw undoes the whole restore. */
+  settle?: (tx: Transaction) => Promise<void>;
+}
+
+/**
+ * Replaces the PostgreSQL database's contents with a checked backup file, in one write: running
+ * instances read the old rows or the new, never a mix, and the change trigger tells each to drop
+ * its caches at the commit. The current contents are backed up to `keep` first, inside that
+ * write: no Keyward writer can slip a change in between, which would be in neither.
+ */
+export async function restorePostgres(store: PostgresStore, backup: string, { keep, settle }: PostgresRestoreOptions): Promise<{ keptAs: string; applied: string[] }> {
+  refuseExisting(keep);
+  const staged = await stageBackup(backup, `${keep}.restoring-${randomBytes(6).toString("hex")}`);
+  let kept = false;
+  try {
+    await store.write(async (tx) => {
+      await backupPostgres(store, keep);
+      kept = true;
+      const tables = tablesOf(tx).tablesParentsFirst;
+      for (const table of [...tables].reverse()) await tx.delete(table);
+      for (const table of tables) {
+        for await (const page of pagesOf(staged.store.db, twin(staged.store.db, table))) await insertAll(tx, table, page);
+      }
+      // Ids were written as they were: the identity continues after the highest, not at 1.
+      const pg = tx as unknown as { execute(query: ReturnType<typeof sql>): Promise<unknown> };
+      await pg.execute(sql`SELECT setval(pg_get_serial_sequence('audit_events', 'id'), coalesce(max(id), 0) + 1, false) FROM audit_events`);
+      await settle?.(tx);
+    });
+    return { keptAs: keep, applied: staged.applied };
+  } catch (error) {
+    // Nothing was replaced: the copy of the unchanged contents would only be in the way of a retry.
+    if (kept) rmSync(keep, { force: true });
+    throw error;
+  } finally {
+    await staged.discard();
+  }
+}
