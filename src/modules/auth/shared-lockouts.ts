@@ -4,7 +4,7 @@ import { WriteBehind } from "../../db/write-behind";
 import type { Logger } from "../../log";
 
 /** How often locks taken here are written and those taken elsewhere loaded: a lock reaches every instance within about two of these. */
-export const SHARE_INTERVAL_MS = 250;
+const SHARE_INTERVAL_MS = 250;
 /**
  * Rows kept, besides the newest write's. A stranger can lock many keys (a name or an address each,
  * every `max` failures): past this many, the rows that end soonest are dropped first. Those locks
@@ -23,10 +23,10 @@ export interface LockTarget {
 }
 
 /**
- * Lockouts shared by the instances on one database (the server and a CLI on one SQLite file, or
- * several on PostgreSQL). Failures are counted in memory, per instance: a failed guess costs no
- * write. A key this instance locks is written, as bookkeeping, a moment later; every instance loads
- * what was written since it last looked and locks those keys as well. Each round of writing and
+ * Lockouts shared by the servers on one database (one SQLite file, or PostgreSQL). Failures are
+ * counted in memory, per instance: a failed guess costs no write. A key this instance locks is
+ * written, as bookkeeping, a moment later; every instance loads what was written since it last
+ * looked and locks those keys as well. Each round of writing and
  * loading runs off the request path, on an unref'd timer, so the hot path stays synchronous.
  *
  * Readers follow `noted_at`, never their own clocks: each write takes the write lock (shared by
