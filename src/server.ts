@@ -67,6 +67,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     stopListening: (force) => server.stop(force),
     async close() {
       clearInterval(ticker);
+      await services.stop();
       try {
         await services.flush();
       } finally {

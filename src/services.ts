@@ -3,6 +3,7 @@ import { parseDbTarget } from "./config-db";
 import type { Store } from "./db/client";
 import { FailureLimiter } from "./lib/failure-limiter";
 import { Lockout } from "./modules/auth/lockout";
+import { SharedLockouts } from "./modules/auth/shared-lockouts";
 import { createAuthCore, type AuthCore } from "./modules/auth/service";
 import type { Logger } from "./log";
 import { AuditQueue } from "./modules/audit/service";
@@ -36,8 +37,10 @@ export interface Services {
   now: () => number;
   /** Requests being handled: a stop waits for them. */
   handlers: HandlerCount;
-  /** Writes what is batched in memory (usage counts, failed-auth events, sightings, session uses); throws the first failure after trying each. */
+  /** Writes what is batched in memory (usage counts, failed-auth events, sightings, session uses, lockouts); throws the first failure after trying each. */
   flush(): Promise<void>;
+  /** Ends the background rounds (lockouts shared with other instances): before the last flush and the store's close. */
+  stop(): Promise<void>;
 }
 
 /** Failed lab logins are not the point: any lab login counts towards this many per address and window. */
@@ -58,7 +61,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows }, now);
   const verifier = new TokenVerifier(store, envTokens.hashes);
   const failures = () => new FailureLimiter(config.maxFailures, config.failureWindow);
-  const lockout = new Lockout(failures(), failures(), audit, now);
+  // A private in-memory database (the tests') has no other instance to share lockouts with.
+  const sharedLocks = "path" in store && store.path === ":memory:" ? null : new SharedLockouts(store, log, now);
+  const lockout = new Lockout(failures(), failures(), audit, now, sharedLocks ?? undefined);
   // Instances on one PostgreSQL database must sign alike: the key lives there, sealed with SECRET_KEY.
   const shared = parseDbTarget(config.db).kind === "postgres";
   const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey, { shared }), config.algorithm);
@@ -78,6 +83,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   };
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
   const sessions = new Sessions(store, sessionLifetimes(config));
+  sharedLocks?.follow(lockout);
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now });
   return {
     store,
@@ -96,7 +102,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
     async flush() {
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];
-      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }]) {
+      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }, ...(sharedLocks ? [sharedLocks] : [])]) {
         try {
           await buffer.flush();
         } catch (error) {
@@ -104,6 +110,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
         }
       }
       if (failures.length > 0) throw failures[0];
+    },
+    stop: async () => {
+      await sharedLocks?.stop();
     },
   };
 }

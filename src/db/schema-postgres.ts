@@ -127,4 +127,14 @@ export const sessions = pgTable(
   (table) => [index("sessions_user_idx").on(table.user), index("sessions_created_idx").on(table.createdAt)],
 );
 
+export const authLockouts = pgTable(
+  "auth_lockouts",
+  {
+    key: text("key").primaryKey(),
+    until: ms("until").notNull(),
+    notedAt: ms("noted_at").notNull(),
+  },
+  (table) => [index("auth_lockouts_noted_idx").on(table.notedAt), index("auth_lockouts_until_idx").on(table.until)],
+);
+
 export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions] as const;

@@ -155,8 +155,24 @@ export const sessions = sqliteTable(
 );
 
 /**
- * Every table, parents before the tables whose foreign keys point at them: a restore fills them in
- * this order and empties them in the reverse one (a child filled before its parent fails the
- * deferred foreign-key check). A test holds the list to the schema and its keys.
+ * Lockouts, shared by the instances on one database: failures are counted in each instance's
+ * memory, and a key one of them locked is written here for the others to load. `noted_at` only
+ * grows in commit order (see shared-lockouts.ts), so a reader asks for what is newer than the last
+ * it saw. Bookkeeping: kept out of backups, restores and the change signal.
+ */
+export const authLockouts = sqliteTable(
+  "auth_lockouts",
+  {
+    key: text("key").primaryKey(),
+    until: integer("until", { mode: "timestamp_ms" }).notNull(),
+    notedAt: integer("noted_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("auth_lockouts_noted_idx").on(table.notedAt), index("auth_lockouts_until_idx").on(table.until)],
+);
+
+/**
+ * Every table but auth_lockouts, parents before the tables whose foreign keys point at them: a
+ * restore fills them in this order and empties them in the reverse one (a child filled before its
+ * parent fails the deferred foreign-key check). A test holds the list to the schema and its keys.
  */
 export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions] as const;

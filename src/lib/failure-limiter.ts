@@ -4,6 +4,8 @@ interface Window {
   until: number;
   /** The lockout of this window has been reported (audited) once. */
   reported: boolean;
+  /** Another instance's lock: no attempt that succeeds here takes it back. */
+  held?: boolean;
 }
 
 export type Lockout = { locked: false } | { locked: true; retryAfterMs: number };
@@ -54,9 +56,25 @@ export class FailureLimiter {
   /** Takes back one failure counted in advance for an attempt that turned out to succeed. */
   forgive(key: string, now = Date.now()): void {
     const window = this.current(key, now);
-    if (!window || window.failures === 0) return;
+    if (!window || window.failures === 0 || window.held) return;
     window.failures--;
     if (window.failures === this.max - 1 && this.locked.delete(key)) this.remember(this.counting, key, window);
+  }
+
+  /**
+   * Locks the key until `until` (another instance locked it): a later end wins, an earlier one or a
+   * past one changes nothing. Counted as reported, so only the instance that locked it audits it.
+   */
+  lockUntil(key: string, until: number, now = Date.now()): void {
+    if (until <= now) return;
+    const window = this.current(key, now);
+    if (window && window.failures >= this.max) {
+      window.until = Math.max(window.until, until);
+      window.held = true;
+      return;
+    }
+    this.counting.delete(key);
+    this.remember(this.locked, key, { failures: this.max, until, reported: true, held: true });
   }
 
   /** True once per lockout: the first caller to see the key locked reports it. */

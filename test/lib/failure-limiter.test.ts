@@ -55,4 +55,38 @@ describe("the failure limiter", () => {
     for (let i = 0; i < 500; i++) limiter.fail(`ip:10.2.${i >> 8}.${i & 255}`, i);
     expect(limiter.size).toBe(50);
   });
+
+  test("a lock taken elsewhere is installed as it ends there: a later end wins, a past one is nothing, and it is not reported again", () => {
+    const limiter = new FailureLimiter(3, 60_000);
+    limiter.fail("ip:a", 0);
+    limiter.lockUntil("ip:a", 30_000, 1000);
+    expect(limiter.check("ip:a", 1000)).toEqual({ locked: true, retryAfterMs: 29_000 });
+    expect(limiter.firstReport("ip:a", 1000)).toBe(false);
+    limiter.lockUntil("ip:a", 20_000, 2000);
+    expect(limiter.check("ip:a", 2000)).toEqual({ locked: true, retryAfterMs: 28_000 });
+    limiter.lockUntil("ip:a", 40_000, 2000);
+    expect(limiter.check("ip:a", 39_999)).toEqual({ locked: true, retryAfterMs: 1 });
+    expect(limiter.check("ip:a", 40_000)).toEqual({ locked: false });
+    limiter.lockUntil("ip:b", 5000, 5000);
+    expect(limiter.check("ip:b", 5000)).toEqual({ locked: false });
+    expect(limiter.size).toBe(0);
+  });
+
+  test("a lock taken here, then also elsewhere, keeps the later end and is reported once", () => {
+    const limiter = new FailureLimiter(2, 10_000);
+    limiter.fail("user:x", 0);
+    limiter.fail("user:x", 0);
+    expect(limiter.firstReport("user:x", 0)).toBe(true);
+    limiter.lockUntil("user:x", 15_000, 1);
+    expect(limiter.check("user:x", 12_000)).toEqual({ locked: true, retryAfterMs: 3000 });
+    expect(limiter.firstReport("user:x", 12_000)).toBe(false);
+  });
+
+  test("an attempt that began before another instance's lock arrived and then succeeds does not lift that lock", () => {
+    const limiter = new FailureLimiter(3, 60_000);
+    limiter.fail("user:x", 0);
+    limiter.lockUntil("user:x", 30_000, 1);
+    limiter.forgive("user:x", 2);
+    expect(limiter.check("user:x", 2)).toEqual({ locked: true, retryAfterMs: 29_998 });
+  });
 });

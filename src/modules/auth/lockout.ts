@@ -38,10 +38,17 @@ export class Lockout {
     private readonly names: FailureLimiter,
     private readonly audit: AuditQueue,
     private readonly now: () => number,
+    /** Where a lock taken here is noted for the other instances on the database (shared-lockouts.ts). */
+    private readonly shared?: { note(key: string, until: number): void },
   ) {}
 
   private limiter(key: string): FailureLimiter {
     return key.startsWith(NAME_PREFIX) ? this.names : this.addresses;
+  }
+
+  /** A lock another instance took: refused here too until it ends, audited only there. */
+  install(key: string, until: number): void {
+    this.limiter(key).lockUntil(key, until, this.now());
   }
 
   /** How long until every key may try again; 0 when none is locked. */
@@ -89,7 +96,12 @@ export class Lockout {
   private reportLocks(keys: readonly string[], who: Who): void {
     const now = this.now();
     for (const key of keys) {
-      if (this.limiter(key).firstReport(key, now)) this.audit.push({ action: "auth.locked", ip: who.ip, user: who.user, detail: `${key} locked out` });
+      const limiter = this.limiter(key);
+      if (!limiter.firstReport(key, now)) continue;
+      this.audit.push({ action: "auth.locked", ip: who.ip, user: who.user, detail: `${key} locked out` });
+      // Shared once a failed attempt settles it: a lock made only by attempts still in flight stays here.
+      const state = limiter.check(key, now);
+      if (state.locked) this.shared?.note(key, now + state.retryAfterMs);
     }
   }
 }
