@@ -5,6 +5,7 @@ import { ConfigError, type Config } from "./config";
 import { displayDb, parseDbTarget } from "./config-db";
 import { DatabaseError } from "./db/client";
 import { openStore } from "./db/open";
+import { flushTick } from "./flush-ticker";
 import { serverErrorOptions } from "./http/errors";
 import { MAX_BODY_BYTES } from "./http/limits";
 import type { Logger } from "./log";
@@ -51,14 +52,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     process.stdout.write(bootstrapBanner(first.token, url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")));
   }
 
-  const flush = async () => {
-    try {
-      await services.flush();
-    } catch (error) {
-      log.error("could not write usage counts and audit events; will retry", { error: String(error) });
-    }
-  };
-  const ticker = setInterval(() => void flush(), FLUSH_INTERVAL_MS);
+  const ticker = setInterval(flushTick(() => services.flush(), log), FLUSH_INTERVAL_MS);
 
   await stopOnSignals({
     log,

@@ -55,6 +55,10 @@ export class PgChangeMonitor {
   private listens = 0;
   private pollsSent = 0;
   private pollsApplied = 0;
+  /** Only a poll sent after this one can confirm: the last LISTEN was in place before it was sent. */
+  private listenedBefore = 0;
+  private failedPolls = 0;
+  private relistening: Promise<void> | undefined;
   private inFlight: Poll | undefined;
   private abandoned = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -121,7 +125,8 @@ export class PgChangeMonitor {
 
   /**
    * Reads the version now, unless a poll is already under way and not yet stuck. The timer calls
-   * it; never rejects. True when it confirmed: caches may be trusted until staleMs after it was sent.
+   * it; never rejects. True when it confirmed: caches may be trusted until staleMs after it was sent
+   * (not after a failed poll: first a new LISTEN, see relisten).
    */
   async poll(): Promise<boolean> {
     if (this.closing) return false;
@@ -137,9 +142,13 @@ export class PgChangeMonitor {
     this.inFlight = flight;
     const sequence = ++this.pollsSent;
     try {
-      return this.confirm(sequence, sentAt, await flight.query);
+      const confirmed = this.confirm(sequence, sentAt, await flight.query);
+      if (this.listenedBefore === Infinity) this.relisten();
+      return confirmed && this.pollsApplied > this.listenedBefore;
     } catch {
       // The failure shows as healthy() turning false; callers decide what to log.
+      this.failedPolls++;
+      this.listenedBefore = Infinity;
       return false;
     } finally {
       if (this.inFlight === flight) this.inFlight = undefined;
@@ -157,6 +166,7 @@ export class PgChangeMonitor {
     clearInterval(this.timer);
     if (this.inFlight) this.cancel(this.inFlight);
     await this.starting?.catch(() => {});
+    await this.relistening;
     await this.subscription?.unlisten().catch(() => {});
   }
 
@@ -171,7 +181,31 @@ export class PgChangeMonitor {
 
   private stale(now: number): boolean {
     // Both ways: a clock stepped back must not stretch the window in which a cache is trusted.
-    return Math.abs(now - this.confirmedAt) > this.staleMs;
+    return this.pollsApplied <= this.listenedBefore || Math.abs(now - this.confirmedAt) > this.staleMs;
+  }
+
+  /**
+   * After a failed poll the LISTEN connection has likely dropped too, and Bun reconnects it only
+   * after a backoff (1 s, 2 s … about 30 s), when notifications would go unheard: once the database
+   * answers again, LISTEN anew. Until then, and until a poll sent after it confirms, nothing cached
+   * is trusted, so a change made meanwhile is read at once rather than at the next poll.
+   */
+  private relisten(): void {
+    if (this.relistening || this.closing) return;
+    const failed = this.failedPolls;
+    this.relistening = (async () => {
+      await this.subscription?.unlisten().catch(() => {});
+      this.subscription = undefined;
+      try {
+        const subscription = await this.sql.listen(CHANNEL, this.heard, this.subscribed);
+        this.subscription = subscription;
+        if (this.failedPolls === failed) this.listenedBefore = this.pollsSent;
+      } catch {
+        // Still not listening: the next poll that succeeds tries again.
+      } finally {
+        this.relistening = undefined;
+      }
+    })();
   }
 
   /** Applies a poll's answer, unless a later-sent poll's answer was applied already. */

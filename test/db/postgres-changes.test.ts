@@ -2,53 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ChangeBoundCache } from "../../src/db/change-bound-cache";
 import type { ChangeMonitor } from "../../src/db/changes";
-import { PgChangeMonitor, type ChangeSignalClient } from "../../src/db/postgres-changes";
-
-const STALE_MS = 750;
-
-type PendingPoll = PromiseWithResolvers<{ version: unknown }[]> & { cancelled: boolean };
-
-/**
- * A stand-in for Bun's SQL pool: each poll answers the database's `version` at once, fails, or
- * hangs until the test settles it; LISTEN hands the test the monitor's two callbacks.
- */
-function fakeDatabase() {
-  const db = { version: "0" as unknown, mode: "answer" as "answer" | "fail" | "throw" | "hang", hanging: [] as PendingPoll[], polls: 0 };
-  const heard = { listens: 0, unlistens: 0, notify: (_payload: string) => {}, reconnect: () => {} };
-  const client: ChangeSignalClient = Object.assign(
-    () => {
-      db.polls++;
-      if (db.mode === "throw") throw new Error("connection closed");
-      const poll: PendingPoll = { ...Promise.withResolvers<{ version: unknown }[]>(), cancelled: false };
-      if (db.mode === "answer") poll.resolve([{ version: db.version }]);
-      else if (db.mode === "fail") poll.reject(new Error("Failed to connect"));
-      else db.hanging.push(poll);
-      return Object.assign(poll.promise, { cancel: () => (poll.cancelled = true) });
-    },
-    {
-      async listen(_channel: string, onnotify: (payload: string) => void, onlisten?: () => void) {
-        heard.listens++;
-        heard.notify = onnotify;
-        heard.reconnect = () => onlisten?.();
-        onlisten?.();
-        return { unlisten: async () => void heard.unlistens++ };
-      },
-    },
-  );
-  return { db, heard, client };
-}
-
-/** A started monitor on a fake database and a clock the test moves; the timer never fires. */
-async function startedMonitor() {
-  const { db, heard, client } = fakeDatabase();
-  const clock = { now: 1_000_000 };
-  const monitor = new PgChangeMonitor(client, { pollMs: 3_600_000, staleMs: STALE_MS, clock: () => clock.now });
-  await monitor.start();
-  return { db, heard, clock, monitor };
-}
-
-/** Whether two calls in a row agree: a confirmed monitor's generation stands still. */
-const stable = (monitor: PgChangeMonitor) => monitor.current() === monitor.current();
+import { PgChangeMonitor } from "../../src/db/postgres-changes";
+import { fakeDatabase, relistened, STALE_MS, stable, startedMonitor } from "../helpers/fake-change-signal";
 
 describe("the PostgreSQL change monitor, on a fake database and clock", () => {
   test("it fits where the SQLite monitor goes, and a cache over it keeps entries only while confirmed", async () => {
@@ -93,7 +48,10 @@ describe("the PostgreSQL change monitor, on a fake database and clock", () => {
       expect(stable(monitor)).toBe(false);
     }
 
+    // Answering again, it first listens anew (see postgres-changes-relisten.test.ts).
     db.mode = "answer";
+    expect(await monitor.poll()).toBe(false);
+    await relistened();
     expect(await monitor.poll()).toBe(true);
     expect(stable(monitor)).toBe(true);
     expect(monitor.healthy()).toBe(true);
@@ -204,9 +162,11 @@ describe("the PostgreSQL change monitor, on a fake database and clock", () => {
     db.hanging[0]!.reject(new Error("canceling statement due to user request"));
     expect(await first).toBe(false);
     db.mode = "answer";
-    expect(await monitor.poll()).toBe(true);
+    expect(await monitor.poll()).toBe(false);
     expect(db.polls).toBe(5);
     expect(db.hanging.map((p) => p.cancelled)).toEqual([true, true, true]);
+    await relistened();
+    expect(await monitor.poll()).toBe(true);
     expect(monitor.healthy()).toBe(true);
   });
 

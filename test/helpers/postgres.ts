@@ -26,7 +26,9 @@ export interface Postgres {
   stop(): Promise<void>;
   /** Stops the server at once (`-m immediate`: clients see a crash); its data and port stay for restart(). */
   crash(): Promise<void>;
-  /** Starts the server again after crash(), on the same port (crash recovery first). */
+  /** Stops the server as `pg_ctl restart -m fast` does first: sessions are ended, transactions rolled back; data and port stay for restart(). */
+  fastStop(): Promise<void>;
+  /** Starts the server again after crash() or fastStop(), on the same port (crash recovery first). */
   restart(): Promise<void>;
 }
 
@@ -90,12 +92,14 @@ export async function startPostgres(): Promise<Postgres> {
     ]);
     rmSync(pwfile);
     const port = await listen(bin, dir);
-    const crash = () => must([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+    const stopMode = (mode: string) => must([...asPostgres, join(bin, "pg_ctl"), "-D", join(dir, "data"), "-m", mode, "-w", "stop"]);
+    const crash = () => stopMode("immediate");
+    const fastStop = () => stopMode("fast");
     const restart = async () => {
       const start = await startOn(bin, dir, port);
       if (start.code !== 0) throw new Error(`pg_ctl start failed: ${start.printed}`);
     };
-    return { url: `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/postgres`, port, password, stop, crash, restart };
+    return { url: `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/postgres`, port, password, stop, crash, fastStop, restart };
   } catch (error) {
     await stop();
     throw error;
