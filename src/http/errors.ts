@@ -105,15 +105,27 @@ export interface ServerFailure {
   headers: Record<string, string>;
 }
 
+/** While the database stays busy or out of reach, how often that is logged again. */
+export const BUSY_LOG_EVERY_MS = 10_000;
+
+/** Per logger: when "database busy" was last logged, and how many since were not. */
+const busyLogged = new WeakMap<Logger, { at: number; held: number }>();
+
 /**
  * An error no route expected, logged and answered without its internals: 503 for a busy
- * database (another process, the CLI or a restore, held the write lock past the busy timeout, or a
- * write met another's open transaction: worth a retry), 500 for anything else.
+ * database (another process, the CLI or a restore, held the write lock past the busy timeout, a
+ * write met another's open transaction, PostgreSQL out of reach: worth a retry), 500 for anything
+ * else. A busy database is logged at most every BUSY_LOG_EVERY_MS, with how many were not: during
+ * an outage every request meets it, and anyone can send requests.
  */
-export function serverFailure(log: Logger, request: Request, error: unknown): ServerFailure {
+export function serverFailure(log: Logger, request: Request, error: unknown, now = Date.now()): ServerFailure {
   const where = { method: request.method, path: loggedPath(request.url) };
   if (isTransientDbError(error)) {
-    log.warn("database busy", where);
+    const last = busyLogged.get(log);
+    if (last === undefined || now - last.at >= BUSY_LOG_EVERY_MS || now < last.at) {
+      log.warn("database busy", { ...where, ...(last?.held ? { not_logged_since: last.held } : {}) });
+      busyLogged.set(log, { at: now, held: 0 });
+    } else last.held++;
     return { status: 503, body: DATABASE_BUSY, headers: { "retry-after": "1" } };
   }
   log.error("request failed", { ...where, error: describeError(error) });

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Elysia, t } from "elysia";
-import { errorHandling, serverErrorOptions } from "../../src/http/errors";
+import { BUSY_LOG_EVERY_MS, errorHandling, serverErrorOptions, serverFailure } from "../../src/http/errors";
 import { DomainError } from "../../src/lib/errors";
 import { inProcessApp } from "../helpers/app";
 import { tempDir } from "../helpers/binary";
@@ -129,3 +129,26 @@ describe("a database another process holds", () => {
     }
   });
 });
+
+describe("a database out of reach for a while", () => {
+  const busy = Object.assign(new Error("connection refused"), { code: "ERR_POSTGRES_CONNECTION_REFUSED" });
+  const request = new Request("http://localhost/data");
+
+  test("is logged once per interval, with how many were not, however many requests meet it", () => {
+    const log = memoryLogger();
+    for (let i = 0; i < 10_000; i++) expect(serverFailure(log, request, busy, 1_000 + i).status).toBe(503);
+    expect(log.lines.filter((l) => l.msg === "database busy")).toHaveLength(1);
+    serverFailure(log, request, busy, 1_000 + BUSY_LOG_EVERY_MS);
+    const logged = log.lines.filter((l) => l.msg === "database busy");
+    expect(logged).toHaveLength(2);
+    expect(logged[1]).toMatchObject({ not_logged_since: 9_999 });
+  });
+
+  test("each logger (each app) keeps its own count", () => {
+    const [a, b] = [memoryLogger(), memoryLogger()];
+    serverFailure(a, request, busy, 5);
+    serverFailure(b, request, busy, 5);
+    expect([a, b].map((log) => log.lines.filter((l) => l.msg === "database busy").length)).toEqual([1, 1]);
+  });
+});
+
