@@ -1,3 +1,4 @@
+import { isTransientDbError } from "./db/errors";
 import type { Logger } from "./log";
 
 /** While flushes keep failing (the database is down), how often that is logged again. */
@@ -34,4 +35,25 @@ export function flushTick(flush: () => Promise<void>, log: Logger, now: () => nu
       running = false;
     }
   };
+}
+
+/** At a stop, how long a database briefly out of reach (restarting, failing over) is waited for. */
+export const FINAL_FLUSH_MS = 5_000;
+const FINAL_RETRY_MS = 250;
+
+/**
+ * The last flush, at a stop: retried while the database is out of reach, for up to `withinMs`
+ * (inside the stop's own bound), so that a stop during a short outage still writes what is held.
+ * Any other failure, or one that lasts, is thrown at once.
+ */
+export async function finalFlush(flush: () => Promise<void>, withinMs = FINAL_FLUSH_MS, now: () => number = Date.now): Promise<void> {
+  const until = now() + withinMs;
+  for (;;) {
+    try {
+      return await flush();
+    } catch (error) {
+      if (!isTransientDbError(error) || now() + FINAL_RETRY_MS > until) throw error;
+      await Bun.sleep(FINAL_RETRY_MS);
+    }
+  }
 }

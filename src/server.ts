@@ -5,7 +5,7 @@ import { ConfigError, type Config } from "./config";
 import { displayDb, parseDbTarget } from "./config-db";
 import { DatabaseError } from "./db/client";
 import { openStore } from "./db/open";
-import { flushTick } from "./flush-ticker";
+import { finalFlush, flushTick } from "./flush-ticker";
 import { serverErrorOptions } from "./http/errors";
 import { MAX_BODY_BYTES } from "./http/limits";
 import type { Logger } from "./log";
@@ -63,7 +63,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
       clearInterval(ticker);
       await services.stop();
       try {
-        await services.flush();
+        await finalFlush(() => services.flush());
       } finally {
         await store.close();
       }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { flushTick, REPEAT_FAILURE_MS } from "../src/flush-ticker";
+import { finalFlush, flushTick, REPEAT_FAILURE_MS } from "../src/flush-ticker";
 import { memoryLogger } from "./helpers/memory-log";
 
 /** A tick over a flush that fails while `down` is set, on a clock the test moves. */
@@ -65,5 +65,40 @@ describe("the flush timer during a database outage", () => {
     await tick();
     expect(flushes).toBe(2);
     expect(log.lines).toEqual([]);
+  });
+});
+
+describe("the last flush, at a stop", () => {
+  const unreachable = () => Object.assign(new Error("Connection refused"), { code: "ERR_POSTGRES_CONNECTION_REFUSED" });
+
+  test("waits out a database briefly out of reach, then writes", async () => {
+    let calls = 0;
+    await finalFlush(async () => {
+      if (++calls < 3) throw unreachable();
+    }, 5_000);
+    expect(calls).toBe(3);
+  });
+
+  test("gives up past its bound, and at once on an error a retry cannot fix", async () => {
+    let clock = 0;
+    let calls = 0;
+    const down = finalFlush(
+      async () => {
+        calls++;
+        clock += 1_000;
+        throw unreachable();
+      },
+      2_500,
+      () => clock,
+    );
+    await expect(down).rejects.toThrow("Connection refused");
+    expect(calls).toBeLessThanOrEqual(3);
+    let broken = 0;
+    const failing = finalFlush(async () => {
+      broken++;
+      throw new Error("no such table: tokens");
+    });
+    await expect(failing).rejects.toThrow("no such table");
+    expect(broken).toBe(1);
   });
 });
