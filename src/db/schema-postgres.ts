@@ -38,6 +38,13 @@ export const tokens = pgTable(
     lastIp: text("last_ip"),
     // Every instance adds its own counts to it: an int4 would overflow on a busy token. Read back as a number.
     requestCount: bigint("request_count", { mode: "number" }).notNull().default(0),
+    rateLimitRequests: integer("rate_limit_requests"),
+    rateLimitPerMs: bigint("rate_limit_per_ms", { mode: "number" }),
+    remainingUses: integer("remaining_uses"),
+    refillUses: integer("refill_uses"),
+    refillEveryMs: bigint("refill_every_ms", { mode: "number" }),
+    refilledAt: ms("refilled_at"),
+    scopes: jsonb("scopes").$type<string[]>(),
   },
   (table) => [
     uniqueIndex("tokens_hash_unique").on(table.hash),
@@ -78,6 +85,7 @@ export const users = pgTable(
     disabled: boolean("disabled").notNull().default(false),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
+    scopes: jsonb("scopes").$type<string[]>(),
   },
   (table) => [index("users_created_idx").on(table.createdAt, table.username)],
 );

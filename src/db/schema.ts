@@ -37,6 +37,16 @@ export const tokens = sqliteTable(
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
     lastIp: text("last_ip"),
     requestCount: integer("request_count").notNull().default(0),
+    // Issue 17. A rate limit: at most `requests` per fixed window of `per` ms, kept in memory.
+    rateLimitRequests: integer("rate_limit_requests"),
+    rateLimitPerMs: integer("rate_limit_per_ms"),
+    // A quota: uses left (null: unlimited), set back to `refill_uses` every `refill_every_ms` after `refilled_at`.
+    remainingUses: integer("remaining_uses"),
+    refillUses: integer("refill_uses"),
+    refillEveryMs: integer("refill_every_ms"),
+    refilledAt: integer("refilled_at", { mode: "timestamp_ms" }),
+    // What it may open beyond its role (/auth/forward?scope=…); null or empty: no scope check passes.
+    scopes: text("scopes", { mode: "json" }).$type<string[]>(),
   },
   // Lists page newest first by (created_at, id), overall or for one user.
   (table) => [
@@ -85,6 +95,8 @@ export const users = sqliteTable(
     disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    // The scopes the account's browser sessions carry (issue 17).
+    scopes: text("scopes", { mode: "json" }).$type<string[]>(),
   },
   (table) => [index("users_created_idx").on(table.createdAt, table.username)],
 );

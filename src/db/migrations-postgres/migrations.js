@@ -3,6 +3,7 @@ import journal from "./meta/_journal.json";
 import m0000 from "./0000_baseline.sql";
 import m0001 from "./0001_change_signal.sql";
 import m0002 from "./0002_auth_lockouts.sql";
+import m0003 from "./0003_token_limits.sql";
 
 export default {
   journal,
@@ -10,5 +11,6 @@ export default {
     m0000,
     m0001,
     m0002,
+    m0003,
   },
 };
