@@ -1,6 +1,7 @@
 import { describe, test } from "bun:test";
 import { SQL } from "bun";
 import type { Store } from "../../src/db/client";
+import { PgChangeMonitor } from "../../src/db/postgres-changes";
 import { openPostgres, type PostgresStore } from "../../src/db/postgres-client";
 import { createDatabase, type Postgres, startPostgres } from "./postgres";
 
@@ -27,6 +28,16 @@ interface Cluster {
   admin: SQL;
   /** A database migrated once, copied for every app: a copy costs a fraction of migrating. */
   template: string;
+}
+
+/**
+ * Waits until the store's change monitor has caught up with every write so far: PostgreSQL's hears
+ * this process's own writes again (their NOTIFY) a moment after they commit. Nothing to wait for on SQLite.
+ */
+export async function changesSettled(store: Store): Promise<void> {
+  if (!(store.changes instanceof PgChangeMonitor)) return;
+  // false while the timer's poll is under way: then once more, after it.
+  for (let tries = 0; !(await store.changes.poll()) && tries < 100; tries++) await Bun.sleep(5);
 }
 
 let cluster: Promise<Cluster> | undefined;
