@@ -189,5 +189,6 @@ describe("enrollment rate and rows", () => {
     const kw = await keyward({ KEYWARD_DEVICE_ENROLL_RATE: "1000000" });
     for (let i = 0; i < 500; i++) expect((await kw.enroll("fp-1")).status).toBe(201);
     expect(await kw.rows()).toMatchObject({ devices: 1, device_tokens: 1 });
-  });
+    // 500 write transactions: on PostgreSQL, each a round trip or more.
+  }, 30_000);
 });
