@@ -15,6 +15,11 @@ export interface PostgresStore extends Store {
   sql: SQL;
 }
 
+export interface PostgresOptions {
+  /** The clock callers pass to changes.current(): a test's, which it advances, rather than Date.now. */
+  clock?: () => number;
+}
+
 /** A write's own state, seen by the logger through its awaits. */
 interface OpenWrite {
   wrote: boolean;
@@ -27,7 +32,7 @@ interface OpenWrite {
  * (see tablesOf): drizzle's PostgreSQL database is handed out as the same `Db`, its tables having
  * the same names and row types (test/db/schema-parity.test.ts).
  */
-export async function openPostgres(url: string): Promise<{ store: PostgresStore; migration: MigrationReport }> {
+export async function openPostgres(url: string, { clock }: PostgresOptions = {}): Promise<{ store: PostgresStore; migration: MigrationReport }> {
   // int8 as strings (bigint: false) never reaches a query's result: counts are mapped to numbers.
   const client = new SQL(url, { max: 10, bigint: false, connectionTimeout: 5, idleTimeout: 60 });
   const inside = new AsyncLocalStorage<OpenWrite>();
@@ -45,7 +50,7 @@ export async function openPostgres(url: string): Promise<{ store: PostgresStore;
       },
     },
   }) as unknown as Db;
-  const changes = new PgChangeMonitor(client);
+  const changes = new PgChangeMonitor(client, { clock });
   let migration: MigrationReport;
   try {
     migration = await migratePostgres(client);

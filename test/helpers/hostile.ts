@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { expect } from "bun:test";
+import { tablesOf, type Db } from "../../src/db/client";
 
 /** Path ids a stranger might send: traversal, NUL, SQL, a bidi override, 2,000 characters, invalid UTF-8. */
 export const hostileIds = ["..%2F..%2Fetc%2Fpasswd", "%00", "'%20OR%201=1--", "%E2%80%AE", "x".repeat(2000), "%FF%FE"];
@@ -37,5 +38,17 @@ export function storedState(db: Database): string {
     users: db.query("SELECT * FROM users ORDER BY username").all(),
     devices: db.query("SELECT id, fingerprint, label, status FROM devices ORDER BY id").all(),
     deviceTokens: db.query("SELECT * FROM device_tokens ORDER BY id").all(),
+  });
+}
+
+/** storedState through drizzle, on either engine (the in-process tests run on PostgreSQL too). */
+export async function storedStateOf(db: Db): Promise<string> {
+  const { tokens, users, devices, deviceTokens } = tablesOf(db);
+  const { id, user, name, role, hash, source, expiresAt, revokedAt, replacedBy, allowedIps } = tokens;
+  return JSON.stringify({
+    tokens: await db.select({ id, user, name, role, hash, source, expiresAt, revokedAt, replacedBy, allowedIps }).from(tokens).orderBy(tokens.id),
+    users: await db.select().from(users).orderBy(users.username),
+    devices: await db.select({ id: devices.id, fingerprint: devices.fingerprint, label: devices.label, status: devices.status }).from(devices).orderBy(devices.id),
+    deviceTokens: await db.select().from(deviceTokens).orderBy(deviceTokens.id),
   });
 }

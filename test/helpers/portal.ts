@@ -1,5 +1,5 @@
 import { expect } from "bun:test";
-import { sessions } from "../../src/db/schema";
+import { tablesOf } from "../../src/db/client";
 import { ADMIN_TOKEN, addAccount, formPost } from "./api";
 import { inProcessApp } from "./app";
 
@@ -25,7 +25,8 @@ export async function portalApp(env: Record<string, string> = {}, options: { db?
   const session = async () => (await signedIn()).domain;
   const forward = (value: string, headers: Record<string, string> = {}) => app.fetch("/auth/forward", { headers: { cookie: `theme=dark; keyward_session=${value}`, ...headers } });
   const signOut = (value: string, headers: Record<string, string> = FROM_PORTAL) => app.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${value}`, ...headers } });
-  const rows = () => app.store.db.select().from(sessions).all();
+  /** The sessions table as stored, on either engine. */
+  const rows = async () => await app.store.db.select().from(tablesOf(app.store.db).sessions);
   return { ...app, signIn, signedIn, session, forward, signOut, rows };
 }
 

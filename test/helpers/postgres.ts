@@ -38,9 +38,11 @@ const asPostgres = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"
 /**
  * Removes the cluster once our end of its stdin closes: at stop(), or when the test process dies
  * however it dies (bun test workers run no exit hooks, and a killed one runs nothing). setsid keeps
- * a terminal's Ctrl-C, sent to the whole process group, from killing it before it has cleaned up.
+ * a terminal's Ctrl-C, sent to the whole process group, from killing it before it has cleaned up;
+ * it ignores SIGTERM, which bun test sends every process a file started when one of its tests times out.
  */
 const WATCHDOG = `dir=$1; pg_ctl=$2; shift 2
+trap '' TERM
 cat >/dev/null
 "$@" "$pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
 rm -rf "$dir"`;

@@ -6,6 +6,7 @@ import { BUSY_LOG_EVERY_MS, errorHandling, serverErrorOptions, serverFailure } f
 import { DomainError } from "../../src/lib/errors";
 import { inProcessApp } from "../helpers/app";
 import { tempDir } from "../helpers/binary";
+import { sqliteOnly } from "../helpers/engine";
 import { memoryLogger } from "../helpers/memory-log";
 
 const BUSY_ADMIN = "test-admin-token-0123456789abcdef";
@@ -109,7 +110,7 @@ describe("the server's last answer for an error that escapes Elysia", () => {
 });
 
 describe("a database another process holds", () => {
-  test("a write that waits past the busy timeout is a 503 database_busy with Retry-After, not a 500", async () => {
+  sqliteOnly("holds SQLite's write lock from a second handle")("a write that waits past the busy timeout is a 503 database_busy with Retry-After, not a 500", async () => {
     const file = join(tempDir("keyward-busy-"), "k.db");
     const { app, store } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: BUSY_ADMIN }, {}, { db: file });
     // Shortened from 5 s so the test does not wait it out; the rule is the same.

@@ -12,7 +12,7 @@ describe("GET /health", () => {
 
   test("is 503 in the error shape once the database is unusable", async () => {
     const { app: a, store } = await app();
-    store.close();
+    await store.close();
     const res = await a.handle(new Request("http://localhost/health"));
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: "unavailable", version: VERSION, error: "The database cannot be read", code: "database_unavailable", detail: "The database cannot be read" });

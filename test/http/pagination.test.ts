@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
-import type { Db, Store } from "../../src/db/client";
-import { devices, users } from "../../src/db/schema";
+import { tablesOf, type Db, type Store } from "../../src/db/client";
 import { listAudit, recordAudit } from "../../src/modules/audit/service";
 import { listDevices } from "../../src/modules/devices/service";
 import { issueToken, listTokens } from "../../src/modules/tokens/service";
 import { listUsers } from "../../src/modules/users/service";
 import { inProcessApp } from "../helpers/app";
+import { sqliteOnlyDescribe } from "../helpers/engine";
 
 const ADMIN = "pagination-admin-token-0123456789";
 const actor = { name: "admin" };
@@ -54,9 +54,9 @@ const lists: List[] = [
   {
     name: "users",
     path: "/api/v1/users",
-    seed: ({ db }, i, at) => {
+    seed: async (store, i, at) => {
       // The listing does not care about passwords: a fixed hash keeps 250 users fast.
-      db.insert(users).values({ username: `user${String(i).padStart(3, "0")}`, passwordHash: "x", createdAt: at, updatedAt: at }).run();
+      await store.write((tx) => tx.insert(tablesOf(tx).users).values({ username: `user${String(i).padStart(3, "0")}`, passwordHash: "x", createdAt: at, updatedAt: at }));
       return [at.getTime(), `user${String(i).padStart(3, "0")}`];
     },
     add: (call) => call("POST", "/api/v1/users", { username: "added", password: "correct horse battery" }),
@@ -65,9 +65,9 @@ const lists: List[] = [
   {
     name: "devices",
     path: "/api/v1/devices?status=active",
-    seed: ({ db }, i, at) => {
+    seed: async (store, i, at) => {
       const id = `dev_${String(i).padStart(16, "0")}`;
-      db.insert(devices).values({ id, fingerprint: `fp-${i}`, status: "active", firstSeen: at, lastSeen: at }).run();
+      await store.write((tx) => tx.insert(tablesOf(tx).devices).values({ id, fingerprint: `fp-${i}`, status: "active", firstSeen: at, lastSeen: at }));
       return [at.getTime(), id];
     },
     add: (call) => call("POST", "/api/v1/tokens/main", { hardware_fingerprint: "added-between-pages" }),
@@ -199,7 +199,7 @@ function watch(sqlite: Database) {
   return statements;
 }
 
-describe("a list never reads a whole table", () => {
+sqliteOnlyDescribe("watches SQLite's statements and reads its query plans")("a list never reads a whole table", () => {
   const plans: [string, string, string][] = [
     ["tokens", "/api/v1/tokens?limit=20", "tokens_created_idx"],
     ["tokens", "/api/v1/tokens?limit=20&active=true", "tokens_created_idx"],
@@ -244,9 +244,11 @@ describe("filters keep working a page at a time", () => {
   });
 
   test("devices: with no ?status= every state is listed; with one, only that state", async () => {
-    const { db, call } = await setup();
+    const { store, call } = await setup();
     const statuses = ["active", "pending", "revoked"] as const;
-    statuses.forEach((status, i) => db.insert(devices).values({ id: `dev_${String(i).padStart(16, "0")}`, fingerprint: status, status, firstSeen: new Date(i), lastSeen: new Date(i) }).run());
+    await store.write(async (tx) => {
+      for (const [i, status] of statuses.entries()) await tx.insert(tablesOf(tx).devices).values({ id: `dev_${String(i).padStart(16, "0")}`, fingerprint: status, status, firstSeen: new Date(i), lastSeen: new Date(i) });
+    });
     expect((await call("GET", "/api/v1/devices")).body.map((d: { status: string }) => d.status)).toEqual(["revoked", "pending", "active"]);
     expect((await call("GET", "/api/v1/devices?status=pending")).body.map((d: { status: string }) => d.status)).toEqual(["pending"]);
   });

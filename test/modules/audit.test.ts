@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { tablesOf, type Store } from "../../src/db/client";
 import { generateToken } from "../../src/lib/token-format";
 import { AUDIT_WINDOW_MS, AuditQueue, listAudit, pruneAudit, recordAudit } from "../../src/modules/audit/service";
 import { inProcessApp } from "../helpers/app";
@@ -6,8 +7,10 @@ import { memoryStore } from "../helpers/database";
 
 const ADMIN = "audit-test-admin-token-0123456789";
 const keepAll = { maxAgeMs: null, maxRows: 1_000_000 };
-const rowsOf = (store: ReturnType<typeof memoryStore>) =>
-  store.sqlite.query<{ action: string; ip: string | null; detail: string | null; count: number }, []>("SELECT action, ip, detail, count FROM audit_events ORDER BY id").all();
+const rowsOf = async ({ db }: Pick<Store, "db">) => {
+  const { auditEvents } = tablesOf(db);
+  return await db.select({ action: auditEvents.action, ip: auditEvents.ip, detail: auditEvents.detail, count: auditEvents.count }).from(auditEvents).orderBy(auditEvents.id);
+};
 
 function clocked(capacity?: number) {
   const store = memoryStore();
@@ -19,7 +22,7 @@ function clocked(capacity?: number) {
 describe("failed authentications in the audit log", () => {
   test("5,000 bad-token requests from one address are a handful of rows whose counts add up to 5,000", async () => {
     const { app, store, audit } = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN, KEYWARD_MAX_FAILURES: "1000000" });
-    const before = rowsOf(store).length;
+    const before = (await rowsOf(store)).length;
     for (let i = 0; i < 5000; i++) {
       let token = generateToken();
       // Half are unknown tokens, half have a broken checksum (malformed).
@@ -29,7 +32,7 @@ describe("failed authentications in the audit log", () => {
       if (i % 1000 === 999) await audit.flush();
     }
     await audit.flush();
-    const failures = rowsOf(store).slice(before);
+    const failures = (await rowsOf(store)).slice(before);
     // Two reasons (unknown, malformed), each one row per minute: four if the run straddles a minute.
     expect(failures.length).toBeLessThanOrEqual(4);
     expect(failures.every((row) => row.action === "auth.failed")).toBe(true);
@@ -57,7 +60,7 @@ describe("failed authentications in the audit log", () => {
     clock.now += AUDIT_WINDOW_MS;
     fail("10.0.0.1");
     await queue.flush();
-    expect(rowsOf(store)).toEqual([
+    expect(await rowsOf(store)).toEqual([
       { action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 },
       { action: "auth.failed", ip: "10.0.0.2", detail: "unknown", count: 1 },
       { action: "auth.failed", ip: "10.0.0.1", detail: "revoked", count: 1 },
@@ -75,7 +78,7 @@ describe("failed authentications in the audit log", () => {
     await Promise.all([first, second]);
     fail();
     await queue.flush();
-    expect(rowsOf(store)).toEqual([{ action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 }]);
+    expect(await rowsOf(store)).toEqual([{ action: "auth.failed", ip: "10.0.0.1", detail: "unknown", count: 3 }]);
   });
 
   test("a flush whose write fails keeps the events, and the next one writes them all", async () => {
@@ -87,14 +90,14 @@ describe("failed authentications in the audit log", () => {
     await expect(queue.flush()).rejects.toThrow();
     store.sqlite.run("DROP TRIGGER full");
     await queue.flush();
-    expect(rowsOf(store)).toEqual([{ action: "login.failed", ip: "10.0.0.9", detail: null, count: 11 }]);
+    expect(await rowsOf(store)).toEqual([{ action: "login.failed", ip: "10.0.0.9", detail: null, count: 11 }]);
   });
 
   test("past its capacity the queue folds events into one row per action that still counts them", async () => {
     const { store, queue } = clocked(100);
     for (let i = 0; i < 10_000; i++) queue.push({ action: "auth.failed", ip: `10.0.${i >> 8}.${i & 255}`, detail: "unknown" });
     await queue.flush();
-    const rows = rowsOf(store);
+    const rows = await rowsOf(store);
     expect(rows.length).toBe(101);
     expect(rows.at(-1)).toEqual({ action: "auth.failed", ip: null, detail: "from more sources than the audit queue holds", count: 9_900 });
     expect(rows.reduce((sum, row) => sum + row.count, 0)).toBe(10_000);
@@ -132,13 +135,13 @@ describe("audit retention", () => {
     const queue = new AuditQueue(store, { maxAgeMs: day, maxRows: 1_000_000 }, () => clock.now);
     await store.write((tx) => recordAudit(tx, { action: "token.created" }, new Date(clock.now - 2 * day)));
     await queue.flush();
-    expect(rowsOf(store)).toEqual([]);
+    expect(await rowsOf(store)).toEqual([]);
     await store.write((tx) => recordAudit(tx, { action: "token.created" }, new Date(clock.now - 2 * day)));
     clock.now += 59_000;
     await queue.flush();
-    expect(rowsOf(store)).toHaveLength(1);
+    expect(await rowsOf(store)).toHaveLength(1);
     clock.now += 1000;
     await queue.flush();
-    expect(rowsOf(store)).toEqual([]);
+    expect(await rowsOf(store)).toEqual([]);
   });
 });

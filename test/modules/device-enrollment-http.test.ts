@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { count as countRows } from "drizzle-orm";
+import { tablesOf } from "../../src/db/client";
 import { ADMIN_TOKEN } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 
@@ -20,8 +22,9 @@ async function keyward(env: Record<string, string> = {}) {
   };
   const rows = async () => {
     await kw.flush();
-    const count = (table: string) => (kw.store.sqlite.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return { devices: count("devices"), device_tokens: count("device_tokens"), audit_events: count("audit_events") };
+    const { devices, deviceTokens, auditEvents } = tablesOf(kw.store.db);
+    const count = async (table: typeof devices | typeof deviceTokens | typeof auditEvents) => (await kw.store.db.select({ n: countRows() }).from(table))[0]!.n;
+    return { devices: await count(devices), device_tokens: await count(deviceTokens), audit_events: await count(auditEvents) };
   };
   return {
     ...kw,
@@ -186,5 +189,6 @@ describe("enrollment rate and rows", () => {
     const kw = await keyward({ KEYWARD_DEVICE_ENROLL_RATE: "1000000" });
     for (let i = 0; i < 500; i++) expect((await kw.enroll("fp-1")).status).toBe(201);
     expect(await kw.rows()).toMatchObject({ devices: 1, device_tokens: 1 });
-  });
+    // 500 write transactions: on PostgreSQL, each a round trip or more.
+  }, 30_000);
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
+import { changesSettled } from "../helpers/engine";
 
 // Seed 003's verification rules and the main token as a credential, in-process;
 // test/e2e/devices.test.ts enrolls over the binary, restarts it and drives the device CLI.
@@ -94,6 +95,7 @@ describe("seed 003: verify the short token", () => {
   test("a short token checked before is answered without a promise, with or without the fingerprint", async () => {
     const server = await start();
     const { body } = await enroll(server, "fp-1");
+    await changesSettled(server.store);
     expect((await verify(server, `?short_token=${body.short_token}`)).status).toBe(200);
     const { core } = server;
     expect(core.shortToken(body.short_token, null, () => "127.0.0.1")).toMatchObject({ ok: true, device: { fingerprint: "fp-1" } });

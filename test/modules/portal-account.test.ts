@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { tablesOf } from "../../src/db/client";
 import { listAudit } from "../../src/modules/audit/service";
 import { updateUser } from "../../src/modules/users/service";
 import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
@@ -199,9 +201,10 @@ describe("changing one's own password from the portal", () => {
 
   test("a change checked against a password that an admin replaced meanwhile is refused", async () => {
     const app = await accountApp();
-    const before = app.store.sqlite.query("SELECT password_hash FROM users WHERE username = 'alice'").get() as { password_hash: string };
+    const { users } = tablesOf(app.store.db);
+    const [before] = await app.store.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.username, "alice"));
     await updateUser(app.store, "alice", { password: "set by the admin" }, { name: "root" });
-    const late = updateUser(app.store, "alice", { password: NEW_PASSWORD, passwordWas: before.password_hash }, { name: "alice" });
+    const late = updateUser(app.store, "alice", { password: NEW_PASSWORD, passwordWas: before!.passwordHash }, { name: "alice" });
     await expect(late).rejects.toMatchObject({ code: "password_changed" });
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config";
 import { resolveConfig } from "../../src/config-load";
-import { sessions } from "../../src/db/schema";
+import { tablesOf } from "../../src/db/client";
 import { MAX_SESSIONS_PER_USER } from "../../src/modules/portal/sessions";
 import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
+import { changesSettled } from "../helpers/engine";
 import { accountsApp, FROM_PORTAL, PASSWORD, PASSWORD_CHANGE, PUBLIC, valueOf } from "../helpers/portal";
 
 const change = PASSWORD_CHANGE;
@@ -11,10 +12,11 @@ const change = PASSWORD_CHANGE;
 /** accountsApp, and a hostile client's view of it. */
 async function attackedApp(env: Record<string, string> = {}) {
   const app = await accountsApp(env);
-  const openSessions = () => app.store.db.select().from(sessions).all().filter((row) => row.endedAt === null);
+  const sessionRows = async () => await app.store.db.select().from(tablesOf(app.store.db).sessions);
+  const openSessions = async () => (await sessionRows()).filter((row) => row.endedAt === null);
   const patchUser = (name: string, body: object) =>
     app.fetch(`/api/v1/users/${name}`, { method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { ...app, openSessions, patchUser };
+  return { ...app, sessionRows, openSessions, patchUser };
 }
 
 /** A password change whose check of the current password is held until `meanwhile` has run: its answer. */
@@ -98,7 +100,7 @@ describe("a console cookie whose session no longer opens anything", () => {
     const app = await attackedApp({ KEYWARD_MAX_FAILURES: "2", KEYWARD_SESSION_IDLE: "1h" });
     const root = await app.signIn("root");
     const cookie = `__Host-keyward_console=${root.console}`;
-    const { id } = app.openSessions()[0]!;
+    const { id } = (await app.openSessions())[0]!;
     const ending = {
       signout: () => app.fetch("/signout", { method: "POST", headers: { cookie, ...FROM_PORTAL } }),
       admin: () => client(app).delete(`/api/v1/sessions/${id}`),
@@ -139,7 +141,7 @@ describe("a password change racing other changes", () => {
     const others = answers.filter((_, i) => i !== winner).map((res) => (res.status === 303 ? res.headers.get("location") : res.status));
     expect(others.every((answer) => answer === 409 || answer === `${PUBLIC}/signin`)).toBe(true);
     expect(answers.filter((res) => res.headers.getSetCookie().some((cookie) => !cookie.includes("Max-Age=0")))).toHaveLength(1);
-    expect(app.openSessions()).toHaveLength(1);
+    expect(await app.openSessions()).toHaveLength(1);
     await app.signIn("alice", `new password ${winner}`);
   });
 
@@ -157,7 +159,7 @@ describe("a password change racing other changes", () => {
     expect(res.status).toBe(409);
     expect(res.headers.getSetCookie()).toEqual([]);
     expect((await app.patchUser("alice", { disabled: false })).status).toBe(200);
-    expect(app.openSessions()).toHaveLength(1);
+    expect(await app.openSessions()).toHaveLength(1);
     await app.signIn("alice", PASSWORD);
   });
 
@@ -168,7 +170,7 @@ describe("a password change racing other changes", () => {
   ])("a browser that %s while its change is checked changes nothing and gets no new session (409)", async (_, how) => {
     const app = await attackedApp();
     const { console } = await app.signIn();
-    const { id } = app.openSessions()[0]!;
+    const { id } = (await app.openSessions())[0]!;
     const ending = {
       signout: () => app.fetch("/signout", { method: "POST", headers: { cookie: `__Host-keyward_console=${console}`, ...FROM_PORTAL } }),
       admin: () => client(app).delete(`/api/v1/sessions/${id}`),
@@ -177,7 +179,7 @@ describe("a password change racing other changes", () => {
     const res = await changeWhile(app, console, async () => expect([200, 204, 303]).toContain((await ending()).status));
     expect(res.status).toBe(409);
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect(app.openSessions()).toEqual([]);
+    expect(await app.openSessions()).toEqual([]);
     await app.signIn("alice", PASSWORD);
   });
 });
@@ -205,12 +207,12 @@ describe("one person signing in over and over", () => {
     const first = await app.signIn();
     const rest = [];
     for (let i = 0; i < MAX_SESSIONS_PER_USER + 4; i++) rest.push(await app.signIn());
-    const rows = app.store.db.select().from(sessions).all().filter((row) => row.user === "alice");
+    const rows = (await app.sessionRows()).filter((row) => row.user === "alice");
     expect(rows).toHaveLength(MAX_SESSIONS_PER_USER);
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${first.domain}` } })).status).toBe(401);
     expect((await app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${rest.at(-1)!.domain}` } })).status).toBe(200);
     await app.signIn("root");
-    expect(app.store.db.select().from(sessions).all().filter((row) => row.user === "root")).toHaveLength(1);
+    expect((await app.sessionRows()).filter((row) => row.user === "root")).toHaveLength(1);
   });
 });
 
@@ -220,6 +222,7 @@ describe("sign-out by a stranger", () => {
     const ended = await app.signIn();
     const signOut = (cookie: string) => app.fetch("/signout", { method: "POST", headers: { cookie, ...FROM_PORTAL } });
     await signOut(`keyward_session=${ended.domain}`);
+    await changesSettled(app.store);
     const before = app.store.changes.current(app.clock.now());
     for (const cookie of [`keyward_session=${"A".repeat(43)}`, "keyward_session=junk; keyward_session=x", `keyward_session=${ended.domain}; __Host-keyward_console=${ended.console}`]) {
       expect((await signOut(cookie)).status).toBe(303);

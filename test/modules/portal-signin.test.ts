@@ -43,7 +43,7 @@ describe("signing in", () => {
       `keyward_session=${value}; Max-Age=604800; Domain=home.lan; Path=/; HttpOnly; SameSite=Lax; Secure`,
       `__Host-keyward_console=${console}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict; Secure`,
     ]);
-    const [row] = app.rows();
+    const [row] = await app.rows();
     const hash = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
     expect(row).toMatchObject({ user: "alice", ip: "127.0.0.1", endedAt: null, hash: hash(value), consoleHash: hash(console) });
     expect(console).not.toBe(value);
@@ -74,7 +74,7 @@ describe("signing in", () => {
     expect(page).toContain("The user name or password is not right.");
     expect(page).toContain('<input type="hidden" name="rd" value="https://wiki.home.lan/">');
     expect(await nobody.text()).toBe(page);
-    expect(app.rows()).toHaveLength(0);
+    expect(await app.rows()).toHaveLength(0);
   });
 
   test("failed sign-ins count towards the lockout, as logins do: past the limit 429 with Retry-After, even for the right password", async () => {
@@ -92,7 +92,7 @@ describe("signing in", () => {
   test("lab mode hands out no session: a name without a password is a failed sign-in", async () => {
     const app = await portalApp({ KEYWARD_OPEN_LOGIN: "true" });
     expect((await app.signIn({ username: "student1" })).status).toBe(401);
-    expect(app.rows()).toHaveLength(0);
+    expect(await app.rows()).toHaveLength(0);
   });
 
   test.each([
@@ -106,7 +106,7 @@ describe("signing in", () => {
     const res = await app.signIn({ username: "alice", password: PASSWORD }, headers);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: expect.any(String), code: "cross_site_request", detail: expect.any(String) });
-    expect(app.rows()).toHaveLength(0);
+    expect(await app.rows()).toHaveLength(0);
   });
 });
 

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { openDatabase } from "../../src/db/client";
-import { sessions } from "../../src/db/schema";
+import { openDatabase, tablesOf } from "../../src/db/client";
 import { listAudit } from "../../src/modules/audit/service";
 import { endSession } from "../../src/modules/sessions/service";
 import { ADMIN_TOKEN, addAccount, client, formPost, type Reply } from "../helpers/api";
 import { inProcessApp } from "../helpers/app";
 import { tempDir } from "../helpers/binary";
+import { sqliteOnly } from "../helpers/engine";
 
 const PUBLIC = "https://auth.home.lan";
 const PASSWORD = "correct horse battery";
@@ -25,7 +25,8 @@ async function sessionsApp(env: Record<string, string> = {}, options: { db?: str
     const res = await app.fetch("/signin", formPost({ username, password: PASSWORD }, { origin: PUBLIC }));
     expect(res.status).toBe(303);
     const value = /^keyward_session=([A-Za-z0-9_-]{43});/.exec(res.headers.get("set-cookie") ?? "")![1]!;
-    const id = app.store.db.select({ id: sessions.id, hash: sessions.hash }).from(sessions).all().find((row) => row.hash === new Bun.CryptoHasher("sha256").update(value).digest("hex"))!.id;
+    const { sessions } = tablesOf(app.store.db);
+    const id = (await app.store.db.select({ id: sessions.id, hash: sessions.hash }).from(sessions)).find((row) => row.hash === new Bun.CryptoHasher("sha256").update(value).digest("hex"))!.id;
     return { value, id };
   };
   const forward = (value: string, headers: Record<string, string> = {}) => app.fetch("/auth/forward", { headers: { cookie: `keyward_session=${value}`, ...headers } });
@@ -53,7 +54,8 @@ describe("listing sessions", () => {
     expect(Object.keys(newest!).sort()).toEqual(FIELDS);
     expect(newest).toMatchObject({ user: "bob", ip: "127.0.0.1", last_seen_at: newest!.created_at });
     const text = JSON.stringify(res.body);
-    const hashes = app.store.db.select({ hash: sessions.hash }).from(sessions).all();
+    const { sessions } = tablesOf(app.store.db);
+    const hashes = await app.store.db.select({ hash: sessions.hash }).from(sessions);
     for (const secret of [first.value, second.value, ...hashes.map((row) => row.hash)]) expect(text).not.toContain(secret);
   });
 
@@ -237,7 +239,7 @@ describe("ending a session", () => {
     }
   });
 
-  test("ended by another process (the CLI, on the same file), it is refused within a second", async () => {
+  sqliteOnly("a second SQLite handle on the database file")("ended by another process (the CLI, on the same file), it is refused within a second", async () => {
     const dir = tempDir("keyward-sessions-");
     const file = join(dir, "keyward.db");
     const app = await sessionsApp({}, { db: file });

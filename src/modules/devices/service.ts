@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { tablesOf, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
+import { storable } from "../../db/storable";
 import type { devices, deviceTokens } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { constantTimeEqual, sha256Hex } from "../../lib/crypto";
@@ -92,7 +93,7 @@ export async function listDevices(db: Db, filter: PageRequest & { status?: Devic
 
 export async function getDevice(db: Db, id: string): Promise<DeviceRow> {
   const { devices } = tablesOf(db);
-  const [device] = await db.select().from(devices).where(eq(devices.id, id));
+  const [device] = storable(id) ? await db.select().from(devices).where(eq(devices.id, id)) : [];
   if (!device) throw new DomainError("not_found", "device_not_found", `No device ${id.startsWith("dev_") ? id : "with that id"}`);
   return device;
 }

@@ -213,7 +213,8 @@ export class Sessions {
     return {
       id: row.id,
       createdAt,
-      lastSeenAt: row.lastSeenAt.getTime(),
+      // A use not yet written (the next flush writes it) still counts: the cache may have been emptied since.
+      lastSeenAt: Math.max(row.lastSeenAt.getTime(), this.seenBuffer.held(row.id)?.lastSeenAt ?? 0),
       endedAt: row.endedAt?.getTime() ?? null,
       account,
       granted: principal && { ok: true, principal },

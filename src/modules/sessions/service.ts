@@ -1,6 +1,7 @@
 import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { tablesOf, type Db, type Store } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
+import { storable } from "../../db/storable";
 import type { sessions } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser } from "../../lib/names";
@@ -47,7 +48,7 @@ export async function endSession(store: Store, id: string, actor: Actor, now: nu
   const at = new Date(now);
   return store.write(async (tx) => {
     const { sessions } = tablesOf(tx);
-    const [row] = await tx.select(shown(sessions)).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt)));
+    const [row] = storable(id) ? await tx.select(shown(sessions)).from(sessions).where(and(eq(sessions.id, id), isNull(sessions.endedAt))) : [];
     if (!row) throw new DomainError("not_found", "session_not_found", "No session with that id, or it has already ended");
     await tx.update(sessions).set({ endedAt: at }).where(eq(sessions.id, row.id));
     await recordAudit(tx, { action: "session.ended", actor: actor.name, user: row.user, tokenId: row.id, ip: actor.ip, detail: `signed in ${row.createdAt.toISOString()} from ${row.ip}` }, at);

@@ -1,6 +1,7 @@
 import { and, eq, ne, or, sql, type SQL } from "drizzle-orm";
 import { tablesOf, type Db, type Store, type Transaction } from "../../db/client";
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
+import { storable } from "../../db/storable";
 import type { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
@@ -141,7 +142,7 @@ export async function listTokens(db: Db, filter: TokenFilter, now = new Date()):
 export async function getToken(db: Db, idOrToken: string): Promise<TokenRow> {
   const { tokens } = tablesOf(db);
   const byValue = eq(tokens.hash, hashToken(idOrToken));
-  const where = looksLikeToken(idOrToken) ? byValue : or(eq(tokens.id, idOrToken), byValue);
+  const where = looksLikeToken(idOrToken) || !storable(idOrToken) ? byValue : or(eq(tokens.id, idOrToken), byValue);
   const [row] = await db.select().from(tokens).where(where);
   if (!row) throw new DomainError("not_found", "token_not_found", `No token with id ${idOrToken.startsWith("tok_") ? idOrToken : "like that"}`);
   return row;
