@@ -1,6 +1,6 @@
 import { SQL } from "bun";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ADMIN_TOKEN, client } from "../helpers/api";
+import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
 import { runKeyward, tempDir } from "../helpers/binary";
 import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
 import { serverPool, type RunningServer } from "../helpers/server";
@@ -135,6 +135,37 @@ describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
     const actions = (JSON.parse(audit.stdout) as { action: string }[]).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["user.created", "user.updated", "device.enrolled", "device.revoked"]));
     expect((await keyward(db, "session", "list", "--json")).code).toBe(0);
+  });
+
+  test("a browser session opened on A opens B's forward auth; ended on B (sign-out or an admin), A refuses it within a second", async () => {
+    const db = await createDatabase(pg);
+    const portal = { KEYWARD_PUBLIC_URL: "http://auth.keyward.test" };
+    const a = await start({ db, env: portal });
+    const b = await start({ db, env: portal });
+    expect((await client(a).post("/api/v1/users", { username: "dana", password: "correct horse battery" })).status).toBe(201);
+    const signIn = async (server: RunningServer) => {
+      const res = await server.fetch("/signin", { ...formPost({ username: "dana", password: "correct horse battery" }, { origin: portal.KEYWARD_PUBLIC_URL }), redirect: "manual" });
+      expect(res.status).toBe(303);
+      return /^keyward_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")![1]!;
+    };
+    const forward = (server: RunningServer, cookie: string) => server.fetch("/auth/forward", { headers: { cookie: `keyward_session=${cookie}` } }).then((r) => r.status);
+    const endedWithin = async (server: RunningServer, cookie: string) => {
+      const begun = performance.now();
+      while ((await forward(server, cookie)) === 200 && performance.now() - begun < 1000) await Bun.sleep(20);
+      return forward(server, cookie);
+    };
+
+    const first = await signIn(a);
+    expect(await forward(b, first)).toBe(200);
+    const [open] = (await client(b).get("/api/v1/sessions?user=dana")).body as { id: string }[];
+    expect((await client(b).delete(`/api/v1/sessions/${open!.id}`)).status).toBe(204);
+    expect(await endedWithin(a, first)).toBe(401);
+
+    const second = await signIn(b);
+    expect(await forward(a, second)).toBe(200);
+    const out = await b.fetch("/signout", { method: "POST", headers: { cookie: `keyward_session=${second}`, origin: portal.KEYWARD_PUBLIC_URL }, redirect: "manual" });
+    expect(out.status).toBe(303);
+    expect(await endedWithin(a, second)).toBe(401);
   });
 
   test("an instance started later migrates nothing; instances starting together migrate once", async () => {
