@@ -4,6 +4,7 @@ import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import type { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
+import { parseScopes } from "../../lib/scopes";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "../../lib/token-format";
@@ -28,6 +29,7 @@ export interface IssueRequest {
   lifetimeMs: number | null;
   allowedIps?: string[] | null;
   source: TokenSource;
+  scopes?: readonly string[] | null;
 }
 
 export interface IssuedToken {
@@ -74,6 +76,7 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
     createdAt: now,
     expiresAt: request.lifetimeMs === null ? null : new Date(now.getTime() + request.lifetimeMs),
     allowedIps: parseAllowedIps(request.allowedIps),
+    scopes: parseScopes(request.scopes),
   };
 }
 
@@ -195,7 +198,7 @@ export interface Rotation extends IssuedToken {
 }
 
 /**
- * Issues a successor with the same user, role, name, allowed IPs and lifetime, and ends the old
+ * Issues a successor with the same user, role, name, allowed IPs, scopes and lifetime, and ends the old
  * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
  * with the old token revoked and no successor.
  */
@@ -219,6 +222,7 @@ export async function rotateToken(store: Store, id: string, graceMs: number, act
       createdAt: now,
       expiresAt: lifetime === null ? null : new Date(now.getTime() + lifetime),
       allowedIps: old.allowedIps,
+      scopes: old.scopes,
     });
     const endsAt = new Date(now.getTime() + graceMs);
     const [previous] = await tx
