@@ -5,6 +5,9 @@ import { pagedTable } from "./list";
 import type { TokenRecord } from "../../tokens/model";
 import type { View } from "./main";
 
+/** Scopes as typed: space-separated, as OAuth writes them (a scope holds no space). */
+export const scopeList = (text: string) => text.split(/\s+/).filter(Boolean);
+
 /** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
 function secretBox(token: string, user: string): HTMLElement {
   const copied = h("span", { class: "copied", "data-testid": "copied" });
@@ -47,9 +50,9 @@ export const tokensView: View = {
         onsubmit: async (e) => {
           e.preventDefault();
           const form = e.target as HTMLFormElement;
-          const input = fields(form);
+          const { scopes, ...input } = fields(form);
           try {
-            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", input);
+            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", { ...input, ...(scopes ? { scopes: scopeList(scopes) } : {}) });
             replace(revealed, secretBox(created.token, created.user));
             form.reset();
             await load();
@@ -62,6 +65,7 @@ export const tokensView: View = {
       h("input", { name: "name", placeholder: "name (optional)", "aria-label": "Name" }),
       h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
       h("input", { name: "expires_in", placeholder: "expires in (90d, never)", "aria-label": "Expires in" }),
+      h("input", { name: "scopes", placeholder: "scopes (space-separated)", "aria-label": "Scopes" }),
       h("button", { type: "submit" }, "Create token"),
     );
 
@@ -71,7 +75,7 @@ export const tokensView: View = {
       await pagedTable<TokenRecord>(list, {
         path: "/api/v1/tokens",
         query: fields(filter),
-        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
+        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Scopes", "Status", ""],
         notify,
         empty: "No tokens match.",
         row: (t) => [
@@ -84,6 +88,7 @@ export const tokensView: View = {
           when(t.last_used_at),
           t.last_ip ?? "—",
           t.request_count,
+          t.scopes.join(" ") || "—",
           h("span", { class: `status ${t.status}` }, t.status),
           t.source === "env" || t.status === "revoked" || t.status === "expired"
             ? ""
