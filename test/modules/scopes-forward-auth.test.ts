@@ -58,6 +58,22 @@ describe.each(ROUTES)("%s ?scope= with a token", (route) => {
   });
 });
 
+describe("the cost of a scope check", () => {
+  test("a passing check asks for no client address: one lookup per usage flush, as with no check", async () => {
+    const kw = await scopedApp();
+    const { token } = await kw.issue({ scopes: ["nas"] });
+    const bearer = { headers: { authorization: `Bearer ${token}` } };
+    await kw.fetch("/auth/forward", bearer);
+    await kw.flush();
+    const before = kw.addressLookups();
+    for (let i = 0; i < 50; i++) {
+      const res = kw.app.handle(new Request("http://localhost/auth/forward?scope=nas", bearer));
+      expect((await res).status).toBe(200);
+    }
+    expect(kw.addressLookups() - before).toBe(1);
+  });
+});
+
 describe("scope refusals", () => {
   test("are audited and counted in /metrics, but never lock the address out", async () => {
     const kw = await scopedApp({ KEYWARD_MAX_FAILURES: "3" });
