@@ -8,6 +8,10 @@ import type { View } from "./main";
 /** Scopes as typed: space-separated, as OAuth writes them (a scope holds no space). */
 export const scopeList = (text: string) => text.split(/\s+/).filter(Boolean);
 
+/** A cell's text with the scopes under it: no column of their own, as the tables already fill a desktop. */
+export const withScopes = (text: string, scopes: readonly string[]) =>
+  scopes.length === 0 ? text : h("span", {}, text, h("br"), h("code", { class: "scopes", title: "scopes" }, scopes.join(" ")));
+
 /** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
 function secretBox(token: string, user: string): HTMLElement {
   const copied = h("span", { class: "copied", "data-testid": "copied" });
@@ -75,12 +79,12 @@ export const tokensView: View = {
       await pagedTable<TokenRecord>(list, {
         path: "/api/v1/tokens",
         query: fields(filter),
-        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Scopes", "Status", ""],
+        columns: ["User", "Name / scopes", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
         notify,
         empty: "No tokens match.",
         row: (t) => [
           t.user,
-          t.name ?? "—",
+          withScopes(t.name ?? "—", t.scopes),
           t.role,
           h("code", { class: "hint" }, t.hint),
           when(t.created_at),
@@ -88,7 +92,6 @@ export const tokensView: View = {
           when(t.last_used_at),
           t.last_ip ?? "—",
           t.request_count,
-          t.scopes.join(" ") || "—",
           h("span", { class: `status ${t.status}` }, t.status),
           t.source === "env" || t.status === "revoked" || t.status === "expired"
             ? ""

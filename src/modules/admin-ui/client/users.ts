@@ -4,7 +4,7 @@ import { acting, fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
 import type { UserRecord } from "../../users/model";
 import type { View } from "./main";
-import { scopeList } from "./tokens";
+import { withScopes, scopeList } from "./tokens";
 
 export const usersView: View = {
   title: "Users",
@@ -34,14 +34,13 @@ export const usersView: View = {
       const path = (u: UserRecord) => `/api/v1/users/${encodeURIComponent(u.username)}`;
       await pagedTable<UserRecord>(list, {
         path: "/api/v1/users",
-        columns: ["User", "Role", "Status", "Scopes", "Created", ""],
+        columns: ["User", "Role / scopes", "Status", "Created", ""],
         notify,
         empty: "No users yet.",
         row: (u) => [
           u.username,
-          u.role,
+          withScopes(u.role, u.scopes),
           h("span", { class: `status ${u.disabled ? "revoked" : "active"}` }, u.disabled ? "disabled" : "enabled"),
-          u.scopes.join(" ") || "—",
           when(u.created_at),
           h(
             "span",
