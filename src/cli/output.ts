@@ -19,7 +19,7 @@ export function printJson(value: unknown): void {
 export function printRecord(record: Record<string, unknown>): void {
   const width = Math.max(...Object.keys(record).map((k) => k.length));
   for (const [key, value] of Object.entries(record)) {
-    const text = value === null || value === undefined ? "-" : Array.isArray(value) ? value.join(", ") : String(value);
+    const text = value === null || value === undefined ? "-" : Array.isArray(value) ? value.join(", ") || "-" : String(value);
     process.stdout.write(`${`${key}:`.padEnd(width + 1)} ${printable(text)}\n`);
   }
 }

@@ -65,6 +65,12 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
     body: errorBody("insufficient_role", `This needs the ${(refusal.roles ?? []).join(" or ")} role`),
     headers: {},
   }),
+  // RFC 6750 §3.1: a bearer token lacking a scope is told which, in the challenge as in the body.
+  insufficient_scope: (refusal) => {
+    const scopes = (refusal.scopes ?? []).join(" ");
+    const headers: Record<string, string> = refusal.credential === "session" ? {} : { "www-authenticate": `Bearer realm="keyward", error="insufficient_scope", scope="${scopes}"` };
+    return { status: 403, body: errorBody("insufficient_scope", `This needs the scope${refusal.scopes?.length === 1 ? "" : "s"} ${scopes}`), headers };
+  },
   enrollment_refused: () => ({ status: 403, body: errorBody("enrollment_refused", "This device may not enroll now"), headers: {} }),
   locked_out: (refusal) => {
     const headers = retryAfter(refusal);

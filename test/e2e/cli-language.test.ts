@@ -39,7 +39,7 @@ describe("every command that prints takes --json", () => {
     // In order: later steps use what earlier ones made. Each case checks a field only that command's answer has.
     const cases: [string, string[], (out: Json) => void][] = [
       ["migrate", ["migrate"], (out) => expect(out.db).toBe(server.db)],
-      ["token create", ["token", "create", "alice", "laptop"], (out) => (made.set("{token}", String(out.id)), expect(out.name).toBe("laptop"))],
+      ["token create", ["token", "create", "alice", "laptop", "--scope", "nas"], (out) => (made.set("{token}", String(out.id)), expect([out.name, out.scopes]).toEqual(["laptop", ["nas"]]))],
       ["token list", ["token", "list"], (out) => expect(out).toContainEqual(expect.objectContaining({ id: made.get("{token}"), name: "laptop" }))],
       ["token show", ["token", "show", "{token}"], (out) => expect(out.user).toBe("alice")],
       ["token rotate", ["token", "rotate", "{token}"], (out) => (made.set("{rotated}", String(out.id)), expect(out.token).toStartWith("kw_"))],
@@ -48,6 +48,7 @@ describe("every command that prints takes --json", () => {
       ["user add", ["user", "add", "bob", "--password-stdin"], (out) => expect(out.username).toBe("bob")],
       ["user list", ["user", "list"], (out) => expect(out).toHaveLength(2)],
       ["user passwd", ["user", "passwd", "bob", "--password-stdin"], (out) => expect(out.username).toBe("bob")],
+      ["user scopes", ["user", "scopes", "bob", "nas", "backup:read"], (out) => expect(out.scopes).toEqual(["nas", "backup:read"])],
       ["user disable", ["user", "disable", "bob"], (out) => expect(out.disabled).toBe(true)],
       ["user enable", ["user", "enable", "bob"], (out) => expect(out.disabled).toBe(false)],
       ["user remove", ["user", "remove", "bob"], (out) => expect(out.username).toBe("bob")],

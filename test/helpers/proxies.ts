@@ -44,18 +44,21 @@ export interface Wiring {
   port: number;
   /** Roles to require, added to Keyward's URL as `?role=`, as the README says to. */
   role?: string;
+  /** Scopes to require, added as `?scope=` (after any `?role=`), as the README says to. */
+  scope?: string;
 }
 
 /**
- * The only change a test makes to a README snippet: its addresses and ports, and a `?role=` as
- * the README says to add one. Each must be found, so a snippet that drifts fails here.
+ * The only change a test makes to a README snippet: its addresses and ports, and a `?role=` or
+ * `?scope=` as the README says to add one. Each must be found, so a snippet that drifts fails here.
  */
-export function pointedAt(snippet: string, { keyward, upstream, port, role }: Wiring): string {
+export function pointedAt(snippet: string, { keyward, upstream, port, role, scope }: Wiring): string {
   let text = swapped(snippet, "127.0.0.1:8000", keyward);
   text = swapped(text, "127.0.0.1:3000", upstream);
   if (text.includes(CADDY_SITE)) text = swapped(text, `http://${CADDY_SITE} {`, `http://${CADDY_SITE}:${port} {`);
   // nginx's `proxy_pass …/auth/forward;`, Caddy's `uri /auth/forward`.
-  if (role !== undefined) text = swapped(text, /\/auth\/forward(?=;|$)/m, `/auth/forward?role=${role}`);
+  const query = [role === undefined ? "" : `role=${role}`, scope === undefined ? "" : `scope=${scope}`].filter(Boolean).join("&");
+  if (query !== "") text = swapped(text, /\/auth\/forward(?=;|$)/m, `/auth/forward?${query}`);
   return text;
 }
 
@@ -68,7 +71,7 @@ export const TEST_DOMAIN = "keyward.test";
  * names moved to the test's domain on the proxy's port (every `http://….home.lan` URL, nginx's
  * `listen 80` and `server_name`s). Each must be found, so a snippet that drifts fails here.
  */
-export function portalPointedAt(snippet: string, { keyward, upstream, port }: Omit<Wiring, "role">): string {
+export function portalPointedAt(snippet: string, { keyward, upstream, port }: Omit<Wiring, "role" | "scope">): string {
   let text = swapped(snippet, "127.0.0.1:8000", keyward);
   text = swapped(text, "127.0.0.1:3000", upstream);
   text = swapped(text, /http:\/\/([a-z0-9-]+)\.home\.lan\b/g, `http://$1.${TEST_DOMAIN}:${port}`);

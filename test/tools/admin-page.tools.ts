@@ -82,6 +82,7 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     await page.fill("form >> input[aria-label=User]", "alice");
     await page.fill("form >> input[aria-label=Name]", XSS_NAME);
     await page.fill("form >> input[aria-label=Role]", "analyst");
+    await page.fill("form >> input[aria-label=Scopes]", " nas  backup:read ");
     await page.click("text=Create token");
     const shown = (await page.textContent("[data-testid=new-token]"))!;
     expect(shown).toMatch(/^kw_[0-9A-Za-z]{49}$/);
@@ -89,7 +90,7 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     await page.click(".secret >> button:text-is('Copy')");
     await page.waitForSelector("[data-testid=copied]:text('Copied')");
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown);
-    expect((await client(server, shown).get("/api/v1/me")).body).toMatchObject({ user: "alice", role: "analyst" });
+    expect((await client(server, shown).get("/api/v1/me")).body).toMatchObject({ user: "alice", role: "analyst", scopes: ["nas", "backup:read"] });
     expect(page.url()).not.toContain(shown);
     await page.screenshot({ path: join(docs, "admin-tokens.png"), fullPage: true });
   });
@@ -194,8 +195,8 @@ describe.skipIf(!hasChromium)("the admin page at a phone's width and a desktop's
     });
     const admin = client(full);
     for (const user of ["alice", "bob", "carol-with-a-rather-long-name@example.com"]) {
-      await admin.post("/api/v1/users", { username: user, password: "correct horse battery", role: "viewer" });
-      await admin.post("/api/v1/tokens", { user, name: `${user}'s laptop`, role: "analyst", allowed_ips: ["192.168.1.0/24"] });
+      await admin.post("/api/v1/users", { username: user, password: "correct horse battery", role: "viewer", scopes: ["wiki", "nas"] });
+      await admin.post("/api/v1/tokens", { user, name: `${user}'s laptop`, role: "analyst", allowed_ips: ["192.168.1.0/24"], scopes: ["nas", "backup:read"] });
       await signIn(full, user);
     }
     for (const fingerprint of ["cpu:BFEBFBFF000906EA;disk:S4EVNX0N123456", "fp-kiosk", "fp-front-desk"]) {

@@ -22,6 +22,7 @@ describe.each(["nginx", "caddy"] as ProxyName[])("the README's %s snippet, run a
   let keyward: RunningServer;
   let open: RunningProxy;
   let adminOnly: RunningProxy;
+  let nasOnly: RunningProxy;
   let upstream: ReturnType<typeof Bun.serve>;
   /**
    * A Keyward admin token: decided even from a locked-out address (the environment's admin token is
@@ -45,12 +46,13 @@ describe.each(["nginx", "caddy"] as ProxyName[])("the README's %s snippet, run a
       },
     });
     const wiring = { keyward: new URL(keyward.url).host, upstream: `127.0.0.1:${upstream.port}` };
-    [open, adminOnly] = await Promise.all([startProxy(name, wiring), startProxy(name, { ...wiring, role: "admin" })]);
+    [open, adminOnly, nasOnly] = await Promise.all([startProxy(name, wiring), startProxy(name, { ...wiring, role: "admin" }), startProxy(name, { ...wiring, scope: "nas" })]);
   });
 
   afterAll(async () => {
     open?.stop();
     adminOnly?.stop();
+    nasOnly?.stop();
     upstream?.stop(true);
     await keyward?.stop();
   });
@@ -58,7 +60,7 @@ describe.each(["nginx", "caddy"] as ProxyName[])("the README's %s snippet, run a
   const through = (proxy: RunningProxy, path: string, headers: Record<string, string> = {}) => fetch(`${proxy.url}${path}`, { headers: { ...proxy.headers, ...headers } });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const api = () => client(keyward, admin);
-  const issue = async (user: string, role?: string) => (await api().post("/api/v1/tokens", { user, ...(role ? { role } : {}) })).body as { token: string; id: string };
+  const issue = async (user: string, role?: string, scopes?: string[]) => (await api().post("/api/v1/tokens", { user, ...(role ? { role } : {}), scopes })).body as { token: string; id: string };
 
   /** Runs a request and says whether the protected service was reached by it. */
   async function reaches(request: () => Promise<Response>) {
@@ -111,6 +113,14 @@ describe.each(["nginx", "caddy"] as ProxyName[])("the README's %s snippet, run a
       expect(res.status).toBe(403);
       expect(reached).toBe(false);
       expect((await through(adminOnly, "/", bearer(admin))).status).toBe(200);
+    });
+
+    test("?scope=nas in Keyward's URL: a token without it → 403 and the service is never reached; one with it passes", async () => {
+      const { token } = await issue("frank", "analyst", ["backup"]);
+      const { res, reached } = await reaches(() => through(nasOnly, "/", bearer(token)));
+      expect(res.status).toBe(403);
+      expect(reached).toBe(false);
+      expect((await through(nasOnly, "/", bearer((await issue("grace", "analyst", ["backup", "nas"])).token))).status).toBe(200);
     });
 
     test("a revoked token → 401 within a second", async () => {

@@ -25,7 +25,7 @@ function printIssued({ token, row }: IssuedToken, json: boolean | undefined, wha
     json,
     { token, ...record },
     [
-      `${what} ${record.id} for ${record.user} (role ${record.role}, expires ${record.expires_at ?? "never"}).`,
+      `${what} ${record.id} for ${record.user} (role ${record.role}${record.scopes.length > 0 ? `, scopes ${record.scopes.join(" ")}` : ""}, expires ${record.expires_at ?? "never"}).`,
       "",
       `    ${token}`,
       "",
@@ -44,6 +44,7 @@ const create: Command = command({
     role: { type: "string", value: "ROLE", help: "admin, or any label passed on to services (default user)" },
     expires: { type: "string", value: "D", help: "45s, 30m, 12h, 90d, 2w or never (default KEYWARD_TOKEN_TTL, 90d)" },
     "allow-ip": { type: "string", multiple: true, value: "CIDR", help: "only from this address or range; repeat for more" },
+    scope: { type: "string", multiple: true, value: "S", help: "what it may open beyond its role (forward auth's ?scope=); repeat for more" },
     ...jsonOption,
     ...db,
   },
@@ -53,7 +54,7 @@ const create: Command = command({
       const lifetimeMs = flags.expires === undefined ? config.tokenTtl : durationFlag("expires", parseLifetime, flags.expires);
       const issued = await issueToken(
         store,
-        { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli" },
+        { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli", scopes: flags.scope },
         cli,
       );
       printIssued(issued, flags.json, "Created");
@@ -88,8 +89,8 @@ function printTokens(records: TokenRecord[]): void {
     return;
   }
   printTable(
-    ["ID", "USER", "NAME", "ROLE", "STATUS", "EXPIRES", "LAST USED", "REQUESTS", "SOURCE", "HINT"],
-    records.map((r) => [r.id, r.user, r.name, r.role, r.status, shortTime(r.expires_at) ?? "never", shortTime(r.last_used_at), r.request_count, r.source, r.hint]),
+    ["ID", "USER", "NAME", "ROLE", "STATUS", "EXPIRES", "LAST USED", "REQUESTS", "SOURCE", "HINT", "SCOPES"],
+    records.map((r) => [r.id, r.user, r.name, r.role, r.status, shortTime(r.expires_at) ?? "never", shortTime(r.last_used_at), r.request_count, r.source, r.hint, r.scopes.join(" ") || null]),
   );
 }
 

@@ -14,11 +14,16 @@ const add = command({
   name: "user add",
   summary: "Add a user who can log in with a password (asked without echo).",
   positionals: ["name"],
-  options: { role: { type: "string", value: "ROLE", help: "admin, or any label (default user)" }, ...passwordStdin, ...options },
+  options: {
+    role: { type: "string", value: "ROLE", help: "admin, or any label (default user)" },
+    scope: { type: "string", multiple: true, value: "S", help: "what their browser sessions may open beyond the role; repeat for more" },
+    ...passwordStdin,
+    ...options,
+  },
   run: async (flags, [name]) => {
     const password = await readNewPassword(flags["password-stdin"] === true);
     return withDatabase(flags, async (store) => {
-      const row = await addUser(store, { username: name, password, role: flags.role }, cli);
+      const row = await addUser(store, { username: name, password, role: flags.role, scopes: flags.scope }, cli);
       printResult(flags.json, presentUser(row), `Added ${row.username} (role ${row.role}). They can now POST /login.\n`);
       return 0;
     });
@@ -35,7 +40,7 @@ const list: Command = command({
       const users = page.items.map(presentUser);
       printResult(flags.json, users, () => {
         if (users.length === 0) process.stdout.write("No users.\n");
-        else printTable(["USER", "ROLE", "STATUS", "CREATED"], users.map((u) => [u.username, u.role, u.disabled ? "disabled" : "enabled", u.created_at]));
+        else printTable(["USER", "ROLE", "STATUS", "CREATED", "SCOPES"], users.map((u) => [u.username, u.role, u.disabled ? "disabled" : "enabled", u.created_at, u.scopes.join(" ") || null]));
       });
       printNext(page);
       return 0;
@@ -55,6 +60,21 @@ const passwd = command({
       return 0;
     });
   },
+});
+
+const scopes = command({
+  name: "user scopes",
+  summary: "Set what a user's browser sessions may open beyond their role (forward auth's ?scope=): exactly the scopes given, none to remove them all. Ends no session.",
+  positionals: ["name", "scope…"],
+  options,
+  run: (flags, [name, words]) =>
+    withDatabase(flags, async (store) => {
+      // A scope holds no space, so the words are the scopes exactly.
+      const row = await updateUser(store, name, { scopes: words?.split(" ").filter(Boolean) ?? [] }, cli);
+      const record = presentUser(row);
+      printResult(flags.json, record, `${row.username}'s sessions now carry ${record.scopes.length > 0 ? `the scopes ${record.scopes.join(" ")}` : "no scopes"}.\n`);
+      return 0;
+    }),
 });
 
 const done = { disable: "Disabled", enable: "Enabled", remove: "Removed" } as const;
@@ -81,6 +101,7 @@ export const userCommands: CommandGroup = {
     add,
     list,
     passwd,
+    scopes,
     simple("disable", "Disable a user: all their tokens are refused until enabled (within a second on a running server)."),
     simple("enable", "Enable a disabled user again."),
     simple("remove", "Remove a user and revoke all their tokens."),

@@ -23,6 +23,7 @@ export type Reason =
   | "ip_not_allowed"
   | "fingerprint_mismatch"
   | "insufficient_role"
+  | "insufficient_scope"
   | "enrollment_refused"
   | "locked_out"
   | "rate_limited";
@@ -44,6 +45,8 @@ export interface Refusal {
   retryAfterMs?: number;
   /** For insufficient_role: the roles that would have passed. */
   roles?: readonly string[];
+  /** For insufficient_scope: the scopes asked for, all of which a credential must carry. */
+  scopes?: readonly string[];
   /** For ip_not_allowed: the address the credential was used from. */
   ip?: string;
 }
@@ -64,6 +67,8 @@ export interface Presented {
   fingerprint?: () => string | null;
   /** An OAuth client's id: the token is its secret only if it is the token with this id. */
   clientId?: string | null;
+  /** Scopes the credential must all carry (forward auth's `?scope=`); none asked, no check. */
+  scopes?: readonly string[];
 }
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };

@@ -14,6 +14,7 @@ import { labNameIsFree, passwordAccount } from "./accounts";
 import { addressKey, nameKey, type Lockout } from "./lockout";
 import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
 import { allSettled, whenSettled } from "../../lib/settled";
+import { carriesAll } from "../../lib/scopes";
 
 /** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
 export interface DeviceChecks {
@@ -76,11 +77,22 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return refusal("locked_out", credential, { retryAfterMs });
   };
 
-  const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind): Decision => {
+  /**
+   * A credential that asks for what it lacks proved itself already: audited, never counted towards
+   * the lockout (a token holder could otherwise lock out an address, a proxy's included).
+   */
+  const lacksScopes = (principal: Principal, scopes: readonly string[] | undefined, credential: CredentialKind, address: Address): Refusal | null =>
+    scopes === undefined || carriesAll(principal.scopes, scopes)
+      ? null
+      : fail(refusal("insufficient_scope", credential, { scopes }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
+
+  const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind, scopes?: readonly string[]): Decision => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
     }
+    const lacking = lacksScopes(principal, scopes, credential, address);
+    if (lacking !== null) return lacking;
     if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
     metrics.authentication("success", principal.source);
     return granted;
@@ -92,14 +104,14 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const deviceGrant = ({ device, token }: DeviceCredential) => ({
     ok: true as const,
-    principal: { user: device.id, role: DEVICE_ROLE, tokenId: token.id, source: "device" as const, issuedAt: token.issuedAt, expiresAt: token.expiresAt },
+    principal: { user: device.id, role: DEVICE_ROLE, tokenId: token.id, source: "device" as const, issuedAt: token.issuedAt, expiresAt: token.expiresAt, scopes: [] },
   });
 
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
-  function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need): Decision | Promise<Decision> {
+  function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need, scopes: readonly string[] | undefined): Decision | Promise<Decision> {
     const decide = (check: DeviceCheck): Decision => {
-      if (check.ok) return admit(deviceGrant(check), address, need, "device");
+      if (check.ok) return admit(deviceGrant(check), address, need, "device", scopes);
       const ip = address();
       const lockedFor = lockedOut(ip);
       return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
@@ -112,30 +124,30 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * (the hot path); a guessable one is not even checked from a locked-out address. Only a device's
    * JWT needs async work.
    */
-  function token({ token, address, need, fingerprint, clientId }: Presented): Decision | Promise<Decision> {
+  function token({ token, address, need, fingerprint, clientId, scopes }: Presented): Decision | Promise<Decision> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "token");
     }
     if (guessable(token)) {
       const claimed = fingerprint && looksLikeJwt(token) ? fingerprint() : null;
-      if (claimed) return deviceToken(token, claimed, address, need);
+      if (claimed) return deviceToken(token, claimed, address, need, scopes);
       const lockedFor = lockedOut(address());
       if (lockedFor > 0) return locked("token", lockedFor);
     }
     const result = verifier.verify(token, address, now());
-    if (result instanceof Promise) return result.then((settled) => verified(settled, address, need, clientId));
-    return verified(result, address, need, clientId);
+    if (result instanceof Promise) return result.then((settled) => verified(settled, address, need, clientId, scopes));
+    return verified(result, address, need, clientId, scopes);
   }
 
   /** The decision on a token the verifier has judged. */
-  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined): Decision {
+  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined, scopes: readonly string[] | undefined): Decision {
     // A good secret under another client's id is a failed client authentication like a bad one.
     if (result.ok && clientId != null && clientId !== result.principal.tokenId) {
       const { tokenId, user } = result.principal;
       return fail(refusal("invalid_credentials", "token"), address(), { tokenId, user });
     }
-    if (result.ok) return admit(result, address, need, "token");
+    if (result.ok) return admit(result, address, need, "token", scopes);
     const ip = address();
     const lockedFor = lockedOut(ip);
     if (lockedFor > 0) return locked("token", lockedFor);
@@ -149,17 +161,18 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * audited, not counted towards the lockout (see below); nor is one whose session ended (signed
    * out, expired, its account disabled): the browser still holds it, and each of a page's requests
    * would otherwise count against its address. `cookie` says which of the session's two
-   * cookies the values are (see SessionCookie): one never opens what only the other may.
+   * cookies the values are (see SessionCookie): one never opens what only the other may. `scopes`,
+   * if given, must all be the account's.
    */
-  function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain"): Decision | Promise<Decision> {
+  function session(values: readonly string[], address: Address, need: Need, cookie: SessionCookie = "domain", scopes?: readonly string[]): Decision | Promise<Decision> {
     const at = now();
     const shaped = values.filter(looksLikeSessionValue);
     const found = allSettled(shaped.map((value) => sessions.find(value, at, cookie)));
-    if (found instanceof Promise) return found.then((settled) => sessionDecision(values, settled, address, need, at));
-    return sessionDecision(values, found, address, need, at);
+    if (found instanceof Promise) return found.then((settled) => sessionDecision(values, settled, address, need, at, scopes));
+    return sessionDecision(values, found, address, need, at, scopes);
   }
 
-  function sessionDecision(values: readonly string[], found: readonly (KnownSession | null)[], address: Address, need: Need, at: number): Decision {
+  function sessionDecision(values: readonly string[], found: readonly (KnownSession | null)[], address: Address, need: Need, at: number, scopes: readonly string[] | undefined): Decision {
     const known = found.filter((session) => session !== null);
     const live = known.find((candidate) => sessions.whyEnded(candidate, at) === null && candidate.granted !== null);
     if (live === undefined) {
@@ -178,6 +191,8 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", "session", { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
     }
+    const lacking = lacksScopes(principal, scopes, "session", address);
+    if (lacking !== null) return lacking;
     sessions.seen(live, at, address);
     metrics.authentication("success", "session");
     return granted;

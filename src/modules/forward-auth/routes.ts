@@ -4,6 +4,7 @@ import { resolveHook } from "../../http/deferred";
 import { headersOnSuccess } from "../../http/envelope";
 import type { AddressOf } from "../../http/client-address";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
+import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
@@ -60,7 +61,25 @@ function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: st
 const MAX_ROLES_LENGTH = 200;
 const TOO_MANY_ROLES = errorBody("invalid_role", `?role= in Keyward's URL is over ${MAX_ROLES_LENGTH} characters: fix the proxy's configuration`);
 
+const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is not a list a credential could carry (${SCOPE_RULES}): fix the proxy's configuration`);
+
+/**
+ * The scopes asked for, read from the URL itself: Elysia splits a lone value on commas, which a
+ * scope may contain. Undefined when none is asked for; null when the list is refused.
+ */
+function scopesAsked(request: Request, parsed: readonly string[] | undefined): string[] | null | undefined {
+  if (parsed === undefined) return undefined;
+  const url = request.url;
+  return requestedScopes(new URLSearchParams(url.slice(url.indexOf("?") + 1)).getAll("scope"));
+}
+
 const ForwardQuery = t.Object({
+  scope: t.Optional(
+    t.Array(t.String(), {
+      description: `Scopes a credential must all carry, repeated (\`scope=nas&scope=backup:read\`) or space-separated; by default none is checked. A credential without scopes passes no scope check. A list no credential could carry (empty, over ${MAX_SCOPES}, a malformed scope) is refused with 403 (invalid_scope)`,
+      examples: [["nas"]],
+    }),
+  ),
   role: t.Optional(
     t.String({
       description: `Roles that may pass, comma-separated (any of them); by default any valid token passes. At most ${MAX_ROLES_LENGTH} characters: a longer list is refused with 403 (invalid_role), not the 422 nginx would turn into a 500`,
@@ -90,14 +109,15 @@ function granted({ principal, request }: { principal: Principal; request: Reques
 }
 
 const ANSWERS =
-  "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id).";
+  "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id). With ?role=, another role gets 403 insufficient_role; with ?scope=, a credential lacking any scope asked for gets 403 insufficient_scope (a session carries its account's scopes).";
 const NGINX_STATUSES =
   "Never 422, 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.";
 
 /**
  * What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` call before letting a
  * request through: 200 with Remote-User, Remote-Groups and X-Keyward-Token-Id, 401 with
- * WWW-Authenticate, 403 when the role is not one the service asked for. Never a 422, 429 or 5xx,
+ * WWW-Authenticate, 403 when the role is not one the service asked for or a scope it asked for is
+ * missing. Never a 422, 429 or 5xx,
  * which nginx would turn into a 500 for the user. With the portal on, a browser's session cookie
  * passes too; /auth/forward sends a browser refused with a 401 to sign in (302), /auth/request
  * never redirects (nginx's own `error_page 401` does).
@@ -113,10 +133,17 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
             if (query.role !== undefined && query.role.length > MAX_ROLES_LENGTH) return status(403, TOO_MANY_ROLES);
             const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
             const need = roles.length > 0 ? roles : "token";
+            const scopes = scopesAsked(request, query.scope);
+            if (scopes === null) return status(403, INVALID_SCOPE);
             const token = forwardedToken(request, allowQueryToken);
             // A token presented is decided as ever; only a request with none is a browser's session.
             const cookies = portal === null || token !== null ? [] : domainCookies(request);
-            const decide = () => (cookies.length === 0 ? core.token(presented(request, addressOf, token, need)) : core.session(cookies, () => addressOf(request), need));
+            const decide = () => {
+              if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "domain", scopes);
+              const asked = presented(request, addressOf, token, need);
+              if (scopes !== undefined) asked.scopes = scopes;
+              return core.token(asked);
+            };
             try {
               const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
               if (decided.ok) return { principal: decided.principal };

@@ -7,7 +7,7 @@ export const Introspection = t.Object(
     active: t.Boolean(),
     sub: t.Optional(t.String({ description: "The token id's owner: a user name or a device id" })),
     username: t.Optional(t.String()),
-    scope: t.Optional(t.String({ description: "The role" })),
+    scope: t.Optional(t.String({ description: "Space-separated: the role, then the token's scopes if it has any (a device token: device)", examples: ["user nas backup:read"] })),
     exp: t.Optional(WholeNumber()),
     iat: t.Optional(WholeNumber()),
     token_type: t.Optional(PrincipalSource),

@@ -4,8 +4,12 @@ import type { AddressOf } from "../../http/client-address";
 import { ParseRefusal, withFailures } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
+import type { Principal } from "../tokens/verifier";
 import { clientCredential, oauthAnswer, type OAuthAnswer } from "./client";
 import { Introspection, IntrospectBody, OAuthError } from "./model";
+
+/** RFC 7662's space-separated `scope`: the role, as before scopes existed, then the token's own. */
+const scopeOf = ({ role, scopes }: Principal) => [role, ...scopes.filter((scope) => scope !== role)].join(" ");
 
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? undefined : Math.floor(ms / 1000));
 
@@ -62,7 +66,7 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: 
       if (subject === null) return { active: false };
       if (subject.kind === "token") {
         const p = subject.principal;
-        return { active: true, sub: p.user, username: p.user, scope: p.role, exp: seconds(p.expiresAt?.getTime()), iat: seconds(p.issuedAt.getTime()), token_type: p.source, client_id: p.tokenId };
+        return { active: true, sub: p.user, username: p.user, scope: scopeOf(p), exp: seconds(p.expiresAt?.getTime()), iat: seconds(p.issuedAt.getTime()), token_type: p.source, client_id: p.tokenId };
       }
       return {
         active: true,

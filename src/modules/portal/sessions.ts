@@ -57,7 +57,7 @@ export interface KnownSession {
 
 export type SessionEnd = ReasonOf<"revoked" | "expired" | "disabled">;
 
-/** A session as its lookup reads it, with its account's role and state (null: no such account). */
+/** A session as its lookup reads it, with its account's role, state and scopes (null: no such account). */
 interface SessionRow {
   id: string;
   user: string;
@@ -66,6 +66,7 @@ interface SessionRow {
   endedAt: Date | null;
   role: string | null;
   disabled: boolean | null;
+  scopes: string[] | null;
 }
 
 interface Seen {
@@ -75,7 +76,7 @@ interface Seen {
 
 /**
  * Browser sessions, looked up by the hash of their cookie through a bounded cache emptied whenever
- * the database changes (as TokenVerifier's is): a sign-out, or a password or role change, is seen
+ * the database changes (as TokenVerifier's is): a sign-out, or a password, role or scopes change, is seen
  * at once here and within a second from the CLI. Uses are written behind, at most once a minute each.
  */
 export class Sessions {
@@ -103,6 +104,7 @@ export class Sessions {
             endedAt: sessions.endedAt,
             role: users.role,
             disabled: users.disabled,
+            scopes: users.scopes,
           })
           .from(sessions)
           .leftJoin(users, eq(users.username, sessions.user))
@@ -209,6 +211,7 @@ export class Sessions {
       source: "session",
       issuedAt: row.createdAt,
       expiresAt: new Date(createdAt + this.lifetimes.maxMs),
+      scopes: row.scopes ?? [],
     };
     return {
       id: row.id,

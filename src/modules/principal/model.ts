@@ -14,6 +14,7 @@ export const Me = t.Object(
     token_id: t.String({ examples: ["tok_3kTMd9QzLx0bWv7R"] }),
     source: PrincipalSource,
     expires_at: Nullable(t.String({ format: "date-time" })),
+    scopes: t.Array(t.String(), { description: "What the credential may open beyond its role: a token's scopes, or a session's account's; empty for none", examples: [["nas"]] }),
   },
   { title: "Me" },
 );

@@ -20,6 +20,7 @@ export const principalRoutes = (auth: ReturnType<typeof authentication>) =>
         token_id: principal.tokenId,
         source: principal.source,
         expires_at: principal.expiresAt?.toISOString() ?? null,
+        scopes: [...principal.scopes],
       }),
       {
         auth: "token",

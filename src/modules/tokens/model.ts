@@ -5,6 +5,11 @@ import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
 import { whyNotLive } from "./liveness";
+import { MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_RULES } from "../../lib/scopes";
+
+/** A credential's scopes on the wire (a token's, an account's); the rules are checked by parseScopes. */
+export const ScopeList = (description: string) =>
+  t.Array(t.String({ minLength: 1, maxLength: MAX_SCOPE_LENGTH }), { maxItems: MAX_SCOPES, description: `${description}. ${SCOPE_RULES}`, examples: [["nas", "backup:read"]] });
 
 const Timestamp = t.String({ format: "date-time", examples: ["2026-11-23T10:00:00.000Z"] });
 const NullableTimestamp = Nullable(Timestamp);
@@ -37,6 +42,7 @@ const tokenFields = {
   last_used_at: NullableTimestamp,
   last_ip: Nullable(t.String({ description: "The address of its first use in its latest one-second usage window", examples: ["192.168.1.23"] })),
   request_count: WholeNumber({ minimum: 0 }),
+  scopes: ScopeList("What it may open beyond its role (forward auth's ?scope=); empty: it passes no scope check"),
 };
 
 export const TokenRecord = t.Object(tokenFields, { title: "Token" });
@@ -64,6 +70,7 @@ export const CreateToken = t.Object(
     allowed_ips: t.Optional(
       t.Array(t.String({ maxLength: 64 }), { maxItems: 100, description: "Addresses or CIDR ranges it may be used from", examples: [["192.168.1.0/24"]] }),
     ),
+    scopes: t.Optional(ScopeList("What it may open beyond its role: forward auth's ?scope= passes only a token carrying every scope asked for")),
   },
   { title: "CreateToken" },
 );
@@ -111,5 +118,6 @@ export function presentToken(row: TokenRow, now = new Date()): TokenRecord {
     last_used_at: iso(row.lastUsedAt),
     last_ip: row.lastIp,
     request_count: row.requestCount,
+    scopes: row.scopes ?? [],
   };
 }

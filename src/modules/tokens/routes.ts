@@ -45,7 +45,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
         const { token, row } = await issueToken(
           store,
-          { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api" },
+          { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api", scopes: body.scopes },
           actor(),
         );
         return status(201, { token, ...presentToken(row) });
@@ -137,7 +137,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
         detail: {
           summary: "Rotate a token",
           description:
-            "Issues a successor with the same user, role, name, allowed IPs and lifetime. The old token works until `grace` ends (default: revoked at once); its record shows revoked_at and replaced_by.",
+            "Issues a successor with the same user, role, name, allowed IPs, scopes and lifetime. The old token works until `grace` ends (default: revoked at once); its record shows revoked_at and replaced_by.",
         },
       },
     );

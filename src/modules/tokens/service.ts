@@ -5,6 +5,7 @@ import { storable } from "../../db/storable";
 import type { tokens } from "../../db/schema";
 import { parseCidr } from "../../lib/cidr";
 import { randomBase62 } from "../../lib/crypto";
+import { parseScopes } from "../../lib/scopes";
 import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "../../lib/token-format";
@@ -29,6 +30,7 @@ export interface IssueRequest {
   lifetimeMs: number | null;
   allowedIps?: string[] | null;
   source: TokenSource;
+  scopes?: readonly string[] | null;
 }
 
 export interface IssuedToken {
@@ -75,6 +77,7 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
     createdAt: now,
     expiresAt: request.lifetimeMs === null ? null : new Date(now.getTime() + request.lifetimeMs),
     allowedIps: parseAllowedIps(request.allowedIps),
+    scopes: parseScopes(request.scopes),
   };
 }
 
@@ -196,7 +199,7 @@ export interface Rotation extends IssuedToken {
 }
 
 /**
- * Issues a successor with the same user, role, name, allowed IPs and lifetime, and ends the old
+ * Issues a successor with the same user, role, name, allowed IPs, scopes and lifetime, and ends the old
  * token after `graceMs` (0: at once). Both happen in one transaction: there is never a moment
  * with the old token revoked and no successor.
  */
@@ -220,6 +223,7 @@ export async function rotateToken(store: Store, id: string, graceMs: number, act
       createdAt: now,
       expiresAt: lifetime === null ? null : new Date(now.getTime() + lifetime),
       allowedIps: old.allowedIps,
+      scopes: old.scopes,
     });
     const endsAt = new Date(now.getTime() + graceMs);
     const [previous] = await tx

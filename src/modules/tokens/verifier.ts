@@ -17,6 +17,8 @@ export interface Principal {
   source: typeof PrincipalSource.static;
   issuedAt: Date;
   expiresAt: Date | null;
+  /** What it may open beyond its role (forward auth's `?scope=`): a token's own, a session's account's; none for a device. */
+  scopes: readonly string[];
 }
 
 export type VerifyFailure = ReasonOf<"malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed">;
@@ -74,6 +76,7 @@ export class TokenVerifier {
         expiresAt: tokens.expiresAt,
         revokedAt: tokens.revokedAt,
         allowedIps: tokens.allowedIps,
+        scopes: tokens.scopes,
         disabled: users.disabled,
       })
         .from(tokens)
@@ -129,6 +132,7 @@ export function toKnown(row: {
   expiresAt: Date | null;
   revokedAt: Date | null;
   allowedIps: string[] | null;
+  scopes?: string[] | null;
   disabled?: boolean | null;
 }): KnownToken {
   return {
@@ -141,6 +145,6 @@ export function toKnown(row: {
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
     disabled: row.disabled === true,
-    verified: { ok: true, principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt } },
+    verified: { ok: true, principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt, scopes: row.scopes ?? [] } },
   };
 }

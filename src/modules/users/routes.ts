@@ -46,8 +46,9 @@ export const userRoutes = ({ store, auth }: UserRouteDeps) =>
         body: UpdateUser,
         response: withFailures({ 200: UserRecord, 404: ErrorBody }, "credential", "body", "input"),
         detail: {
-          summary: "Change a user's password, role or disabled flag",
-          description: "Disabling refuses all of the user's tokens at once. A new password or role ends their login sessions.",
+          summary: "Change a user's password, role, disabled flag or scopes",
+          description:
+            "Disabling refuses all of the user's tokens at once. A new password or role ends their login sessions. New scopes end nothing: every open browser session carries them from the next request on.",
         },
       },
     )

@@ -3,6 +3,7 @@ import { tablesOf, type Db, type Store, type Transaction } from "../../db/client
 import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import type { users } from "../../db/schema";
 import { DomainError } from "../../lib/errors";
+import { parseScopes } from "../../lib/scopes";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { recordAudit } from "../audit/service";
 import { accountUnchanged } from "../auth/accounts";
@@ -25,15 +26,16 @@ export function checkPassword(password: string): string {
 
 export const hashPassword = (password: string) => Bun.password.hash(checkPassword(password), { algorithm: "argon2id" });
 
-export async function addUser(store: Store, input: { username: string; password: string; role?: string }, actor: Actor, now = new Date()): Promise<UserRow> {
+export async function addUser(store: Store, input: { username: string; password: string; role?: string; scopes?: readonly string[] }, actor: Actor, now = new Date()): Promise<UserRow> {
   const username = normalizeUser(input.username);
   const role = parseRole(input.role ?? "user");
+  const scopes = parseScopes(input.scopes);
   const passwordHash = await hashPassword(input.password);
   return store.write(async (tx) => {
     const { users } = tablesOf(tx);
     const [taken] = await tx.select({ username: users.username }).from(users).where(eq(users.username, username));
     if (taken) throw new DomainError("conflict", "user_exists", `There is already a user ${username}`);
-    const [row] = await tx.insert(users).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning();
+    const [row] = await tx.insert(users).values({ username, passwordHash, role, scopes, createdAt: now, updatedAt: now }).returning();
     await retireLabTokens(tx, username, now);
     await recordAudit(tx, { action: "user.created", actor: actor.name, user: username, ip: actor.ip, detail: `role ${role}` }, now);
     return row!;
@@ -61,6 +63,8 @@ export interface UserChange {
   password?: string;
   role?: string;
   disabled?: boolean;
+  /** What the account's sessions carry from now on; [] removes them all. Ends nothing. */
+  scopes?: readonly string[];
   /**
    * Only if the account is still enabled with this password hash: a change checked against the
    * current password (a person changing their own) must not undo what an admin did during that check.
@@ -74,9 +78,10 @@ export interface UserChange {
 }
 
 /**
- * Changes a password, role or disabled flag. A new password or role ends the user's login
+ * Changes a password, role, disabled flag or scopes. A new password or role ends the user's login
  * sessions (their `login` tokens and browser sessions), so nobody keeps a session opened with the
- * old one. A disabled account's tokens and sessions are refused while it stays disabled.
+ * old one. A disabled account's tokens and sessions are refused while it stays disabled. New scopes
+ * end nothing: the write empties the session cache, so every open session carries them at once.
  */
 export async function updateUser(store: Store, username: string, change: UserChange, actor: Actor, now = new Date()): Promise<UserRow> {
   const { password, ...rest } = change;
@@ -89,6 +94,7 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
   const { passwordHash } = change;
   const { tokens, users } = tablesOf(tx);
   const role = change.role === undefined ? undefined : parseRole(change.role);
+  const scopes = change.scopes === undefined ? undefined : parseScopes(change.scopes);
   const user = await getUser(tx, username);
   if (change.passwordWas !== undefined && !(await accountUnchanged(tx, user.username, change.passwordWas))) {
     throw new DomainError("conflict", "password_changed", "The account was changed meanwhile");
@@ -98,10 +104,10 @@ export async function updateUserIn(tx: Transaction, username: string, change: Om
   }
   const [updated] = await tx
     .update(users)
-    .set({ passwordHash, role, disabled: change.disabled, updatedAt: now })
+    .set({ passwordHash, role, disabled: change.disabled, scopes, updatedAt: now })
     .where(eq(users.username, user.username))
     .returning();
-  const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled")].filter(Boolean);
+  const what = [passwordHash && "password", role && `role ${role}`, change.disabled !== undefined && (change.disabled ? "disabled" : "enabled"), scopes !== undefined && `scopes ${scopes?.join(" ") || "none"}`].filter(Boolean);
   // Nobody keeps a login opened with the old password or role.
   if (passwordHash !== undefined || (role !== undefined && role !== user.role)) {
     await tx

@@ -33,7 +33,7 @@ describe("verifying a token", () => {
     const result = atOnce(verifier.verify(token, () => "127.0.0.1"));
     expect(result).toEqual({
       ok: true,
-      principal: { user: "alice", role: "analyst", tokenId: row.id, source: "api", issuedAt: row.createdAt, expiresAt: row.expiresAt },
+      principal: { user: "alice", role: "analyst", tokenId: row.id, source: "api", issuedAt: row.createdAt, expiresAt: row.expiresAt, scopes: [] },
     });
   });
 

@@ -5,6 +5,13 @@ import { pagedTable } from "./list";
 import type { TokenRecord } from "../../tokens/model";
 import type { View } from "./main";
 
+/** Scopes as typed: space-separated, as OAuth writes them (a scope holds no space). */
+export const scopeList = (text: string) => text.split(/\s+/).filter(Boolean);
+
+/** A cell's text with the scopes under it: no column of their own, as the tables already fill a desktop. */
+export const withScopes = (text: string, scopes: readonly string[]) =>
+  scopes.length === 0 ? text : h("span", {}, text, h("br"), h("code", { class: "scopes", title: "scopes" }, scopes.join(" ")));
+
 /** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
 function secretBox(token: string, user: string): HTMLElement {
   const copied = h("span", { class: "copied", "data-testid": "copied" });
@@ -47,9 +54,9 @@ export const tokensView: View = {
         onsubmit: async (e) => {
           e.preventDefault();
           const form = e.target as HTMLFormElement;
-          const input = fields(form);
+          const { scopes, ...input } = fields(form);
           try {
-            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", input);
+            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", { ...input, ...(scopes ? { scopes: scopeList(scopes) } : {}) });
             replace(revealed, secretBox(created.token, created.user));
             form.reset();
             await load();
@@ -62,6 +69,7 @@ export const tokensView: View = {
       h("input", { name: "name", placeholder: "name (optional)", "aria-label": "Name" }),
       h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
       h("input", { name: "expires_in", placeholder: "expires in (90d, never)", "aria-label": "Expires in" }),
+      h("input", { name: "scopes", placeholder: "scopes (space-separated)", "aria-label": "Scopes" }),
       h("button", { type: "submit" }, "Create token"),
     );
 
@@ -71,12 +79,12 @@ export const tokensView: View = {
       await pagedTable<TokenRecord>(list, {
         path: "/api/v1/tokens",
         query: fields(filter),
-        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
+        columns: ["User", "Name / scopes", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
         notify,
         empty: "No tokens match.",
         row: (t) => [
           t.user,
-          t.name ?? "—",
+          withScopes(t.name ?? "—", t.scopes),
           t.role,
           h("code", { class: "hint" }, t.hint),
           when(t.created_at),

@@ -4,6 +4,7 @@ import { acting, fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
 import type { UserRecord } from "../../users/model";
 import type { View } from "./main";
+import { withScopes, scopeList } from "./tokens";
 
 export const usersView: View = {
   title: "Users",
@@ -33,12 +34,12 @@ export const usersView: View = {
       const path = (u: UserRecord) => `/api/v1/users/${encodeURIComponent(u.username)}`;
       await pagedTable<UserRecord>(list, {
         path: "/api/v1/users",
-        columns: ["User", "Role", "Status", "Created", ""],
+        columns: ["User", "Role / scopes", "Status", "Created", ""],
         notify,
         empty: "No users yet.",
         row: (u) => [
           u.username,
-          u.role,
+          withScopes(u.role, u.scopes),
           h("span", { class: `status ${u.disabled ? "revoked" : "active"}` }, u.disabled ? "disabled" : "enabled"),
           when(u.created_at),
           h(
@@ -59,6 +60,17 @@ export const usersView: View = {
                 },
               },
               "Reset password",
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () => {
+                  const scopes = prompt(`Scopes ${u.username}'s browser sessions carry, space-separated (empty: none). Open sessions carry them at once.`, u.scopes.join(" "));
+                  if (scopes !== null) void act(() => api("PATCH", path(u), { scopes: scopeList(scopes) }));
+                },
+              },
+              "Scopes",
             ),
           ),
         ],
