@@ -46,7 +46,7 @@ describe("an account's scopes, carried by its browser sessions", () => {
     expect((await app.setScopes([])).body.scopes).toEqual([]);
     expect((await app.forward("scope=nas")).status).toBe(403);
     expect((await app.forward("")).status).toBe(200);
-    expect(app.rows().every((row) => row.endedAt === null)).toBe(true);
+    expect((await app.rows()).every((row) => row.endedAt === null)).toBe(true);
   });
 
   test("role and scope together: the role is checked first", async () => {
