@@ -9,8 +9,11 @@ import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
-import type { Principal, TokenVerifier, Verification } from "../tokens/verifier";
+import type { Quotas } from "../tokens/quota";
+import type { RateLimiter } from "../tokens/rate-limit";
+import type { Granted, TokenVerifier, Verification } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
+import { limitGate } from "./limits";
 import { addressKey, nameKey, type Lockout } from "./lockout";
 import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
 import { allSettled, whenSettled } from "../../lib/settled";
@@ -33,6 +36,8 @@ export interface AuthCoreDeps {
   sessions: Sessions;
   /** Lab mode (KEYWARD_OPEN_LOGIN), and how many lab logins an address may make per window. */
   lab: { enabled: boolean; rate: FailureLimiter };
+  /** Tokens' rate limits (in memory) and quotas (in the database). */
+  limits: { rates: RateLimiter; quotas: Quotas };
   now: () => number;
 }
 
@@ -58,7 +63,8 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, now }: AuthCoreDeps) {
+  const limited = limitGate({ ...limits, metrics, audit });
   type Who = { tokenId?: string; user?: string };
 
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
@@ -76,11 +82,24 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return refusal("locked_out", credential, { retryAfterMs });
   };
 
-  const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind): Decision => {
+  /**
+   * A good credential, checked against what the route needs, then against its token's limits:
+   * at once for a token without any (one property check), a promise only when a use is spent.
+   */
+  const admit = (granted: Granted, address: Address, need: Need, credential: CredentialKind): Decision | Promise<Decision> => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
     }
+    if (granted.limits !== undefined) {
+      const held = limited(granted.limits, address, now());
+      if (held !== null) return whenSettled(held, (refused) => refused ?? pass(granted, address));
+    }
+    return pass(granted, address);
+  };
+
+  const pass = (granted: Granted, address: Address): Decision => {
+    const { principal } = granted;
     if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
     metrics.authentication("success", principal.source);
     return granted;
@@ -98,7 +117,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
   function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need): Decision | Promise<Decision> {
-    const decide = (check: DeviceCheck): Decision => {
+    const decide = (check: DeviceCheck): Decision | Promise<Decision> => {
       if (check.ok) return admit(deviceGrant(check), address, need, "device");
       const ip = address();
       const lockedFor = lockedOut(ip);
@@ -129,7 +148,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   }
 
   /** The decision on a token the verifier has judged. */
-  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined): Decision {
+  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined): Decision | Promise<Decision> {
     // A good secret under another client's id is a failed client authentication like a bad one.
     if (result.ok && clientId != null && clientId !== result.principal.tokenId) {
       const { tokenId, user } = result.principal;
@@ -251,7 +270,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const lockedFor = guessed ? lockedOut(ip) : 0;
     if (lockedFor === 0) {
       const result = await verifier.verify(presented, null, now());
-      if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
+      if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal, limits: result.limits } };
     }
     const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;
     if (device?.ok) return { ok: true, subject: { kind: "device", device: device.device, token: device.token } };
