@@ -109,3 +109,12 @@ export function presentLimits(row: QuotaColumns & { rateLimitRequests: number | 
       quota.nextRefillAt === null ? null : { uses: row.refillUses!, every: formatDuration(row.refillEveryMs!), next_at: new Date(quota.nextRefillAt).toISOString() },
   };
 }
+
+type ShownLimits = ReturnType<typeof presentLimits>;
+
+/** A record's limits in words for people (the CLI, the admin page): `100/1m`, `5 (1000/1d, next …)`, or null for none. */
+export function limitsInWords({ rate_limit, remaining_uses, refill }: ShownLimits): { rate: string | null; uses: string | null } {
+  const rate = rate_limit === null ? null : `${rate_limit.requests}/${rate_limit.per}`;
+  if (remaining_uses === null) return { rate, uses: null };
+  return { rate, uses: refill === null ? String(remaining_uses) : `${remaining_uses} (refill ${refill.uses}/${refill.every}, next ${refill.next_at})` };
+}

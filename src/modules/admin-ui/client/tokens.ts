@@ -28,6 +28,28 @@ function secretBox(token: string, user: string): HTMLElement {
   );
 }
 
+/** `N/PERIOD` as typed in the form ("100/1m"); the server checks the numbers and the period. */
+function countPer(label: string, text: string): [number, string] {
+  const match = /^(\d{1,10})\s*\/\s*(\S{1,16})$/.exec(text);
+  if (!match) throw new Error(`${label}: write N/PERIOD, like 100/1m`);
+  return [Number(match[1]), match[2]!];
+}
+
+/** The create form's fields as the API takes them: limits typed as text become their objects. */
+function withLimits({ rate_limit, remaining_uses, refill, ...rest }: Record<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...rest };
+  if (rate_limit !== undefined) {
+    const [requests, per] = countPer("Rate limit", rate_limit);
+    body.rate_limit = { requests, per };
+  }
+  if (remaining_uses !== undefined) body.remaining_uses = /^\d{1,10}$/.test(remaining_uses) ? Number(remaining_uses) : remaining_uses;
+  if (refill !== undefined) {
+    const [uses, every] = countPer("Refill", refill);
+    body.refill = { uses, every };
+  }
+  return body;
+}
+
 export const tokensView: View = {
   title: "Tokens",
   async render(root, notify) {
@@ -47,9 +69,8 @@ export const tokensView: View = {
         onsubmit: async (e) => {
           e.preventDefault();
           const form = e.target as HTMLFormElement;
-          const input = fields(form);
           try {
-            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", input);
+            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", withLimits(fields(form)));
             replace(revealed, secretBox(created.token, created.user));
             form.reset();
             await load();
@@ -62,6 +83,9 @@ export const tokensView: View = {
       h("input", { name: "name", placeholder: "name (optional)", "aria-label": "Name" }),
       h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
       h("input", { name: "expires_in", placeholder: "expires in (90d, never)", "aria-label": "Expires in" }),
+      h("input", { name: "rate_limit", placeholder: "rate limit (100/1m)", "aria-label": "Rate limit" }),
+      h("input", { name: "remaining_uses", placeholder: "uses (unlimited)", inputmode: "numeric", "aria-label": "Uses" }),
+      h("input", { name: "refill", placeholder: "refill (1000/1d)", "aria-label": "Refill" }),
       h("button", { type: "submit" }, "Create token"),
     );
 
@@ -71,7 +95,7 @@ export const tokensView: View = {
       await pagedTable<TokenRecord>(list, {
         path: "/api/v1/tokens",
         query: fields(filter),
-        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
+        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Rate limit", "Uses left", "Status", ""],
         notify,
         empty: "No tokens match.",
         row: (t) => [
@@ -84,6 +108,8 @@ export const tokensView: View = {
           when(t.last_used_at),
           t.last_ip ?? "—",
           t.request_count,
+          t.rate_limit === null ? "—" : `${t.rate_limit.requests}/${t.rate_limit.per}`,
+          t.remaining_uses === null ? "—" : t.refill === null ? String(t.remaining_uses) : `${t.remaining_uses} (${t.refill.uses}/${t.refill.every})`,
           h("span", { class: `status ${t.status}` }, t.status),
           t.source === "env" || t.status === "revoked" || t.status === "expired"
             ? ""
