@@ -281,3 +281,18 @@ describe("introspection", () => {
     expect(await introspect(token)).toEqual({ active: false });
   });
 });
+
+describe("an introspecting client with limits", () => {
+  test("is told 429 temporarily_unavailable when its own token's rate or uses run out, never invalid_client", async () => {
+    const server = await start();
+    const subject = await createToken(server, {});
+    const ask = async (rs: { token: string }) => {
+      const res = await server.fetch("/oauth/introspect", formPost({ token: subject.token }, { authorization: `Bearer ${rs.token}` }));
+      return [res.status, ((await res.json()) as { error?: string }).error ?? "ok", res.headers.get("retry-after")];
+    };
+    const metered = await createToken(server, { user: "nas", role: "resource-server", remaining_uses: 1 });
+    expect([await ask(metered), await ask(metered)]).toEqual([[200, "ok", null], [429, "temporarily_unavailable", null]]);
+    const limited = await createToken(server, { user: "nas", role: "resource-server", rate_limit: { requests: 1, per: "1m" } });
+    expect([await ask(limited), await ask(limited)]).toEqual([[200, "ok", null], [429, "temporarily_unavailable", "60"]]);
+  });
+});
