@@ -96,9 +96,10 @@ describe("a rate limit", () => {
     expect((await use(server, token)).headers.get("ratelimit")).toBeNull();
     const metrics = server.metrics.render([]);
     expect(metrics).toContain('keyward_authentications_total{outcome="failure",reason="rate_limited"} 4');
-    // Audited once per window that refused, not per refusal (alike failures share a row, with a count).
+    // Audited once per window that refused, not per refusal (alike failures within a clock minute share a row, with a count).
     const audited = (await auditOf(server, "auth.failed")).filter((row) => row.token_id === id);
-    expect(audited.map((row) => [row.detail, row.count])).toEqual([["token rate_limited", 2]]);
+    expect(new Set(audited.map((row) => row.detail))).toEqual(new Set(["token rate_limited"]));
+    expect(audited.reduce((sum, row) => sum + row.count, 0)).toBe(2);
   });
 
   test("refusals do not lock the address out, and a refused request spends no use", async () => {
