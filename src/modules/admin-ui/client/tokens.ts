@@ -50,6 +50,14 @@ function withLimits({ rate_limit, remaining_uses, refill, ...rest }: Record<stri
   return body;
 }
 
+/** A token's limits in a few words: "100/1m, 5 left (1000/1d)", or null for none. */
+function limitsOf({ rate_limit, remaining_uses, refill }: TokenRecord): string | null {
+  const parts = [];
+  if (rate_limit !== null) parts.push(`${rate_limit.requests}/${rate_limit.per}`);
+  if (remaining_uses !== null) parts.push(refill === null ? `${remaining_uses} left` : `${remaining_uses} left (${refill.uses}/${refill.every})`);
+  return parts.length === 0 ? null : parts.join(", ");
+}
+
 export const tokensView: View = {
   title: "Tokens",
   async render(root, notify) {
@@ -95,12 +103,13 @@ export const tokensView: View = {
       await pagedTable<TokenRecord>(list, {
         path: "/api/v1/tokens",
         query: fields(filter),
-        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Rate limit", "Uses left", "Status", ""],
+        columns: ["User", "Name", "Role", "Hint", "Created", "Expires", "Last used", "Last IP", "Requests", "Status", ""],
         notify,
         empty: "No tokens match.",
         row: (t) => [
           t.user,
-          t.name ?? "—",
+          // Under the name rather than a column of their own: the table is as wide as a desktop allows.
+          limitsOf(t) === null ? (t.name ?? "—") : h("span", {}, t.name ?? "—", h("br"), h("small", { "data-testid": "limits" }, limitsOf(t)!)),
           t.role,
           h("code", { class: "hint" }, t.hint),
           when(t.created_at),
@@ -108,8 +117,6 @@ export const tokensView: View = {
           when(t.last_used_at),
           t.last_ip ?? "—",
           t.request_count,
-          t.rate_limit === null ? "—" : `${t.rate_limit.requests}/${t.rate_limit.per}`,
-          t.remaining_uses === null ? "—" : t.refill === null ? String(t.remaining_uses) : `${t.remaining_uses} (${t.refill.uses}/${t.refill.every})`,
           h("span", { class: `status ${t.status}` }, t.status),
           t.source === "env" || t.status === "revoked" || t.status === "expired"
             ? ""
