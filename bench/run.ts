@@ -272,6 +272,22 @@ const onPostgres = await withPostgres(async (url) => {
   return result;
 });
 
+// ---- GET /data with a rate-limited token (issue 17), paired with an unlimited one ----
+// A limit high enough never to trigger, so this is what the check costs: a second instance on the
+// same file serves the limited token while the first serves the unlimited one, both at once as above.
+const limitedKw = await keyward(dir);
+const limitedToken = (await post(kw, "/api/v1/tokens", { user: "bench-limited", expires_in: "never", rate_limit: { requests: 1_000_000, per: "1s" } })).token!;
+const rateLimited: Record<number, Paired> = {};
+for (const connections of CONNECTIONS) {
+  rateLimited[connections] = await paired(
+    { name: "keyward-rate-limited", server: limitedKw, path: "/data", headers: [`Authorization: Bearer ${limitedToken}`] },
+    connections,
+    { name: "keyward", server: kw, path: "/data", headers: auth },
+  );
+}
+limitedKw.proc.kill();
+await limitedKw.proc.exited;
+
 /** The median, over rounds, of one contender's req/s divided by another's in the same round. */
 const ratio = (name: string, to: string, c: number) => middle(runs[name]![c]!.map((run, i) => run.rps / runs[to]![c]![i]!.rps));
 const m = (name: string, c: number) => median(runs[name]![c]!);
@@ -364,6 +380,14 @@ else {
   row("---:", "---:", "---:", "---");
   for (const c of CONNECTIONS) row(c, onPostgres[c]!.rps.toFixed(2), onPostgres[c]!.cpu.toFixed(2), onPostgres[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
 }
+lines.push("", "## A rate-limited token", "");
+lines.push(
+  "GET /data with a token whose rate limit (1,000,000 per second) never triggers, served by a second instance on the same file, paired with the unlimited token on the first, the same way: × unlimited by req/s and by CPU per request.",
+  "",
+);
+row("connections", "× unlimited (req/s)", "× unlimited (CPU per request)", "per round (req/s)");
+row("---:", "---:", "---:", "---");
+for (const c of CONNECTIONS) row(c, rateLimited[c]!.rps.toFixed(2), rateLimited[c]!.cpu.toFixed(2), rateLimited[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
 lines.push("", "## Keyward scenarios", "");
 row("scenario", "req/s", "p50 ms", "p99 ms", "errors");
 row("---", "---:", "---:", "---:", "---:");
@@ -390,6 +414,7 @@ for (const [name, what] of [["keyward", "GET /data"], ["forward", "/auth/forward
 if (onPostgres !== null) {
   for (const c of CONNECTIONS) targets.push([`GET /data on PostgreSQL within 10% of SQLite, paired (c=${c})`, onPostgres[c]!.rps >= 0.9, `${onPostgres[c]!.rps.toFixed(2)}×`]);
 }
+for (const c of CONNECTIONS) targets.push([`GET /data with a rate-limited token within 10% of an unlimited one, paired (c=${c})`, rateLimited[c]!.rps >= 0.9, `${rateLimited[c]!.rps.toFixed(2)}×`]);
 targets.push(["cold start under 100 ms", cold < 100, `${cold.toFixed(1)} ms`]);
 const rssPeak = Math.max(...CONNECTIONS.map((c) => m("keyward", c).rssMb));
 targets.push(["RSS under 100 MB under load", rssPeak < 100, `${rssPeak.toFixed(0)} MB`]);

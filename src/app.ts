@@ -71,7 +71,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(userRoutes({ store, auth }))
     .use(sessionRoutes({ store, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
-    .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole }))
+    .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole, db: store.db, now }))
     .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));
   return app;
 }

@@ -13,6 +13,8 @@ import { DeviceSigner, loadSigningSecret } from "./modules/devices/signing";
 import { Metrics } from "./modules/metrics/registry";
 import { sessionLifetimes, Sessions } from "./modules/portal/sessions";
 import { syncEnvTokens } from "./modules/tokens/env-tokens";
+import { Quotas } from "./modules/tokens/quota";
+import { RateLimiter } from "./modules/tokens/rate-limit";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
 import { whenSettled } from "./lib/settled";
@@ -84,7 +86,8 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const lab = { enabled: config.openLogin, rate: new FailureLimiter(LAB_LOGINS_PER_WINDOW, config.failureWindow) };
   const sessions = new Sessions(store, sessionLifetimes(config));
   sharedLocks?.follow(lockout);
-  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now });
+  const limits = { rates: new RateLimiter(), quotas: new Quotas(store) };
+  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, now });
   return {
     store,
     config,

@@ -2,6 +2,7 @@ import { Elysia, type Context } from "elysia";
 import { ADMIN_ONLY, type AuthCore } from "../modules/auth/service";
 import type { Decision, Need, Presented, Reason, Refusal } from "../modules/auth/model";
 import type { Actor } from "../modules/tokens/service";
+import type { RateLimit } from "../modules/tokens/limits";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
 import { decideOnce, DEFERRED, resolveHook } from "./deferred";
@@ -77,10 +78,30 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
     return { status: 429, body: errorBody("too_many_failures", `Too many failed attempts; try again in ${headers["retry-after"]} seconds`), headers };
   },
   rate_limited: (refusal) => {
+    const headers = refusal.rateLimit === undefined ? retryAfter(refusal) : rateLimitHeaders(refusal, refusal.rateLimit);
+    const whose = refusal.credential === "token" ? "with this token" : "from this address";
+    return { status: 429, body: errorBody("rate_limited", `Too many requests ${whose}; try again in ${headers["retry-after"]} seconds`), headers };
+  },
+  quota_exhausted: (refusal) => {
+    if (refusal.retryAfterMs === undefined) return { status: 429, body: errorBody("quota_exhausted", "This token has no uses left"), headers: {} };
     const headers = retryAfter(refusal);
-    return { status: 429, body: errorBody("rate_limited", `Too many requests from this address; try again in ${headers["retry-after"]} seconds`), headers };
+    return { status: 429, body: errorBody("quota_exhausted", `This token has no uses left until its refill in ${headers["retry-after"]} seconds`), headers };
   },
 };
+
+/**
+ * A token's rate limit, told as draft-ietf-httpapi-ratelimit-headers-10: the policy (§3: quota
+ * `q`, window `w` in seconds) and what is left of it (§4: remaining `r`, none when refused, and
+ * `t`, the seconds until the window ends). Retry-After names the same moment (§6).
+ */
+function rateLimitHeaders(refusal: Refusal, limit: RateLimit): Record<string, string> {
+  const headers = retryAfter(refusal);
+  return {
+    ...headers,
+    "ratelimit-policy": `"default";q=${limit.requests};w=${Math.ceil(limit.perMs / 1000)}`,
+    ratelimit: `"default";r=0;t=${headers["retry-after"]}`,
+  };
+}
 
 /**
  * Who hears a refusal: the client itself, or a reverse proxy asking on its behalf. nginx

@@ -22,3 +22,11 @@ export function parseLifetime(text: string): number | null {
   if (ms === 0) throw new Error(`"${text}" is zero: a token must live for some time, or "never"`);
   return ms;
 }
+
+/** The text `parseDuration` reads back to `ms`: the largest unit that divides it exactly (90000 → "90s", 86400000 → "1d"). */
+export function formatDuration(ms: number): string {
+  for (const unit of ["w", "d", "h", "m"] as const) {
+    if (ms > 0 && ms % unitMs[unit] === 0) return `${ms / unitMs[unit]}${unit}`;
+  }
+  return `${Math.round(ms / unitMs.s)}s`;
+}

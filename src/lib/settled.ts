@@ -3,7 +3,7 @@
  * signature check on first sight): synchronously when it can be, so the common case pays no
  * promise and no turn of the event loop.
  */
-export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R): R | Promise<R> {
+export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
   return value instanceof Promise ? value.then(next) : next(value);
 }
 

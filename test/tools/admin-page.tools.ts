@@ -111,6 +111,17 @@ describe.skipIf(!hasChromium)("the admin page in a real browser", () => {
     expect((await client(server, token).get("/data")).status).toBe(401);
   });
 
+  test("limits typed in the form reach the API, and show under the token's name", async () => {
+    await page.fill("form >> input[aria-label=User]", "metered");
+    await page.fill("form >> input[aria-label='Rate limit']", "100/1m");
+    await page.fill("form >> input[aria-label=Uses]", "5");
+    await page.fill("form >> input[aria-label=Refill]", "5/1d");
+    await page.click("text=Create token");
+    await page.waitForSelector("[data-testid=limits]:text('100/1m, 5 left (5/1d)')");
+    const token = (await page.textContent("[data-testid=new-token]"))!;
+    expect((await client(server, token).get("/data")).status).toBe(200);
+  });
+
   test("the API docs page renders the spec in the browser, with nothing refused by its policy", async () => {
     const docsPage = await context.newPage();
     const refused: string[] = [];

@@ -1,5 +1,6 @@
 import { parseDuration, parseLifetime } from "../../lib/durations";
 import { DomainError } from "../../lib/errors";
+import { limitsInWords, parseCountPer, parseLimits } from "../../modules/tokens/limits";
 import { presentToken, type TokenRecord } from "../../modules/tokens/model";
 import type { Config } from "../../config";
 import { envTokenRefusal, getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken, type IssuedToken } from "../../modules/tokens/service";
@@ -35,6 +36,24 @@ function printIssued({ token, row }: IssuedToken, json: boolean | undefined, wha
   );
 }
 
+/** --rate-limit, --uses and --refill, checked like the API's fields. */
+function limitFlags(flags: { "rate-limit"?: string; uses?: string; refill?: string }) {
+  const rate = flags["rate-limit"] === undefined ? null : parseCountPer("--rate-limit", flags["rate-limit"]);
+  const refill = flags.refill === undefined ? null : parseCountPer("--refill", flags.refill);
+  if (flags.uses !== undefined && !/^\d{1,10}$/.test(flags.uses.trim())) throw new DomainError("invalid", "invalid_limit", "--uses: a whole number");
+  return parseLimits({
+    rate_limit: rate && { requests: rate.count, per: rate.per },
+    remaining_uses: flags.uses === undefined ? null : Number(flags.uses),
+    refill: refill && { uses: refill.count, every: refill.per },
+  });
+}
+
+/** A record as `token show` prints it: limits in words. */
+const shown = ({ refill, ...record }: TokenRecord) => {
+  const { rate, uses } = limitsInWords({ ...record, refill });
+  return { ...record, rate_limit: rate, remaining_uses: uses };
+};
+
 const create: Command = command({
   name: "token create",
   summary: 'Create a token for a user and print it (once). Its name can follow the user: token create analyst1 "John Smith - Analyst".',
@@ -45,6 +64,9 @@ const create: Command = command({
     expires: { type: "string", value: "D", help: "45s, 30m, 12h, 90d, 2w or never (default KEYWARD_TOKEN_TTL, 90d)" },
     "allow-ip": { type: "string", multiple: true, value: "CIDR", help: "only from this address or range; repeat for more" },
     scope: { type: "string", multiple: true, value: "S", help: "what it may open beyond its role (forward auth's ?scope=); repeat for more" },
+    "rate-limit": { type: "string", value: "N/PER", help: "at most N requests per window, e.g. 100/1m (window 1s to 1d)" },
+    uses: { type: "string", value: "N", help: "uses it has: each request spends one; at 0 it is refused" },
+    refill: { type: "string", value: "N/EVERY", help: "with --uses: set the uses back to N every period, e.g. 1000/1d" },
     ...jsonOption,
     ...db,
   },
@@ -54,7 +76,7 @@ const create: Command = command({
       const lifetimeMs = flags.expires === undefined ? config.tokenTtl : durationFlag("expires", parseLifetime, flags.expires);
       const issued = await issueToken(
         store,
-        { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli", scopes: flags.scope },
+        { user, name: words ?? flags.name, role: flags.role, lifetimeMs, allowedIps: flags["allow-ip"], source: "cli", scopes: flags.scope, limits: limitFlags(flags) },
         cli,
       );
       printIssued(issued, flags.json, "Created");
@@ -89,8 +111,8 @@ function printTokens(records: TokenRecord[]): void {
     return;
   }
   printTable(
-    ["ID", "USER", "NAME", "ROLE", "STATUS", "EXPIRES", "LAST USED", "REQUESTS", "SOURCE", "HINT", "SCOPES"],
-    records.map((r) => [r.id, r.user, r.name, r.role, r.status, shortTime(r.expires_at) ?? "never", shortTime(r.last_used_at), r.request_count, r.source, r.hint, r.scopes.join(" ") || null]),
+    ["ID", "USER", "NAME", "ROLE", "STATUS", "EXPIRES", "LAST USED", "REQUESTS", "RATE LIMIT", "USES LEFT", "SOURCE", "HINT", "SCOPES"],
+    records.map((r) => [r.id, r.user, r.name, r.role, r.status, shortTime(r.expires_at) ?? "never", shortTime(r.last_used_at), r.request_count, r.rate_limit && `${r.rate_limit.requests}/${r.rate_limit.per}`, r.remaining_uses, r.source, r.hint, r.scopes.join(" ") || null]),
   );
 }
 
@@ -102,7 +124,7 @@ const show = command({
   run: (flags, [id]) =>
     withDatabase(flags, async (store) => {
       const record = presentToken(await getToken(store.db, id));
-      printResult(flags.json, record, () => printRecord(record));
+      printResult(flags.json, record, () => printRecord(shown(record)));
       return 0;
     }),
 });

@@ -25,7 +25,8 @@ export type AuditAction =
   | "device.token_issued"
   | "login.failed"
   | "auth.failed"
-  | "auth.locked";
+  | "auth.locked"
+  | "token.quota_exhausted";
 
 export interface AuditEntry {
   action: AuditAction;

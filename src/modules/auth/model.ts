@@ -1,5 +1,7 @@
 import type { DeviceRow, DeviceTokenRow } from "../devices/service";
 import type { EnrollmentRefusal } from "../devices/enrollment";
+import type { RateLimit } from "../tokens/limits";
+import type { LimitedToken } from "./limits";
 import type { Principal } from "../tokens/verifier";
 
 /** Who may pass: any credential, anyone but a device, or a holder of one of these roles. */
@@ -26,7 +28,8 @@ export type Reason =
   | "insufficient_scope"
   | "enrollment_refused"
   | "locked_out"
-  | "rate_limited";
+  | "rate_limited"
+  | "quota_exhausted";
 
 /** Some of the reasons, for a part that gives only those: naming one that is not a Reason fails to compile. */
 export type ReasonOf<R extends Reason> = R;
@@ -41,8 +44,10 @@ export interface Refusal {
   ok: false;
   reason: Reason;
   credential: CredentialKind;
-  /** For locked_out and rate_limited: when trying again can succeed. */
+  /** For locked_out, rate_limited and quota_exhausted (when a refill is due): when trying again can succeed. */
   retryAfterMs?: number;
+  /** For a token's rate_limited: the limit it met, for the RateLimit-Policy header. */
+  rateLimit?: RateLimit;
   /** For insufficient_role: the roles that would have passed. */
   roles?: readonly string[];
   /** For insufficient_scope: the scopes asked for, all of which a credential must carry. */
@@ -72,7 +77,7 @@ export interface Presented {
 }
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };
-export type Subject = { kind: "token"; principal: Principal } | ({ kind: "device" } & DeviceCredential);
+export type Subject = { kind: "token"; principal: Principal; limits?: LimitedToken } | ({ kind: "device" } & DeviceCredential);
 /**
  * A login that passed. `passwordHash` is the hash the password was checked against (null for a lab
  * login): what is written next (a session) is written only while the account still has it, so a

@@ -9,8 +9,11 @@ import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
-import type { Principal, TokenVerifier, Verification } from "../tokens/verifier";
+import type { Quotas } from "../tokens/quota";
+import type { RateLimiter } from "../tokens/rate-limit";
+import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
 import { labNameIsFree, passwordAccount } from "./accounts";
+import { limitGate } from "./limits";
 import { addressKey, nameKey, type Lockout } from "./lockout";
 import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
 import { allSettled, whenSettled } from "../../lib/settled";
@@ -34,6 +37,8 @@ export interface AuthCoreDeps {
   sessions: Sessions;
   /** Lab mode (KEYWARD_OPEN_LOGIN), and how many lab logins an address may make per window. */
   lab: { enabled: boolean; rate: FailureLimiter };
+  /** Tokens' rate limits (in memory) and quotas (in the database). */
+  limits: { rates: RateLimiter; quotas: Quotas };
   now: () => number;
 }
 
@@ -59,7 +64,8 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, now }: AuthCoreDeps) {
+  const limited = limitGate({ ...limits, metrics, audit });
   type Who = { tokenId?: string; user?: string };
 
   const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
@@ -86,13 +92,27 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
       ? null
       : fail(refusal("insufficient_scope", credential, { scopes }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
 
-  const admit = (granted: { ok: true; principal: Principal }, address: Address, need: Need, credential: CredentialKind, scopes?: readonly string[]): Decision => {
+  /**
+   * A good credential, checked against what the route needs (role, then scopes), then against its
+   * token's limits: at once for a token without any (one property check), a promise only when a
+   * use is spent.
+   */
+  const admit = (granted: Granted, address: Address, need: Need, credential: CredentialKind, scopes?: readonly string[]): Decision | Promise<Decision> => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
     }
     const lacking = lacksScopes(principal, scopes, credential, address);
     if (lacking !== null) return lacking;
+    if (granted.limits !== undefined) {
+      const held = limited(granted.limits, address, now());
+      if (held !== null) return whenSettled(held, (refused) => refused ?? pass(granted, address));
+    }
+    return pass(granted, address);
+  };
+
+  const pass = (granted: Granted, address: Address): Decision => {
+    const { principal } = granted;
     if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
     metrics.authentication("success", principal.source);
     return granted;
@@ -110,7 +130,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
   function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need, scopes: readonly string[] | undefined): Decision | Promise<Decision> {
-    const decide = (check: DeviceCheck): Decision => {
+    const decide = (check: DeviceCheck): Decision | Promise<Decision> => {
       if (check.ok) return admit(deviceGrant(check), address, need, "device", scopes);
       const ip = address();
       const lockedFor = lockedOut(ip);
@@ -141,7 +161,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   }
 
   /** The decision on a token the verifier has judged. */
-  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined, scopes: readonly string[] | undefined): Decision {
+  function verified(result: Verification, address: Address, need: Need, clientId: string | null | undefined, scopes: readonly string[] | undefined): Decision | Promise<Decision> {
     // A good secret under another client's id is a failed client authentication like a bad one.
     if (result.ok && clientId != null && clientId !== result.principal.tokenId) {
       const { tokenId, user } = result.principal;
@@ -266,7 +286,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     const lockedFor = guessed ? lockedOut(ip) : 0;
     if (lockedFor === 0) {
       const result = await verifier.verify(presented, null, now());
-      if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal } };
+      if (result.ok) return { ok: true, subject: { kind: "token", principal: result.principal, limits: result.limits } };
     }
     const device = looksLikeJwt(presented) ? await devices.main(presented, null) : looksLikeShortToken(presented) ? await devices.short(presented, null) : null;
     if (device?.ok) return { ok: true, subject: { kind: "device", device: device.device, token: device.token } };

@@ -92,7 +92,13 @@ export function oauthAnswer(failure: Refusal | RequestProblem, method: ClientMet
     case "locked_out":
     case "rate_limited": {
       const headers = retryAfter(failure);
-      return { status: 429, body: oauthError("temporarily_unavailable", `Too many failed attempts; try again in ${headers["retry-after"]} seconds`), headers };
+      const why = failure.rateLimit === undefined ? "Too many failed attempts" : "This token's rate limit is reached";
+      return { status: 429, body: oauthError("temporarily_unavailable", `${why}; try again in ${headers["retry-after"]} seconds`), headers };
+    }
+    case "quota_exhausted": {
+      // The client's own token has no uses left: not a bad credential, and a refill may bring more.
+      const headers: Record<string, string> = failure.retryAfterMs === undefined ? {} : retryAfter(failure);
+      return { status: 429, body: oauthError("temporarily_unavailable", "This token has no uses left"), headers };
     }
     case "missing":
       return { status: 401, body: oauthError("invalid_client", "No client authentication: send the token id and token with HTTP Basic, as client_id and client_secret, or the token as Bearer"), headers: challenge(method) };

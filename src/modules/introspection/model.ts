@@ -12,6 +12,9 @@ export const Introspection = t.Object(
     iat: t.Optional(WholeNumber()),
     token_type: t.Optional(PrincipalSource),
     client_id: t.Optional(t.String({ description: "The token's id" })),
+    remaining_uses: t.Optional(
+      WholeNumber({ minimum: 1, description: "For a token with a quota: the uses it has left (looking does not spend one). One with none left is not active." }),
+    ),
   },
   { title: "Introspection" },
 );

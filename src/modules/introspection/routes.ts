@@ -1,10 +1,12 @@
 import { Elysia } from "elysia";
+import type { Db } from "../../db/client";
 import { presented } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import { ParseRefusal, withFailures } from "../../http/errors";
 import { ADMIN_ROLE } from "../../lib/names";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
+import { remainingUses } from "../tokens/quota";
 import { clientCredential, oauthAnswer, type OAuthAnswer } from "./client";
 import { Introspection, IntrospectBody, OAuthError } from "./model";
 
@@ -39,6 +41,9 @@ export interface IntrospectionDeps {
   allowQueryToken: boolean;
   /** Besides admin, the role a resource server's token has to introspect (KEYWARD_INTROSPECT_ROLE). */
   role: string;
+  /** Where a token's uses left are read. */
+  db: Db;
+  now: () => number;
 }
 
 /**
@@ -46,7 +51,7 @@ export interface IntrospectionDeps {
  * short) in, `{"active": true, …}` or only `{"active": false}` out, never a reason why not. The
  * caller is an OAuth client whose id is its token's id and whose secret is the token.
  */
-export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: IntrospectionDeps) =>
+export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role, db, now }: IntrospectionDeps) =>
   new Elysia({ name: "keyward/introspection", detail: { tags: ["Forward auth"] } }).post(
     "/oauth/introspect",
     async ({ body, request, set, status }) => {
@@ -66,7 +71,12 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role }: 
       if (subject === null) return { active: false };
       if (subject.kind === "token") {
         const p = subject.principal;
-        return { active: true, sub: p.user, username: p.user, scope: scopeOf(p), exp: seconds(p.expiresAt?.getTime()), iat: seconds(p.issuedAt.getTime()), token_type: p.source, client_id: p.tokenId };
+        // Looked at, not spent. A token with no uses left is refused wherever it is presented, so
+        // it is not active (RFC 7662 §2.2) until a refill gives it more.
+        const uses = subject.limits?.quota ? await remainingUses(db, p.tokenId, now()) : null;
+        if (uses === 0) return { active: false };
+        const remaining = uses === null ? {} : { remaining_uses: uses };
+        return { active: true, sub: p.user, username: p.user, scope: scopeOf(p), exp: seconds(p.expiresAt?.getTime()), iat: seconds(p.issuedAt.getTime()), token_type: p.source, client_id: p.tokenId, ...remaining };
       }
       return {
         active: true,

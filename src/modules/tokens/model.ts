@@ -4,6 +4,7 @@ import { pageQuery } from "../../http/pagination";
 import { ROLE_MAX_LENGTH } from "../../lib/names";
 import type { TokenRow } from "./service";
 import { tokenSources } from "../../db/schema";
+import { presentLimits } from "./limits";
 import { whyNotLive } from "./liveness";
 import { MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_RULES } from "../../lib/scopes";
 
@@ -25,6 +26,31 @@ export const TokenStatus = t.UnionEnum(["active", "rotating", "expired", "revoke
   description: "active; rotating (rotated, working until its grace period ends); expired; revoked",
 });
 
+const RatePeriod = t.String({ maxLength: 16, description: "The window: 1s to 1d (30s, 1m, 1h, 1d)", examples: ["1m"] });
+const RefillPeriod = t.String({ maxLength: 16, description: "The period: 1m to 366d (1h, 1d, 30d)", examples: ["1d"] });
+const RateLimitShape = {
+  requests: WholeNumber({ minimum: 1, maximum: 1_000_000, description: "Authenticated requests allowed per window", examples: [100] }),
+  per: RatePeriod,
+};
+const RemainingUses = WholeNumber({ minimum: 0, maximum: 1_000_000_000, description: "Uses left: each request the token passes spends one", examples: [1000] });
+const RefillShape = {
+  uses: WholeNumber({ minimum: 1, maximum: 1_000_000_000, description: "What remaining_uses is set back to, every period", examples: [1000] }),
+  every: RefillPeriod,
+};
+
+/** Rate limit and quota, on the record (null: none). */
+const limitFields = {
+  rate_limit: Nullable(
+    t.Object(RateLimitShape, {
+      description: "Beyond `requests` per window (a fixed window from the first request, per instance, in memory), 429 rate_limited with Retry-After and RateLimit headers",
+    }),
+  ),
+  remaining_uses: Nullable(WholeNumber({ minimum: 0, description: "Uses left now (a refill due is counted); null: unlimited. At 0, 429 quota_exhausted" })),
+  refill: Nullable(
+    t.Object({ ...RefillShape, next_at: Timestamp }, { description: "Every period remaining_uses is set back to `uses`; next_at is the next time" }),
+  ),
+};
+
 const tokenFields = {
   id: t.String({ description: "Public id, safe to show and log", examples: ["tok_3kTMd9QzLx0bWv7R"] }),
   user: t.String({ examples: ["alice"] }),
@@ -43,6 +69,7 @@ const tokenFields = {
   last_ip: Nullable(t.String({ description: "The address of its first use in its latest one-second usage window", examples: ["192.168.1.23"] })),
   request_count: WholeNumber({ minimum: 0 }),
   scopes: ScopeList("What it may open beyond its role (forward auth's ?scope=); empty: it passes no scope check"),
+  ...limitFields,
 };
 
 export const TokenRecord = t.Object(tokenFields, { title: "Token" });
@@ -71,6 +98,9 @@ export const CreateToken = t.Object(
       t.Array(t.String({ maxLength: 64 }), { maxItems: 100, description: "Addresses or CIDR ranges it may be used from", examples: [["192.168.1.0/24"]] }),
     ),
     scopes: t.Optional(ScopeList("What it may open beyond its role: forward auth's ?scope= passes only a token carrying every scope asked for")),
+    rate_limit: t.Optional(t.Object(RateLimitShape, { description: "At most `requests` authenticated requests per window, per instance" })),
+    remaining_uses: t.Optional(RemainingUses),
+    refill: t.Optional(t.Object(RefillShape, { description: "Needs remaining_uses. The first refill falls one period after creation" })),
   },
   { title: "CreateToken" },
 );
@@ -119,5 +149,6 @@ export function presentToken(row: TokenRow, now = new Date()): TokenRecord {
     last_ip: row.lastIp,
     request_count: row.requestCount,
     scopes: row.scopes ?? [],
+    ...presentLimits(row, now.getTime()),
   };
 }

@@ -17,6 +17,7 @@ import {
   TokenQuery,
   TokenRecord,
 } from "./model";
+import { parseLimits } from "./limits";
 import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "./service";
 import type { UsageTracker } from "./usage";
 
@@ -45,7 +46,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
         const lifetimeMs = body.expires_in === undefined ? defaultLifetimeMs : duration("expires_in", parseLifetime, body.expires_in);
         const { token, row } = await issueToken(
           store,
-          { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api", scopes: body.scopes },
+          { user: body.user, name: body.name, role: body.role, lifetimeMs, allowedIps: body.allowed_ips, source: "api", scopes: body.scopes, limits: parseLimits(body) },
           actor(),
         );
         return status(201, { token, ...presentToken(row) });
@@ -56,7 +57,8 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
         response: withFailures({ 201: IssuedTokenRecord }, "credential", "body"),
         detail: {
           summary: "Create a token",
-          description: "Returns the token once, with its record. Keyward stores only its hash.",
+          description:
+            "Returns the token once, with its record. Keyward stores only its hash. `rate_limit`, `remaining_uses` and `refill` limit it: see the README's rate limits and quotas.",
         },
       },
     )
@@ -137,7 +139,7 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
         detail: {
           summary: "Rotate a token",
           description:
-            "Issues a successor with the same user, role, name, allowed IPs, scopes and lifetime. The old token works until `grace` ends (default: revoked at once); its record shows revoked_at and replaced_by.",
+            "Issues a successor with the same user, role, name, allowed IPs, scopes, lifetime and limits, and the quota's uses left (during its grace period the old token spends the successor's; the rate-limit window starts afresh). The old token works until `grace` ends (default: revoked at once); its record shows revoked_at and replaced_by.",
         },
       },
     );

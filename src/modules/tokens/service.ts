@@ -10,6 +10,7 @@ import { DomainError } from "../../lib/errors";
 import { normalizeUser, parseRole } from "../../lib/names";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "../../lib/token-format";
 import { recordAudit } from "../audit/service";
+import { NO_LIMITS, quotaAt, type TokenLimits } from "./limits";
 import { isLive, liveAt, notLiveAt, whyNotLive } from "./liveness";
 
 export type TokenRow = typeof tokens.$inferSelect;
@@ -31,6 +32,8 @@ export interface IssueRequest {
   allowedIps?: string[] | null;
   source: TokenSource;
   scopes?: readonly string[] | null;
+  /** Rate limit and quota (see limits.ts); none by default. */
+  limits?: TokenLimits;
 }
 
 export interface IssuedToken {
@@ -78,6 +81,19 @@ function validateIssue(request: IssueRequest, now: Date): NewToken {
     expiresAt: request.lifetimeMs === null ? null : new Date(now.getTime() + request.lifetimeMs),
     allowedIps: parseAllowedIps(request.allowedIps),
     scopes: parseScopes(request.scopes),
+    ...limitColumns(request.limits ?? NO_LIMITS, now),
+  };
+}
+
+/** A token's limits as columns; the first refill falls one period after creation. */
+function limitColumns({ rateLimit, remainingUses, refill }: TokenLimits, now: Date) {
+  return {
+    rateLimitRequests: rateLimit?.requests ?? null,
+    rateLimitPerMs: rateLimit?.perMs ?? null,
+    remainingUses,
+    refillUses: refill?.uses ?? null,
+    refillEveryMs: refill?.everyMs ?? null,
+    refilledAt: refill === null ? null : now,
   };
 }
 
@@ -194,6 +210,19 @@ export async function revokeUserTokensIn(tx: Transaction, name: string, actor: A
   return { user: name, revoked: revoked.length };
 }
 
+/** Limits and the quota's state (a refill due now applied) pass to a successor; its rate-limit window starts afresh. */
+function carriedLimits(old: TokenRow, now: Date) {
+  const quota = quotaAt(old, now.getTime());
+  return {
+    rateLimitRequests: old.rateLimitRequests,
+    rateLimitPerMs: old.rateLimitPerMs,
+    remainingUses: quota.remaining,
+    refillUses: old.refillUses,
+    refillEveryMs: old.refillEveryMs,
+    refilledAt: quota.refilledAt === null ? null : new Date(quota.refilledAt),
+  };
+}
+
 export interface Rotation extends IssuedToken {
   previous: TokenRow;
 }
@@ -224,6 +253,7 @@ export async function rotateToken(store: Store, id: string, graceMs: number, act
       expiresAt: lifetime === null ? null : new Date(now.getTime() + lifetime),
       allowedIps: old.allowedIps,
       scopes: old.scopes,
+      ...carriedLimits(old, now),
     });
     const endsAt = new Date(now.getTime() + graceMs);
     const [previous] = await tx

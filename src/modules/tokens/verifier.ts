@@ -3,6 +3,7 @@ import { ChangeBoundCache } from "../../db/change-bound-cache";
 import { tablesOf, type Store } from "../../db/client";
 import { ipInRanges, parseCidr, type Cidr } from "../../lib/cidr";
 import { checksumMatches, hashToken, looksLikeToken } from "../../lib/token-format";
+import type { LimitedToken } from "../auth/limits";
 import type { ReasonOf } from "../auth/model";
 import { whyNotLive } from "./liveness";
 import type { PrincipalSource } from "./model";
@@ -23,8 +24,11 @@ export interface Principal {
 
 export type VerifyFailure = ReasonOf<"malformed" | "unknown" | "expired" | "revoked" | "disabled" | "ip_not_allowed">;
 
+/** A good token: who it is, and its limits when it has any (undefined: none, the hot path's one check). */
+export type Granted = { ok: true; principal: Principal; limits?: LimitedToken };
+
 export type Verification =
-  | { ok: true; principal: Principal }
+  | Granted
   | { ok: false; reason: VerifyFailure; tokenId?: string; user?: string };
 
 /** What the verifier keeps of a token: enough to decide, nothing secret. */
@@ -40,7 +44,7 @@ export interface KnownToken {
   /** The user's account is disabled: all their tokens are refused until it is enabled. */
   disabled: boolean;
   /** The answer for a live token, built once per cache entry rather than per request. */
-  verified: { ok: true; principal: Principal };
+  verified: Granted;
 }
 
 /** Longer than any token Keyward issues or accepts from the environment: not worth hashing. */
@@ -77,6 +81,9 @@ export class TokenVerifier {
         revokedAt: tokens.revokedAt,
         allowedIps: tokens.allowedIps,
         scopes: tokens.scopes,
+        rateLimitRequests: tokens.rateLimitRequests,
+        rateLimitPerMs: tokens.rateLimitPerMs,
+        remainingUses: tokens.remainingUses,
         disabled: users.disabled,
       })
         .from(tokens)
@@ -133,8 +140,16 @@ export function toKnown(row: {
   revokedAt: Date | null;
   allowedIps: string[] | null;
   scopes?: string[] | null;
+  rateLimitRequests: number | null;
+  rateLimitPerMs: number | null;
+  remainingUses: number | null;
   disabled?: boolean | null;
 }): KnownToken {
+  const principal: Principal = { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt, scopes: row.scopes ?? [] };
+  // Whether it has a quota, never how many uses are left: the database decides that on each use.
+  const rate = row.rateLimitRequests === null || row.rateLimitPerMs === null ? null : { requests: row.rateLimitRequests, perMs: row.rateLimitPerMs };
+  const quota = row.remainingUses !== null;
+  const limits = rate === null && !quota ? undefined : { tokenId: row.id, user: row.user, rate, quota };
   return {
     id: row.id,
     user: row.user,
@@ -145,6 +160,6 @@ export function toKnown(row: {
     revokedAt: row.revokedAt?.getTime() ?? null,
     allowedIps: row.allowedIps ? row.allowedIps.map(parseCidr) : null,
     disabled: row.disabled === true,
-    verified: { ok: true, principal: { user: row.user, role: row.role, tokenId: row.id, source: row.source, issuedAt: row.createdAt, expiresAt: row.expiresAt, scopes: row.scopes ?? [] } },
+    verified: { ok: true, principal, limits },
   };
 }

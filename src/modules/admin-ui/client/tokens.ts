@@ -9,7 +9,7 @@ import type { View } from "./main";
 export const scopeList = (text: string) => text.split(/\s+/).filter(Boolean);
 
 /** A cell's text with the scopes under it: no column of their own, as the tables already fill a desktop. */
-export const withScopes = (text: string, scopes: readonly string[]) =>
+export const withScopes = (text: string | HTMLElement, scopes: readonly string[]) =>
   scopes.length === 0 ? text : h("span", {}, text, h("br"), h("code", { class: "scopes", title: "scopes" }, scopes.join(" ")));
 
 /** Shows a new secret once, with a copy button and the warning that it will not be shown again. */
@@ -35,6 +35,36 @@ function secretBox(token: string, user: string): HTMLElement {
   );
 }
 
+/** `N/PERIOD` as typed in the form ("100/1m"); the server checks the numbers and the period. */
+function countPer(label: string, text: string): [number, string] {
+  const match = /^(\d{1,10})\s*\/\s*(\S{1,16})$/.exec(text);
+  if (!match) throw new Error(`${label}: write N/PERIOD, like 100/1m`);
+  return [Number(match[1]), match[2]!];
+}
+
+/** The create form's fields as the API takes them: limits typed as text become their objects. */
+function withLimits({ rate_limit, remaining_uses, refill, ...rest }: Record<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...rest };
+  if (rate_limit !== undefined) {
+    const [requests, per] = countPer("Rate limit", rate_limit);
+    body.rate_limit = { requests, per };
+  }
+  if (remaining_uses !== undefined) body.remaining_uses = /^\d{1,10}$/.test(remaining_uses) ? Number(remaining_uses) : remaining_uses;
+  if (refill !== undefined) {
+    const [uses, every] = countPer("Refill", refill);
+    body.refill = { uses, every };
+  }
+  return body;
+}
+
+/** A token's limits in a few words: "100/1m, 5 left (1000/1d)", or null for none. */
+function limitsOf({ rate_limit, remaining_uses, refill }: TokenRecord): string | null {
+  const parts = [];
+  if (rate_limit !== null) parts.push(`${rate_limit.requests}/${rate_limit.per}`);
+  if (remaining_uses !== null) parts.push(refill === null ? `${remaining_uses} left` : `${remaining_uses} left (${refill.uses}/${refill.every})`);
+  return parts.length === 0 ? null : parts.join(", ");
+}
+
 export const tokensView: View = {
   title: "Tokens",
   async render(root, notify) {
@@ -56,7 +86,7 @@ export const tokensView: View = {
           const form = e.target as HTMLFormElement;
           const { scopes, ...input } = fields(form);
           try {
-            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", { ...input, ...(scopes ? { scopes: scopeList(scopes) } : {}) });
+            const created = await api<{ token: string; user: string }>("POST", "/api/v1/tokens", { ...withLimits(input), ...(scopes ? { scopes: scopeList(scopes) } : {}) });
             replace(revealed, secretBox(created.token, created.user));
             form.reset();
             await load();
@@ -70,6 +100,9 @@ export const tokensView: View = {
       h("input", { name: "role", placeholder: "role (user)", "aria-label": "Role" }),
       h("input", { name: "expires_in", placeholder: "expires in (90d, never)", "aria-label": "Expires in" }),
       h("input", { name: "scopes", placeholder: "scopes (space-separated)", "aria-label": "Scopes" }),
+      h("input", { name: "rate_limit", placeholder: "rate limit (100/1m)", "aria-label": "Rate limit" }),
+      h("input", { name: "remaining_uses", placeholder: "uses (unlimited)", inputmode: "numeric", "aria-label": "Uses" }),
+      h("input", { name: "refill", placeholder: "refill (1000/1d)", "aria-label": "Refill" }),
       h("button", { type: "submit" }, "Create token"),
     );
 
@@ -84,7 +117,8 @@ export const tokensView: View = {
         empty: "No tokens match.",
         row: (t) => [
           t.user,
-          withScopes(t.name ?? "—", t.scopes),
+          // Under the name rather than columns of their own: the table is as wide as a desktop allows.
+          withScopes(limitsOf(t) === null ? (t.name ?? "—") : h("span", {}, t.name ?? "—", h("br"), h("small", { "data-testid": "limits" }, limitsOf(t)!)), t.scopes),
           t.role,
           h("code", { class: "hint" }, t.hint),
           when(t.created_at),
