@@ -1,10 +1,8 @@
 import type { Db } from "../../db/client";
-import { DomainError } from "../../lib/errors";
-import type { FailureLimiter } from "../../lib/failure-limiter";
-import { ADMIN_ROLE, canonicalName, DEVICE_ROLE, normalizeUser } from "../../lib/names";
+import { ADMIN_ROLE, DEVICE_ROLE } from "../../lib/names";
 import { looksLikeToken } from "../../lib/token-format";
 import type { AuditQueue } from "../audit/service";
-import type { DeviceCheck, DeviceRow, DeviceTokenRow } from "../devices/service";
+import type { DeviceCheck } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
@@ -12,10 +10,12 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
-import { labNameIsFree, passwordAccount } from "./accounts";
+import { enrollmentGate } from "./enrollment";
 import { limitGate } from "./limits";
-import { addressKey, nameKey, type Lockout } from "./lockout";
-import type { Address, CredentialKind, Decision, DeviceCredential, EnrollmentFailure, FailureDetail, LoggedIn, Need, Presented, Reason, Refusal, Subject } from "./model";
+import { addressKey, type Lockout } from "./lockout";
+import { type LoginDeps, passwordLogin } from "./login";
+import { lockedRefusal, refusal } from "./outcomes";
+import type { Address, CredentialKind, Decision, DeviceCredential, FailureDetail, Need, Presented, Refusal, Subject } from "./model";
 import { allSettled, whenSettled } from "../../lib/settled";
 import { carriesAll } from "../../lib/scopes";
 
@@ -35,8 +35,7 @@ export interface AuthCoreDeps {
   lockout: Lockout;
   devices: DeviceChecks;
   sessions: Sessions;
-  /** Lab mode (KEYWARD_OPEN_LOGIN), and how many lab logins an address may make per window. */
-  lab: { enabled: boolean; rate: FailureLimiter };
+  lab: LoginDeps["lab"];
   /** Tokens' rate limits (in memory) and quotas (in the database). */
   limits: { rates: RateLimiter; quotas: Quotas };
   now: () => number;
@@ -68,8 +67,6 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const limited = limitGate({ ...limits, metrics, audit });
   type Who = { tokenId?: string; user?: string };
 
-  const refusal = (reason: Reason, credential: CredentialKind, extra: Partial<Refusal> = {}): Refusal => ({ ok: false, reason, credential, ...extra });
-
   /** A wrong credential: counted against the address, audited, and answered. */
   const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`, { guess = true } = {}): Refusal => {
     metrics.authentication("failure", refused.reason);
@@ -78,10 +75,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return refused;
   };
 
-  const locked = (credential: CredentialKind, retryAfterMs: number): Refusal => {
-    metrics.authentication("failure", "locked_out");
-    return refusal("locked_out", credential, { retryAfterMs });
-  };
+  const locked = lockedRefusal(metrics);
 
   /**
    * A credential that asks for what it lacks proved itself already: audited, never counted towards
@@ -241,41 +235,6 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   }
 
   /**
-   * A name and password, or in lab mode a bare name nobody owns. A password attempt counts against
-   * the address and the name before its argon2id check starts.
-   */
-  async function login({ name, password, ip }: { name?: string; password?: string; ip: string }): Promise<Decision<LoggedIn>> {
-    const user = name === undefined ? null : validName(name);
-    if (lab.enabled && user !== null && password === undefined) {
-      // Counted before the name is looked up, and taken back if it is not free: a burst sent at once
-      // would otherwise all pass the check while their lookups run.
-      const wait = lab.rate.take(addressKey(ip), now());
-      if (wait.locked) {
-        metrics.authentication("failure", "rate_limited");
-        return refusal("rate_limited", "lab", { retryAfterMs: wait.retryAfterMs });
-      }
-      if (await labNameIsFree(db, user)) {
-        metrics.authentication("success", "lab");
-        return { ok: true, user, role: "user", lab: true, passwordHash: null };
-      }
-      lab.rate.forgive(addressKey(ip), now());
-    }
-    const who = { ip, user: user ?? undefined };
-    const begun = lockout.begin(name ? [addressKey(ip), nameKey(name)] : [addressKey(ip)], who);
-    if (!begun.ok) return locked("password", begun.retryAfterMs);
-    const account = await passwordAccount(db, user, password);
-    if (!account) {
-      begun.attempt.failed();
-      metrics.authentication("failure", "invalid_credentials");
-      audit.push({ action: "login.failed", ip, user: user ?? (name ? canonicalName(name).slice(0, 64) : null) });
-      return refusal("invalid_credentials", "password");
-    }
-    begun.attempt.succeeded();
-    metrics.authentication("success", "login");
-    return { ok: true, user: account.username, role: account.role, lab: false, passwordHash: account.passwordHash };
-  }
-
-  /**
    * Who a token belongs to, for a resource server (no address or fingerprint check). A guessable
    * subject that is not active counts against the caller's address, so introspection is no
    * guessing oracle; from a locked-out address only Keyward tokens and device tokens (verified by
@@ -295,50 +254,9 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return { ok: true, subject: null };
   }
 
-  /**
-   * A device's enrollment, decided by the device rules but counted here. Collecting tokens with an
-   * enrollment secret is a guess: refused unchecked from a locked-out address, counted when it
-   * starts and taken back if it succeeds. Other enrollments need no secret, so a locked-out
-   * address may still make them, but every refusal (no entitlement, a revoked device) counts
-   * against it like any failure a stranger can cause.
-   */
-  async function enrollment<T>(
-    ip: string,
-    withSecret: boolean,
-    run: () => Promise<T>,
-    refusedBy: (result: T) => { why: EnrollmentFailure; deviceId: string } | null,
-  ): Promise<Decision<{ result: T }>> {
-    const begun = withSecret ? lockout.begin([addressKey(ip)], { ip }) : null;
-    if (begun && !begun.ok) return locked("enrollment", begun.retryAfterMs);
-    const refused = (why: EnrollmentFailure, deviceId?: string) => {
-      metrics.authentication("failure", "enrollment_refused");
-      audit.push({ action: "auth.failed", ip, user: deviceId, detail: `enrollment ${why}` });
-      if (begun?.ok) begun.attempt.failed();
-      else lockout.count([addressKey(ip)], { ip });
-    };
-    let result: T;
-    try {
-      result = await run();
-    } catch (error) {
-      if (error instanceof DomainError) refused(error.code === "device_revoked" ? "device_revoked" : "invalid_request");
-      else if (begun?.ok) begun.attempt.succeeded();
-      throw error;
-    }
-    const refusal = refusedBy(result);
-    if (refusal) refused(refusal.why, refusal.deviceId);
-    else if (begun?.ok) begun.attempt.succeeded();
-    return { ok: true, result };
-  }
-
+  const login = passwordLogin({ db, lab, lockout, metrics, audit, now });
+  const enrollment = enrollmentGate({ lockout, metrics, audit });
   return { token, session, shortToken, login, introspect, enrollment };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;
-
-function validName(name: string): string | null {
-  try {
-    return normalizeUser(name);
-  } catch {
-    return null;
-  }
-}
