@@ -8,6 +8,7 @@ import { Lockout } from "../../../src/modules/auth/lockout";
 import { SharedLockouts } from "../../../src/modules/auth/shared-lockouts";
 import { ADMIN_TOKEN, client } from "../../helpers/api";
 import { inProcessApp } from "../../helpers/app";
+import { sqliteOnlyDescribe } from "../../helpers/engine";
 import { tempDir } from "../../helpers/binary";
 import { memoryLogger } from "../../helpers/memory-log";
 
@@ -203,7 +204,7 @@ describe("lockouts shared through the database", () => {
   });
 });
 
-describe("two apps on one database file", () => {
+sqliteOnlyDescribe("a SQLite file; PostgreSQL's two instances are in test/tools/postgres-lockouts.tools.ts")("two apps on one database file", () => {
   const twoApps = async () => {
     const file = databaseFile();
     const env = { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_TRUSTED_PROXIES: "127.0.0.1", KEYWARD_MAX_FAILURES: "3" };

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, client, formPost } from "../../helpers/api";
+import { eq } from "drizzle-orm";
+import { tablesOf } from "../../../src/db/client";
 import { inProcessApp } from "../../helpers/app";
+import { changesSettled } from "../../helpers/engine";
 import { scenarios } from "../../helpers/scenario";
 import { presented } from "../../../src/http/auth";
 import { quotaAt } from "../../../src/modules/tokens/limits";
@@ -160,6 +163,13 @@ describe("the rate limiter's memory", () => {
   });
 });
 
+/** A token's quota as stored, read through the store's own tables (either engine). */
+async function quotaState(server: Awaited<ReturnType<typeof inProcessApp>>, id: string) {
+  const { tokens } = tablesOf(server.store.db);
+  const [row] = await server.store.db.select({ remaining: tokens.remainingUses, refilledAt: tokens.refilledAt }).from(tokens).where(eq(tokens.id, id));
+  return { remaining_uses: row!.remaining, refilled_at: row!.refilledAt?.getTime() ?? null };
+}
+
 describe("a quota", () => {
   test("each use spends one; at zero 429 quota_exhausted with Retry-After to the refill, due exactly at the boundary", async () => {
     const server = await start();
@@ -177,12 +187,11 @@ describe("a quota", () => {
     const again = await use(server, token);
     expect([again.status, Number(again.headers.get("retry-after"))]).toEqual([429, expect.any(Number)]);
     expect(Number(again.headers.get("retry-after"))).toBeWithin(3595, 3601);
-    const stored = server.store.sqlite.query("SELECT remaining_uses, refilled_at FROM tokens WHERE id = ?").get(id);
-    expect(stored).toEqual({ remaining_uses: 0, refilled_at: due });
+    expect(await quotaState(server, id)).toEqual({ remaining_uses: 0, refilled_at: due });
     // Refills keep their schedule: three periods late, one refill, counted from the last due time.
     server.clock.advance(3 * 3_600_000 + 5_000);
     expect((await use(server, token)).status).toBe(200);
-    expect(server.store.sqlite.query("SELECT remaining_uses, refilled_at FROM tokens WHERE id = ?").get(id)).toEqual({ remaining_uses: 2, refilled_at: due + 3 * 3_600_000 });
+    expect(await quotaState(server, id)).toEqual({ remaining_uses: 2, refilled_at: due + 3 * 3_600_000 });
   });
 
   test("a refill is due exactly at its boundary, and the rate limit's window ends exactly at its end", () => {
@@ -238,8 +247,10 @@ describe("a quota", () => {
     const server = await start();
     const decide = async (body: Record<string, unknown>) => {
       const { token } = await createToken(server, body);
+      await changesSettled(server.store);
       const request = new Request("http://localhost/data", { headers: { authorization: `Bearer ${token}` } });
-      server.core.token(presented(request, () => "127.0.0.1", token, "token"));
+      // The first check reads the token (from PostgreSQL, a promise); the next is the cached one's.
+      await server.core.token(presented(request, () => "127.0.0.1", token, "token"));
       return server.core.token(presented(request, () => "127.0.0.1", token, "token")) instanceof Promise;
     };
     expect([await decide({}), await decide({ rate_limit: { requests: 1000, per: "1s" } }), await decide({ remaining_uses: 10 })]).toEqual([false, false, true]);
