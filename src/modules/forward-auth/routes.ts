@@ -67,7 +67,7 @@ const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is no
  * The scopes asked for, read from the URL itself: Elysia splits a lone value on commas, which a
  * scope may contain. Undefined when none is asked for; null when the list is refused.
  */
-function scopesAsked(request: Request, parsed: readonly string[] | undefined): string[] | null | undefined {
+function scopesAsked(request: Request, parsed: string | undefined): string[] | null | undefined {
   if (parsed === undefined) return undefined;
   const url = request.url;
   return requestedScopes(new URLSearchParams(url.slice(url.indexOf("?") + 1)).getAll("scope"));
@@ -75,9 +75,11 @@ function scopesAsked(request: Request, parsed: readonly string[] | undefined): s
 
 const ForwardQuery = t.Object({
   scope: t.Optional(
-    t.Array(t.String(), {
+    // A string, not an array: Elysia parses an array query field on every request, ~10% of this
+    // route's speed (measured paired), and every value is read from the URL anyway (scopesAsked).
+    t.String({
       description: `Scopes a credential must all carry, repeated (\`scope=nas&scope=backup:read\`) or space-separated; by default none is checked. A credential without scopes passes no scope check. A list no credential could carry (empty, over ${MAX_SCOPES}, a malformed scope) is refused with 403 (invalid_scope)`,
-      examples: [["nas"]],
+      examples: ["nas"],
     }),
   ),
   role: t.Optional(
