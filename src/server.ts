@@ -13,6 +13,7 @@ import { bootstrapAdmin } from "./modules/tokens/bootstrap";
 import { createServices } from "./services";
 import { stopOnSignals } from "./shutdown";
 import { VERSION } from "./version";
+import { DomainError } from "./lib/errors";
 
 /**
  * Bun refuses bodies past this before Keyward sees them, with a bare 413. It is above Keyward's own
@@ -22,6 +23,12 @@ const BUN_BODY_CAP = 8 * MAX_BODY_BYTES;
 
 /** How often batched usage counts and audit events reach the database. */
 const FLUSH_INTERVAL_MS = 1000;
+
+/** A taken port in words: another program, perhaps another keyward serve, listens there. */
+function listenFailure(error: unknown, { host, port }: Config): unknown {
+  if ((error as { code?: unknown }).code !== "EADDRINUSE") return error;
+  return new DomainError("conflict", "port_in_use", `${displayHost(host)}:${port} is in use: another program (another keyward serve?) listens there`);
+}
 
 /**
  * Opens and migrates the database, then serves until SIGTERM or SIGINT. Stopping lets requests in
@@ -39,8 +46,15 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   if (applied.length > 0) log.info("database migrated", { db: displayDb(config.db), applied: applied.join(","), schema: current });
 
   const services = await createServices(store, config, log);
-  const app = createApp(services).listen({ hostname: config.host, port: config.port, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) });
-  const server = app.server!;
+  const app = createApp(services);
+  let server: NonNullable<typeof app.server>;
+  try {
+    // Not SO_REUSEPORT (Elysia's default): a second server started on a taken port would silently
+    // share its requests with the first, each with its own lockouts, rate limits and caches.
+    server = app.listen({ hostname: config.host, port: config.port, reusePort: false, maxRequestBodySize: BUN_BODY_CAP, ...serverErrorOptions(log), ...(tls ? { tls } : {}) }).server!;
+  } catch (error) {
+    throw listenFailure(error, config);
+  }
   const url = `${tls ? "https" : "http"}://${displayHost(server.hostname ?? config.host)}:${server.port}`;
   log.info("listening", { url, version: VERSION, db: displayDb(config.db) });
   if (!tls) log.warn("serving plain HTTP: tokens travel in clear text on the network; set KEYWARD_TLS_CERT and KEYWARD_TLS_KEY (keyward tls init)");

@@ -34,6 +34,16 @@ describe("the server binary", () => {
     expect((await second.fetch("/health")).status).toBe(200);
   });
 
+  test("a second server on a port already taken exits 1 saying so, rather than sharing the first one's requests", async () => {
+    const first = await start();
+    const port = new URL(first.url).port;
+    const second = await runKeyward(["serve", "--host", "127.0.0.1", "--port", port, "--db", join(tempDir(), "other.db")], { env: { KEYWARD_LOG_FORMAT: "json" } });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`keyward: 127.0.0.1:${port} is in use`);
+    expect(second.stderr).not.toContain("unexpected error");
+    expect((await first.fetch("/health")).status).toBe(200);
+  });
+
   test("an unknown route is a 404 in the JSON error shape", async () => {
     const server = await start();
     const res = await server.fetch("/no/such/thing");

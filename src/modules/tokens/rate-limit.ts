@@ -25,14 +25,15 @@ export class RateLimiter {
   /** Counts one request of `tokenId` at `now`: 0 to let it through, else how long until it may. */
   take(tokenId: string, limit: RateLimit, now: number): Wait {
     const window = this.windows.get(tokenId);
-    if (window !== undefined && now < window.end) {
+    // A window ending more than one period ahead was opened before the clock was set back: over,
+    // or the token would stay refused until the clock caught up, whatever Retry-After said.
+    if (window !== undefined && now < window.end && window.end - now <= limit.perMs) {
       if (window.count < limit.requests) {
         window.count++;
         return 0;
       }
       window.refused++;
-      // A clock set back must not stretch the wait past one window.
-      return Math.min(window.end - now, limit.perMs);
+      return window.end - now;
     }
     this.open(tokenId, now + limit.perMs, now);
     return 0;
