@@ -134,6 +134,17 @@ describe("token enrollment over HTTP", () => {
     expect((await kw.verify(renewed.body.short_token, "fp-1")).status).toBe(401);
     expect((await kw.enroll("fp-1", {}, user)).status).toBe(201);
   });
+
+  test("a token with a quota or a rate limit enrolls nothing: its devices' tokens would carry no limits", async () => {
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: "token" });
+    for (const limits of [{ remaining_uses: 5 }, { rate_limit: { requests: 100, per: "1m" } }]) {
+      const limited = (await kw.admin("/api/v1/tokens", { user: "alice", ...limits })).body.token as string;
+      const before = await kw.rows();
+      const refused = await kw.enroll("fp-limited", {}, limited);
+      expect([refused.status, refused.body.code]).toEqual([403, "limited_token"]);
+      expect((await kw.rows()).devices).toBe(before.devices);
+    }
+  });
 });
 
 describe("open enrollment over HTTP (seed 003)", () => {

@@ -7,6 +7,7 @@ import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
 import { lockoutBucket } from "../../lib/cidr";
+import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
 import type { Refusal } from "../auth/model";
@@ -77,7 +78,10 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     const actor = { name: principal.user, ip };
     if (principal.role === DEVICE_ROLE) return { ok: true, grant: { kind: "device", tokenId: principal.tokenId }, actor };
     // Under approval a user's token adds nothing: the admin's approval is what lets a device in.
-    return { ok: true, grant: deps.policy === "approval" ? { kind: "secret", secret } : { kind: "user" }, actor };
+    if (deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor };
+    // A device's tokens carry no limits: each use (or rate-limit slot) would buy an unlimited credential.
+    if ("limits" in decision && decision.limits !== undefined) throw new DomainError("forbidden", "limited_token", "A token with a rate limit or a quota cannot enroll devices: their tokens would not carry its limits");
+    return { ok: true, grant: { kind: "user" }, actor };
   }
 
   return new Elysia({ name: "keyward/devices", detail: { tags: ["Devices"] } })
