@@ -61,6 +61,22 @@ function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: st
 const MAX_ROLES_LENGTH = 200;
 const TOO_MANY_ROLES = errorBody("invalid_role", `?role= in Keyward's URL is over ${MAX_ROLES_LENGTH} characters: fix the proxy's configuration`);
 
+const MISSPELT = errorBody("invalid_query", "Keyward's URL names a check it does not know (a misspelt ?role= or ?scope=, such as ?roles= or ?scope[]=), which would check nothing: fix the proxy's configuration");
+/** A query key that is almost `role` or `scope`: a proxy configured with one would silently check nothing. */
+const nearMiss = /^(?:roles?|scopes?)(?:\[\]|%5b%5d)?$/i;
+
+/** Whether Keyward's URL holds a misspelt check; free when it has no query (the hot path's case). */
+function misspeltCheck(url: string): boolean {
+  const query = url.indexOf("?");
+  if (query === -1) return false;
+  for (const pair of url.slice(query + 1).split("&")) {
+    const equals = pair.indexOf("=");
+    const key = equals === -1 ? pair : pair.slice(0, equals);
+    if (key !== "role" && key !== "scope" && nearMiss.test(key)) return true;
+  }
+  return false;
+}
+
 const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is not a list a credential could carry (${SCOPE_RULES}): fix the proxy's configuration`);
 
 /**
@@ -111,7 +127,7 @@ function granted({ principal, request }: { principal: Principal; request: Reques
 }
 
 const ANSWERS =
-  "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id). With ?role=, another role gets 403 insufficient_role; with ?scope=, a credential lacking any scope asked for gets 403 insufficient_scope (a session carries its account's scopes).";
+  "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id). With ?role=, another role gets 403 insufficient_role; with ?scope=, a credential lacking any scope asked for gets 403 insufficient_scope (a session carries its account's scopes). A misspelt check (?roles=, ?Scope=, ?scope[]=) is 403 invalid_query, never read as no check.";
 const NGINX_STATUSES =
   "Never 422, 429 or 5xx, since nginx auth_request turns any status but 2xx, 401 and 403 into a 500: a locked-out address gets 401 (code too_many_failures) with Retry-After, and an internal error or a busy database gets 403 (code internal_error or database_busy, the latter with Retry-After) — refused, without calling the token bad. A name outside printable ASCII is percent-encoded UTF-8 in its header (josé → jos%C3%A9); the JSON body has it as it is.";
 
@@ -133,6 +149,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
         resolve: resolveHook(
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
             if (query.role !== undefined && query.role.length > MAX_ROLES_LENGTH) return status(403, TOO_MANY_ROLES);
+            if (misspeltCheck(request.url)) return status(403, MISSPELT);
             const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
             const need = roles.length > 0 ? roles : "token";
             const scopes = scopesAsked(request, query.scope);
