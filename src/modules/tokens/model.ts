@@ -98,9 +98,10 @@ export const CreateToken = t.Object(
       t.Array(t.String({ maxLength: 64 }), { maxItems: 100, description: "Addresses or CIDR ranges it may be used from", examples: [["192.168.1.0/24"]] }),
     ),
     scopes: t.Optional(ScopeList("What it may open beyond its role: forward auth's ?scope= passes only a token carrying every scope asked for")),
-    rate_limit: t.Optional(t.Object(RateLimitShape, { description: "At most `requests` authenticated requests per window, per instance" })),
-    remaining_uses: t.Optional(RemainingUses),
-    refill: t.Optional(t.Object(RefillShape, { description: "Needs remaining_uses. The first refill falls one period after creation" })),
+    // null as a record shows "none", so a client may send a record's own values back.
+    rate_limit: t.Optional(Nullable(t.Object(RateLimitShape, { description: "At most `requests` authenticated requests per window, per instance; null: none" }))),
+    remaining_uses: t.Optional(Nullable(RemainingUses)),
+    refill: t.Optional(Nullable(t.Object(RefillShape, { description: "Needs remaining_uses. The first refill falls one period after creation; null: none" }))),
   },
   { title: "CreateToken" },
 );

@@ -7,8 +7,12 @@ import { quotaAt } from "./limits";
 /** A spent use and how many are left, or none left and when a refill brings more (null: never). */
 export type Spent = { ok: true; remaining: number | null } | { ok: false; retryAfterMs: number | null };
 
-/** How far a spend follows rotations: a rotated token in its grace period spends its successor's uses. */
-const MAX_HOPS = 8;
+/**
+ * How far a spend follows rotations: a rotated token in its grace period spends its successor's
+ * uses. A daily rotation with a 30-day grace keeps 30 behind the newest; past this the old one
+ * spends nothing (refused, failing closed).
+ */
+const MAX_HOPS = 64;
 
 /**
  * Usage quotas. A use is spent durably before the request is answered, in a bookkeeping write

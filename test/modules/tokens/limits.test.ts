@@ -68,6 +68,8 @@ describe("creating a token with limits", () => {
       [plain.id, null],
       [made.id, 0],
     ]);
+    // A record's own "none" sent back is none.
+    expect(await createToken(server, { rate_limit: null, remaining_uses: null, refill: null })).toMatchObject({ rate_limit: null, remaining_uses: null, refill: null });
   });
 });
 
