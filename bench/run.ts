@@ -369,25 +369,27 @@ for (const { name, label } of contenders.filter((c) => pairs[c.name])) {
     row(label, c, p.rps.toFixed(2), p.cpu.toFixed(2), p.rounds.map((r) => r.toFixed(2)).join(" "));
   }
 }
-lines.push("", "## PostgreSQL as the store", "");
-if (onPostgres === null) lines.push("Skipped: no PostgreSQL on this machine.");
-else {
-  lines.push(
-    "GET /data with `KEYWARD_DB=postgres://…` (a throwaway PostgreSQL on loopback, warm cache) paired with the SQLite Keyward above, the same way: × SQLite by req/s and by CPU per request.",
-    "",
-  );
-  row("connections", "× SQLite (req/s)", "× SQLite (CPU per request)", "per round (req/s)");
+/** A section of paired runs against another Keyward: what is compared, then × that by req/s and CPU. */
+const pairedSection = (title: string, what: string, against: string, result: Record<number, Paired> | null) => {
+  lines.push("", `## ${title}`, "");
+  if (result === null) return void lines.push("Skipped: no PostgreSQL on this machine.");
+  lines.push(what, "");
+  row("connections", `× ${against} (req/s)`, `× ${against} (CPU per request)`, "per round (req/s)");
   row("---:", "---:", "---:", "---");
-  for (const c of CONNECTIONS) row(c, onPostgres[c]!.rps.toFixed(2), onPostgres[c]!.cpu.toFixed(2), onPostgres[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
-}
-lines.push("", "## A rate-limited token", "");
-lines.push(
-  "GET /data with a token whose rate limit (1,000,000 per second) never triggers, served by a second instance on the same file, paired with the unlimited token on the first, the same way: × unlimited by req/s and by CPU per request.",
-  "",
+  for (const c of CONNECTIONS) row(c, result[c]!.rps.toFixed(2), result[c]!.cpu.toFixed(2), result[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
+};
+pairedSection(
+  "PostgreSQL as the store",
+  "GET /data with `KEYWARD_DB=postgres://…` (a throwaway PostgreSQL on loopback, warm cache) paired with the SQLite Keyward above, the same way: × SQLite by req/s and by CPU per request.",
+  "SQLite",
+  onPostgres,
 );
-row("connections", "× unlimited (req/s)", "× unlimited (CPU per request)", "per round (req/s)");
-row("---:", "---:", "---:", "---");
-for (const c of CONNECTIONS) row(c, rateLimited[c]!.rps.toFixed(2), rateLimited[c]!.cpu.toFixed(2), rateLimited[c]!.rounds.map((r) => r.toFixed(2)).join(" "));
+pairedSection(
+  "A rate-limited token",
+  "GET /data with a token whose rate limit (1,000,000 per second) never triggers, served by a second instance on the same file, paired with the unlimited token on the first, the same way: × unlimited by req/s and by CPU per request.",
+  "unlimited",
+  rateLimited,
+);
 lines.push("", "## Keyward scenarios", "");
 row("scenario", "req/s", "p50 ms", "p99 ms", "errors");
 row("---", "---:", "---:", "---:", "---:");

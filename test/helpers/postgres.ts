@@ -1,8 +1,9 @@
 import { SQL } from "bun";
+import { afterAll, afterEach, beforeAll } from "bun:test";
 import { existsSync, globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./server";
+import { freePort, type RunningServer, type StartOptions } from "./server";
 
 /**
  * Debian's PostgreSQL binaries (not on PATH there), the newest major version installed. CI installs
@@ -139,4 +140,51 @@ export async function createDatabase(pg: Postgres): Promise<string> {
     await admin.close();
   }
   return pg.url.replace(/\/postgres$/, `/${name}`);
+}
+
+/**
+ * For a test file on its own throwaway cluster: started before the file's tests (when PostgreSQL
+ * is here), stopped after them. What a test registers with `closeAfter` (a store holds a pool)
+ * is closed after that test, or the cluster would run out of connections.
+ */
+export function throwawayCluster() {
+  let pg: Postgres | undefined;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    if (hasPostgres) pg = await startPostgres();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close().catch(() => undefined)));
+  });
+  afterAll(async () => {
+    await pg?.stop();
+  });
+  return {
+    get pg(): Postgres {
+      if (pg === undefined) throw new Error("no PostgreSQL cluster: skip the tests with hasPostgres");
+      return pg;
+    },
+    closeAfter<T extends { close(): Promise<void> }>(store: T): T {
+      opened.push(store);
+      return store;
+    },
+  };
+}
+
+/** The change signal's version (keyward_state), read on a connection of its own. */
+export async function changeVersion(url: string): Promise<number> {
+  const sql = new SQL(url);
+  try {
+    return Number((await sql`SELECT version FROM keyward_state`)[0].version);
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Two instances of the binary on a fresh database of `pg`; the second starts once the first has migrated it. */
+export async function twoInstances(start: (options: StartOptions) => Promise<RunningServer>, pg: Postgres): Promise<{ db: string; a: RunningServer; b: RunningServer }> {
+  const db = await createDatabase(pg);
+  const a = await start({ db });
+  const b = await start({ db });
+  return { db, a, b };
 }

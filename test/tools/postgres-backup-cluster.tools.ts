@@ -1,10 +1,10 @@
 import { SQL } from "bun";
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { runKeyward, tempDir } from "../helpers/binary";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { createDatabase, hasPostgres, throwawayCluster } from "../helpers/postgres";
 import { serverPool, type RunningServer } from "../helpers/server";
 
 // `keyward backup`/`restore` with the compiled binary: moving between SQLite and a PostgreSQL cluster.
@@ -13,13 +13,7 @@ setDefaultTimeout(60_000);
 const SECRET_KEY = "cluster-backup-secret-key-0123456789";
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY } });
 
-let pg: Postgres;
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
 const keyward = (db: string, args: string[], cwd = tempDir()) => runKeyward(args, { cwd, env: { KEYWARD_DB: db, SECRET_KEY } });
 const dataWith = (server: RunningServer, token: string) => server.fetch("/data", { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
@@ -41,7 +35,7 @@ const verify = (server: RunningServer, shortToken: string, fingerprint: string) 
 
 describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQL cluster", () => {
   test("a restore into PostgreSQL under a running instance: a token only in the old contents is refused within a second, one from the backup works", async () => {
-    const db = await createDatabase(pg);
+    const db = await createDatabase(cluster.pg);
     const a = await start({ db });
     const kept = await issue(a);
     const cwd = tempDir();
@@ -53,7 +47,7 @@ describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQ
     expect(await dataWith(a, lost)).toBe(200);
     const restore = await keyward(db, ["restore", "snapshot.db"], cwd);
     expect(restore.code).toBe(0);
-    expect(restore.stdout + restore.stderr).not.toContain(pg.password);
+    expect(restore.stdout + restore.stderr).not.toContain(cluster.pg.password);
     const keptAs = /kept in (\S+)\.\n/.exec(restore.stdout)![1]!;
     expect(keptAs).toStartWith(join(cwd, "keyward-before-restore-"));
     expect(existsSync(keptAs)).toBe(true);
@@ -73,7 +67,7 @@ describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQ
     const undo = await keyward(db, ["restore", keptAs, "--keep", join(cwd, "second.db"), "--json"], cwd);
     expect(undo.code).toBe(0);
     expect(JSON.parse(undo.stdout)).toMatchObject({ kept_as: join(cwd, "second.db"), restart_instances: false });
-    expect(JSON.parse(undo.stdout).db).not.toContain(pg.password);
+    expect(JSON.parse(undo.stdout).db).not.toContain(cluster.pg.password);
     const back = performance.now();
     while ((await dataWith(a, lost)) !== 200 && performance.now() - back < 1000) await Bun.sleep(20);
     expect(await dataWith(a, lost)).toBe(200);
@@ -90,13 +84,13 @@ describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQ
       // Killed, not stopped: its last commits may be only in the -wal beside the file.
       await sqlite.stop("SIGKILL");
 
-      const db = await createDatabase(pg);
+      const db = await createDatabase(cluster.pg);
       // The live file itself, as an operator would give it.
       const moved = await keyward(db, ["restore", sqlite.db]);
       expect(moved.code).toBe(0);
-      const cluster = await start({ db });
-      expect(await verify(cluster, shortToken, "fp-move")).toBe(200);
-      expect(await dataWith(cluster, apiToken)).toBe(200);
+      const onCluster = await start({ db });
+      expect(await verify(onCluster, shortToken, "fp-move")).toBe(200);
+      expect(await dataWith(onCluster, apiToken)).toBe(200);
       const sql = new SQL(db);
       const [row] = await sql`SELECT value FROM settings WHERE key = 'device_signing_key'`;
       await sql.close();
@@ -104,9 +98,9 @@ describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQ
 
       // And back to a single box: the backup keeps the sealed key, which SQLite opens with the same SECRET_KEY.
       const cwd = tempDir();
-      expect((await keyward(db, ["backup", "cluster.db"], cwd)).code).toBe(0);
+      expect((await keyward(db, ["backup", "onCluster.db"], cwd)).code).toBe(0);
       const box = join(cwd, "box.db");
-      expect((await runKeyward(["restore", "cluster.db", "--db", box], { cwd })).code).toBe(0);
+      expect((await runKeyward(["restore", "onCluster.db", "--db", box], { cwd })).code).toBe(0);
       const single = await start({ db: box });
       expect(await verify(single, shortToken, "fp-move")).toBe(200);
       expect(await dataWith(single, apiToken)).toBe(200);
@@ -117,7 +111,7 @@ describe.skipIf(!hasPostgres)("backup and restore between SQLite and a PostgreSQ
     const sqlite = await start({ env: { SECRET_KEY: "" } });
     const shortToken = await enroll(sqlite, "fp-other");
     await sqlite.stop();
-    const db = await createDatabase(pg);
+    const db = await createDatabase(cluster.pg);
     const running = await start({ db });
     const restored = await keyward(db, ["restore", sqlite.db]);
     expect(restored.code).toBe(0);

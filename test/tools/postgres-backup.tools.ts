@@ -1,5 +1,5 @@
 import { SQL } from "bun";
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { asc, count, eq, getTableColumns, getTableName } from "drizzle-orm";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { recordAudit } from "../../src/modules/audit/service";
 import { loadSigningSecret, settleRestoredSigningKey } from "../../src/modules/devices/signing";
 import { issueToken } from "../../src/modules/tokens/service";
 import { tempDir } from "../helpers/binary";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { createDatabase, hasPostgres, throwawayCluster } from "../helpers/postgres";
 
 // `keyward backup`/`restore` on PostgreSQL, in process: the SQLite backup file is the portable format.
 setDefaultTimeout(60_000);
@@ -22,21 +22,11 @@ setDefaultTimeout(60_000);
 const SECRET_KEY = "backup-secret-key-0123456789abcdef";
 const KEY_ROW = "device_signing_key";
 
-let pg: Postgres;
-const opened: { close(): Promise<void> }[] = [];
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close().catch(() => undefined)));
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
 async function pgStore(url?: string): Promise<PostgresStore> {
-  const { store } = await openStore(url ?? (await createDatabase(pg)));
-  opened.push(store);
+  const { store } = await openStore(url ?? (await createDatabase(cluster.pg)));
+  cluster.closeAfter(store);
   if (store.engine !== "postgres") throw new Error("expected PostgreSQL");
   return store;
 }
@@ -44,7 +34,7 @@ async function pgStore(url?: string): Promise<PostgresStore> {
 function sqliteStore(dir = tempDir()): SqliteStore {
   const store = openDatabase(join(dir, "keyward.db"));
   migrate(store);
-  opened.push(store);
+  cluster.closeAfter(store);
   return store;
 }
 
@@ -176,7 +166,7 @@ describe.skipIf(!hasPostgres)("backup and restore on PostgreSQL", () => {
   });
 
   test("a backup taken while tokens are being made is one snapshot: as many tokens as token.created events", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const store = await pgStore(url);
     // Enough rows that the backup takes a while, so the writes below land while it reads.
     await store.write(async (tx) => {
@@ -206,7 +196,7 @@ describe.skipIf(!hasPostgres)("backup and restore on PostgreSQL", () => {
     writing = false;
     await writes;
     const backup = openDatabase(file);
-    opened.push(backup);
+    cluster.closeAfter(backup);
     const { tokens, auditEvents } = tablesOf(backup.db);
     const [inTokens] = await backup.db.select({ n: count() }).from(tokens);
     const [inAudit] = await backup.db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.action, "token.created"));
@@ -217,7 +207,7 @@ describe.skipIf(!hasPostgres)("backup and restore on PostgreSQL", () => {
   });
 
   test("a restore moves the change signal on, so running instances drop their caches", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const store = await pgStore(url);
     const source = sqliteStore();
     await fill(source, null);

@@ -1,8 +1,8 @@
 import { SQL } from "bun";
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
 import { runKeyward, tempDir } from "../helpers/binary";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { createDatabase, hasPostgres, throwawayCluster, twoInstances } from "../helpers/postgres";
 import { serverPool, type RunningServer } from "../helpers/server";
 
 // Several instances of the compiled binary on one PostgreSQL: what issue 16 promises, end to end.
@@ -12,21 +12,9 @@ const SECRET_KEY = "cluster-secret-key-0123456789abcdef";
 const env = { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY };
 const start = serverPool({ env });
 
-let pg: Postgres;
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
-/** Two instances on a fresh database; the second starts once the first has migrated it. */
-async function pair(): Promise<{ db: string; a: RunningServer; b: RunningServer }> {
-  const db = await createDatabase(pg);
-  const a = await start({ db });
-  const b = await start({ db });
-  return { db, a, b };
-}
+const pair = () => twoInstances(start, cluster.pg);
 
 const dataWith = (server: RunningServer, token: string) => server.fetch("/data", { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
@@ -111,7 +99,7 @@ describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
     await Promise.all([refusedWithin(a, token, 1000), refusedWithin(b, token, 1000)]);
     const migrate = await keyward(db, "migrate");
     expect(migrate.stdout).toContain("already up to date");
-    expect(migrate.stdout).not.toContain(pg.password);
+    expect(migrate.stdout).not.toContain(cluster.pg.password);
   });
 
   test("user, device, audit and session commands of the CLI on the shared database act on the running instances", async () => {
@@ -138,7 +126,7 @@ describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
   });
 
   test("a browser session opened on A opens B's forward auth; ended on B (sign-out or an admin), A refuses it within a second", async () => {
-    const db = await createDatabase(pg);
+    const db = await createDatabase(cluster.pg);
     const portal = { KEYWARD_PUBLIC_URL: "http://auth.keyward.test" };
     const a = await start({ db, env: portal });
     const b = await start({ db, env: portal });
@@ -176,9 +164,9 @@ describe.skipIf(!hasPostgres)("instances sharing one PostgreSQL", () => {
     const c = await start({ db });
     expect(migrated(c)).toBe(0);
 
-    const fresh = await createDatabase(pg);
+    const fresh = await createDatabase(cluster.pg);
     const together = await Promise.all([start({ db: fresh }), start({ db: fresh }), start({ db: fresh })]);
     expect(together.map(migrated).sort()).toEqual([0, 0, 1]);
-    expect(together.flatMap((s) => s.events()).some((e) => JSON.stringify(e).includes(pg.password))).toBe(false);
+    expect(together.flatMap((s) => s.events()).some((e) => JSON.stringify(e).includes(cluster.pg.password))).toBe(false);
   });
 });

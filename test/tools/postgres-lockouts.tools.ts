@@ -1,5 +1,4 @@
-import { SQL } from "bun";
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { tablesOf } from "../../src/db/client";
 import { openStore } from "../../src/db/open";
 import type { PostgresStore } from "../../src/db/postgres-client";
@@ -9,7 +8,7 @@ import { Lockout } from "../../src/modules/auth/lockout";
 import { SharedLockouts } from "../../src/modules/auth/shared-lockouts";
 import { ADMIN_TOKEN, client } from "../helpers/api";
 import { memoryLogger } from "../helpers/memory-log";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { changeVersion, createDatabase, hasPostgres, throwawayCluster } from "../helpers/postgres";
 import { serverPool, type RunningServer } from "../helpers/server";
 
 // Lockouts shared by instances on one PostgreSQL (issue 16, step 11): in-process stores, then the binary.
@@ -20,18 +19,7 @@ const WINDOW = 60_000;
 const SECRET_KEY = "lockout-secret-key-0123456789abcdef";
 const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY, KEYWARD_MAX_FAILURES: String(MAX) } });
 
-let pg: Postgres;
-const opened: { close(): Promise<void> }[] = [];
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-// Each store holds a pool: closed after its test, or the cluster runs out of connections.
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close().catch(() => undefined)));
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
 /** One instance in this process: its own store (pool) on the database, limiters and shared lockouts, on `clock`. */
 async function instance(url: string, clock: { now: number }, maxRows = 10_000) {
@@ -39,7 +27,7 @@ async function instance(url: string, clock: { now: number }, maxRows = 10_000) {
   const now = () => clock.now;
   const log = memoryLogger();
   const shared = new SharedLockouts(store, log, now, maxRows);
-  opened.push({ close: async () => (await shared.stop(), await store.close()) });
+  cluster.closeAfter({ close: async () => (await shared.stop(), await store.close()) });
   const audit = new AuditQueue(store, { maxAgeMs: null, maxRows: 1_000_000 }, now);
   const lockout = new Lockout(new FailureLimiter(MAX, WINDOW), new FailureLimiter(MAX, WINDOW), audit, now, shared);
   shared.follow(lockout, 3_600_000);
@@ -53,22 +41,14 @@ async function instance(url: string, clock: { now: number }, maxRows = 10_000) {
   return { store: store as PostgresStore, shared, lockout, lock, rows, log, round: () => shared.tick() };
 }
 
-const versionOf = async (url: string) => {
-  const sql = new SQL(url);
-  try {
-    return Number((await sql`SELECT version FROM keyward_state`)[0].version);
-  } finally {
-    await sql.close();
-  }
-};
 
 describe.skipIf(!hasPostgres)("lockouts shared on PostgreSQL, in process", () => {
   test("a key locked on A is refused on B after a round of each; the change signal stays quiet", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const clock = { now: 1_800_000_000_000 };
     const a = await instance(url, clock);
     const b = await instance(url, clock);
-    const version = await versionOf(url);
+    const version = await changeVersion(url);
     a.lock("ip:127.0.0.1");
     a.lock("user:ann");
     await a.round();
@@ -77,7 +57,7 @@ describe.skipIf(!hasPostgres)("lockouts shared on PostgreSQL, in process", () =>
     expect(b.lockout.retryAfter(["ip:127.0.0.1"])).toBe(WINDOW - 100);
     expect(b.lockout.retryAfter(["user:ann"])).toBe(WINDOW - 100);
     expect(b.lockout.retryAfter(["ip:127.0.0.2"])).toBe(0);
-    expect(await versionOf(url)).toBe(version);
+    expect(await changeVersion(url)).toBe(version);
     // The end round-trips a timestamptz(3) to the millisecond.
     expect((await b.rows()).map((row) => [row.key, row.until.getTime()])).toEqual([
       ["ip:127.0.0.1", 1_800_000_000_000 + WINDOW],
@@ -86,7 +66,7 @@ describe.skipIf(!hasPostgres)("lockouts shared on PostgreSQL, in process", () =>
   });
 
   test("the later end wins; a writer whose clock is behind still writes past the newest row, and is loaded", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const ahead = { now: 1_800_000_600_000 };
     const behind = { now: 1_800_000_000_000 };
     const a = await instance(url, ahead);
@@ -108,7 +88,7 @@ describe.skipIf(!hasPostgres)("lockouts shared on PostgreSQL, in process", () =>
   });
 
   test("the table stays bounded, and ended rows are pruned", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const clock = { now: 1_800_000_000_000 };
     const a = await instance(url, clock, 4);
     for (let round = 0; round < 5; round++) {
@@ -124,7 +104,7 @@ describe.skipIf(!hasPostgres)("lockouts shared on PostgreSQL, in process", () =>
   });
 
   test("a round on a closed pool throws nothing: logged once, the lock kept for later", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const clock = { now: 1_800_000_000_000 };
     const a = await instance(url, clock);
     await a.store.sql.close();
@@ -158,7 +138,7 @@ const lenient = { KEYWARD_MAX_FAILURES: "1000" };
 
 describe.skipIf(!hasPostgres)("lockouts shared by two instances of the binary", () => {
   test("bad tokens lock 127.0.0.1 on A; B (and C, started later) answer 429 with Retry-After within a second; only A audits it", async () => {
-    const db = await createDatabase(pg);
+    const db = await createDatabase(cluster.pg);
     const a = await start({ db });
     const b = await start({ db, env: lenient });
     // A Keyward admin token: from a locked address, the environment's admin token is refused unchecked like any guessable secret.

@@ -1,26 +1,20 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createApp } from "../../src/app";
 import { resolveConfig } from "../../src/config-load";
 import { openStore } from "../../src/db/open";
 import { createServices } from "../../src/services";
 import { ADMIN_TOKEN, client, formPost } from "../helpers/api";
 import { memoryLogger } from "../helpers/memory-log";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { createDatabase, hasPostgres, throwawayCluster } from "../helpers/postgres";
 import { PASSWORD, PUBLIC, valueOf } from "../helpers/portal";
 
 setDefaultTimeout(30_000);
 
-let pg: Postgres;
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
 /** The app in process over a fresh PostgreSQL database (jsonb scopes), the portal on. */
 async function postgresApp() {
-  const { store } = await openStore(await createDatabase(pg));
+  const { store } = await openStore(await createDatabase(cluster.pg));
   const env = { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "k".repeat(64), KEYWARD_PUBLIC_URL: PUBLIC, KEYWARD_COOKIE_DOMAIN: "home.lan" };
   const services = await createServices(store, resolveConfig({ flags: {}, env, dotenv: {} }), memoryLogger());
   const app = createApp(services, () => ({ requestIP: () => ({ address: "127.0.0.1" }) }));

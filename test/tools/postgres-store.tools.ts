@@ -1,5 +1,5 @@
 import { SQL } from "bun";
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { count, eq, sql } from "drizzle-orm";
 import { tablesOf } from "../../src/db/client";
 import { isTransientDbError } from "../../src/db/errors";
@@ -7,44 +7,23 @@ import { openStore } from "../../src/db/open";
 import type { PostgresStore } from "../../src/db/postgres-client";
 import { postgresMigrations } from "../../src/db/postgres-migrate";
 import { addUser } from "../../src/modules/users/service";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { changeVersion, createDatabase, hasPostgres, throwawayCluster } from "../helpers/postgres";
 import { freePort } from "../helpers/server";
 
 setDefaultTimeout(30_000);
 
-let pg: Postgres;
-const opened: { close(): Promise<void> }[] = [];
-
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-// Each store holds a pool: closed after its test, or the cluster runs out of connections.
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close().catch(() => undefined)));
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
 async function open(url: string): Promise<PostgresStore & { applied: string[] }> {
   const { store, migration } = await openStore(url);
-  opened.push(store);
+  cluster.closeAfter(store);
   if (store.engine !== "postgres") throw new Error("expected a PostgreSQL store");
   return Object.assign(store, { applied: migration.applied });
 }
 
-const versionOf = async (url: string) => {
-  const client = new SQL(url);
-  try {
-    return Number((await client`SELECT version FROM keyward_state`)[0].version);
-  } finally {
-    await client.close();
-  }
-};
-
 describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("the first open applies every migration; the next applies none", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const first = await open(url);
     expect(first.applied).toEqual(postgresMigrations.map((m) => m.tag));
     const second = await open(url);
@@ -52,7 +31,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("instances starting together on an empty database migrate it once", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const stores = await Promise.all([open(url), open(url), open(url)]);
     expect(stores.map((s) => s.applied.length).sort()).toEqual([0, 0, postgresMigrations.length]);
     const client = new SQL(url);
@@ -61,7 +40,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("queries written for SQLite run here on PostgreSQL's tables: dates, booleans and JSON arrays round-trip", async () => {
-    const store = await open(await createDatabase(pg));
+    const store = await open(await createDatabase(cluster.pg));
     const when = new Date("2026-11-28T12:34:56.789Z");
     await store.write(async (tx) => {
       const { tokens, users } = tablesOf(tx);
@@ -79,7 +58,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("a write statement outside Store.write is refused; a failed write leaves nothing", async () => {
-    const store = await open(await createDatabase(pg));
+    const store = await open(await createDatabase(cluster.pg));
     const { settings } = tablesOf(store.db);
     expect(store.db.insert(settings).values({ key: "k", value: "v", updatedAt: new Date() }).then(() => "written")).rejects.toThrow("outside Store.write");
     const failed = store.write(async (tx) => {
@@ -91,20 +70,20 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("a write moves the change signal and this instance's generation; bookkeeping moves neither", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const store = await open(url);
     const { settings } = tablesOf(store.db);
-    const before = { version: await versionOf(url), generation: store.changes.current() };
+    const before = { version: await changeVersion(url), generation: store.changes.current() };
     await store.bookkeeping((tx) => tx.insert(tablesOf(tx).settings).values({ key: "quiet", value: "v", updatedAt: new Date() }));
-    expect(await versionOf(url)).toBe(before.version);
+    expect(await changeVersion(url)).toBe(before.version);
     expect(store.changes.current()).toBe(before.generation);
     await store.write((tx) => tx.update(tablesOf(tx).settings).set({ value: "w" }).where(eq(settings.key, "quiet")));
-    expect(await versionOf(url)).toBe(before.version + 1);
+    expect(await changeVersion(url)).toBe(before.version + 1);
     expect(store.changes.current()).not.toBe(before.generation);
   });
 
   test("writers on two instances take turns: a read-then-write never interleaves", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const [a, b] = [await open(url), await open(url)];
     await a.write((tx) => tx.insert(tablesOf(tx).settings).values({ key: "n", value: "0", updatedAt: new Date() }));
     const increment = (store: PostgresStore) =>
@@ -121,7 +100,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("module services run unchanged on it (a user added on one instance is seen on another)", async () => {
-    const url = await createDatabase(pg);
+    const url = await createDatabase(cluster.pg);
     const [a, b] = [await open(url), await open(url)];
     await addUser(a, { username: "Zoë", password: "correct horse battery", role: "user" }, { name: "admin", tokenId: null, ip: "127.0.0.1" });
     const { users } = tablesOf(b.db);

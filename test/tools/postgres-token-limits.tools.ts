@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ADMIN_TOKEN, client } from "../helpers/api";
-import { createDatabase, hasPostgres, startPostgres, type Postgres } from "../helpers/postgres";
+import { hasPostgres, throwawayCluster, twoInstances } from "../helpers/postgres";
 import { serverPool, type RunningServer } from "../helpers/server";
 
 // Quotas and rate limits with two compiled instances on one PostgreSQL: a quota is one count in
@@ -10,20 +10,9 @@ setDefaultTimeout(60_000);
 const env = { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "limits-secret-key-0123456789abcdef" };
 const start = serverPool({ env });
 
-let pg: Postgres;
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-});
+const cluster = throwawayCluster();
 
-async function pair(): Promise<{ a: RunningServer; b: RunningServer }> {
-  const db = await createDatabase(pg);
-  const a = await start({ db });
-  const b = await start({ db });
-  return { a, b };
-}
+const pair = () => twoInstances(start, cluster.pg);
 
 async function issue(server: RunningServer, limits: Record<string, unknown>): Promise<{ token: string; id: string }> {
   const res = await client(server).post("/api/v1/tokens", { user: "ann", ...limits });
