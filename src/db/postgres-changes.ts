@@ -226,9 +226,9 @@ export class PgChangeMonitor {
   private readonly heard = (payload: string): void => {
     if (this.closing) return;
     const version = parseVersion(payload);
-    // A payload the trigger did not write (anyone may NOTIFY this channel) is taken as a change.
+    // Only a poll sets the version: anyone who may connect may NOTIFY this channel, and a forged next
+    // version adopted here would make the real change's NOTIFY, and every poll after it, look old.
     if (version !== undefined && this.version !== undefined && version <= this.version) return;
-    if (version !== undefined) this.version = version;
     this.generation++;
   };
 

@@ -95,18 +95,31 @@ describe("the PostgreSQL change monitor, on a fake database and clock", () => {
     }
   });
 
-  test("a notification moves the generation once when its version is newer; an old one, or the same, moves nothing", async () => {
+  test("a notification newer than the polled version moves the generation; an old one, or the same, moves nothing; only a poll sets the version", async () => {
     const { db, heard, monitor } = await startedMonitor();
     const before = monitor.current();
     heard.notify("1");
     expect(monitor.current()).toBe(before + 1);
-    heard.notify("1");
     heard.notify("0");
     expect(monitor.current()).toBe(before + 1);
-    // The poll after it agrees with what was heard: nothing more to empty.
+    // What was heard is not taken for the database's version: the poll that reads it empties again.
     db.version = "1";
     await monitor.poll();
-    expect(monitor.current()).toBe(before + 1);
+    expect(monitor.current()).toBe(before + 2);
+    heard.notify("1");
+    expect(monitor.current()).toBe(before + 2);
+  });
+
+  test("a forged NOTIFY of the next version (any role that may connect can send one) cannot hide the real change it names", async () => {
+    const { db, heard, monitor } = await startedMonitor();
+    heard.notify("1");
+    // A revoked token read between the forgery and the real change is cached under this generation.
+    const cachedAt = monitor.current();
+    heard.notify("1");
+    expect(monitor.current()).toBe(cachedAt + 1);
+    db.version = "1";
+    await monitor.poll();
+    expect(monitor.current()).toBeGreaterThan(cachedAt + 1);
   });
 
   test("a notification nobody's trigger wrote (anyone may NOTIFY the channel) is taken as a change and never throws", async () => {
