@@ -29,6 +29,8 @@ function postgresUrl(text: string): string {
   if (url === null || !postgresStart.test(text) || url.hostname === "") {
     throw new Error(`is not a PostgreSQL URL Keyward can read: write ${URL_FORM}`);
   }
+  // The driver decodes it and throws a bare "URI error" on a % that starts no escape (a raw password).
+  if (/%(?![0-9a-f]{2})/i.test(text)) throw new Error(`has a % that is not percent-encoding: write it %25 (and @ / # ? in a password as %40 %2F %23 %3F)`);
   return text.replace(postgresScheme, (name) => name.toLowerCase());
 }
 

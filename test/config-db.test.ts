@@ -37,6 +37,8 @@ describe("KEYWARD_DB names a SQLite file or a PostgreSQL server", () => {
     ["mysql://u:p@h/db", "is a URL of a kind Keyward cannot use"],
     ["sqlite://data/keyward.db", "is a URL of a kind Keyward cannot use"],
     ["a\0b", "must be a file path or a postgres:// URL"],
+    ["postgres://u:pa%ss@h/db", "has a % that is not percent-encoding: write it %25"],
+    ["postgres://u:p@h/db?password=50%", "has a % that is not percent-encoding"],
   ])("refuses %p", (raw, message) => {
     expect(() => parseDbTarget(raw)).toThrow(message);
   });

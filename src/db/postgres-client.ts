@@ -33,8 +33,14 @@ interface OpenWrite {
  * the same names and row types (test/db/schema-parity.test.ts).
  */
 export async function openPostgres(url: string, { clock }: PostgresOptions = {}): Promise<{ store: PostgresStore; migration: MigrationReport }> {
-  // int8 as strings (bigint: false) never reaches a query's result: counts are mapped to numbers.
-  const client = new SQL(url, { max: 10, bigint: false, connectionTimeout: 5, idleTimeout: 60 });
+  let client: SQL;
+  try {
+    // int8 as strings (bigint: false) never reaches a query's result: counts are mapped to numbers.
+    client = new SQL(url, { max: 10, bigint: false, connectionTimeout: 5, idleTimeout: 60 });
+  } catch (error) {
+    // Bun refuses some URLs here, before connecting (an unknown sslmode): one line, not a stack.
+    throw new DatabaseError(`cannot open database ${displayDb(url)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const inside = new AsyncLocalStorage<OpenWrite>();
   const db = drizzle({
     client,

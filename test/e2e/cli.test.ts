@@ -102,4 +102,15 @@ describe("the keyward command line", () => {
     // Nothing was created in its place: no data/ directory, no file named after the URL.
     expect(readdirSync(cwd)).toEqual([]);
   });
+
+  test("a PostgreSQL URL the driver refuses before connecting (an unknown sslmode) is one line (exit 1), not a stack trace", async () => {
+    const password = "pg-Secret-4c1e";
+    const url = `postgres://keyward:${password}@127.0.0.1:${freePort()}/keyward?sslmode=bogus`;
+    const { code, stdout, stderr } = await runKeyward(["migrate"], { cwd: tempDir(), env: { KEYWARD_DB: url, SECRET_KEY: "k".repeat(32) } });
+    expect(code).toBe(1);
+    expect(stderr).toStartWith(`keyward: cannot open database ${url.replace(password, "***")}: `);
+    expect(stderr).toContain("sslmode");
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(`${stdout}${stderr}`).not.toContain(password);
+  });
 });
