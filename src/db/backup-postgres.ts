@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { linkSync, rmSync, statSync } from "node:fs";
 import { asc, type Column, getTableColumns, getTableName, gt, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { DomainError } from "../lib/errors";
 import { refuseExisting, stageBackup } from "./backup";
 import { type Db, DatabaseError, openDatabase, tablesOf, type Transaction } from "./client";
 import { migrate } from "./migrate";
@@ -92,6 +93,17 @@ export async function backupPostgres(store: PostgresStore, target: string): Prom
   return { bytes: statSync(target).size };
 }
 
+/**
+ * A row of the backup that cannot be read (malformed JSON) or stored (a NUL in text, a number past
+ * int8: SQLSTATE classes 22 and 23) is the file's fault: one line, not a stack holding the rows' values.
+ */
+function refusedRow(backup: string, error: unknown): unknown {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const state = (cause as { errno?: unknown }).errno;
+  const bad = cause instanceof SyntaxError || (typeof state === "string" && /^2[23]/.test(state));
+  return bad ? new DomainError("invalid", "bad_backup", `${backup} cannot be restored: a row is refused: ${(cause as Error).message}`) : error;
+}
+
 export interface PostgresRestoreOptions {
   /** Where the contents replaced are kept, a backup file of their own. */
   keep: string;
@@ -115,8 +127,12 @@ export async function restorePostgres(store: PostgresStore, backup: string, { ke
       kept = true;
       const tables = tablesOf(tx).tablesParentsFirst;
       for (const table of [...tables].reverse()) await tx.delete(table);
-      for (const table of tables) {
-        for await (const page of pagesOf(staged.store.db, twin(staged.store.db, table))) await insertAll(tx, table, page);
+      try {
+        for (const table of tables) {
+          for await (const page of pagesOf(staged.store.db, twin(staged.store.db, table))) await insertAll(tx, table, page);
+        }
+      } catch (error) {
+        throw refusedRow(backup, error);
       }
       // Ids were written as they were: the identity continues after the highest, not at 1.
       const pg = tx as unknown as { execute(query: ReturnType<typeof sql>): Promise<unknown> };

@@ -156,6 +156,30 @@ describe.skipIf(!hasPostgres)("backup and restore on PostgreSQL", () => {
     expect(existsSync(keep)).toBe(false);
   });
 
+  test.each([
+    ["malformed JSON in allowed_ips", "UPDATE tokens SET allowed_ips = '{not json'", "JSON"],
+    ["a NUL in a token's name", "UPDATE tokens SET name = 'a' || char(0) || 'b'", "0x00"],
+    ["an audit id past int8", "UPDATE audit_events SET id = 9223372036854775807 WHERE id = 9", "out of range"],
+  ])("a backup with %s is refused in one line naming no row's values, and nothing changes", async (_, damage, reason) => {
+    const dir = tempDir();
+    const source = sqliteStore(dir);
+    await fill(source, null);
+    source.sqlite.run(damage);
+    const file = join(dir, "hostile.db");
+    source.sqlite.run("VACUUM INTO ?", [file]);
+    const store = await pgStore();
+    await issueToken(store, { user: "keep-me", lifetimeMs: null, source: "api" }, { name: "test" });
+    const before = await rowsOf(store);
+    const keep = keepIn(dir);
+    const refused = await restorePostgres(store, file, { keep, settle }).catch((error: Error) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toStartWith(`${file} cannot be restored: a row is refused: `);
+    expect((refused as Error).message).toContain(reason);
+    expect((refused as Error).message).not.toContain("h1");
+    expect(await rowsOf(store)).toEqual(before);
+    expect(existsSync(keep)).toBe(false);
+  });
+
   test("a file that is not a Keyward backup is refused before anything is touched", async () => {
     const dir = tempDir();
     const junk = join(dir, "junk.db");
