@@ -4,6 +4,7 @@ import type { RateLimit } from "../tokens/limits";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Address, Refusal } from "./model";
+import { refusal } from "./outcomes";
 
 /** What the hot path knows of a token with limits (cached with the token; the uses left are not). */
 export interface LimitedToken {
@@ -31,7 +32,7 @@ export interface LimitDeps {
 export function limitGate({ rates, quotas, metrics, audit }: LimitDeps) {
   const quotaRefusal = (retryAfterMs: number | null): Refusal => {
     metrics.authentication("failure", "quota_exhausted");
-    return retryAfterMs === null ? { ok: false, reason: "quota_exhausted", credential: "token" } : { ok: false, reason: "quota_exhausted", credential: "token", retryAfterMs };
+    return refusal("quota_exhausted", "token", retryAfterMs === null ? {} : { retryAfterMs });
   };
   return (limits: LimitedToken, address: Address, now: number): Refusal | null | Promise<Refusal | null> => {
     if (limits.rate !== null) {
@@ -39,7 +40,7 @@ export function limitGate({ rates, quotas, metrics, audit }: LimitDeps) {
       if (wait > 0) {
         metrics.authentication("failure", "rate_limited");
         if (rates.refusals(limits.tokenId) === 1) audit.push({ action: "auth.failed", ip: address(), tokenId: limits.tokenId, user: limits.user, detail: "token rate_limited" });
-        return { ok: false, reason: "rate_limited", credential: "token", retryAfterMs: wait, rateLimit: limits.rate };
+        return refusal("rate_limited", "token", { retryAfterMs: wait, rateLimit: limits.rate });
       }
     }
     if (!limits.quota) return null;
