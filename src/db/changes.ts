@@ -8,7 +8,7 @@ import type { Database } from "bun:sqlite";
 export const OTHER_CONNECTIONS_POLL_MS = 500;
 
 /** What caches and writes need of a change monitor, on either engine (see postgres-changes.ts). */
-export type Changes = Pick<ChangeMonitor, "current" | "statement" | "changed">;
+export type Changes = Pick<ChangeMonitor, "current" | "changed">;
 
 /**
  * Tells the caches below the routes when what they hold may be stale. `generation` moves on every

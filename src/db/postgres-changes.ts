@@ -113,12 +113,7 @@ export class PgChangeMonitor {
     return !this.stale(now);
   }
 
-  /** For drizzle's logger hook: every statement this process runs passes here. */
-  statement(sql: string): void {
-    if (!sql.startsWith("select")) this.generation++;
-  }
-
-  /** For writes made outside drizzle (a restore). */
+  /** After this process's write commits (postgres-client.ts), or a restore. */
   changed(): void {
     this.generation++;
   }
