@@ -5,6 +5,7 @@ import { authentication } from "./http/auth";
 import { addressResolver } from "./http/client-address";
 import type { PeerSource } from "./http/client-ip";
 import { docs } from "./http/docs";
+import { proofRequests } from "./http/dpop";
 import { errorHandling } from "./http/errors";
 import { adminRoutes } from "./modules/admin-ui/routes";
 import { auditRoutes } from "./modules/audit/routes";
@@ -33,7 +34,8 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
-  const auth = authentication({ core, addressOf, allowQueryToken, portal });
+  const proofs = proofRequests(config.publicUrl);
+  const auth = authentication({ core, addressOf, proofs, allowQueryToken, portal });
   // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
   // "https://" and at least three characters of host: with a shorter host (a LAN box called
   // `nas`, a proxy passing Host `x`) it would route on part of the path, /public/auth/forward as
@@ -50,7 +52,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(health(store))
     .use(loginRoutes({ store, core, addressOf, lifetimeMs: config.loginTtl }))
     .use(echoRoutes({ core, addressOf, allowQueryToken }))
-    .use(forwardAuthRoutes({ core, addressOf, allowQueryToken, log, portal }))
+    .use(forwardAuthRoutes({ core, addressOf, proofs, allowQueryToken, log, portal }))
     .use(portal === null ? new Elysia({ name: "keyward/portal" }) : portalRoutes({ store, portal, core, sessions, addressOf, now }))
     .use(principalRoutes(auth))
     .use(
@@ -59,9 +61,11 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
         auth,
         core,
         addressOf,
+        proofs,
         signer,
         sightings,
         policy: config.deviceEnrollment,
+        requireKey: config.deviceRequireKey,
         enrollRate: config.deviceEnrollRate,
         lifetimeMs: config.deviceTokenDays * 86_400_000,
         allowQueryToken,

@@ -202,6 +202,12 @@ export const settings = {
     parse: oneOf(enrollmentPolicies),
     help: "who may enroll a device: open (anyone with a fingerprint, as the device-token flow was designed), token (a valid user token), approval (an admin approves each)",
   }),
+  deviceRequireKey: setting({
+    env: ["KEYWARD_DEVICE_REQUIRE_KEY"],
+    fallback: false,
+    parse: parseBoolean,
+    help: "enrollments must prove a device key (a DPoP proof, RFC 9449) and bind the device's tokens to it; devices already enrolled without one verify until their tokens expire, then must bring a key",
+  }),
   deviceEnrollRate: setting({
     env: ["KEYWARD_DEVICE_ENROLL_RATE"],
     fallback: 60,

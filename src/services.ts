@@ -1,3 +1,5 @@
+import { DpopProofs, ProofReplays } from "./modules/auth/dpop";
+import { keyBinding } from "./modules/auth/key-binding";
 import { weakEnvTokens, type Config } from "./config";
 import { parseDbTarget } from "./config-db";
 import type { Store } from "./db/client";
@@ -87,7 +89,8 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const sessions = new Sessions(store, sessionLifetimes(config));
   sharedLocks?.follow(lockout);
   const limits = { rates: new RateLimiter(), quotas: new Quotas(store) };
-  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, now });
+  const keys = keyBinding(new DpopProofs(new ProofReplays()), now);
+  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
   return {
     store,
     config,

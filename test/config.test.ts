@@ -36,6 +36,7 @@ describe("configuration", () => {
       deviceTokenDays: 30,
       deviceEnrollment: "open",
       deviceEnrollRate: 60,
+      deviceRequireKey: false,
       introspectRole: "resource-server",
       metricsRole: "metrics",
       metricsPublic: false,

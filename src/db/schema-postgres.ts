@@ -98,6 +98,8 @@ export const devices = pgTable(
     label: text("label"),
     status: text("status", { enum: deviceStatuses }).notNull(),
     enrollmentSecretHash: text("enrollment_secret_hash"),
+    /** RFC 7638 thumbprint of the key the device proved it holds (DPoP): its tokens are bound to it. Null: not key-bound. */
+    keyThumbprint: text("key_thumbprint"),
     firstSeen: ms("first_seen").notNull(),
     lastSeen: ms("last_seen").notNull(),
   },

@@ -117,6 +117,8 @@ export const devices = sqliteTable(
     label: text("label"),
     status: text("status", { enum: deviceStatuses }).notNull(),
     enrollmentSecretHash: text("enrollment_secret_hash"),
+    /** RFC 7638 thumbprint of the key the device proved it holds (DPoP): its tokens are bound to it. Null: not key-bound. */
+    keyThumbprint: text("key_thumbprint"),
     firstSeen: integer("first_seen", { mode: "timestamp_ms" }).notNull(),
     lastSeen: integer("last_seen", { mode: "timestamp_ms" }).notNull(),
   },

@@ -9,15 +9,21 @@ import { decideOnce, DEFERRED, resolveHook } from "./deferred";
 import { headersOnSuccess } from "./envelope";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
+import { DPOP_ALGORITHMS, type ProofRequest } from "../modules/auth/dpop";
+import type { ProofRequests } from "./dpop";
 import { apiConsoleCookie, type Portal } from "../modules/portal/service";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bearerScheme = /^bearer(\s|$)/i;
+/** RFC 9449 §7.1: only a device's main token (a JWT) may be key-bound, so only a JWT is taken as DPoP. */
+const dpop = /^dpop +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i;
+const dpopScheme = /^dpop(\s|$)/i;
 
 /**
- * Finds the presented token: the Authorization header, else `?token=` when allowed.
- * A header that says Bearer but is malformed is an answer in itself (an empty token), so a
- * broken header is never silently replaced by a query parameter.
+ * Finds the presented token: the Authorization header (Bearer, or DPoP for a key-bound device
+ * token), else `?token=` when allowed. A header that names either scheme but is malformed is an
+ * answer in itself (an empty token), so a broken header is never silently replaced by a query
+ * parameter. Whether it came as DPoP the core asks the request itself (see ProofRequest).
  */
 export function presentedToken(request: Request, allowQuery: boolean): string | null {
   const header = request.headers.get("authorization");
@@ -25,6 +31,9 @@ export function presentedToken(request: Request, allowQuery: boolean): string | 
     const wellFormed = bearer.exec(header);
     if (wellFormed !== null) return wellFormed[1]!;
     if (bearerScheme.test(header)) return "";
+    const bound = dpop.exec(header);
+    if (bound !== null) return bound[1]!;
+    if (dpopScheme.test(header)) return "";
   }
   if (!allowQuery) return null;
   const url = request.url;
@@ -45,6 +54,7 @@ export interface Answer {
 }
 
 const challenge = { "www-authenticate": 'Bearer realm="keyward", error="invalid_token"' };
+export const DPOP_ALGS = `algs="${DPOP_ALGORITHMS.join(" ")}"`;
 /** When a locked-out or rate-limited caller may try again, as a `Retry-After` header (at least a second). */
 export const retryAfter = (refusal: Refusal) => ({ "retry-after": String(Math.max(1, Math.ceil((refusal.retryAfterMs ?? 0) / 1000))) });
 const badToken = (invalid: ErrorBody) => ({ status: 401 as const, body: invalid, headers: challenge });
@@ -61,6 +71,17 @@ const answers: Record<Reason, (refusal: Refusal, invalid: ErrorBody) => Answer> 
   invalid_credentials: () => ({ status: 401, body: INVALID_CREDENTIALS, headers: {} }),
   ip_not_allowed: (refusal) => ({ status: 403, body: errorBody("ip_not_allowed", `This token may not be used from ${refusal.ip}`), headers: {} }),
   fingerprint_mismatch: () => ({ status: 403, body: FINGERPRINT_MISMATCH, headers: {} }),
+  // RFC 9449 §7.1: the DPoP challenge; the problem, which may quote a header, stays in the body.
+  dpop_required: (refusal) => ({
+    status: 401,
+    body: errorBody("dpop_required", refusal.problem ?? "A DPoP proof is required"),
+    headers: { "www-authenticate": `DPoP realm="keyward", error="invalid_token", ${DPOP_ALGS}` },
+  }),
+  invalid_dpop_proof: (refusal) => ({
+    status: 401,
+    body: errorBody("invalid_dpop_proof", refusal.problem ?? "The DPoP proof is not valid"),
+    headers: { "www-authenticate": `DPoP realm="keyward", error="invalid_dpop_proof", ${DPOP_ALGS}` },
+  }),
   insufficient_role: (refusal) => ({
     status: 403,
     body: errorBody("insufficient_role", `This needs the ${(refusal.roles ?? []).join(" or ")} role`),
@@ -161,19 +182,21 @@ type Authenticated = {
 export interface AuthPluginDeps {
   core: AuthCore;
   addressOf: AddressOf;
+  proofs: ProofRequests;
   allowQueryToken: boolean;
   /** The sign-in portal, if on: a browser signed in there reaches the API with its console cookie. */
   portal: Portal | null;
 }
 
 /**
- * What a request presents to the core: the token, and the address and hardware fingerprint,
- * read only if the core asks (a good API token needs neither). Without `devices`, a device's main
- * token is not accepted: no fingerprint is offered with it.
+ * What a request presents to the core: the token, and the address, hardware fingerprint and DPoP
+ * proof, read only if the core asks (a good API token needs none). Without `proofs`, a device's
+ * main token is not accepted: neither a fingerprint nor a proof is offered with it.
  */
-export function presented(request: Request, addressOf: AddressOf, token: string | null, need: Need, { devices = true } = {}): Presented {
+export function presented(request: Request, addressOf: AddressOf, token: string | null, need: Need, proofs?: (request: Request) => ProofRequest): Presented {
   const address = () => addressOf(request);
-  return devices ? { token, need, address, fingerprint: () => request.headers.get("x-hardware-fingerprint") } : { token, need, address };
+  if (proofs === undefined) return { token, need, address };
+  return { token, need, address, fingerprint: () => request.headers.get("x-hardware-fingerprint"), dpop: () => proofs(request) };
 }
 
 /**
@@ -185,14 +208,14 @@ export function presented(request: Request, addressOf: AddressOf, token: string 
  * awaiting, so a good token is answered with no promise on the way (see deferred.ts). Admin
  * routes read bodies, which a deferred decision could not read twice: their check is awaited.
  */
-export const authentication = ({ core, addressOf, allowQueryToken, portal }: AuthPluginDeps) => {
+export const authentication = ({ core, addressOf, proofs, allowQueryToken, portal }: AuthPluginDeps) => {
   // A token, when there is one, is decided; with none, a browser signed in at the portal (the admin
   // page, say) is its session, by the cookie only Keyward's own host receives.
   const decide = (request: Request, need: Need) => {
     const token = presentedToken(request, allowQueryToken);
     const cookies = token === null && portal !== null ? apiConsoleCookie(portal, request) : [];
     if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "console");
-    return core.token(presented(request, addressOf, token, need));
+    return core.token(presented(request, addressOf, token, need, proofs.self));
   };
   const admitted = (request: Request, principal: Principal): Authenticated => {
     // A shared cache holds back an answer to a request with Authorization, but not to one with a cookie.
@@ -203,6 +226,7 @@ export const authentication = ({ core, addressOf, allowQueryToken, portal }: Aut
     { bearer: [] },
     ...(allowQueryToken ? [{ queryToken: [] }] : []),
     { bearer: [], hardwareFingerprint: [] },
+    { dpop: [] },
     ...(portal === null ? [] : [{ consoleCookie: [] }]),
   ];
   return new Elysia({ name: "keyward/auth" }).macro({

@@ -52,6 +52,12 @@ const documentation = {
       name: "X-Hardware-Fingerprint",
       description: "With a device's main token as the Bearer token: the fingerprint bound in it",
     },
+    dpop: {
+      type: "http",
+      scheme: "DPoP",
+      description:
+        "A key-bound device's main token as `Authorization: DPoP <token>`, with a `DPoP` header: a proof (RFC 9449) signed by the device's key, naming this request's method and URL and the token's SHA-256 (`ath`), at most a minute old, used once",
+    },
     consoleCookie: {
       type: "apiKey",
       in: "cookie",

@@ -67,7 +67,7 @@ describe("the signing key on a shared database", () => {
     const one = new DeviceSigner(a, "HS256");
     const another = new DeviceSigner(await loadSigningSecret(store, SECRET, shared), "HS256");
     const now = Math.floor(Date.now() / 1000);
-    const token = await one.sign({ deviceId: "dev_1", tokenId: "dtk_1", fingerprint: "fp-1", issuedAt: now, expiresAt: now + 3600 });
+    const token = await one.sign({ deviceId: "dev_1", tokenId: "dtk_1", fingerprint: "fp-1", issuedAt: now, expiresAt: now + 3600, keyThumbprint: null });
     expect(await another.verify(token)).toMatchObject({ ok: true, claims: { deviceId: "dev_1", fingerprint: "fp-1" } });
     expect(new DeviceSigner(b, "HS256").shortTokenOf(token)).toBe(one.shortTokenOf(token));
   });

@@ -4,6 +4,7 @@ import m0000 from "./0000_baseline.sql";
 import m0001 from "./0001_change_signal.sql";
 import m0002 from "./0002_auth_lockouts.sql";
 import m0003 from "./0003_token_limits.sql";
+import m0004 from "./0004_device_key.sql";
 
 export default {
   journal,
@@ -12,5 +13,6 @@ export default {
     m0001,
     m0002,
     m0003,
+    m0004,
   },
 };

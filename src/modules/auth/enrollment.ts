@@ -18,7 +18,7 @@ export function enrollmentGate({ lockout, metrics, audit }: { lockout: Lockout; 
     ip: string,
     withSecret: boolean,
     run: () => Promise<T>,
-    refusedBy: (result: T) => { why: EnrollmentFailure; deviceId: string } | null,
+    refusedBy: (result: T) => { why: EnrollmentFailure; deviceId?: string } | null,
   ): Promise<Decision<{ result: T }>> {
     const begun = withSecret ? lockout.begin([addressKey(ip)], { ip }) : null;
     if (begun && !begun.ok) return locked("enrollment", begun.retryAfterMs);

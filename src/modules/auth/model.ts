@@ -1,5 +1,6 @@
 import type { DeviceRow, DeviceTokenRow } from "../devices/service";
 import type { EnrollmentRefusal } from "../devices/enrollment";
+import type { ProofRequest } from "./dpop";
 import type { RateLimit } from "../tokens/limits";
 import type { LimitedToken } from "./limits";
 import type { Principal } from "../tokens/verifier";
@@ -24,6 +25,8 @@ export type Reason =
   | "invalid_credentials"
   | "ip_not_allowed"
   | "fingerprint_mismatch"
+  | "dpop_required"
+  | "invalid_dpop_proof"
   | "insufficient_role"
   | "insufficient_scope"
   | "enrollment_refused"
@@ -54,6 +57,8 @@ export interface Refusal {
   scopes?: readonly string[];
   /** For ip_not_allowed: the address the credential was used from. */
   ip?: string;
+  /** For dpop_required and invalid_dpop_proof: what is wrong with the proof, safe to tell its sender. */
+  problem?: string;
 }
 
 export type Decision<T extends object = { principal: Principal }> = ({ ok: true } & T) | Refusal;
@@ -74,6 +79,8 @@ export interface Presented {
   clientId?: string | null;
   /** Scopes the credential must all carry (forward auth's `?scope=`); none asked, no check. */
   scopes?: readonly string[];
+  /** The request's DPoP side, for a device token bound to a key; read only for a JWT. None: a bound token cannot pass. */
+  dpop?: () => ProofRequest;
 }
 
 export type DeviceCredential = { device: DeviceRow; token: DeviceTokenRow };

@@ -10,7 +10,9 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
+import type { ProofRequest } from "./dpop";
 import { enrollmentGate } from "./enrollment";
+import type { KeyBinding, KeyProblem } from "./key-binding";
 import { limitGate } from "./limits";
 import { addressKey, type Lockout } from "./lockout";
 import { type LoginDeps, passwordLogin } from "./login";
@@ -38,6 +40,8 @@ export interface AuthCoreDeps {
   lab: LoginDeps["lab"];
   /** Tokens' rate limits (in memory) and quotas (in the database). */
   limits: { rates: RateLimiter; quotas: Quotas };
+  /** Device credentials bound to a key, and the keys devices enroll with (DPoP). */
+  keys: KeyBinding;
   now: () => number;
 }
 
@@ -63,7 +67,7 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
   const limited = limitGate({ ...limits, metrics, audit });
   type Who = { tokenId?: string; user?: string };
 
@@ -123,9 +127,25 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
 
-  function deviceToken(jwt: string, fingerprint: string, address: Address, need: Need, scopes: readonly string[] | undefined): Decision | Promise<Decision> {
+  /**
+   * A good device credential presented against its key binding: `then` if as it needs, else a
+   * refusal counted like any failure (the token alone, stolen, is what a wrong proof shows).
+   */
+  function bound<T extends object>(
+    problem: KeyProblem | null | Promise<KeyProblem | null>,
+    { device, token }: DeviceCredential,
+    credential: CredentialKind,
+    address: Address,
+    then: () => Decision<T> | Promise<Decision<T>>,
+  ): Decision<T> | Promise<Decision<T>> {
+    return whenSettled<KeyProblem | null, Decision<T>>(problem, (found) =>
+      found === null ? then() : fail(refusal(found.reason, credential, { problem: found.problem }), address(), { tokenId: token.id, user: device.id }),
+    );
+  }
+
+  function deviceToken(jwt: string, fingerprint: string | null, address: Address, need: Need, scopes: readonly string[] | undefined, proof: ProofRequest | undefined): Decision | Promise<Decision> {
     const decide = (check: DeviceCheck): Decision | Promise<Decision> => {
-      if (check.ok) return admit(deviceGrant(check), address, need, "device", scopes);
+      if (check.ok) return bound(keys.main(check.device.keyThumbprint, jwt, proof), check, "device", address, () => admit(deviceGrant(check), address, need, "device", scopes));
       const ip = address();
       const lockedFor = lockedOut(ip);
       return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
@@ -138,14 +158,18 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * (the hot path); a guessable one is not even checked from a locked-out address. Only a device's
    * JWT needs async work.
    */
-  function token({ token, address, need, fingerprint, clientId, scopes }: Presented): Decision | Promise<Decision> {
+  function token({ token, address, need, fingerprint, clientId, scopes, dpop }: Presented): Decision | Promise<Decision> {
     if (token === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "token");
     }
     if (guessable(token)) {
-      const claimed = fingerprint && looksLikeJwt(token) ? fingerprint() : null;
-      if (claimed) return deviceToken(token, claimed, address, need, scopes);
+      if (looksLikeJwt(token)) {
+        // A JWT is a device's main token when it comes with a fingerprint, or as DPoP (only a device's may be key-bound).
+        const claimed = fingerprint?.() || null;
+        const proof = dpop?.();
+        if (claimed !== null || proof?.dpopScheme) return deviceToken(token, claimed, address, need, scopes, proof);
+      }
       const lockedFor = lockedOut(address());
       if (lockedFor > 0) return locked("token", lockedFor);
     }
@@ -217,15 +241,18 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * fingerprint (the device-token flow's verify): a refusal counts against the address either way.
    * No short token at all is no guess: refused as `missing`, like a request to `token` with none.
    */
-  function shortToken(presented: string | null, fingerprint: string | null, address: Address): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
+  function shortToken(presented: string | null, fingerprint: string | null, address: Address, dpop?: () => ProofRequest): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
     if (presented === null) {
       metrics.authentication("failure", "missing");
       return refusal("missing", "short_token");
     }
-    const decide = (check: DeviceCheck): Decision<DeviceCredential> => {
+    const decide = (check: DeviceCheck): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> => {
       if (check.ok) {
-        metrics.authentication("success", "device");
-        return check;
+        const bindingOf = check.device.keyThumbprint === null ? null : keys.short(check.device.keyThumbprint, presented, dpop?.());
+        return bound(bindingOf, check, "short_token", address, () => {
+          metrics.authentication("success", "device");
+          return check;
+        });
       }
       const ip = address();
       const lockedFor = lockedOut(ip);
@@ -256,7 +283,14 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const login = passwordLogin({ db, lab, lockout, metrics, audit, now });
   const enrollment = enrollmentGate({ lockout, metrics, audit });
-  return { token, session, shortToken, login, introspect, enrollment };
+
+  /** The key an enrollment proves it holds (see KeyBinding), a refusal counted like any failure. */
+  async function enrollmentKey(proof: ProofRequest, publicJwk: Parameters<KeyBinding["enrollment"]>[1], ip: string): Promise<Decision<{ thumbprint: string | null }>> {
+    const key = await keys.enrollment(proof, publicJwk);
+    if (key.ok) return key;
+    return fail(refusal(key.problem.reason, "enrollment", { problem: key.problem.problem }), ip);
+  }
+  return { token, session, shortToken, login, introspect, enrollment, enrollmentKey };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;

@@ -22,13 +22,24 @@ export type EnrollmentGrant =
   /** No credential under the `approval` policy: the one-time enrollment secret, if any. */
   | { kind: "secret"; secret: string | null };
 
-export type EnrollmentRefusal = "already_enrolled" | "secret_required" | "invalid_secret" | "stale_credential";
+export type EnrollmentRefusal = "already_enrolled" | "secret_required" | "invalid_secret" | "stale_credential" | "key_required" | "key_mismatch";
 
 export type Enrollment =
   | { status: "issued"; device: DeviceRow; mainToken: string; shortToken: string; expiresAt: Date }
   /** `enrollmentSecret` only in the answer that made it: it is stored as a hash. */
   | { status: "pending"; device: DeviceRow; enrollmentSecret: string | null }
-  | { status: "refused"; device: DeviceRow; reason: EnrollmentRefusal };
+  /** No device when refused before one was looked up (a key required and none proven). */
+  | { status: "refused"; device?: DeviceRow; reason: EnrollmentRefusal };
+
+export interface EnrollmentInput {
+  fingerprint: string;
+  grant: EnrollmentGrant;
+  lifetimeMs: number;
+  /** The thumbprint of the key this request proved it holds (a DPoP proof); none by default. */
+  key?: string | null;
+  /** KEYWARD_DEVICE_REQUIRE_KEY: no tokens without a key. */
+  requireKey?: boolean;
+}
 
 /** 32 base62 characters: about 190 bits. */
 const newEnrollmentSecret = () => `kwe_${randomBase62(32)}`;
@@ -43,21 +54,19 @@ async function findByFingerprint(db: Db, fingerprint: string): Promise<DeviceRow
  * Enrolls a fingerprint. A new device is active, or pending under the approval policy, where it
  * is handed a one-time enrollment secret. Once a device holds tokens, only its own main token (or
  * an admin's reset) yields new ones, except under the open policy; a new token retires the
- * earlier ones, so a device has one live credential and one token row.
+ * earlier ones, so a device has one live credential and one token row. A key proven by the first
+ * enrollment that brings one binds the device: from then on every enrollment must prove it too,
+ * whatever the policy, until an admin resets the device.
  */
-export async function enroll(
-  store: Store,
-  signer: DeviceSigner,
-  input: { fingerprint: string; grant: EnrollmentGrant; lifetimeMs: number },
-  actor: Actor,
-  now = new Date(),
-): Promise<Enrollment> {
+export async function enroll(store: Store, signer: DeviceSigner, input: EnrollmentInput, actor: Actor, now = new Date()): Promise<Enrollment> {
   const { db } = store;
   const fingerprint = checkFingerprint(input.fingerprint);
-  const { grant } = input;
+  const { grant, key = null } = input;
+  // Before any row: a stranger without a key leaves nothing behind.
+  if (input.requireKey && key === null) return { status: "refused", reason: "key_required" };
   let device = await findByFingerprint(db, fingerprint);
   if (!device) {
-    const created = await create(store, fingerprint, grant.kind === "secret", actor, now);
+    const created = await create(store, fingerprint, grant.kind === "secret", key, actor, now);
     // Lost a race with another request for the same fingerprint: that one made the device.
     if (!created) device = (await findByFingerprint(db, fingerprint))!;
     else if (created.row.status === "pending") return { status: "pending", device: created.row, enrollmentSecret: created.secret };
@@ -65,7 +74,8 @@ export async function enroll(
   }
   if (device.status === "revoked") throw new DomainError("forbidden", "device_revoked", "This device was revoked by an admin");
   const refused = (reason: EnrollmentRefusal): Enrollment => ({ status: "refused", device, reason });
-  const issueTo = (claim: Issue["claim"], how: string) => issue(store, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, claim, how }, actor, now);
+  if (device.keyThumbprint !== null && device.keyThumbprint !== key) return refused("key_mismatch");
+  const issueTo = (claim: Issue["claim"], how: string) => issue(store, signer, { device, fingerprint, lifetimeMs: input.lifetimeMs, key, claim, how }, actor, now);
 
   switch (grant.kind) {
     case "open":
@@ -84,7 +94,7 @@ export async function enroll(
         "renewed with its main token",
       );
     case "secret": {
-      if (device.status === "pending") return device.enrollmentSecretHash === null ? handOutSecret(store, device, now) : waiting(store, device, now);
+      if (device.status === "pending") return device.enrollmentSecretHash === null ? handOutSecret(store, device, key, now) : waiting(store, device, now);
       const hash = device.enrollmentSecretHash;
       if (hash === null) return refused("already_enrolled");
       if (grant.secret === null) return refused("secret_required");
@@ -101,13 +111,13 @@ export async function enroll(
 }
 
 /** The device and its audit row in one write: neither without the other. */
-async function create(store: Store, fingerprint: string, pending: boolean, actor: Actor, now: Date) {
+async function create(store: Store, fingerprint: string, pending: boolean, key: string | null, actor: Actor, now: Date) {
   const secret = pending ? newEnrollmentSecret() : null;
   return store.write(async (tx) => {
     const { devices } = tablesOf(tx);
     const [row] = await tx
       .insert(devices)
-      .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), firstSeen: now, lastSeen: now })
+      .values({ id: `dev_${randomBase62(16)}`, fingerprint, status: pending ? "pending" : "active", enrollmentSecretHash: secret && sha256Hex(secret), keyThumbprint: key, firstSeen: now, lastSeen: now })
       .onConflictDoNothing()
       .returning();
     if (!row) return undefined;
@@ -125,14 +135,17 @@ async function waiting(store: Store, device: DeviceRow, now: Date): Promise<Enro
   return { status: "pending", device, enrollmentSecret: null };
 }
 
-/** A pending device that holds no secret (it was reset, or enrolled before secrets existed) gets one. */
-async function handOutSecret(store: Store, device: DeviceRow, now: Date): Promise<Enrollment> {
+/**
+ * A pending device that holds no secret (it was reset, or enrolled before secrets existed) gets one,
+ * bound to the key this request proved, if any: the secret is collected only with that key.
+ */
+async function handOutSecret(store: Store, device: DeviceRow, key: string | null, now: Date): Promise<Enrollment> {
   const secret = newEnrollmentSecret();
   const set = await store.write((tx) => {
     const { devices } = tablesOf(tx);
     return tx
       .update(devices)
-      .set({ enrollmentSecretHash: sha256Hex(secret), lastSeen: now })
+      .set({ enrollmentSecretHash: sha256Hex(secret), keyThumbprint: key, lastSeen: now })
       .where(and(eq(devices.id, device.id), isNull(devices.enrollmentSecretHash)))
       .returning({ id: devices.id });
   });
@@ -149,31 +162,37 @@ interface Issue {
   device: DeviceRow;
   fingerprint: string;
   lifetimeMs: number;
+  key: string | null;
   /** Takes what entitles this request (a token, a secret) inside the write; false if another request took it first. */
   claim: (tx: Transaction) => Promise<boolean>;
   how: string;
 }
 
-async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, lifetimeMs, claim, how }: Issue, actor: Actor, now: Date): Promise<Enrollment> {
+async function issue(store: Store, signer: DeviceSigner, { device, fingerprint, lifetimeMs, key, claim, how }: Issue, actor: Actor, now: Date): Promise<Enrollment> {
   const issuedAt = Math.floor(now.getTime() / 1000);
-  const claims = { deviceId: device.id, tokenId: `dtk_${randomBase62(16)}`, fingerprint, issuedAt, expiresAt: issuedAt + Math.max(1, Math.round(lifetimeMs / 1000)) };
+  // A device bound to a key stays bound to it (enroll refused any other); an unbound one is bound to the key proven now, if any.
+  const keyThumbprint = key ?? device.keyThumbprint;
+  const claims = { deviceId: device.id, tokenId: `dtk_${randomBase62(16)}`, fingerprint, issuedAt, expiresAt: issuedAt + Math.max(1, Math.round(lifetimeMs / 1000)), keyThumbprint };
   const mainToken = await signer.sign(claims);
   const shortToken = signer.shortTokenOf(mainToken);
   const expiresAt = new Date(claims.expiresAt * 1000);
   const claimed = await store.write(async (tx) => {
     const { devices, deviceTokens } = tablesOf(tx);
+    // The device as read: another enrollment may have bound it to a key since (or an admin revoked it), and then these tokens are not to be.
+    const [current] = await tx.select({ key: devices.keyThumbprint, status: devices.status }).from(devices).where(eq(devices.id, device.id));
+    if (current === undefined || current.key !== device.keyThumbprint || current.status === "revoked") return false;
     if (!(await claim(tx))) return false;
+    await tx.update(devices).set({ lastSeen: now, keyThumbprint }).where(eq(devices.id, device.id));
     // The earlier tokens stop working now, and their rows go: re-enrolling replaces, never accumulates.
     await tx.delete(deviceTokens).where(and(eq(deviceTokens.deviceId, device.id), or(isNull(deviceTokens.revokedAt), lte(deviceTokens.revokedAt, now))));
     await tx
       .insert(deviceTokens)
       .values({ id: claims.tokenId, deviceId: device.id, mainHash: sha256Hex(mainToken), shortHash: sha256Hex(shortToken), issuedAt: new Date(issuedAt * 1000), expiresAt });
-    await tx.update(devices).set({ lastSeen: now }).where(eq(devices.id, device.id));
     await recordAudit(tx, { action: "device.token_issued", actor: actor.name, user: device.id, tokenId: claims.tokenId, ip: actor.ip, detail: how }, now);
     return true;
   });
   if (!claimed) return { status: "refused", device, reason: "stale_credential" };
-  return { status: "issued", device, mainToken, shortToken, expiresAt };
+  return { status: "issued", device: { ...device, keyThumbprint }, mainToken, shortToken, expiresAt };
 }
 
 /** Approves a pending device; it then collects its tokens with its enrollment secret. */
@@ -205,7 +224,7 @@ export async function resetDevice(store: Store, id: string, policy: EnrollmentPo
     await tx.update(deviceTokens).set({ revokedAt: now }).where(and(eq(deviceTokens.deviceId, id), isNull(deviceTokens.revokedAt)));
     const [reset] = await tx
       .update(devices)
-      .set({ status: policy === "approval" ? "pending" : "active", enrollmentSecretHash: null })
+      .set({ status: policy === "approval" ? "pending" : "active", enrollmentSecretHash: null, keyThumbprint: null })
       .where(eq(devices.id, id))
       .returning();
     await recordAudit(tx, { action: "device.reset", actor: actor.name, user: id, ip: actor.ip }, now);

@@ -1,8 +1,9 @@
 import { Elysia, type Context } from "elysia";
 import type { Store } from "../../db/client";
-import { decidedAtOnce, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
+import { decidedAtOnce, DPOP_ALGS, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
+import type { ProofRequests } from "../../http/dpop";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
@@ -11,6 +12,7 @@ import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
 import type { Refusal } from "../auth/model";
+import type { ProofRequest } from "../auth/dpop";
 import type { AuthCore } from "../auth/service";
 import type { Actor } from "../tokens/service";
 import { approveDevice, enroll, resetDevice, type EnrollmentGrant, type EnrollmentPolicy, type EnrollmentRefusal } from "./enrollment";
@@ -23,9 +25,12 @@ export interface DeviceRouteDeps {
   auth: ReturnType<typeof authentication>;
   core: AuthCore;
   addressOf: AddressOf;
+  proofs: ProofRequests;
   signer: DeviceSigner;
   sightings: DeviceSightings;
   policy: EnrollmentPolicy;
+  /** KEYWARD_DEVICE_REQUIRE_KEY. */
+  requireKey: boolean;
   /** Enrollment requests per client address per minute. */
   enrollRate: number;
   lifetimeMs: number;
@@ -34,7 +39,9 @@ export interface DeviceRouteDeps {
 
 type Granted = { ok: true; grant: EnrollmentGrant; actor: Actor } | Refusal;
 
-const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody }> = {
+const DPOP_CHALLENGE = { "www-authenticate": `DPoP realm="keyward", ${DPOP_ALGS}` };
+
+const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody; headers?: Record<string, string> }> = {
   already_enrolled: {
     status: 403,
     body: errorBody("device_already_enrolled", "This device already holds tokens: enroll again with its current main token as Bearer, or ask an admin to reset it"),
@@ -45,6 +52,16 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody }
   },
   invalid_secret: { status: 401, body: errorBody("invalid_enrollment_secret", "The enrollment secret is wrong or already used") },
   stale_credential: { status: 401, body: INVALID_TOKEN },
+  key_required: {
+    status: 401,
+    body: errorBody("device_key_required", "This server binds every device to a key: enroll with a DPoP header, a proof signed by the device's key (RFC 9449)"),
+    headers: DPOP_CHALLENGE,
+  },
+  key_mismatch: {
+    status: 401,
+    body: errorBody("device_key_mismatch", "This device is bound to a key: enroll with a DPoP proof signed by that key, or ask an admin to reset the device"),
+    headers: DPOP_CHALLENGE,
+  },
 };
 
 /** The device-token flow's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
@@ -60,19 +77,19 @@ function isoTime(date: Date): string {
 }
 
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
-  const { store, auth, core, addressOf, signer, sightings } = deps;
+  const { store, auth, core, addressOf, proofs, signer, sightings } = deps;
   const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
 
   /**
    * What entitles this request to enroll. Past the open policy a fingerprint is not a secret: a
    * presented token is decided by the authentication core (the device's own main token renews it).
    */
-  async function grantFor(request: Request, fingerprint: string, secret: string | null, ip: string): Promise<Granted> {
+  async function grantFor(request: Request, fingerprint: string, secret: string | null, ip: string, proof: ProofRequest): Promise<Granted> {
     const anonymous = { name: "anonymous", ip };
     if (deps.policy === "open") return { ok: true, grant: { kind: "open" }, actor: anonymous };
     const token = presentedToken(request, deps.allowQueryToken);
     if (token === null && deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor: anonymous };
-    const decision = await core.token({ token, address: () => ip, need: "token", fingerprint: () => fingerprint });
+    const decision = await core.token({ token, address: () => ip, need: "token", fingerprint: () => fingerprint, dpop: () => proof });
     if (!decision.ok) return decision;
     const { principal } = decision;
     const actor = { name: principal.user, ip };
@@ -97,19 +114,24 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           return status(429, errorBody("too_many_enrollments", `Too many enrollment requests from this address; try again in ${seconds} seconds`));
         }
         const fingerprint = checkFingerprint(body.hardware_fingerprint);
-        const granted = await grantFor(request, fingerprint, body.enrollment_secret ?? null, ip);
+        const proof = proofs.self(request);
+        const granted = await grantFor(request, fingerprint, body.enrollment_secret ?? null, ip, proof);
         if (!granted.ok) return refuse({ set, status }, granted);
+        // A device renewing with its key-bound token proved the key already: the same proof, checked once.
+        const key = await core.enrollmentKey(proof, body.public_jwk, ip);
+        if (!key.ok) return refuse({ set, status }, key);
         const { grant, actor } = granted;
         const decision = await core.enrollment(
           ip,
           grant.kind === "secret" && grant.secret !== null,
-          () => enroll(store, signer, { fingerprint, grant, lifetimeMs: deps.lifetimeMs }, actor),
-          (result) => (result.status === "refused" ? { why: result.reason, deviceId: result.device.id } : null),
+          () => enroll(store, signer, { fingerprint, grant, lifetimeMs: deps.lifetimeMs, key: key.thumbprint, requireKey: deps.requireKey }, actor),
+          (result) => (result.status === "refused" ? { why: result.reason, deviceId: result.device?.id } : null),
         );
         if (!decision.ok) return refuse({ set, status }, decision);
         const { result } = decision;
         if (result.status === "refused") {
           const refusal = refusals[result.reason];
+          Object.assign(set.headers, refusal.headers);
           return status(refusal.status, refusal.body);
         }
         if (result.status === "pending") {
@@ -124,7 +146,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
                 : "Waiting for an admin to approve this device. Keep enrollment_secret: it is shown only now, and collects the tokens once the device is approved",
           });
         }
-        return status(201, { main_token: result.mainToken, short_token: result.shortToken, expires_at: result.expiresAt.toISOString(), device_id: result.device.id });
+        const bound = result.device.keyThumbprint === null ? {} : { key_thumbprint: result.device.keyThumbprint };
+        return status(201, { main_token: result.mainToken, short_token: result.shortToken, expires_at: result.expiresAt.toISOString(), device_id: result.device.id, ...bound });
       },
       {
         body: EnrollBody,
@@ -150,7 +173,7 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof VerifyQuery.static }) => {
             const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
             const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
-            const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request)));
+            const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request), () => proofs.self(request)));
             return decided.ok ? { device: decided.device, deviceToken: decided.token, fingerprintSent: fingerprint !== null } : decided.answer;
           },
           { awaited: false },

@@ -60,6 +60,7 @@ export async function verifyShortToken(db: Db, signer: DeviceSigner, shortToken:
     fingerprint: device.fingerprint,
     issuedAt: token.issuedAt.getTime() / 1000,
     expiresAt: token.expiresAt.getTime() / 1000,
+    keyThumbprint: device.keyThumbprint,
   });
   if (sha256Hex(main) !== token.mainHash || !constantTimeEqual(signer.shortTokenOf(main), shortToken)) return { ok: false, reason: "unknown", ...who };
   if (whyNotLive(token, now) === "expired") return { ok: false, reason: "expired", ...who };
@@ -75,7 +76,10 @@ export async function verifyMainToken(db: Db, signer: DeviceSigner, jwt: string,
   const check = await signer.verify(jwt);
   if (!check.ok) return { ok: false, reason: check.reason === "expired" ? "expired" : "unknown" };
   const found = usable(await tokenWithDevice(db, "id", check.claims.tokenId), now);
-  if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId) return { ok: false, reason: "unknown" };
+  // The stored hash pins the token, and with it its claims: `cnf` is compared too, as the one the device is bound to now.
+  if (!found || found.token.mainHash !== sha256Hex(jwt) || found.device.id !== check.claims.deviceId || found.device.keyThumbprint !== check.claims.keyThumbprint) {
+    return { ok: false, reason: "unknown" };
+  }
   const who = { deviceId: found.device.id, tokenId: found.token.id };
   if (fingerprint !== null && !sameFingerprint(fingerprint, check.claims.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who };
   return { ok: true, ...found };

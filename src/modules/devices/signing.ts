@@ -12,6 +12,8 @@ export interface DeviceClaims {
   /** Seconds since the epoch, as in the JWT. */
   issuedAt: number;
   expiresAt: number;
+  /** The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6.1), or null. */
+  keyThumbprint: string | null;
 }
 
 export type JwtCheck = { ok: true; claims: DeviceClaims } | { ok: false; reason: "expired" | "invalid" };
@@ -136,7 +138,8 @@ export class DeviceSigner {
 
   /** HMAC-SHA256 JWTs are deterministic: the same claims always sign to the same token. */
   sign(claims: DeviceClaims): Promise<string> {
-    return new SignJWT({ hardware_fingerprint: claims.fingerprint })
+    const binding = claims.keyThumbprint === null ? {} : { cnf: { jkt: claims.keyThumbprint } };
+    return new SignJWT({ hardware_fingerprint: claims.fingerprint, ...binding })
       .setProtectedHeader({ alg: this.algorithm, typ: "JWT" })
       .setSubject(claims.deviceId)
       .setJti(claims.tokenId)
@@ -154,10 +157,11 @@ export class DeviceSigner {
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: [this.algorithm], requiredClaims: ["sub", "jti", "iat", "exp"] });
       const fingerprint = payload.hardware_fingerprint;
-      if (typeof fingerprint !== "string") return { ok: false, reason: "invalid" };
+      const cnf = payload.cnf as { jkt?: unknown } | undefined;
+      if (typeof fingerprint !== "string" || (cnf !== undefined && typeof cnf?.jkt !== "string")) return { ok: false, reason: "invalid" };
       return {
         ok: true,
-        claims: { deviceId: payload.sub!, tokenId: payload.jti!, fingerprint, issuedAt: payload.iat!, expiresAt: payload.exp! },
+        claims: { deviceId: payload.sub!, tokenId: payload.jti!, fingerprint, issuedAt: payload.iat!, expiresAt: payload.exp!, keyThumbprint: (cnf?.jkt as string | undefined) ?? null },
       };
     } catch (error) {
       return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };

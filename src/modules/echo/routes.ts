@@ -28,7 +28,7 @@ export const echoRoutes = ({ core, addressOf, allowQueryToken }: EchoRouteDeps) 
     "/echo",
     async ({ body, request, set, status }) => {
       const token = presentedToken(request, allowQueryToken) ?? body.token ?? null;
-      const decision = await core.token(presented(request, addressOf, token, "token", { devices: false }));
+      const decision = await core.token(presented(request, addressOf, token, "token"));
       if (!decision.ok) return refuse({ set, status }, decision, invalidToken);
       if (body.id !== undefined && canonicalName(body.id) !== decision.principal.user) {
         return status(401, invalidToken);

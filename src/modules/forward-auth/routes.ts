@@ -3,6 +3,7 @@ import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
 import { headersOnSuccess } from "../../http/envelope";
 import type { AddressOf } from "../../http/client-address";
+import type { ProofRequests } from "../../http/dpop";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
 import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 import type { Logger } from "../../log";
@@ -14,6 +15,7 @@ import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from ".
 export interface ForwardAuthDeps {
   core: AuthCore;
   addressOf: AddressOf;
+  proofs: ProofRequests;
   allowQueryToken: boolean;
   log: Logger;
   /** The sign-in portal, if on: its session cookie passes, and a browser without a credential is sent to sign in. */
@@ -140,7 +142,7 @@ const NGINX_STATUSES =
  * passes too; /auth/forward sends a browser refused with a 401 to sign in (302), /auth/request
  * never redirects (nginx's own `error_page 401` does).
  */
-export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, portal }: ForwardAuthDeps) =>
+export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, log, portal }: ForwardAuthDeps) =>
   new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with
@@ -159,7 +161,7 @@ export const forwardAuthRoutes = ({ core, addressOf, allowQueryToken, log, porta
             const cookies = portal === null || token !== null ? [] : domainCookies(request);
             const decide = () => {
               if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "domain", scopes);
-              const asked = presented(request, addressOf, token, need);
+              const asked = presented(request, addressOf, token, need, proofs.forwarded);
               if (scopes !== undefined) asked.scopes = scopes;
               return core.token(asked);
             };

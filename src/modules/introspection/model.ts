@@ -12,6 +12,12 @@ export const Introspection = t.Object(
     iat: t.Optional(WholeNumber()),
     token_type: t.Optional(PrincipalSource),
     client_id: t.Optional(t.String({ description: "The token's id" })),
+    cnf: t.Optional(
+      t.Object(
+        { jkt: t.String({ description: "The RFC 7638 thumbprint of the key the token is bound to" }) },
+        { description: "For a key-bound device token (RFC 9449 §6.2): accept it only with a DPoP proof by this key" },
+      ),
+    ),
     remaining_uses: t.Optional(
       WholeNumber({ minimum: 1, description: "For a token with a quota: the uses it has left (looking does not spend one). One with none left is not active." }),
     ),

@@ -63,7 +63,7 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role, db
       if (!client.ok) return refuse(oauthAnswer(client.problem, null));
       const token = body.token?.trim();
       if (!token) return refuse(oauthAnswer({ reason: "invalid_request", description: "The form needs a token parameter" }, client.method));
-      const caller = await core.token({ ...presented(request, addressOf, client.secret, [ADMIN_ROLE, role], { devices: false }), clientId: client.clientId });
+      const caller = await core.token({ ...presented(request, addressOf, client.secret, [ADMIN_ROLE, role]), clientId: client.clientId });
       if (!caller.ok) return refuse(oauthAnswer(caller, client.method));
       const decision = await core.introspect(token, addressOf(request));
       if (!decision.ok) return refuse(oauthAnswer(decision, client.method));
@@ -87,6 +87,7 @@ export const introspectionRoutes = ({ core, addressOf, allowQueryToken, role, db
         iat: seconds(subject.token.issuedAt.getTime()),
         token_type: "device" as const,
         client_id: subject.token.id,
+        ...(subject.device.keyThumbprint === null ? {} : { cnf: { jkt: subject.device.keyThumbprint } }),
       };
     },
     {

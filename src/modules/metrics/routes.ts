@@ -57,7 +57,7 @@ export const metricsRoutes = ({ db, core, addressOf, allowQueryToken, metrics, i
   return plugin.get(
     "/metrics",
     async ({ request, set, status }) => {
-      const caller = await core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need, { devices: false }));
+      const caller = await core.token(presented(request, addressOf, presentedToken(request, allowQueryToken), need));
       return caller.ok ? scrape({ set }) : refuse({ set, status }, caller);
     },
     {
