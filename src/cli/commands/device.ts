@@ -32,7 +32,11 @@ const list: Command = command({
       const rows = page.items.map(presentDevice);
       printResult(flags.json, rows, () => {
         if (rows.length === 0) process.stdout.write("No devices.\n");
-        else printTable(["ID", "LABEL", "STATUS", "FIRST SEEN", "LAST SEEN", "FINGERPRINT"], rows.map((d) => [d.id, d.label, d.status, shortTime(d.first_seen), shortTime(d.last_seen), d.fingerprint]));
+        else {
+          // The key's thumbprint begins enough to tell keys apart; --json has it whole.
+          const key = (d: (typeof rows)[number]) => (d.key_thumbprint === null ? null : `${d.key_thumbprint.slice(0, 10)}…`);
+          printTable(["ID", "LABEL", "STATUS", "KEY", "FIRST SEEN", "LAST SEEN", "FINGERPRINT"], rows.map((d) => [d.id, d.label, d.status, key(d), shortTime(d.first_seen), shortTime(d.last_seen), d.fingerprint]));
+        }
       });
       printNext(page);
       return 0;
@@ -74,7 +78,7 @@ export const deviceCommands: CommandGroup = {
     action("approve", "Approve a pending device; it collects its tokens by enrolling again with its enrollment secret.", "Approved", (store, id) => approveDevice(store, id, cli)),
     action(
       "reset",
-      "Let a device enroll again (lost or expired token): its tokens stop verifying; under approval it is pending again and gets a new enrollment secret.",
+      "Let a device enroll again (lost or expired token, lost key): its tokens stop verifying and its key is unbound; under approval it is pending again and gets a new enrollment secret.",
       "Reset",
       (store, id, config) => resetDevice(store, id, config.deviceEnrollment, cli),
     ),

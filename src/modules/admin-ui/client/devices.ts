@@ -14,13 +14,15 @@ export const devicesView: View = {
     async function load() {
       await pagedTable<DeviceRecord>(list, {
         path: "/api/v1/devices",
-        columns: ["Device", "Label", "Status", "Fingerprint", "First seen", "Last seen", ""],
+        columns: ["Device", "Label", "Status", "Key", "Fingerprint", "First seen", "Last seen", ""],
         notify,
         empty: "No devices have enrolled.",
         row: (d) => [
           h("code", { class: "id" }, d.id),
           d.label ?? "—",
           h("span", { class: `status ${d.status}` }, d.status),
+          // Its tokens pass only with a DPoP proof by this key; the thumbprint whole is in the title.
+          d.key_thumbprint === null ? "—" : h("code", { class: "key", title: `Key thumbprint ${d.key_thumbprint}` }, `${d.key_thumbprint.slice(0, 10)}…`),
           h("code", { class: "fingerprint" }, d.fingerprint),
           when(d.first_seen),
           when(d.last_seen),
@@ -33,7 +35,7 @@ export const devicesView: View = {
                 "button",
                 {
                   type: "button",
-                  onclick: () => confirm(`Reset ${d.id}? Its tokens stop working, and it may enroll again (under approval, it waits for approval again).`) && act(() => api("POST", `/api/v1/devices/${d.id}/reset`)),
+                  onclick: () => confirm(`Reset ${d.id}? Its tokens stop working, its key is unbound, and it may enroll again (under approval, it waits for approval again).`) && act(() => api("POST", `/api/v1/devices/${d.id}/reset`)),
                 },
                 "Reset",
               ),
