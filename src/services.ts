@@ -1,5 +1,7 @@
 import { DpopProofs, ProofReplays } from "./modules/auth/dpop";
 import { keyBinding } from "./modules/auth/key-binding";
+import { SharedProofReplays } from "./modules/auth/shared-proof-replays";
+import type { PostgresStore } from "./db/postgres-client";
 import { weakEnvTokens, type Config } from "./config";
 import { parseDbTarget } from "./config-db";
 import type { Store } from "./db/client";
@@ -89,7 +91,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const sessions = new Sessions(store, sessionLifetimes(config));
   sharedLocks?.follow(lockout);
   const limits = { rates: new RateLimiter(), quotas: new Quotas(store) };
-  const keys = keyBinding(new DpopProofs(new ProofReplays()), now);
+  // Several instances share spent proofs through their database; a SQLite file has one server.
+  const replays = store.engine === "postgres" ? new SharedProofReplays(new ProofReplays(), (store as PostgresStore).sql) : null;
+  const keys = keyBinding(new DpopProofs(replays ?? new ProofReplays()), now);
   const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
   return {
     store,
@@ -108,7 +112,8 @@ export async function createServices(store: Store, config: Config, log: Logger, 
     async flush() {
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];
-      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }, ...(sharedLocks ? [sharedLocks] : [])]) {
+      const pruned = replays ? [{ flush: () => replays.prune(now()) }] : [];
+      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }, ...(sharedLocks ? [sharedLocks] : []), ...pruned]) {
         try {
           await buffer.flush();
         } catch (error) {

@@ -5,6 +5,7 @@ import m0001 from "./0001_change_signal.sql";
 import m0002 from "./0002_auth_lockouts.sql";
 import m0003 from "./0003_token_limits.sql";
 import m0004 from "./0004_device_key.sql";
+import m0005 from "./0005_dpop_proofs.sql";
 
 export default {
   journal,
@@ -14,5 +15,6 @@ export default {
     m0002,
     m0003,
     m0004,
+    m0005,
   },
 };

@@ -24,8 +24,15 @@ export interface ProofRequest {
 }
 
 /** A proof whose signature and claims hold: its key's thumbprint, and `spend` to use its jti once. */
-export type ProofCheck = { ok: true; thumbprint: string; spend(): SpendRefusal | null } | { ok: false; problem: string };
-type SpendRefusal = "replayed" | "busy";
+export type ProofCheck = { ok: true; thumbprint: string; spend(): Spent } | { ok: false; problem: string };
+export type SpendRefusal = "replayed" | "busy";
+type Spent = SpendRefusal | null | Promise<SpendRefusal | null>;
+
+/** Where spent proofs are remembered: this process's memory, or also the database several instances share. */
+export interface SpentProofs {
+  /** Null if `key` (a key's thumbprint and a jti) was not spent before, and now is, until `forgetAt`. */
+  spend(key: string, forgetAt: number, now: number): Spent;
+}
 
 /**
  * The proof of an access token carries its SHA-256 (`ath`): required with a token presented as
@@ -56,9 +63,9 @@ type Signed = { ok: true; thumbprint: string; jti: string; iat: number; ath: unk
  */
 export class DpopProofs {
   private readonly signed = new WeakMap<ProofRequest, Promise<Signed>>();
-  private readonly spent = new WeakMap<ProofRequest, SpendRefusal | null>();
+  private readonly spent = new WeakMap<ProofRequest, Spent>();
 
-  constructor(private readonly replays: ProofReplays) {}
+  constructor(private readonly replays: SpentProofs) {}
 
   async check(request: ProofRequest, tokenHash: TokenHash, now: number): Promise<ProofCheck> {
     let signed = this.signed.get(request);
@@ -110,7 +117,7 @@ const refused = (problem: string) => ({ ok: false as const, problem });
  * as fast as they may enroll; at capacity a proof is refused ("busy", try again) rather than an
  * unexpired entry forgotten, which would let its proof be replayed.
  */
-export class ProofReplays {
+export class ProofReplays implements SpentProofs {
   /** Key → when it may be forgotten; insertion order is roughly expiry order, as proofs are at most a minute old. */
   private readonly spent = new Map<string, number>();
   private sweptAt = Number.NEGATIVE_INFINITY;

@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
-import type { DpopProofs, ProofRequest, TokenHash } from "./dpop";
+import type { DpopProofs, ProofRequest, SpendRefusal, TokenHash } from "./dpop";
 import type { Reason } from "./model";
 
 /** Why a device credential is not presented as its key binding needs; the core refuses with it. */
@@ -16,10 +16,10 @@ const invalid = (problem: string): KeyProblem => ({ reason: "invalid_dpop_proof"
 export function keyBinding(proofs: DpopProofs, now: () => number) {
   /** The proof, checked and spent: null if it is by `bound`, else why not. */
   const provenBy = (bound: string, request: ProofRequest, tokenHash: TokenHash): Promise<KeyProblem | null> =>
-    proofs.check(request, tokenHash, now()).then((check) => {
+    proofs.check(request, tokenHash, now()).then(async (check) => {
       if (!check.ok) return invalid(check.problem);
       if (check.thumbprint !== bound) return invalid("The DPoP proof is signed by another key than the one this token is bound to");
-      return spentOnce(check.spend());
+      return spentOnce(await check.spend());
     });
 
   return {
@@ -51,7 +51,7 @@ export function keyBinding(proofs: DpopProofs, now: () => number) {
       if (publicJwk !== undefined && (await thumbprintOf(publicJwk)) !== check.thumbprint) {
         return { ok: false, problem: invalid("public_jwk is not the key that signed the DPoP proof") };
       }
-      const spent = spentOnce(check.spend());
+      const spent = spentOnce(await check.spend());
       return spent === null ? { ok: true, thumbprint: check.thumbprint } : { ok: false, problem: spent };
     },
   };
@@ -59,7 +59,7 @@ export function keyBinding(proofs: DpopProofs, now: () => number) {
 
 export type KeyBinding = ReturnType<typeof keyBinding>;
 
-function spentOnce(refusal: "replayed" | "busy" | null): KeyProblem | null {
+function spentOnce(refusal: SpendRefusal | null): KeyProblem | null {
   if (refusal === null) return null;
   return invalid(refusal === "replayed" ? "This DPoP proof was used before: make a new one for each request" : "Too many DPoP proofs at once: try again in a few seconds");
 }
