@@ -161,7 +161,10 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
             "=token: a user or admin token as Bearer enrolls a device that holds no live token. " +
             "=approval: the first request answers 202 with a one-time enrollment_secret; once an admin approves the device, the fingerprint with that enrollment_secret collects the tokens (201). " +
             "Under token and approval, a device that holds tokens gets new ones only with its current main token as Bearer (403 device_already_enrolled otherwise; its tokens keep working), or after an admin resets it. " +
-            "429 too_many_enrollments past KEYWARD_DEVICE_ENROLL_RATE requests per minute from one address.",
+            "429 too_many_enrollments past KEYWARD_DEVICE_ENROLL_RATE requests per minute from one address. " +
+            "A DPoP header (RFC 9449: a dpop+jwt proof with htm POST and htu this URL, signed by the device's P-256 or Ed25519 key, its public key in the jwk header; public_jwk in the body, if sent, must be that key) binds the device's tokens to the key: the main token carries cnf.jkt and the answer key_thumbprint. " +
+            "A key-bound device re-enrolls only with a proof by that key, under every policy (401 device_key_mismatch otherwise; its tokens stay); an admin reset unbinds it. KEYWARD_DEVICE_REQUIRE_KEY=true: no enrollment without a proof (401 device_key_required). " +
+            "401 dpop_required / invalid_dpop_proof: public_jwk without a proof, or a proof that is wrong (method, URL, more than a minute old, used before, another key).",
         },
       },
     )
@@ -196,7 +199,8 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
           description:
             "The short token as ?short_token=, X-Short-Token or Bearer; the fingerprint, optional, as ?hardware_fingerprint= or X-Hardware-Fingerprint. " +
             "With the short token alone, as a device client verifies, the answer is the device's hardware_fingerprint and nothing more; with a fingerprint it must match (403 fingerprint_mismatch), and the answer adds device_id and expires_at. " +
-            "401 token_expired, 401 invalid_token (unknown, revoked, garbled); every refusal counts toward the address's lockout (429).",
+            "401 token_expired, 401 invalid_token (unknown, revoked, garbled); every refusal counts toward the address's lockout (429). " +
+            "A key-bound device's short token verifies only with a DPoP header: a proof by its key with htm GET and htu this URL (no query; ath optional, checked when sent), at most a minute old, used once (401 dpop_required without, 401 invalid_dpop_proof when wrong).",
         },
       },
     )
