@@ -41,14 +41,15 @@ export function proofRequests(publicUrl: string | null): ProofRequests {
     forwarded: (request) =>
       once(request, () => {
         const { headers } = request;
-        // Caddy and Traefik send X-Forwarded-Method and -Uri; the README's nginx snippet sends X-Original-Method and -URL.
-        const method = headers.get("x-forwarded-method") ?? headers.get("x-original-method");
+        // Caddy and Traefik send X-Forwarded-Method and -Uri; the README's nginx snippet X-Original-Method and -URL.
+        // Each proxy replaces its own pair and passes the other on from the client, so all present
+        // must agree: a client adding the other pair cannot move a proof to another method or URL.
         const proto = headers.get("x-forwarded-proto");
         const host = headers.get("x-forwarded-host");
         const uri = headers.get("x-forwarded-uri");
-        const original = headers.get("x-original-url") ?? (proto && host && uri ? `${proto}://${host}${uri.startsWith("/") ? uri : `/${uri}`}` : null);
-        const uris = known([original]);
-        return uris.length === 0 ? { method: null, uris } : { method, uris };
+        const methods = new Set([headers.get("x-forwarded-method"), headers.get("x-original-method")].filter((method) => method !== null));
+        const uris = known([headers.get("x-original-url"), proto && host && uri ? `${proto}://${host}${uri.startsWith("/") ? uri : `/${uri}`}` : null]);
+        return methods.size === 1 && uris.length === 1 ? { method: [...methods][0]!, uris } : { method: null, uris: [] };
       }),
   };
 }

@@ -17,7 +17,7 @@ export interface ProofRequest {
   dpopScheme: boolean;
   /** The DPoP header; null when absent. Sent twice it reads as one value with a comma, which is not a proof. */
   proof: string | null;
-  /** The method and URL (no query, no fragment) the proof must name; null when unknown (a proxy that does not forward them). */
+  /** The method and URL (no query, no fragment) the proof must name; null when unknown (a proxy that forwards none, or two that disagree). */
   method: string | null;
   /** Every form of the request's URL a proof may name: its own host, the forwarded one, KEYWARD_PUBLIC_URL. */
   uris: readonly string[];
@@ -101,7 +101,7 @@ async function verifySigned(request: ProofRequest, now: number): Promise<Signed>
   const age = now - iat * 1000;
   if (age > PROOF_MAX_AGE_MS) return refused("The DPoP proof is too old: make a new one for each request");
   if (age < -CLOCK_SKEW_MS) return refused("The DPoP proof's iat is in the future: check the device's clock");
-  if (request.method === null) return refused("The proxy does not forward the request's method and URL, which the DPoP proof names");
+  if (request.method === null) return refused("The proxy does not forward one method and URL (X-Forwarded-Method and -Uri, or X-Original-Method and -URL, which must agree where both are sent), which the DPoP proof names");
   if (htm !== request.method) return refused("The DPoP proof's htm is not this request's method");
   const uri = typeof htu === "string" ? proofUri(htu) : null;
   if (uri === null || !request.uris.includes(uri)) return refused("The DPoP proof's htu is not this request's URL (without its query)");
