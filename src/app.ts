@@ -34,7 +34,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
-  const proofs = proofRequests(config.publicUrl);
+  const proofs = proofRequests({ publicUrl: config.publicUrl, trustedProxies: config.trustedProxies, peers: peers ?? (() => app.server) });
   const auth = authentication({ core, addressOf, proofs, allowQueryToken, portal });
   // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
   // "https://" and at least three characters of host: with a shorter host (a LAN box called

@@ -1,4 +1,5 @@
-import { DpopProofs, ProofReplays } from "./modules/auth/dpop";
+import { DpopProofs } from "./modules/auth/dpop";
+import { ProofReplays } from "./modules/auth/proof-replays";
 import { keyBinding } from "./modules/auth/key-binding";
 import { SharedProofReplays } from "./modules/auth/shared-proof-replays";
 import type { PostgresStore } from "./db/postgres-client";

@@ -11,7 +11,7 @@ export interface PeerSource {
  * by sending the header itself, because its own connection is not from a trusted proxy.
  */
 export function clientIp(request: Request, server: PeerSource | null, trustedProxies: readonly Cidr[]): string {
-  const peer = normalizeIp(server?.requestIP(request)?.address ?? "unknown");
+  const peer = peerOf(request, server);
   if (trustedProxies.length === 0 || !ipInRanges(peer, trustedProxies)) return peer;
   const forwarded = request.headers.get("x-forwarded-for");
   if (!forwarded) return peer;
@@ -23,4 +23,11 @@ export function clientIp(request: Request, server: PeerSource | null, trustedPro
     if (!ipInRanges(hop, trustedProxies)) return hop;
   }
   return hops[0] ?? peer;
+}
+
+const peerOf = (request: Request, server: PeerSource | null) => normalizeIp(server?.requestIP(request)?.address ?? "unknown");
+
+/** Whether the request's socket peer is one of KEYWARD_TRUSTED_PROXIES (none set: no peer is). */
+export function fromTrustedProxy(request: Request, server: PeerSource | null, trustedProxies: readonly Cidr[]): boolean {
+  return trustedProxies.length > 0 && ipInRanges(peerOf(request, server), trustedProxies);
 }

@@ -1,4 +1,6 @@
+import type { Cidr } from "../lib/cidr";
 import { proofUri, type ProofRequest } from "../modules/auth/dpop";
+import { fromTrustedProxy, type PeerSource } from "./client-ip";
 
 /** What a request offers for a DPoP check (see ProofRequest), built once per request. */
 export interface ProofRequests {
@@ -8,15 +10,24 @@ export interface ProofRequests {
   forwarded(request: Request): ProofRequest;
 }
 
+export interface ProofRequestDeps {
+  /** KEYWARD_PUBLIC_URL: when set, the one name Keyward's own routes answer to in a proof. */
+  publicUrl: string | null;
+  trustedProxies: readonly Cidr[];
+  /** The listening server, for a request's socket peer (as for client addresses). */
+  peers: () => PeerSource | null;
+}
+
 const dpopScheme = /^dpop\s/i;
 
 /**
- * A proof names the URL the device called. For Keyward's own routes that is this request's URL
- * under any name it is reached by: its Host, the host a proxy forwards (X-Forwarded-Proto and
- * -Host), or KEYWARD_PUBLIC_URL. Those headers are the client's to set, so they widen nothing a
- * replaying client lacks; a proof is held to its method and path, a minute, and one use.
+ * The URL a proof must name. Keyward's own routes: KEYWARD_PUBLIC_URL's origin if set, else the
+ * request's Host (nothing better to go on), and the host a trusted proxy forwards. Forward auth:
+ * the method and URL the proxy forwards. A client names its Host and forwarding headers itself, so
+ * only configuration and KEYWARD_TRUSTED_PROXIES narrow them: a proof the device made for another
+ * server with the same path is then refused here (see the README's DPoP section).
  */
-export function proofRequests(publicUrl: string | null): ProofRequests {
+export function proofRequests({ publicUrl, trustedProxies, peers }: ProofRequestDeps): ProofRequests {
   const publicOrigin = publicUrl === null ? null : new URL(publicUrl).origin;
   const built = new WeakMap<Request, ProofRequest>();
   const once = (request: Request, build: () => Omit<ProofRequest, "dpopScheme" | "proof">): ProofRequest => {
@@ -28,6 +39,7 @@ export function proofRequests(publicUrl: string | null): ProofRequests {
     }
     return found;
   };
+  const trusted = (request: Request) => fromTrustedProxy(request, peers(), trustedProxies);
   return {
     self: (request) =>
       once(request, () => {
@@ -35,11 +47,13 @@ export function proofRequests(publicUrl: string | null): ProofRequests {
         const { headers } = request;
         const proto = headers.get("x-forwarded-proto");
         const host = headers.get("x-forwarded-host");
-        const names = [request.url, proto && host ? `${proto}://${host}${pathname}` : null, publicOrigin && `${publicOrigin}${pathname}`];
-        return { method: request.method, uris: known(names) };
+        const forwarded = proto && host && trusted(request) ? `${proto}://${host}${pathname}` : null;
+        return { method: request.method, uris: known([publicOrigin === null ? request.url : `${publicOrigin}${pathname}`, forwarded]) };
       }),
     forwarded: (request) =>
       once(request, () => {
+        // With trusted proxies named, a caller that is not one names no URL; with none, every caller is taken for the proxy.
+        if (trustedProxies.length > 0 && !trusted(request)) return { method: null, uris: [] };
         const { headers } = request;
         // Caddy and Traefik send X-Forwarded-Method and -Uri; the README's nginx snippet X-Original-Method and -URL.
         // Each proxy replaces its own pair and passes the other on from the client, so all present

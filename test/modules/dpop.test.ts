@@ -161,14 +161,39 @@ describe("a key-bound main token", () => {
     expect(JSON.stringify(failures)).not.toContain(reused.slice(0, 40));
   });
 
-  test("a proof's query is no part of its URL, and the proxy's forwarded name or KEYWARD_PUBLIC_URL also name the request", async () => {
-    const kw = await keyward({ KEYWARD_PUBLIC_URL: "https://keyward.home.lan" });
+  test("a proof names the request's Host, its query no part of it; a forwarded host counts only from a trusted proxy", async () => {
+    const kw = await keyward();
     const { key, main } = await boundDevice(kw);
     expect((await kw.me(main, key, { url: `${ME}?x=1#frag` })).status).toBe(200);
-    expect((await kw.me(main, key, { url: "https://keyward.home.lan/api/v1/me" })).status).toBe(200);
     const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "auth.home.lan" };
-    expect((await kw.me(main, key, { url: "https://auth.home.lan/api/v1/me" }, forwarded)).status).toBe(200);
-    expect((await kw.me(main, key, { url: "https://auth.home.lan/api/v1/me" })).status).toBe(401);
+    const untrusted = await kw.me(main, key, { url: "https://auth.home.lan/api/v1/me" }, forwarded);
+    expect([untrusted.status, untrusted.body.error]).toEqual([401, "The DPoP proof's htu is not this request's URL: http://localhost/api/v1/me (without the query)"]);
+    const behindProxy = await keyward({ KEYWARD_TRUSTED_PROXIES: "127.0.0.1" });
+    const device = await boundDevice(behindProxy);
+    expect((await behindProxy.me(device.main, device.key, { url: "https://auth.home.lan/api/v1/me" }, forwarded)).status).toBe(200);
+  });
+
+  test("with KEYWARD_PUBLIC_URL set, a proof names it, not whatever Host the client sent", async () => {
+    const kw = await keyward({ KEYWARD_PUBLIC_URL: "https://keyward.home.lan" });
+    const key = await deviceKey();
+    const enrolled = await kw.call("POST", "/api/v1/tokens/main", { dpop: await kw.proofBy(key, { method: "POST", url: "https://keyward.home.lan/api/v1/tokens/main" }) }, { hardware_fingerprint: "fp-public" });
+    expect(enrolled.status).toBe(201);
+    const main = enrolled.body.main_token as string;
+    expect((await kw.me(main, key, { url: "https://keyward.home.lan/api/v1/me?x=1" })).status).toBe(200);
+    for (const url of [ME, "http://keyward.home.lan/api/v1/me", "https://rs.home.lan/api/v1/me"]) {
+      const refused = await kw.me(main, key, { url }, { host: new URL(url).host, "x-forwarded-proto": "https", "x-forwarded-host": "rs.home.lan" });
+      expect([url, refused.status, refused.body.code]).toEqual([url, 401, "invalid_dpop_proof"]);
+    }
+  });
+
+  test("proof failures are audited but never lock out the address: a signature cannot be guessed", async () => {
+    const kw = await keyward({ KEYWARD_MAX_FAILURES: "3" });
+    const { key, main } = await boundDevice(kw);
+    const stale = Math.floor(kw.clock.now() / 1000) - 120;
+    for (let i = 0; i < 10; i++) expect((await kw.me(main, key, { iat: stale })).status).toBe(401);
+    expect((await kw.me(main, key)).status).toBe(200);
+    const guess = await kw.call("GET", "/api/v1/me", { authorization: "Bearer not-a-token" });
+    expect(guess.status).toBe(401);
   });
 
   test("an unbound device token is refused as DPoP, and works as Bearer with its fingerprint as before", async () => {
@@ -289,20 +314,32 @@ describe("re-enrolling a key-bound fingerprint", () => {
     expect([collected.status, collected.body.key_thumbprint]).toEqual([201, key.thumbprint]);
   });
 
-  test("an unbound device renewing with a key becomes bound to it", async () => {
-    const kw = await keyward();
-    const plain = await kw.enroll("fp-upgrade", null);
+  test.each(["open", "token"] as const)("under %s an unbound device holding tokens is bound to a key only by renewing with its main token", async (policy) => {
+    const kw = await keyward({ KEYWARD_DEVICE_ENROLLMENT: policy });
+    const asUser: Record<string, string> = policy === "token" ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {};
+    const plain = await kw.enroll("fp-upgrade", null, { headers: asUser });
+    const main = plain.body.main_token as string;
     const key = await deviceKey();
-    const renewed = await kw.enroll("fp-upgrade", key);
+    const stranger = await kw.enroll("fp-upgrade", key, { headers: asUser });
+    expect([stranger.status, stranger.body.code]).toEqual(policy === "open" ? [401, "device_binding_needs_token"] : [403, "device_already_enrolled"]);
+    expect((await kw.call("GET", "/api/v1/me", { authorization: `Bearer ${main}`, "x-hardware-fingerprint": "fp-upgrade" })).status).toBe(200);
+    const renewed = await kw.enroll("fp-upgrade", key, { headers: { authorization: `Bearer ${main}` } });
     expect([renewed.status, renewed.body.key_thumbprint]).toEqual([201, key.thumbprint]);
-    const old = await kw.call("GET", "/api/v1/me", { authorization: `Bearer ${plain.body.main_token}`, "x-hardware-fingerprint": "fp-upgrade" });
+    const old = await kw.call("GET", "/api/v1/me", { authorization: `Bearer ${main}`, "x-hardware-fingerprint": "fp-upgrade" });
     expect(old.status).toBe(401);
-    expect((await kw.enroll("fp-upgrade", null)).status).toBe(401);
+    expect((await kw.enroll("fp-upgrade", null, { headers: asUser })).status).toBe(401);
   });
 
-  test("two enrollments of one unbound fingerprint racing with two keys: one key wins, and only its tokens work", async () => {
+  test("under open a keyless device re-enrolls as it always did, whoever tried to bind a key to it", async () => {
     const kw = await keyward();
-    await kw.enroll("fp-race", null);
+    expect((await kw.enroll("fp-legacy", null)).status).toBe(201);
+    expect((await kw.enroll("fp-legacy", await deviceKey())).status).toBe(401);
+    const again = await kw.enroll("fp-legacy", null);
+    expect([again.status, again.body.key_thumbprint]).toEqual([201, undefined]);
+  });
+
+  test("enrollments of a new fingerprint racing with six keys: the first key to enroll keeps it, and only its tokens work", async () => {
+    const kw = await keyward();
     const keys = await Promise.all(Array.from({ length: 6 }, () => deviceKey()));
     const replies = await Promise.all(keys.map((key) => kw.enroll("fp-race", key)));
     const winners = replies.flatMap((reply, i) => (reply.status === 201 ? [{ key: keys[i]!, main: reply.body.main_token as string }] : []));
@@ -355,5 +392,12 @@ describe("forward auth with a key-bound token", () => {
     }
     const bearer = await kw.call("GET", "/auth/forward", { authorization: `Bearer ${main}`, "x-hardware-fingerprint": "fp-sensor", ...forwarded("/files") });
     expect([bearer.status, bearer.body.code]).toEqual([401, "dpop_required"]);
+  });
+
+  test("with KEYWARD_TRUSTED_PROXIES set, a caller that is not one of them names no URL a proof could match", async () => {
+    const kw = await keyward({ KEYWARD_TRUSTED_PROXIES: "10.0.0.1" });
+    const { key, main } = await boundDevice(kw);
+    const asked = await kw.call("GET", "/auth/forward", { authorization: `DPoP ${main}`, dpop: await kw.proofBy(key, { method: "GET", url: "https://nas.home.lan/files", token: main }), ...forwarded("/files") });
+    expect([asked.status, asked.body.code, asked.body.error]).toEqual([401, "invalid_dpop_proof", expect.stringContaining("KEYWARD_TRUSTED_PROXIES")]);
   });
 });

@@ -17,12 +17,14 @@ async function setUp(name: ProxyName, setup: Setup, upstream: string) {
     const keyward = await startKeyward({ env });
     const proxy = await startProxy(name, { keyward: new URL(keyward.url).host, upstream });
     // Caddy's site is named in Host; nginx's snippet answers any name.
-    return { keyward, proxy, host: proxy.headers.host ?? new URL(proxy.url).host };
+    return { keyward, proxy, host: proxy.headers.host ?? new URL(proxy.url).host, named: keyward.url };
   }
   const port = freePort();
-  const keyward = await startKeyward({ env: { ...env, KEYWARD_PUBLIC_URL: `http://auth.${TEST_DOMAIN}:${port}`, KEYWARD_COOKIE_DOMAIN: TEST_DOMAIN } });
+  const publicUrl = `http://auth.${TEST_DOMAIN}:${port}`;
+  const keyward = await startKeyward({ env: { ...env, KEYWARD_PUBLIC_URL: publicUrl, KEYWARD_COOKIE_DOMAIN: TEST_DOMAIN } });
   const proxy = await startPortalProxy(name, { keyward: new URL(keyward.url).host, upstream, port });
-  return { keyward, proxy, host: `app.${TEST_DOMAIN}:${port}` };
+  // With KEYWARD_PUBLIC_URL set, a device names Keyward by it in its proofs, as it calls it.
+  return { keyward, proxy, host: `app.${TEST_DOMAIN}:${port}`, named: publicUrl };
 }
 
 const SETUPS: [ProxyName, Setup][] = [
@@ -40,6 +42,8 @@ const SETUPS: [ProxyName, Setup][] = [
 describe.each(SETUPS)("a key-bound device through the README's %s %s setup", (name, setup) => {
   const available = proxyAvailable(name);
   let keyward: RunningServer;
+  /** Keyward's URL as a device names it: KEYWARD_PUBLIC_URL when set. */
+  let named: string;
   let proxy: RunningProxy;
   /** The service's host as the device names it, in Host and in its proofs. */
   let host: string;
@@ -51,7 +55,7 @@ describe.each(SETUPS)("a key-bound device through the README's %s %s setup", (na
 
   const enroll = async (fingerprint: string, by: DeviceKey | null) => {
     const url = `${keyward.url}/api/v1/tokens/main`;
-    const dpop: Record<string, string> = by === null ? {} : { dpop: await by.proof({ method: "POST", url }) };
+    const dpop: Record<string, string> = by === null ? {} : { dpop: await by.proof({ method: "POST", url: `${named}/api/v1/tokens/main` }) };
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...dpop }, body: JSON.stringify({ hardware_fingerprint: fingerprint }) });
     expect(res.status).toBe(201);
     return (await res.json()) as { main_token: string; device_id: string };
@@ -68,7 +72,7 @@ describe.each(SETUPS)("a key-bound device through the README's %s %s setup", (na
         return Response.json(identity);
       },
     });
-    ({ keyward, proxy, host } = await setUp(name, setup, `127.0.0.1:${upstream.port}`));
+    ({ keyward, proxy, host, named } = await setUp(name, setup, `127.0.0.1:${upstream.port}`));
     key = await deviceKey();
     device = await enroll("fp-camera", key);
   });

@@ -10,7 +10,8 @@ import { until } from "../helpers/until";
 // other, which a load balancer in front of both would otherwise let a captured request reach.
 setDefaultTimeout(60_000);
 
-const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "dpop-secret-key-0123456789abcdef" } });
+// The load balancer in front of both is on loopback: the host it forwards is what proofs name.
+const start = serverPool({ env: { KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, SECRET_KEY: "dpop-secret-key-0123456789abcdef", KEYWARD_TRUSTED_PROXIES: "127.0.0.1" } });
 const cluster = throwawayCluster();
 
 /** A proof as the device makes it for one instance: the instances are two names of one service. */

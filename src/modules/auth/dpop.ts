@@ -1,5 +1,6 @@
-import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from "jose";
+import { calculateJwkThumbprint, decodeJwt, EmbeddedJWK, jwtVerify, type JWK } from "jose";
 import { looksLikeJwt } from "../devices/signing";
+import type { Spent, SpentProofs } from "./proof-replays";
 
 /** The keys a device may hold (RFC 9449 §5 leaves the choice to the server): P-256, and Ed25519. */
 export const DPOP_ALGORITHMS = ["ES256", "EdDSA", "Ed25519"] as const;
@@ -25,14 +26,6 @@ export interface ProofRequest {
 
 /** A proof whose signature and claims hold: its key's thumbprint, and `spend` to use its jti once. */
 export type ProofCheck = { ok: true; thumbprint: string; spend(): Spent } | { ok: false; problem: string };
-export type SpendRefusal = "replayed" | "busy";
-type Spent = SpendRefusal | null | Promise<SpendRefusal | null>;
-
-/** Where spent proofs are remembered: this process's memory, or also the database several instances share. */
-export interface SpentProofs {
-  /** Null if `key` (a key's thumbprint and a jti) was not spent before, and now is, until `forgetAt`. */
-  spend(key: string, forgetAt: number, now: number): Spent;
-}
 
 /**
  * The proof of an access token carries its SHA-256 (`ath`): required with a token presented as
@@ -56,7 +49,7 @@ type Signed = { ok: true; thumbprint: string; jti: string; iat: number; ath: unk
 
 /**
  * Checks DPoP proofs (RFC 9449 §4.3): a `dpop+jwt` signed by the public key in its own header,
- * naming this request's method and URL, made within the last minute, and (see ProofReplays) used
+ * naming this request's method and URL, made within the last minute, and (see proof-replays.ts) used
  * once. Which key must have signed it is the caller's business: a key-bound token's, or any key a
  * device enrolls with. A request's proof is verified and spent once, however many checks ask (an
  * enrollment that renews with a bound token asks twice: for the token, then for the key).
@@ -76,78 +69,50 @@ export class DpopProofs {
       return refused("The DPoP proof's ath is not the SHA-256 of the token presented");
     }
     const spend = () => {
-      if (!this.spent.has(request)) this.spent.set(request, this.replays.spend(`${proof.thumbprint} ${proof.jti}`, proof.iat * 1000 + PROOF_MAX_AGE_MS, now));
+      // Remembered one millisecond past the last instant the proof passes (PROOF_MAX_AGE_MS old).
+      if (!this.spent.has(request)) this.spent.set(request, this.replays.spend(proof.thumbprint, proof.jti, proof.iat * 1000 + PROOF_MAX_AGE_MS + 1, now));
       return this.spent.get(request)!;
     };
     return { ok: true, thumbprint: proof.thumbprint, spend };
   }
 }
 
-/** The proof's signature and its claims but `ath`, which depends on the token it goes with. */
+/**
+ * The proof's signature and its claims but `ath`, which depends on the token it goes with. The
+ * claims are read first: a stale or misdirected proof costs no signature check.
+ */
 async function verifySigned(request: ProofRequest, now: number): Promise<Signed> {
   const { proof } = request;
   if (proof === null) return refused("A DPoP header with a proof is required");
   if (proof.length > MAX_PROOF_LENGTH || !looksLikeJwt(proof)) return refused("The DPoP header is not one proof (a JWT)");
+  let claims;
+  try {
+    claims = decodeJwt(proof);
+  } catch {
+    return refused("The DPoP header is not one proof (a JWT)");
+  }
+  const { jti, htm, htu, iat, ath } = claims;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) return refused(`The DPoP proof needs a jti of 1 to ${MAX_JTI_LENGTH} characters`);
+  if (typeof iat !== "number") return refused("The DPoP proof needs an iat");
+  const age = now - iat * 1000;
+  if (age > PROOF_MAX_AGE_MS) return refused("The DPoP proof is too old: make a new one for each request");
+  if (age < -CLOCK_SKEW_MS) return refused("The DPoP proof's iat is in the future: check the device's clock");
+  if (request.method === null) {
+    return refused(
+      "Keyward cannot tell the method and URL the DPoP proof should name: the proxy must forward them (X-Forwarded-Method and -Uri, or X-Original-Method and -URL, agreeing where both are sent), from an address in KEYWARD_TRUSTED_PROXIES when that is set",
+    );
+  }
+  if (htm !== request.method) return refused("The DPoP proof's htm is not this request's method");
+  const uri = typeof htu === "string" ? proofUri(htu) : null;
+  if (uri === null || !request.uris.includes(uri)) return refused(`The DPoP proof's htu is not this request's URL: ${request.uris[0]} (without the query)`);
   let verified;
   try {
     verified = await jwtVerify(proof, EmbeddedJWK, { typ: "dpop+jwt", algorithms: [...DPOP_ALGORITHMS], currentDate: new Date(now) });
   } catch {
     return refused(`The DPoP proof is not a dpop+jwt signed (${DPOP_ALGORITHMS.join(", ")}) by the public key in its jwk header`);
   }
-  const { payload, protectedHeader } = verified;
-  const { jti, htm, htu, iat, ath } = payload;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) return refused(`The DPoP proof needs a jti of 1 to ${MAX_JTI_LENGTH} characters`);
-  if (typeof iat !== "number") return refused("The DPoP proof needs an iat");
-  const age = now - iat * 1000;
-  if (age > PROOF_MAX_AGE_MS) return refused("The DPoP proof is too old: make a new one for each request");
-  if (age < -CLOCK_SKEW_MS) return refused("The DPoP proof's iat is in the future: check the device's clock");
-  if (request.method === null) return refused("The proxy does not forward one method and URL (X-Forwarded-Method and -Uri, or X-Original-Method and -URL, which must agree where both are sent), which the DPoP proof names");
-  if (htm !== request.method) return refused("The DPoP proof's htm is not this request's method");
-  const uri = typeof htu === "string" ? proofUri(htu) : null;
-  if (uri === null || !request.uris.includes(uri)) return refused("The DPoP proof's htu is not this request's URL (without its query)");
-  const thumbprint = await calculateJwkThumbprint(protectedHeader.jwk as JWK, "sha256");
+  const thumbprint = await calculateJwkThumbprint(verified.protectedHeader.jwk as JWK, "sha256");
   return { ok: true, thumbprint, jti, iat, ath };
 }
 
 const refused = (problem: string) => ({ ok: false as const, problem });
-
-/**
- * The jtis of proofs used in the last minute, per key. Only a proof whose key a token is bound to
- * (or that enrolls a device, itself rate-limited per address) is spent, so strangers fill it only
- * as fast as they may enroll; at capacity a proof is refused ("busy", try again) rather than an
- * unexpired entry forgotten, which would let its proof be replayed.
- */
-export class ProofReplays implements SpentProofs {
-  /** Key → when it may be forgotten; insertion order is roughly expiry order, as proofs are at most a minute old. */
-  private readonly spent = new Map<string, number>();
-  private sweptAt = Number.NEGATIVE_INFINITY;
-
-  constructor(private readonly capacity = 100_000) {}
-
-  spend(key: string, forgetAt: number, now: number): SpendRefusal | null {
-    this.forget(now);
-    if (this.spent.has(key)) return "replayed";
-    if (this.spent.size >= this.capacity) return "busy";
-    this.spent.set(key, forgetAt);
-    return null;
-  }
-
-  get size(): number {
-    return this.spent.size;
-  }
-
-  /**
-   * Forgets expired entries from the oldest on. A proof made earlier than one spent before it (a
-   * slow client) may sit behind a live entry, so a full cache is swept whole, at most once a
-   * second: a full cache refused at every request must not cost a sweep per request.
-   */
-  private forget(now: number): void {
-    for (const [key, forgetAt] of this.spent) {
-      if (forgetAt > now) break;
-      this.spent.delete(key);
-    }
-    if (this.spent.size < this.capacity || now - this.sweptAt < 1_000) return;
-    this.sweptAt = now;
-    for (const [key, forgetAt] of this.spent) if (forgetAt <= now) this.spent.delete(key);
-  }
-}

@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
-import type { DpopProofs, ProofRequest, SpendRefusal, TokenHash } from "./dpop";
+import type { DpopProofs, ProofRequest, TokenHash } from "./dpop";
+import type { SpendRefusal } from "./proof-replays";
 import type { Reason } from "./model";
 
 /** Why a device credential is not presented as its key binding needs; the core refuses with it. */
@@ -59,9 +60,14 @@ export function keyBinding(proofs: DpopProofs, now: () => number) {
 
 export type KeyBinding = ReturnType<typeof keyBinding>;
 
+const unspent: Record<SpendRefusal, string> = {
+  replayed: "This DPoP proof was used before: make a new one for each request",
+  key_busy: "This key made too many DPoP proofs in the last minute: slow down",
+  busy: "Too many DPoP proofs at once: try again in a few seconds",
+};
+
 function spentOnce(refusal: SpendRefusal | null): KeyProblem | null {
-  if (refusal === null) return null;
-  return invalid(refusal === "replayed" ? "This DPoP proof was used before: make a new one for each request" : "Too many DPoP proofs at once: try again in a few seconds");
+  return refusal === null ? null : invalid(unspent[refusal]);
 }
 
 /** A key's RFC 7638 thumbprint; null for a key it cannot be computed for (a member missing). */

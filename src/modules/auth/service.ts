@@ -129,7 +129,9 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   /**
    * A good device credential presented against its key binding: `then` if as it needs, else a
-   * refusal counted like any failure (the token alone, stolen, is what a wrong proof shows).
+   * refusal, audited but not counted towards the lockout: a signature cannot be guessed, and
+   * counting would let a device with a fast clock, or a flood of one key's proofs, lock out its
+   * address (behind a NAT or a proxy, everyone's).
    */
   function bound<T extends object>(
     problem: KeyProblem | null | Promise<KeyProblem | null>,
@@ -139,7 +141,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     then: () => Decision<T> | Promise<Decision<T>>,
   ): Decision<T> | Promise<Decision<T>> {
     return whenSettled<KeyProblem | null, Decision<T>>(problem, (found) =>
-      found === null ? then() : fail(refusal(found.reason, credential, { problem: found.problem }), address(), { tokenId: token.id, user: device.id }),
+      found === null ? then() : fail(refusal(found.reason, credential, { problem: found.problem }), address(), { tokenId: token.id, user: device.id }, undefined, { guess: false }),
     );
   }
 
@@ -284,11 +286,11 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   const login = passwordLogin({ db, lab, lockout, metrics, audit, now });
   const enrollment = enrollmentGate({ lockout, metrics, audit });
 
-  /** The key an enrollment proves it holds (see KeyBinding), a refusal counted like any failure. */
+  /** The key an enrollment proves it holds (see KeyBinding); a refusal is audited, not counted (see `bound`). */
   async function enrollmentKey(proof: ProofRequest, publicJwk: Parameters<KeyBinding["enrollment"]>[1], ip: string): Promise<Decision<{ thumbprint: string | null }>> {
     const key = await keys.enrollment(proof, publicJwk);
     if (key.ok) return key;
-    return fail(refusal(key.problem.reason, "enrollment", { problem: key.problem.problem }), ip);
+    return fail(refusal(key.problem.reason, "enrollment", { problem: key.problem.problem }), ip, {}, undefined, { guess: false });
   }
   return { token, session, shortToken, login, introspect, enrollment, enrollmentKey };
 }

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import { sha256Hex } from "../../lib/crypto";
-import type { ProofReplays, SpendRefusal, SpentProofs } from "./dpop";
+import type { ProofReplays, SpendRefusal, SpentProofs } from "./proof-replays";
 
 /** Expired rows go at most this often: a proof is remembered a minute, so a few seconds more is nothing. */
 const PRUNE_EVERY_MS = 10_000;
@@ -20,10 +20,11 @@ export class SharedProofReplays implements SpentProofs {
     private readonly sql: SQL,
   ) {}
 
-  spend(key: string, forgetAt: number, now: number): SpendRefusal | null | Promise<SpendRefusal | null> {
-    const here = this.local.spend(key, forgetAt, now);
+  spend(thumbprint: string, jti: string, forgetAt: number, now: number): SpendRefusal | null | Promise<SpendRefusal | null> {
+    const here = this.local.spend(thumbprint, jti, forgetAt, now);
     if (here !== null) return here;
-    return this.sql`INSERT INTO "keyward_dpop_proofs" ("key", "forget_at") VALUES (${sha256Hex(key)}, ${forgetAt}) ON CONFLICT DO NOTHING RETURNING 1`.then((rows: unknown[]) =>
+    const key = sha256Hex(`${thumbprint} ${jti}`);
+    return this.sql`INSERT INTO "keyward_dpop_proofs" ("key", "forget_at") VALUES (${key}, ${forgetAt}) ON CONFLICT DO NOTHING RETURNING 1`.then((rows: unknown[]) =>
       rows.length === 1 ? null : "replayed",
     );
   }

@@ -22,7 +22,7 @@ export type EnrollmentGrant =
   /** No credential under the `approval` policy: the one-time enrollment secret, if any. */
   | { kind: "secret"; secret: string | null };
 
-export type EnrollmentRefusal = "already_enrolled" | "secret_required" | "invalid_secret" | "stale_credential" | "key_required" | "key_mismatch";
+export type EnrollmentRefusal = "already_enrolled" | "secret_required" | "invalid_secret" | "stale_credential" | "key_required" | "key_mismatch" | "unproven_binding";
 
 export type Enrollment =
   | { status: "issued"; device: DeviceRow; mainToken: string; shortToken: string; expiresAt: Date }
@@ -79,7 +79,11 @@ export async function enroll(store: Store, signer: DeviceSigner, input: Enrollme
 
   switch (grant.kind) {
     case "open":
-      return device.status === "pending" ? waiting(store, device, now) : issueTo(async () => true, "open enrollment");
+      if (device.status === "pending") return waiting(store, device, now);
+      // A fingerprint anyone may know would otherwise hand the device to a stranger's key for good:
+      // a key binds a device that holds tokens only through them (a device grant), or after a reset.
+      if (key !== null && device.keyThumbprint === null && (await holdsLiveToken(db, device.id, now))) return refused("unproven_binding");
+      return issueTo(async () => true, "open enrollment");
     case "user":
       if (device.status === "pending") return waiting(store, device, now);
       if (await holdsLiveToken(db, device.id, now)) return refused("already_enrolled");

@@ -57,6 +57,14 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody; 
     body: errorBody("device_key_required", "This server binds every device to a key: enroll with a DPoP header, a proof signed by the device's key (RFC 9449)"),
     headers: DPOP_CHALLENGE,
   },
+  unproven_binding: {
+    status: 401,
+    body: errorBody(
+      "device_binding_needs_token",
+      "This device holds tokens and no key: bind one by enrolling with its current main token (as Bearer) beside the DPoP proof, or ask an admin to reset the device",
+    ),
+    headers: DPOP_CHALLENGE,
+  },
   key_mismatch: {
     status: 401,
     body: errorBody("device_key_mismatch", "This device is bound to a key: enroll with a DPoP proof signed by that key, or ask an admin to reset the device"),
@@ -83,19 +91,22 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
   /**
    * What entitles this request to enroll. Past the open policy a fingerprint is not a secret: a
    * presented token is decided by the authentication core (the device's own main token renews it).
+   * Under open a token is read only beside a DPoP proof: a device binding its first key proves it
+   * is the device with its main token (see enroll); without a proof nothing changes from before keys.
    */
   async function grantFor(request: Request, fingerprint: string, secret: string | null, ip: string, proof: ProofRequest): Promise<Granted> {
     const anonymous = { name: "anonymous", ip };
-    if (deps.policy === "open") return { ok: true, grant: { kind: "open" }, actor: anonymous };
     const token = presentedToken(request, deps.allowQueryToken);
+    if (deps.policy === "open" && (token === null || proof.proof === null)) return { ok: true, grant: { kind: "open" }, actor: anonymous };
     if (token === null && deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor: anonymous };
     const decision = await core.token({ token, address: () => ip, need: "token", fingerprint: () => fingerprint, dpop: () => proof });
     if (!decision.ok) return decision;
     const { principal } = decision;
     const actor = { name: principal.user, ip };
     if (principal.role === DEVICE_ROLE) return { ok: true, grant: { kind: "device", tokenId: principal.tokenId }, actor };
-    // Under approval a user's token adds nothing: the admin's approval is what lets a device in.
+    // Under approval a user's token adds nothing: the admin's approval is what lets a device in; under open, nothing is needed.
     if (deps.policy === "approval") return { ok: true, grant: { kind: "secret", secret }, actor };
+    if (deps.policy === "open") return { ok: true, grant: { kind: "open" }, actor };
     // A device's tokens carry no limits: each use (or rate-limit slot) would buy an unlimited credential.
     if ("limits" in decision && decision.limits !== undefined) throw new DomainError("forbidden", "limited_token", "A token with a rate limit or a quota cannot enroll devices: their tokens would not carry its limits");
     return { ok: true, grant: { kind: "user" }, actor };
