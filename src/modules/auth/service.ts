@@ -2,7 +2,6 @@ import type { Db } from "../../db/client";
 import { ADMIN_ROLE, DEVICE_ROLE } from "../../lib/names";
 import { looksLikeToken } from "../../lib/token-format";
 import type { AuditQueue } from "../audit/service";
-import type { DeviceCheck } from "../devices/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
@@ -10,23 +9,16 @@ import type { UsageTracker } from "../tokens/usage";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
-import type { ProofRequest } from "./dpop";
+import { type Admit, type DeviceChecks, deviceDecisions, type Fail } from "./device-credentials";
 import { enrollmentGate } from "./enrollment";
-import type { KeyBinding, KeyProblem } from "./key-binding";
+import type { KeyBinding } from "./key-binding";
 import { limitGate } from "./limits";
 import { addressKey, type Lockout } from "./lockout";
 import { type LoginDeps, passwordLogin } from "./login";
 import { lockedRefusal, refusal } from "./outcomes";
-import type { Address, CredentialKind, Decision, DeviceCredential, FailureDetail, Need, Presented, Refusal, Subject } from "./model";
+import type { Address, CredentialKind, Decision, Need, Presented, Refusal, Subject } from "./model";
 import { allSettled, whenSettled } from "../../lib/settled";
 import { carriesAll } from "../../lib/scopes";
-
-/** A device's main token (a JWT) or short token, with the fingerprint the request claims, if any. */
-export interface DeviceChecks {
-  /** Each answered at once when the token was checked before; a first check waits for its signature. */
-  main(jwt: string, fingerprint: string | null): DeviceCheck | Promise<DeviceCheck>;
-  short(shortToken: string, fingerprint: string | null): DeviceCheck | Promise<DeviceCheck>;
-}
 
 export interface AuthCoreDeps {
   db: Db;
@@ -69,10 +61,9 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  */
 export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
   const limited = limitGate({ ...limits, metrics, audit });
-  type Who = { tokenId?: string; user?: string };
 
   /** A wrong credential: counted against the address, audited, and answered. */
-  const fail = (refused: Refusal, ip: string, who: Who = {}, detail: FailureDetail = `${refused.credential} ${refused.reason}`, { guess = true } = {}): Refusal => {
+  const fail: Fail = (refused, ip, who = {}, detail = `${refused.credential} ${refused.reason}`, { guess = true } = {}) => {
     metrics.authentication("failure", refused.reason);
     audit.push({ action: "auth.failed", ip, tokenId: who.tokenId, user: who.user, detail });
     if (guess) lockout.count([addressKey(ip)], { ip });
@@ -95,7 +86,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
    * token's limits: at once for a token without any (one property check), a promise only when a
    * use is spent.
    */
-  const admit = (granted: Granted, address: Address, need: Need, credential: CredentialKind, scopes?: readonly string[]): Decision | Promise<Decision> => {
+  const admit: Admit = (granted, address, need, credential, scopes) => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
       return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
@@ -116,44 +107,8 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
     return granted;
   };
 
-  const deviceRefusal = (check: Extract<DeviceCheck, { ok: false }>, credential: CredentialKind, ip: string): Refusal => {
-    return fail(refusal(check.reason, credential), ip, { tokenId: check.tokenId, user: check.deviceId });
-  };
-
-  const deviceGrant = ({ device, token }: DeviceCredential) => ({
-    ok: true as const,
-    principal: { user: device.id, role: DEVICE_ROLE, tokenId: token.id, source: "device" as const, issuedAt: token.issuedAt, expiresAt: token.expiresAt, scopes: [] },
-  });
-
   const lockedOut = (ip: string) => lockout.retryAfter([addressKey(ip)]);
-
-  /**
-   * A good device credential presented against its key binding: `then` if as it needs, else a
-   * refusal, audited but not counted towards the lockout: a signature cannot be guessed, and
-   * counting would let a device with a fast clock, or a flood of one key's proofs, lock out its
-   * address (behind a NAT or a proxy, everyone's).
-   */
-  function bound<T extends object>(
-    problem: KeyProblem | null | Promise<KeyProblem | null>,
-    { device, token }: DeviceCredential,
-    credential: CredentialKind,
-    address: Address,
-    then: () => Decision<T> | Promise<Decision<T>>,
-  ): Decision<T> | Promise<Decision<T>> {
-    return whenSettled<KeyProblem | null, Decision<T>>(problem, (found) =>
-      found === null ? then() : fail(refusal(found.reason, credential, { problem: found.problem }), address(), { tokenId: token.id, user: device.id }, undefined, { guess: false }),
-    );
-  }
-
-  function deviceToken(jwt: string, fingerprint: string | null, address: Address, need: Need, scopes: readonly string[] | undefined, proof: ProofRequest | undefined): Decision | Promise<Decision> {
-    const decide = (check: DeviceCheck): Decision | Promise<Decision> => {
-      if (check.ok) return bound(keys.main(check.device.keyThumbprint, jwt, proof), check, "device", address, () => admit(deviceGrant(check), address, need, "device", scopes));
-      const ip = address();
-      const lockedFor = lockedOut(ip);
-      return lockedFor > 0 ? locked("device", lockedFor) : deviceRefusal(check, "device", ip);
-    };
-    return whenSettled(devices.main(jwt, fingerprint), decide);
-  }
+  const device = deviceDecisions({ devices, keys, metrics, fail, admit, lockedOut, locked });
 
   /**
    * Any token presented to a protected route. A good one passes without consulting the lockout
@@ -170,7 +125,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
         // A JWT is a device's main token when it comes with a fingerprint, or as DPoP (only a device's may be key-bound).
         const claimed = fingerprint?.() || null;
         const proof = dpop?.();
-        if (claimed !== null || proof?.dpopScheme) return deviceToken(token, claimed, address, need, scopes, proof);
+        if (claimed !== null || proof?.dpopScheme) return device.main(token, claimed, address, need, scopes, proof);
       }
       const lockedFor = lockedOut(address());
       if (lockedFor > 0) return locked("token", lockedFor);
@@ -239,31 +194,6 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
   }
 
   /**
-   * A device's short token with the fingerprint it must be bound to, or null to learn the
-   * fingerprint (the device-token flow's verify): a refusal counts against the address either way.
-   * No short token at all is no guess: refused as `missing`, like a request to `token` with none.
-   */
-  function shortToken(presented: string | null, fingerprint: string | null, address: Address, dpop?: () => ProofRequest): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> {
-    if (presented === null) {
-      metrics.authentication("failure", "missing");
-      return refusal("missing", "short_token");
-    }
-    const decide = (check: DeviceCheck): Decision<DeviceCredential> | Promise<Decision<DeviceCredential>> => {
-      if (check.ok) {
-        const bindingOf = check.device.keyThumbprint === null ? null : keys.short(check.device.keyThumbprint, presented, dpop?.());
-        return bound(bindingOf, check, "short_token", address, () => {
-          metrics.authentication("success", "device");
-          return check;
-        });
-      }
-      const ip = address();
-      const lockedFor = lockedOut(ip);
-      return lockedFor > 0 ? locked("short_token", lockedFor) : deviceRefusal(check, "short_token", ip);
-    };
-    return whenSettled(devices.short(presented, fingerprint), decide);
-  }
-
-  /**
    * Who a token belongs to, for a resource server (no address or fingerprint check). A guessable
    * subject that is not active counts against the caller's address, so introspection is no
    * guessing oracle; from a locked-out address only Keyward tokens and device tokens (verified by
@@ -285,14 +215,7 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const login = passwordLogin({ db, lab, lockout, metrics, audit, now });
   const enrollment = enrollmentGate({ lockout, metrics, audit });
-
-  /** The key an enrollment proves it holds (see KeyBinding); a refusal is audited, not counted (see `bound`). */
-  async function enrollmentKey(proof: ProofRequest, publicJwk: Parameters<KeyBinding["enrollment"]>[1], ip: string): Promise<Decision<{ thumbprint: string | null }>> {
-    const key = await keys.enrollment(proof, publicJwk);
-    if (key.ok) return key;
-    return fail(refusal(key.problem.reason, "enrollment", { problem: key.problem.problem }), ip, {}, undefined, { guess: false });
-  }
-  return { token, session, shortToken, login, introspect, enrollment, enrollmentKey };
+  return { token, session, shortToken: device.short, login, introspect, enrollment, enrollmentKey: device.enrollmentKey };
 }
 
 export type AuthCore = ReturnType<typeof createAuthCore>;
