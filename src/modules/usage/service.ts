@@ -31,11 +31,12 @@ export const defaultSpan = (bucket: Resolution): number => (bucket === "1d" ? 30
 /** The range asked for, checked and aligned to its buckets; a bad one is a 422 that says why. */
 export function usageRange(bucket: Resolution, from: string | undefined, to: string | undefined, now: number, token?: string): UsageRange {
   const end = to === undefined ? now : instant("to", to);
-  const start = bucketStart(from === undefined ? end - defaultSpan(bucket) : instant("from", from), bucket);
-  if (start >= end) throw new DomainError("invalid", "invalid_range", "from must be before to");
+  const first = from === undefined ? end - defaultSpan(bucket) : instant("from", from);
+  if (first >= end) throw new DomainError("invalid", "invalid_range", "from must be before to");
+  const start = bucketStart(first, bucket);
   const points = Math.ceil((end - start) / bucketMs[bucket]);
   if (points > MAX_POINTS) {
-    throw new DomainError("invalid", "too_many_points", `${points} ${bucket} buckets asked for, at most ${MAX_POINTS} in one answer: shorten the range or use a coarser bucket`);
+    throw new DomainError("invalid", "too_many_points", `${points} ${bucket} buckets asked for, at most ${MAX_POINTS.toLocaleString("en-US")} in one answer: shorten the range or use a coarser bucket`);
   }
   return { bucket, from: start, to: end, token };
 }
