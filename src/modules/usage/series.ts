@@ -19,6 +19,13 @@ const emptyMinute = (): Minute => ({ successes: new Map(), failures: new Map(), 
 
 const add = (map: Map<string, number>, key: string, count = 1) => map.set(key, (map.get(key) ?? 0) + count);
 
+/** A number summed over the minutes' token counts. */
+function sumOver(minutes: Map<number, Minute>, of: (tokens: Map<string, number>) => number): number {
+  let sum = 0;
+  for (const [, { tokens }] of minutes) sum += of(tokens);
+  return sum;
+}
+
 function* counted({ successes, failures, tokens }: Minute): Generator<Counted> {
   for (const [reason, count] of successes) yield { series: ALL_SERIES, outcome: "success", reason, count };
   for (const [reason, count] of failures) yield { series: ALL_SERIES, outcome: "failure", reason, count };
@@ -105,12 +112,12 @@ export class UsageSeries {
     const rows = new Map<string, BucketRow>();
     for (const [minute, counts] of taken) rollUp(minute * bucketMs["1m"], counted(counts), rows);
     try {
-      await this.store.bookkeeping((tx) => addToBuckets(tx, [...rows.values()]));
+      await this.store.bookkeeping((tx) => addToBuckets(tx, Array.from(rows, ([, row]) => row)));
     } catch (error) {
       this.keep(taken);
       throw error;
     }
-    const overflowed = [...taken.values()].reduce((sum, { tokens }) => sum + (tokens.get(OVERFLOW_SERIES) ?? 0), 0);
+    const overflowed = sumOver(taken, (tokens) => tokens.get(OVERFLOW_SERIES) ?? 0);
     if (overflowed > 0) this.log.warn("more tokens were used at once than the usage series hold: some uses count for the server only", { uses: overflowed });
   }
 
@@ -123,6 +130,6 @@ export class UsageSeries {
       for (const [reason, count] of counts.failures) add(into.failures, reason, count);
       for (const [series, count] of counts.tokens) add(into.tokens, series, count);
     }
-    this.tokensHeld = [...this.minutes.values()].reduce((sum, { tokens }) => sum + tokens.size, 0);
+    this.tokensHeld = sumOver(this.minutes, (tokens) => tokens.size);
   }
 }
