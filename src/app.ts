@@ -22,6 +22,7 @@ import type { Portal } from "./modules/portal/service";
 import { principalRoutes } from "./modules/principal/routes";
 import { sessionRoutes } from "./modules/sessions/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { usageRoutes } from "./modules/usage/routes";
 import { userRoutes } from "./modules/users/routes";
 import type { Services } from "./services";
 
@@ -29,7 +30,7 @@ import type { Services } from "./services";
  * The whole HTTP surface, without listening: the binary and the tests build it the same way.
  * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
  */
-export function createApp({ store, config, log, usage, audit, core, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
+export function createApp({ store, config, log, usage, series, audit, core, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
@@ -75,6 +76,7 @@ export function createApp({ store, config, log, usage, audit, core, sessions, si
     .use(userRoutes({ store, auth }))
     .use(sessionRoutes({ store, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
+    .use(usageRoutes({ db: store.db, auth, series, now }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole, db: store.db, now }))
     .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));
   return app;

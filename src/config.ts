@@ -51,6 +51,8 @@ export interface Setting<T> {
 }
 
 const setting = <T>(s: Setting<T>) => s;
+/** How long usage buckets of one resolution are kept: pruned by age, so the table stays bounded. */
+const usageKept = (env: string, fallback: string, help: string) => setting({ env: [env], fallback: parseDuration(fallback), parse: parsePositiveDuration, help });
 
 /** Every setting Keyward reads: the README's configuration table is written from this list. */
 export const settings = {
@@ -163,6 +165,10 @@ export const settings = {
     parse: (raw) => parseWhole(raw, 1000, 100_000_000),
     help: "most rows the audit log keeps; past it, the oldest are deleted (identical failures within a minute are one row)",
   }),
+  usageMinutes: usageKept("KEYWARD_USAGE_MINUTES", "24h", "minute buckets of usage over time (GET /api/v1/usage) older than this are deleted"),
+  usageHours: usageKept("KEYWARD_USAGE_HOURS", "90d", "hour buckets of usage over time older than this are deleted"),
+  // Two years keeps a year-on-year comparison, and a server that runs for decades a bounded table.
+  usageDays: usageKept("KEYWARD_USAGE_DAYS", "730d", "day buckets of usage over time older than this are deleted"),
   stopDrain: setting({
     env: ["KEYWARD_STOP_DRAIN"],
     fallback: parseDuration("8s"),

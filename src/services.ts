@@ -22,6 +22,7 @@ import { Quotas } from "./modules/tokens/quota";
 import { RateLimiter } from "./modules/tokens/rate-limit";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
+import { UsageSeries } from "./modules/usage/series";
 import { whenSettled } from "./lib/settled";
 import { countHandlers, type HandlerCount } from "./shutdown";
 
@@ -32,6 +33,8 @@ export interface Services {
   log: Logger;
   verifier: TokenVerifier;
   usage: UsageTracker;
+  /** Authentications over time, per token and for the whole server. */
+  series: UsageSeries;
   audit: AuditQueue;
   /** The one authentication core: every credential is decided there. */
   core: AuthCore;
@@ -44,7 +47,7 @@ export interface Services {
   now: () => number;
   /** Requests being handled: a stop waits for them. */
   handlers: HandlerCount;
-  /** Writes what is batched in memory (usage counts, failed-auth events, sightings, session uses, lockouts); throws the first failure after trying each. */
+  /** Writes what is batched in memory (usage counts and series, failed-auth events, sightings, session uses, lockouts); throws the first failure after trying each. */
   flush(): Promise<void>;
   /** Ends the background rounds (lockouts shared with other instances): before the last flush and the store's close. */
   stop(): Promise<void>;
@@ -75,7 +78,8 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const shared = parseDbTarget(config.db).kind === "postgres";
   const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey, { shared }), config.algorithm);
   const sightings = new DeviceSightings(store, log);
-  const metrics = new Metrics();
+  const series = new UsageSeries(store, log, { "1m": config.usageMinutes, "1h": config.usageHours, "1d": config.usageDays }, now);
+  const metrics = new Metrics(series);
   const deviceTokens = new DeviceTokenChecker(store, signer);
   const seen = (check: DeviceCheck | Promise<DeviceCheck>) =>
     whenSettled(check, (done) => {
@@ -95,13 +99,14 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   // Several instances share spent proofs through their database; a SQLite file has one server.
   const replays = store.engine === "postgres" ? new SharedProofReplays(new ProofReplays(), (store as PostgresStore).sql) : null;
   const keys = keyBinding(new DpopProofs(replays ?? new ProofReplays()), now);
-  const core = createAuthCore({ db: store.db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
+  const core = createAuthCore({ db: store.db, verifier, usage, series, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
   return {
     store,
     config,
     log,
     verifier,
     usage,
+    series,
     audit,
     core,
     sessions,
@@ -114,7 +119,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
       // One buffer's failure must not hold back the others' writes.
       const failures: unknown[] = [];
       const pruned = replays ? [{ flush: () => replays.prune(now()) }] : [];
-      for (const buffer of [audit, usage, sightings, { flush: () => sessions.flush(now()) }, ...(sharedLocks ? [sharedLocks] : []), ...pruned]) {
+      for (const buffer of [audit, usage, series, sightings, { flush: () => sessions.flush(now()) }, ...(sharedLocks ? [sharedLocks] : []), ...pruned]) {
         try {
           await buffer.flush();
         } catch (error) {

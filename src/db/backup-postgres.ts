@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { linkSync, rmSync, statSync } from "node:fs";
-import { asc, type Column, getTableColumns, getTableName, gt, sql } from "drizzle-orm";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { asc, type Column, getTableColumns, getTableName, gt, is, type SQL, sql } from "drizzle-orm";
+import { getTableConfig as pgConfig, PgTable } from "drizzle-orm/pg-core";
+import { getTableConfig as sqliteConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { DomainError } from "../lib/errors";
 import { refuseExisting, stageBackup } from "./backup";
 import { type Db, DatabaseError, openDatabase, tablesOf, type Transaction } from "./client";
@@ -22,27 +23,46 @@ const BATCH = 500;
 type Row = Record<string, unknown>;
 type Source = Db | Transaction;
 
-/** A table's primary key: one column in every Keyward table, the order its keyset pages follow. */
-function keyOf(table: SQLiteTable): { name: string; column: Column } {
-  const [name, column] = Object.entries(getTableColumns(table)).find(([, c]) => c.primary) ?? [];
-  if (name === undefined || column === undefined) throw new Error(`table ${getTableName(table)} has no single-column primary key`);
-  return { name, column };
+type Key = { name: string; column: Column }[];
+
+/** A table's primary key, the order its keyset pages follow: one column, or usage_buckets' several. */
+function keyOf(table: SQLiteTable): Key {
+  const columns = Object.entries(getTableColumns(table));
+  const single = columns.filter(([, column]) => column.primary);
+  const composite = (is(table, PgTable) ? pgConfig(table) : sqliteConfig(table)).primaryKeys[0]?.columns ?? [];
+  const key = single.length > 0 ? single : composite.map((part) => columns.find(([, column]) => column.name === part.name)!);
+  if (key.length === 0) throw new Error(`table ${getTableName(table)} has no primary key`);
+  return key.map(([name, column]) => ({ name, column }));
+}
+
+/** Rows past `row` in key order: a row-value comparison, which both engines read through the key's index. */
+function pastRow(key: Key, row: Row): SQL {
+  if (key.length === 1) return gt(key[0]!.column, row[key[0]!.name]);
+  const columns = sql.join(
+    key.map(({ column }) => column),
+    sql`, `,
+  );
+  const values = sql.join(
+    key.map(({ name, column }) => sql.param(row[name], column)),
+    sql`, `,
+  );
+  return sql`(${columns}) > (${values})`;
 }
 
 /** Every row of `table`, in primary-key order, a page at a time: memory stays bounded whatever the table's size. */
 async function* pagesOf(from: Source, table: SQLiteTable): AsyncGenerator<Row[]> {
   const key = keyOf(table);
-  let after: unknown;
+  let after: Row | undefined;
   for (;;) {
     const page: Row[] = await from
       .select()
       .from(table)
-      .where(after === undefined ? undefined : gt(key.column, after))
-      .orderBy(asc(key.column))
+      .where(after === undefined ? undefined : pastRow(key, after))
+      .orderBy(...key.map(({ column }) => asc(column)))
       .limit(PAGE);
     if (page.length > 0) yield page;
     if (page.length < PAGE) return;
-    after = page.at(-1)![key.name];
+    after = page.at(-1)!;
   }
 }
 

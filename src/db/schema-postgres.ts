@@ -1,13 +1,13 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { deviceStatuses, tokenSources } from "./schema";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { deviceStatuses, tokenSources, usageOutcomes, usageResolutions } from "./schema";
 
 /**
  * The PostgreSQL twin of schema.ts, which says what each table and column means. Same export names,
  * property names, row types, indexes and keys: queries are written once, against schema.ts, and
  * test/db/schema-parity.test.ts holds the two together. Only the column types differ.
  */
-export { deviceStatuses, tokenSources };
+export { deviceStatuses, tokenSources, usageOutcomes, usageResolutions };
 
 /** SQLite's integer milliseconds: a timestamptz kept to the millisecond, read back as a Date. */
 const ms = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
@@ -147,4 +147,22 @@ export const authLockouts = pgTable(
   (table) => [index("auth_lockouts_noted_idx").on(table.notedAt), index("auth_lockouts_until_idx").on(table.until)],
 );
 
-export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions] as const;
+export const usageBuckets = pgTable(
+  "usage_buckets",
+  {
+    resolution: text("resolution", { enum: usageResolutions }).notNull(),
+    start: ms("start").notNull(),
+    series: text("series").notNull(),
+    outcome: text("outcome", { enum: usageOutcomes }).notNull(),
+    reason: text("reason").notNull(),
+    // A busy server's day of successes can pass integer's 2^31.
+    count: bigint("count", { mode: "number" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.resolution, table.series, table.outcome, table.reason, table.start] }),
+    index("usage_buckets_series_idx").on(table.resolution, table.series, table.start),
+    index("usage_buckets_start_idx").on(table.resolution, table.start),
+  ],
+);
+
+export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions, usageBuckets] as const;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Server-wide values that must survive restarts and travel with the database
@@ -184,9 +184,38 @@ export const authLockouts = sqliteTable(
   (table) => [index("auth_lockouts_noted_idx").on(table.notedAt), index("auth_lockouts_until_idx").on(table.until)],
 );
 
+/** How long a usage bucket lasts: a minute, an hour or a day, each aligned to UTC. */
+export const usageResolutions = ["1m", "1h", "1d"] as const;
+export const usageOutcomes = ["success", "failure"] as const;
+
+/**
+ * Authentications over time (issue 19), added to at each usage flush, never per request. `series`
+ * is `all` (the whole server: successes by credential source, failures by refusal reason, in
+ * `reason`) or a token's id (its successes; reason ""). Each minute's counts go into its 1m, 1h
+ * and 1d buckets at once, so the coarser ones are the roll-up and instances' counts add up.
+ * Bookkeeping, pruned by age per resolution.
+ */
+export const usageBuckets = sqliteTable(
+  "usage_buckets",
+  {
+    resolution: text("resolution", { enum: usageResolutions }).notNull(),
+    start: integer("start", { mode: "timestamp_ms" }).notNull(),
+    series: text("series").notNull(),
+    outcome: text("outcome", { enum: usageOutcomes }).notNull(),
+    reason: text("reason").notNull(),
+    count: integer("count").notNull(),
+  },
+  // One series' range is read without a scan; pruning and the top tokens read one resolution's range.
+  (table) => [
+    primaryKey({ columns: [table.resolution, table.series, table.outcome, table.reason, table.start] }),
+    index("usage_buckets_series_idx").on(table.resolution, table.series, table.start),
+    index("usage_buckets_start_idx").on(table.resolution, table.start),
+  ],
+);
+
 /**
  * Every table but auth_lockouts, parents before the tables whose foreign keys point at them: a
  * restore fills them in this order and empties them in the reverse one (a child filled before its
  * parent fails the deferred foreign-key check). A test holds the list to the schema and its keys.
  */
-export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions] as const;
+export const tablesParentsFirst = [settings, tokens, auditEvents, users, devices, deviceTokens, sessions, usageBuckets] as const;

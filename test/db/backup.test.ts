@@ -7,7 +7,7 @@ import { migrate } from "../../src/db/migrate";
 import { getTableName, is } from "drizzle-orm";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../src/db/schema";
-import { auditEvents, authLockouts, devices, deviceTokens, sessions, settings, tablesParentsFirst, tokens, users } from "../../src/db/schema";
+import { auditEvents, authLockouts, devices, deviceTokens, sessions, settings, tablesParentsFirst, tokens, usageBuckets, users } from "../../src/db/schema";
 import { tempDir } from "../helpers/binary";
 
 const dirs: string[] = [];
@@ -49,6 +49,7 @@ function fillEveryTable(store: SqliteStore) {
   store.db.insert(devices).values({ id: "dev_1", fingerprint: "fp", status: "active", firstSeen: at, lastSeen: at }).run();
   store.db.insert(deviceTokens).values({ id: "dt_1", deviceId: "dev_1", mainHash: "m", shortHash: "s", issuedAt: at, expiresAt: at }).run();
   store.db.insert(sessions).values({ id: "ses_1", hash: "sh", user: "alice", createdAt: at, lastSeenAt: at, ip: "192.0.2.1" }).run();
+  store.db.insert(usageBuckets).values({ resolution: "1h", start: at, series: "tok_1", outcome: "success", reason: "", count: 3 }).run();
 }
 
 describe("backup and restore", () => {

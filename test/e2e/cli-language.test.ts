@@ -60,6 +60,7 @@ describe("every command that prints takes --json", () => {
       ["device reset", ["device", "reset", device], (out) => expect(out.status).toBe("pending")],
       ["device revoke", ["device", "revoke", device], (out) => expect(out.status).toBe("revoked")],
       ["audit", ["audit", "--limit", "3"], (out) => expect(out).toHaveLength(3)],
+      ["usage", ["usage", "--bucket", "1d"], (out) => expect(out.points).toHaveLength(31)],
       ["backup", ["backup", join(dir, "copy.db")], (out) => expect(out.bytes).toBeGreaterThan(0)],
       ["restore", ["restore", join(dir, "copy.db")], (out) => expect(out.kept_as).toStartWith(server.db)],
       ["tls init", ["tls", "init", "--host", "keyward.lan", "--out", dir], (out) => expect(out.hosts).toEqual(["keyward.lan"])],

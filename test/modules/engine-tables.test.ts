@@ -56,7 +56,7 @@ describe("every query names its own engine's tables (issue 16: the store may be 
   });
 
   test("the guard knows every table of both schemas, and takes the plain lists of names for what they are", () => {
-    expect([...tableExports].sort()).toEqual(["auditEvents", "authLockouts", "deviceTokens", "devices", "sessions", "settings", "tablesParentsFirst", "tokens", "users"]);
+    expect([...tableExports].sort()).toEqual(["auditEvents", "authLockouts", "deviceTokens", "devices", "sessions", "settings", "tablesParentsFirst", "tokens", "usageBuckets", "users"]);
   });
 
   const all = [...tableExports].sort();

@@ -45,7 +45,7 @@ const keepIn = (dir: string) => join(dir, `kept-${crypto.randomUUID()}.db`);
 async function fill(store: SqliteStore, signingKey: string | null): Promise<void> {
   const at = (ms: number) => new Date(1_800_000_000_000 + ms);
   await store.write(async (tx) => {
-    const { settings, users, tokens, auditEvents, devices, deviceTokens, sessions } = tablesOf(tx);
+    const { settings, users, tokens, auditEvents, devices, deviceTokens, sessions, usageBuckets } = tablesOf(tx);
     await tx.insert(settings).values([{ key: "admin_note", value: "ünïcode ✓", updatedAt: at(1) }, ...(signingKey ? [{ key: KEY_ROW, value: signingKey, updatedAt: at(2) }] : [])]);
     await tx.insert(users).values([
       { username: "alice", passwordHash: "$argon2id$x", role: "admin", disabled: true, createdAt: at(3), updatedAt: at(4) },
@@ -64,6 +64,9 @@ async function fill(store: SqliteStore, signingKey: string | null): Promise<void
     ]);
     await tx.insert(deviceTokens).values([{ id: "dt_1", deviceId: "dev_1", mainHash: "m1", shortHash: "s1", issuedAt: at(20), expiresAt: at(21), revokedAt: at(22) }]);
     await tx.insert(sessions).values([{ id: "ses_1", hash: "sh", consoleHash: "ch", user: "alice", createdAt: at(23), lastSeenAt: at(24), ip: "::1", endedAt: at(25) }]);
+    // More usage buckets than a page of the copy (1,000), whose key is five columns.
+    const buckets = Array.from({ length: 1_200 }, (_, i) => ({ resolution: "1h" as const, start: at(30 + (i % 400)), series: `tok_${i % 3}`, outcome: "success" as const, reason: "", count: i + 1 }));
+    for (let i = 0; i < buckets.length; i += 400) await tx.insert(usageBuckets).values(buckets.slice(i, i + 400));
   });
 }
 
@@ -73,8 +76,13 @@ type AnyStore = SqliteStore | PostgresStore;
 async function rowsOf(store: AnyStore): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const table of tablesOf(store.db).tablesParentsFirst) {
-    const key = Object.values(getTableColumns(table)).find((c) => c.primary)!;
-    const rows: Record<string, unknown>[] = await store.db.select().from(table).orderBy(asc(key));
+    // usage_buckets' key is several columns: ordered by all of them, its rows are in key order too.
+    const columns = Object.values(getTableColumns(table));
+    const key = columns.filter((c) => c.primary);
+    const rows: Record<string, unknown>[] = await store.db
+      .select()
+      .from(table)
+      .orderBy(...(key.length > 0 ? key : columns).map((c) => asc(c)));
     out[getTableName(table)] = rows.filter((row) => row.key !== KEY_ROW);
   }
   return out;
@@ -83,7 +91,7 @@ async function rowsOf(store: AnyStore): Promise<Record<string, unknown[]>> {
 /** The same, as SQLite stores them: the encodings too (milliseconds, 0/1, JSON text) must come back unchanged. */
 function rawRowsOf(store: SqliteStore): Record<string, unknown[]> {
   return Object.fromEntries(
-    tablesOf(store.db).tablesParentsFirst.map((table) => [getTableName(table), store.sqlite.query(`SELECT * FROM "${getTableName(table)}" ORDER BY 1`).all().filter((row) => (row as { key?: string }).key !== KEY_ROW)]),
+    tablesOf(store.db).tablesParentsFirst.map((table) => [getTableName(table), store.sqlite.query(`SELECT * FROM "${getTableName(table)}" ORDER BY ${Object.keys(getTableColumns(table)).map((_, i) => i + 1).join(", ")}`).all().filter((row) => (row as { key?: string }).key !== KEY_ROW)]),
   );
 }
 

@@ -6,6 +6,7 @@ import m0002 from "./0002_auth_lockouts.sql";
 import m0003 from "./0003_token_limits.sql";
 import m0004 from "./0004_device_key.sql";
 import m0005 from "./0005_dpop_proofs.sql";
+import m0006 from "./0006_usage_buckets.sql";
 
 export default {
   journal,
@@ -16,5 +17,6 @@ export default {
     m0003,
     m0004,
     m0005,
+    m0006,
   },
 };

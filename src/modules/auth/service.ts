@@ -6,6 +6,7 @@ import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
 import type { UsageTracker } from "../tokens/usage";
+import type { UsageSeries } from "../usage/series";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
@@ -24,6 +25,8 @@ export interface AuthCoreDeps {
   db: Db;
   verifier: TokenVerifier;
   usage: UsageTracker;
+  /** Per-token successes over time; the whole server's outcomes reach it through metrics. */
+  series: Pick<UsageSeries, "token">;
   audit: AuditQueue;
   metrics: Metrics;
   lockout: Lockout;
@@ -59,7 +62,7 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, usage, series, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
   const limited = limitGate({ ...limits, metrics, audit });
 
   /** A wrong credential: counted against the address, audited, and answered. */
@@ -102,7 +105,11 @@ export function createAuthCore({ db, verifier, usage, audit, metrics, lockout, d
 
   const pass = (granted: Granted, address: Address): Decision => {
     const { principal } = granted;
-    if (principal.source !== "device") usage.record(principal.tokenId, now(), address);
+    if (principal.source !== "device") {
+      const at = now();
+      usage.record(principal.tokenId, at, address);
+      series.token(principal.tokenId, at);
+    }
     metrics.authentication("success", principal.source);
     return granted;
   };

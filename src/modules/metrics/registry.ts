@@ -21,6 +21,11 @@ interface RouteStats {
   count: number;
 }
 
+/** Where outcomes are also counted over time (the usage series): the same outcomes as these totals. */
+export interface OutcomesOverTime {
+  outcome(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void;
+}
+
 export interface Gauge {
   name: string;
   help: string;
@@ -46,6 +51,8 @@ export class Metrics {
   private readonly failures = new Map<Reason, number>();
   private readonly started = Date.now();
 
+  constructor(private readonly overTime?: OutcomesOverTime) {}
+
   request(route: string, method: string, status: number, seconds: number): void {
     let stats = this.routes.get(route);
     if (!stats) this.routes.set(route, (stats = { byMethod: new Map(), buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
@@ -66,6 +73,7 @@ export class Metrics {
   authentication(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void {
     if (outcome === "success") increment(this.successes, reason as Principal["source"]);
     else increment(this.failures, reason as Reason);
+    this.overTime?.outcome(outcome, reason);
   }
 
   render(gauges: Gauge[]): string {
