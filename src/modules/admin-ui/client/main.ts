@@ -3,6 +3,7 @@ import { api, ApiError, session } from "./api";
 import { auditView } from "./audit";
 import { devicesView } from "./devices";
 import { fields, h, replace } from "./dom";
+import { overviewView } from "./overview";
 import { sessionsView } from "./sessions";
 import { tokensView } from "./tokens";
 import { usersView } from "./users";
@@ -12,7 +13,7 @@ export interface View {
   render(root: HTMLElement, notify: (message: string) => void): Promise<void>;
 }
 
-const views = [tokensView, usersView, sessionsView, devicesView, auditView];
+const views = [overviewView, tokensView, usersView, sessionsView, devicesView, auditView];
 /** With the sign-in portal on, its sign-in page, bringing the browser back here (the server puts it in the page). */
 const portalSignIn = document.body.dataset.signin ?? null;
 /** Signed in at the portal: no token here, the browser's console cookie goes with every request instead. */
@@ -89,7 +90,7 @@ async function start(): Promise<void> {
   if (me) notify(`${me.user} is signed in, but is not an admin.`);
 }
 
-async function dashboard(view: View = tokensView): Promise<void> {
+async function dashboard(view: View = overviewView): Promise<void> {
   const main = h("main");
   const nav = h(
     "nav",

@@ -2,6 +2,7 @@
 import { api } from "./api";
 import { acting, fields, h, replace, when } from "./dom";
 import { pagedTable } from "./list";
+import { showUsage } from "./token-usage";
 import type { TokenRecord } from "../../tokens/model";
 import type { View } from "./main";
 
@@ -70,6 +71,7 @@ export const tokensView: View = {
   async render(root, notify) {
     const list = h("div");
     const revealed = h("div");
+    const usage = h("div");
     const filter = h(
       "form",
       { class: "row", onsubmit: (e) => (e.preventDefault(), void load()) },
@@ -127,11 +129,13 @@ export const tokensView: View = {
           t.last_ip ?? "—",
           t.request_count,
           h("span", { class: `status ${t.status}` }, t.status),
-          t.source === "env" || t.status === "revoked" || t.status === "expired"
-            ? ""
-            : h(
-                "span",
-                { class: "actions" },
+          h(
+            "span",
+            { class: "actions" },
+            h("button", { type: "button", onclick: () => void showUsage(usage, t.id, notify) }, "Usage"),
+            ...(t.source === "env" || t.status === "revoked" || t.status === "expired"
+              ? []
+              : [
                 h("button", { type: "button", onclick: () => confirm(`Revoke ${t.user}'s token ${t.hint}?`) && act(() => api("DELETE", `/api/v1/tokens/${t.id}`)) }, "Revoke"),
                 h(
                   "button",
@@ -149,12 +153,13 @@ export const tokensView: View = {
                   },
                   "Rotate",
                 ),
-              ),
+              ]),
+          ),
         ],
       });
     }
 
-    replace(root, h("h2", {}, "New token"), create, revealed, h("h2", {}, "Tokens"), filter, list);
+    replace(root, h("h2", {}, "New token"), create, revealed, h("h2", {}, "Tokens"), filter, usage, list);
     await load();
   },
 };
