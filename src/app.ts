@@ -19,6 +19,7 @@ import { loginRoutes } from "./modules/login/routes";
 import { metricsRoutes } from "./modules/metrics/routes";
 import { portalRoutes } from "./modules/portal/routes";
 import type { Portal } from "./modules/portal/service";
+import { lockoutRoutes } from "./modules/lockouts/routes";
 import { principalRoutes } from "./modules/principal/routes";
 import { sessionRoutes } from "./modules/sessions/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
@@ -30,7 +31,7 @@ import type { Services } from "./services";
  * The whole HTTP surface, without listening: the binary and the tests build it the same way.
  * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
  */
-export function createApp({ store, config, log, usage, series, audit, core, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
+export function createApp({ store, config, log, usage, series, audit, core, lockout, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
@@ -77,6 +78,7 @@ export function createApp({ store, config, log, usage, series, audit, core, sess
     .use(sessionRoutes({ store, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))
     .use(usageRoutes({ db: store.db, auth, series, now }))
+    .use(lockoutRoutes({ auth, lockout }))
     .use(introspectionRoutes({ core, addressOf, allowQueryToken, role: config.introspectRole, db: store.db, now }))
     .use(metricsRoutes({ db: store.db, core, addressOf, allowQueryToken, metrics, isPublic: config.metricsPublic, role: config.metricsRole }));
   return app;

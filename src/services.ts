@@ -38,6 +38,8 @@ export interface Services {
   audit: AuditQueue;
   /** The one authentication core: every credential is decided there. */
   core: AuthCore;
+  /** The core's failure budgets, read by the admin's list of current lockouts. */
+  lockout: Lockout;
   /** Browser sign-in sessions (the portal), decided by the core. */
   sessions: Sessions;
   signer: DeviceSigner;
@@ -109,6 +111,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
     series,
     audit,
     core,
+    lockout,
     sessions,
     now,
     signer,

@@ -85,6 +85,11 @@ export class FailureLimiter {
     return true;
   }
 
+  /** The keys locked at `now`, each with when its lock ends. */
+  *locks(now = Date.now()): Generator<[key: string, until: number]> {
+    for (const [key, window] of this.locked) if (window.until > now && window.failures >= this.max) yield [key, window.until];
+  }
+
   get size(): number {
     return this.counting.size + this.locked.size;
   }

@@ -62,6 +62,16 @@ export class Lockout {
     return wait;
   }
 
+  /**
+   * The keys locked now on this instance (those taken here, and those loaded from the others), the
+   * latest to end first, at most `limit`. Each table is bounded, so sorting it is too.
+   */
+  current(limit: number): { key: string; until: number }[] {
+    const now = this.now();
+    const locks = [...this.addresses.locks(now), ...this.names.locks(now)].map(([key, until]) => ({ key, until }));
+    return locks.sort((a, b) => b.until - a.until || (a.key < b.key ? -1 : 1)).slice(0, limit);
+  }
+
   begin(keys: readonly string[], who: Who): Begun {
     const retryAfterMs = this.retryAfter(keys);
     if (retryAfterMs > 0) return { ok: false, retryAfterMs };
