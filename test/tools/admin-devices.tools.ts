@@ -29,7 +29,7 @@ describe.skipIf(!hasChromium)("the admin page's devices under approval enrollmen
     await page.goto(`${server.url}/admin`);
     await page.fill("input[name=token]", ADMIN_TOKEN);
     await page.click("button:text-is('Sign in')");
-    await page.waitForSelector("h2:text('Tokens')");
+    await page.waitForSelector("h2:text('Overview')");
     await page.click("nav >> text=Devices");
     await page.waitForSelector("h2:text('Devices')");
     const row = page.locator("tr", { hasText: pending.device_id });

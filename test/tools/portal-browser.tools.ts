@@ -76,7 +76,7 @@ describe.skipIf(!hasChromium)("the sign-in portal in a real browser", () => {
     await page.fill("#password", PASSWORD);
     await Promise.all([page.waitForNavigation(), page.click("button")]);
     expect(page.url()).toBe(`${PUBLIC}/admin`);
-    await page.waitForSelector("h2:text('Tokens')");
+    await page.waitForSelector("h2:text('Overview')");
     await page.click("nav >> text=Users");
     await page.waitForSelector("td:text('alice')");
     // No token anywhere in the page: the cookie, which script cannot read, is the only credential.
