@@ -1,20 +1,29 @@
 /**
- * DPoP requests for wrk (RFC 9449). A proof is spent once (its jti) and refused past a minute, so
- * every measured run gets proofs of its own, signed just before it, and a Lua script that sends a
- * different one with each request. Signed with node:crypto rather than the test helper's WebCrypto
- * key: the same ES256 proofs at half the cost (about 35 µs each), which bounds the run's extra time.
+ * DPoP requests for wrk (RFC 9449). A proof is spent once (its jti) and refused past a minute, and a
+ * key may spend only so many a minute, so the load comes from a pool of key-bound devices taken in
+ * turn, and every measured run gets proofs of its own, signed just before it, through a Lua script
+ * that sends a different one with each request. Signed with node:crypto rather than the test
+ * helper's WebCrypto key: the same ES256 proofs at half the cost (about 35 µs each).
  */
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { REPLAY_LIMITS } from "../src/modules/auth/proof-replays";
 
 /**
  * Proofs signed per second of load: about twice what this 2-core machine answers on the DPoP path,
- * so a run does not wrap around to proofs it spent. A 5 s run spends at most 30,000, and the runs
- * within a minute of each other on one server stay under the 100,000 its replay cache holds.
+ * so a run does not wrap around to proofs it spent.
  */
 const PROOFS_PER_SECOND = 6_000;
+/**
+ * The most the DPoP runs within any minute spend on one server, at about 3,000 a second: two 5 s
+ * runs of the tables (rounds are 40 s apart), or 25 s of paired rounds at half speed. Under the
+ * 100,000 past which the server takes proofs only from quiet keys.
+ */
+const SPENT_PER_MINUTE = 75_000;
+/** Enough devices that each spends at most half of what one key may in a minute. */
+export const DEVICES = Math.ceil(SPENT_PER_MINUTE / (REPLAY_LIMITS.perKey / 2));
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString("base64url");
 const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("base64url");
@@ -45,25 +54,62 @@ const signature = (key: KeyObject, input: string) => sign("sha256", Buffer.from(
 
 export type BenchDeviceKey = Awaited<ReturnType<typeof benchDeviceKey>>;
 
+export interface KeyedDevice {
+  fingerprint: string;
+  key: BenchDeviceKey;
+  main: string;
+  short: string;
+}
+
+/** Enrolls `count` devices, each with a key of its own, which binds the device to it. */
+export async function enrollKeyedDevices(origin: string, count: number): Promise<KeyedDevice[]> {
+  const url = `${origin}/api/v1/tokens/main`;
+  const devices: KeyedDevice[] = [];
+  for (let i = 0; i < count; i++) {
+    const fingerprint = `fp-bench-key-${i}`;
+    const key = await benchDeviceKey();
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", dpop: key.proof({ method: "POST", url }) }, body: JSON.stringify({ hardware_fingerprint: fingerprint }) });
+    const body = (await res.json()) as Record<string, string>;
+    if (res.status !== 201 || body.key_thumbprint !== key.thumbprint) throw new Error(`enrolling with a key answered ${res.status} ${JSON.stringify(body)}`);
+    devices.push({ fingerprint, key, main: body.main_token!, short: body.short_token! });
+  }
+  return devices;
+}
+
+/** One device's GET: its path (with query), its Authorization header, and the token its proof's ath hashes. */
+export interface DeviceRequest {
+  path: string;
+  authorization?: string;
+  token?: string;
+}
+
 /**
- * A maker of wrk scripts for `target`: each call signs the proofs a run of `seconds` needs, at that
- * moment, and returns a script that sends one of them as the DPoP header with each request.
+ * A maker of wrk scripts for `request` to `origin`: each call signs the proofs a run of `seconds`
+ * needs, at that moment, by the devices in turn, and returns a script that sends one per request.
  */
-export function proofScripts(dir: string, key: BenchDeviceKey, target: ProofTarget, threads: number): (seconds: number) => string {
-  const proofs = join(dir, "proofs.txt");
+export function proofScripts(dir: string, origin: string, devices: readonly KeyedDevice[], request: (device: KeyedDevice) => DeviceRequest, threads: number): (seconds: number) => string {
+  const lines = join(dir, "requests.tsv");
   const script = join(dir, "dpop.lua");
-  writeFileSync(script, luaSendingEach(proofs, threads));
+  writeFileSync(script, luaSendingEach(lines, threads));
+  const requests = devices.map((device) => {
+    const { path, authorization = "", token } = request(device);
+    return { device, path, authorization, proof: { method: "GET", url: `${origin}${new URL(path, origin).pathname}`, token } };
+  });
   return (seconds) => {
     const iat = Math.floor(Date.now() / 1000);
-    const signed = Array.from({ length: Math.ceil(seconds * PROOFS_PER_SECOND) }, () => key.proof(target, iat));
-    writeFileSync(proofs, `${signed.join("\n")}\n`);
+    const signed = Array.from({ length: Math.ceil(seconds * PROOFS_PER_SECOND) }, (_, i) => {
+      const { device, path, authorization, proof } = requests[i % requests.length]!;
+      return `${path}\t${authorization}\t${device.key.proof(proof, iat)}`;
+    });
+    writeFileSync(lines, `${signed.join("\n")}\n`);
     return script;
   };
 }
 
 /**
- * Sends the proofs in `file`, one per request, as the DPoP header beside wrk's own headers. Thread
- * n of `threads` takes every threads-th line from the n-th, so no two threads send the same proof.
+ * Sends the requests in `file` (path, Authorization or nothing, DPoP proof: tab-separated), one per
+ * request, with wrk's own headers. Thread n of `threads` takes every threads-th line from the n-th,
+ * so no two threads send the same proof.
  */
 const luaSendingEach = (file: string, threads: number) => `local made = 0
 function setup(thread)
@@ -75,11 +121,13 @@ local requests = {}
 local sent = 0
 function init()
   local line = 0
-  for proof in io.lines(${JSON.stringify(file)}) do
+  for fields in io.lines(${JSON.stringify(file)}) do
     if line % ${threads} == id then
+      local path, authorization, proof = fields:match("^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)$")
       local headers = { DPoP = proof }
       for name, value in pairs(wrk.headers) do headers[name] = value end
-      requests[#requests + 1] = wrk.format(nil, nil, headers)
+      if authorization ~= "" then headers["Authorization"] = authorization end
+      requests[#requests + 1] = wrk.format(nil, path, headers)
     end
     line = line + 1
   end
@@ -91,12 +139,3 @@ function request()
   return requests[sent]
 end
 `;
-
-/** Enrolls `fingerprint` with a DPoP proof by `key`, which binds the device to it; its two tokens. */
-export async function enrollWithKey(origin: string, fingerprint: string, key: BenchDeviceKey): Promise<{ main: string; short: string }> {
-  const url = `${origin}/api/v1/tokens/main`;
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", dpop: key.proof({ method: "POST", url }) }, body: JSON.stringify({ hardware_fingerprint: fingerprint }) });
-  const body = (await res.json()) as Record<string, string>;
-  if (res.status !== 201 || body.key_thumbprint !== key.thumbprint) throw new Error(`enrolling with a key answered ${res.status} ${JSON.stringify(body)}`);
-  return { main: body.main_token!, short: body.short_token! };
-}

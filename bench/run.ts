@@ -11,8 +11,9 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { REPLAY_LIMITS } from "../src/modules/auth/proof-replays";
 import { renderChart } from "./chart";
-import { benchDeviceKey, enrollWithKey, proofScripts } from "./dpop";
+import { DEVICES, enrollKeyedDevices, proofScripts, type DeviceRequest, type KeyedDevice } from "./dpop";
 import { withPostgres } from "./postgres";
 import { profileTable, profileUnderLoad } from "./profile";
 
@@ -195,13 +196,12 @@ const kw = await keyward(dir);
 const token = (await post(kw, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
 for (let i = 0; i < 999; i++) await post(kw, "/api/v1/tokens", { user: `filler${i}` });
 const device = await post(kw, "/api/v1/tokens/main", { hardware_fingerprint: "fp-bench" });
-// A key-bound device is served by a second instance on the same file: its proof checks allocate
+// Key-bound devices are served by a second instance on the same file: their proof checks allocate
 // far more than a token check, which would swell the first one's RSS under the other contenders.
-const keyedKw = await keyward(dir);
-const key = await benchDeviceKey();
-const keyed = await enrollWithKey(keyedKw.url, "fp-bench-key", key);
-const dpopScript = (path: string, token?: string) => proofScripts(scratch("keyward-dpop-"), key, { method: "GET", url: `${keyedKw.url}${path}`, token }, WRK_THREADS);
-const verifyScript = dpopScript("/api/v1/tokens/verify");
+const keyedKw = await keyward(dir, { KEYWARD_DEVICE_ENROLL_RATE: String(DEVICES + 1) });
+const keyed = await enrollKeyedDevices(keyedKw.url, DEVICES);
+const dpopScript = (request: (device: KeyedDevice) => DeviceRequest) => proofScripts(scratch("keyward-dpop-"), keyedKw.url, keyed, request, WRK_THREADS);
+const verifyScript = dpopScript(({ short, fingerprint }) => ({ path: `/api/v1/tokens/verify?short_token=${short}&hardware_fingerprint=${fingerprint}` }));
 const ceiling = await start("bun", ["bun", "bench/ceiling.ts", "{port}"]);
 const floor = await start("floor", ["bun", "bench/floor.ts", "{port}", token]);
 const fastify = await start("fastify", ["node", "bench/fastify-peer.mjs", "{port}", token]);
@@ -216,7 +216,6 @@ interface Contender {
   /** Makes the wrk script for a run of so many seconds, just before it: DPoP proofs are single-use and expire. */
   script?: (seconds: number) => string;
 }
-const verifyKeyed = `/api/v1/tokens/verify?short_token=${keyed.short}&hardware_fingerprint=fp-bench-key`;
 const contenders: Contender[] = [
   { name: "bun", label: "bare Bun.serve", server: ceiling, path: "/data", headers: auth },
   { name: "floor", label: "floor: hand-written Bun.serve, same check", server: floor, path: "/data", headers: auth },
@@ -227,7 +226,7 @@ const contenders: Contender[] = [
     name: "dpop",
     label: "Keyward device short-token check, key-bound (DPoP proof per request)",
     server: keyedKw,
-    path: verifyKeyed,
+    path: "/api/v1/tokens/verify",
     headers: [],
     script: verifyScript,
   },
@@ -314,8 +313,8 @@ for (const connections of CONNECTIONS) {
 limitedKw.proc.kill();
 await limitedKw.proc.exited;
 
-// ---- a key-bound device (issue 18): each request with a fresh DPoP proof, paired with the same
-// request from a device enrolled without a key. The second instance serves the bound device (the
+// ---- key-bound devices (issue 18): each request with a fresh DPoP proof, paired with the same
+// request from a device enrolled without a key. The second instance serves the bound devices (the
 // proofs of its runs above left its replay cache minutes ago) while the first serves the other,
 // both at once as above. At 64 connections only: the proof check is CPU-bound far below that, so
 // 256 only adds queueing.
@@ -324,13 +323,13 @@ const withKey: { label: string; plain: string; result: Paired }[] = [
   {
     label: "device short-token check, proof without ath",
     plain: "the same check of an unbound device (the device short-token check above)",
-    result: await paired({ name: "dpop-verify", server: keyedKw, path: verifyKeyed, headers: [], script: verifyScript }, 64, contenders.find((c) => c.name === "short")!, DPOP_PAIRED_ROUNDS),
+    result: await paired({ name: "dpop-verify", server: keyedKw, path: "/api/v1/tokens/verify", headers: [], script: verifyScript }, 64, contenders.find((c) => c.name === "short")!, DPOP_PAIRED_ROUNDS),
   },
   {
     label: "GET /api/v1/me, main token as `Authorization: DPoP` with a proof carrying ath",
     plain: "an unbound device's main token as Bearer with X-Hardware-Fingerprint",
     result: await paired(
-      { name: "dpop-me", server: keyedKw, path: "/api/v1/me", headers: [`Authorization: DPoP ${keyed.main}`], script: dpopScript("/api/v1/me", keyed.main) },
+      { name: "dpop-me", server: keyedKw, path: "/api/v1/me", headers: [], script: dpopScript(({ main }) => ({ path: "/api/v1/me", authorization: `DPoP ${main}`, token: main })) },
       64,
       { name: "device-me", server: kw, path: "/api/v1/me", headers: [`Authorization: Bearer ${device.main_token}`, "X-Hardware-Fingerprint: fp-bench"] },
       DPOP_PAIRED_ROUNDS,
@@ -442,9 +441,9 @@ pairedSection(
   "unlimited",
   rateLimited,
 );
-lines.push("", "## A key-bound device (DPoP)", "");
+lines.push("", "## Key-bound devices (DPoP)", "");
 lines.push(
-  `Each request from a device enrolled with a P-256 key carries a DPoP proof (ES256) of its own, signed just before the run (a proof is spent once and refused after a minute); served by a second instance on the same file (here and in the tables above), paired with the same request from a device enrolled without a key on the first, the same way (${DPOP_PAIRED_ROUNDS} rounds, 64 connections): × without a key by req/s and by CPU per request. Errors (non-2xx of both, a replayed or stale proof among them) must be 0. The tables above have the first alone, at both connection counts: "key-bound (DPoP proof per request)".`,
+  `Each request from a device enrolled with a P-256 key carries a DPoP proof (ES256) of its own, signed just before the run (a proof is spent once and refused after a minute). ${DEVICES} such devices take turns, as a key may spend only ${REPLAY_LIMITS.perKey.toLocaleString("en")} proofs a minute; served by a second instance on the same file (here and in the tables above), paired with the same request from a device enrolled without a key on the first, the same way (${DPOP_PAIRED_ROUNDS} rounds, 64 connections): × without a key by req/s and by CPU per request. Errors (non-2xx of both, a replayed or stale proof among them) must be 0. The tables above have the first alone, at both connection counts: "key-bound (DPoP proof per request)".`,
   "",
 );
 row("request", "without a key", "× without a key (req/s)", "× without a key (CPU per request)", "errors", "per round (req/s)");
