@@ -1,7 +1,8 @@
 /**
  * npm run bench: bare Bun.serve (the ceiling), the floor (a hand-written Bun.serve doing the same
  * token check as GET /data), the compiled Keyward, and Fastify with @fastify/bearer-auth on Node,
- * side by side on loopback, driven by wrk. Servers are pinned to CPU 0 and wrk to CPU 1 when
+ * side by side on loopback, driven by wrk; and the device checks of a key-bound device, with a DPoP
+ * proof per request (bench/dpop.ts). Servers are pinned to CPU 0 and wrk to CPU 1 when
  * taskset exists. Ratios are taken round by round (each round runs every contender once, in turn),
  * so a machine that slows down for a while slows all of them alike. Writes bench/RESULTS.md and
  * bench/chart.svg.
@@ -10,7 +11,9 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { REPLAY_LIMITS } from "../src/modules/auth/proof-replays";
 import { renderChart } from "./chart";
+import { DEVICES, enrollKeyedDevices, proofScripts, type DeviceRequest, type KeyedDevice } from "./dpop";
 import { withPostgres } from "./postgres";
 import { profileTable, profileUnderLoad } from "./profile";
 
@@ -19,6 +22,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = [64, 256];
 const ADMIN = "bench-admin-token-0123456789abcdef";
+const WRK_THREADS = 1;
 
 const hasTaskset = Bun.spawnSync(["which", "taskset"]).exitCode === 0 && cpus().length >= 2;
 const pin = (cpu: number) => (hasTaskset ? ["taskset", "-c", String(cpu)] : []);
@@ -109,7 +113,7 @@ const toMs = (value: string, unit: string) => Number(value) * (unit === "us" ? 0
 async function wrk(server: Server, path: string, connections: number, headers: string[] = [], lua?: string, seconds = SECONDS): Promise<Run> {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(server.proc.pid))), 200);
-  const args = [...pin(1), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", ...headers.flatMap((h) => ["-H", h])];
+  const args = [...pin(1), "wrk", `-t${WRK_THREADS}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", ...headers.flatMap((h) => ["-H", h])];
   const cpuBefore = cpuMicros(server.proc.pid);
   const proc = Bun.spawn([...args, ...(lua ? ["-s", lua] : []), `${server.url}${path}`], { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
@@ -192,6 +196,12 @@ const kw = await keyward(dir);
 const token = (await post(kw, "/api/v1/tokens", { user: "bench", expires_in: "never" })).token!;
 for (let i = 0; i < 999; i++) await post(kw, "/api/v1/tokens", { user: `filler${i}` });
 const device = await post(kw, "/api/v1/tokens/main", { hardware_fingerprint: "fp-bench" });
+// Key-bound devices are served by a second instance on the same file: their proof checks allocate
+// far more than a token check, which would swell the first one's RSS under the other contenders.
+const keyedKw = await keyward(dir, { KEYWARD_DEVICE_ENROLL_RATE: String(DEVICES + 1) });
+const keyed = await enrollKeyedDevices(keyedKw.url, DEVICES);
+const dpopScript = (request: (device: KeyedDevice) => DeviceRequest) => proofScripts(scratch("keyward-dpop-"), keyedKw.url, keyed, request, WRK_THREADS);
+const verifyScript = dpopScript(({ short, fingerprint }) => ({ path: `/api/v1/tokens/verify?short_token=${short}&hardware_fingerprint=${fingerprint}` }));
 const ceiling = await start("bun", ["bun", "bench/ceiling.ts", "{port}"]);
 const floor = await start("floor", ["bun", "bench/floor.ts", "{port}", token]);
 const fastify = await start("fastify", ["node", "bench/fastify-peer.mjs", "{port}", token]);
@@ -203,6 +213,8 @@ interface Contender {
   server: Server;
   path: string;
   headers: string[];
+  /** Makes the wrk script for a run of so many seconds, just before it: DPoP proofs are single-use and expire. */
+  script?: (seconds: number) => string;
 }
 const contenders: Contender[] = [
   { name: "bun", label: "bare Bun.serve", server: ceiling, path: "/data", headers: auth },
@@ -210,13 +222,21 @@ const contenders: Contender[] = [
   { name: "keyward", label: "Keyward GET /data", server: kw, path: "/data", headers: auth },
   { name: "forward", label: "Keyward /auth/forward", server: kw, path: "/auth/forward", headers: auth },
   { name: "short", label: "Keyward device short-token check", server: kw, path: `/api/v1/tokens/verify?short_token=${device.short_token}&hardware_fingerprint=fp-bench`, headers: [] },
+  {
+    name: "dpop",
+    label: "Keyward device short-token check, key-bound (DPoP proof per request)",
+    server: keyedKw,
+    path: "/api/v1/tokens/verify",
+    headers: [],
+    script: verifyScript,
+  },
   { name: "fastify", label: "Fastify + bearer-auth (Node)", server: fastify, path: "/data", headers: auth },
 ];
 const runs: Record<string, Record<number, Run[]>> = {};
 for (const connections of CONNECTIONS) {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const { name, server, path, headers } of contenders) {
-      const run = await wrk(server, path, connections, headers);
+    for (const { name, server, path, headers, script } of contenders) {
+      const run = await wrk(server, path, connections, headers, script?.(SECONDS));
       ((runs[name] ??= {})[connections] ??= []).push(run);
       console.log(`${name.padEnd(8)} c=${connections} round ${round + 1}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.cpuUs.toFixed(1)} µs CPU/request, errors ${run.errors}`);
     }
@@ -237,18 +257,23 @@ interface Paired {
   /** The same for CPU time per request: the floor's over Keyward's. */
   cpu: number;
   rounds: number[];
+  /** Non-2xx answers and socket errors of both, over all rounds. */
+  errors: number;
 }
-type Target = Pick<Contender, "name" | "server" | "path" | "headers">;
-async function paired(contender: Target, connections: number, baseline: Target = { name: "floor", server: floor, path: "/data", headers: auth }): Promise<Paired> {
+type Target = Pick<Contender, "name" | "server" | "path" | "headers" | "script">;
+async function paired(contender: Target, connections: number, baseline: Target = { name: "floor", server: floor, path: "/data", headers: auth }, rounds = PAIRED_ROUNDS): Promise<Paired> {
   const rps: number[] = [];
   const cpu: number[] = [];
-  for (let round = 0; round < PAIRED_ROUNDS; round++) {
-    const [ours, theirs] = await Promise.all([contender, baseline].map(({ server, path, headers }) => wrk(server, path, connections, headers, undefined, PAIRED_SECONDS)));
+  let errors = 0;
+  for (let round = 0; round < rounds; round++) {
+    const scripts = [contender, baseline].map(({ script }) => script?.(PAIRED_SECONDS));
+    const [ours, theirs] = await Promise.all([contender, baseline].map(({ server, path, headers }, i) => wrk(server, path, connections, headers, scripts[i], PAIRED_SECONDS)));
     rps.push(ours!.rps / theirs!.rps);
     cpu.push(theirs!.cpuUs / ours!.cpuUs);
+    errors += ours!.errors + theirs!.errors;
   }
-  console.log(`paired ${contender.name} with ${baseline.name} c=${connections}: ${rps.map((r) => r.toFixed(2)).join(" ")}`);
-  return { rps: middle(rps), cpu: middle(cpu), rounds: rps };
+  console.log(`paired ${contender.name} with ${baseline.name} c=${connections}: ${rps.map((r) => r.toFixed(2)).join(" ")}, errors ${errors}`);
+  return { rps: middle(rps), cpu: middle(cpu), rounds: rps, errors };
 }
 const pairs: Record<string, Record<number, Paired>> = {};
 for (const connections of CONNECTIONS) {
@@ -287,6 +312,32 @@ for (const connections of CONNECTIONS) {
 }
 limitedKw.proc.kill();
 await limitedKw.proc.exited;
+
+// ---- key-bound devices (issue 18): each request with a fresh DPoP proof, paired with the same
+// request from a device enrolled without a key. The second instance serves the bound devices (the
+// proofs of its runs above left its replay cache minutes ago) while the first serves the other,
+// both at once as above. At 64 connections only: the proof check is CPU-bound far below that, so
+// 256 only adds queueing.
+const DPOP_PAIRED_ROUNDS = 5;
+const withKey: { label: string; plain: string; result: Paired }[] = [
+  {
+    label: "device short-token check, proof without ath",
+    plain: "the same check of an unbound device (the device short-token check above)",
+    result: await paired({ name: "dpop-verify", server: keyedKw, path: "/api/v1/tokens/verify", headers: [], script: verifyScript }, 64, contenders.find((c) => c.name === "short")!, DPOP_PAIRED_ROUNDS),
+  },
+  {
+    label: "GET /api/v1/me, main token as `Authorization: DPoP` with a proof carrying ath",
+    plain: "an unbound device's main token as Bearer with X-Hardware-Fingerprint",
+    result: await paired(
+      { name: "dpop-me", server: keyedKw, path: "/api/v1/me", headers: [], script: dpopScript(({ main }) => ({ path: "/api/v1/me", authorization: `DPoP ${main}`, token: main })) },
+      64,
+      { name: "device-me", server: kw, path: "/api/v1/me", headers: [`Authorization: Bearer ${device.main_token}`, "X-Hardware-Fingerprint: fp-bench"] },
+      DPOP_PAIRED_ROUNDS,
+    ),
+  },
+];
+keyedKw.proc.kill();
+await keyedKw.proc.exited;
 
 /** The median, over rounds, of one contender's req/s divided by another's in the same round. */
 const ratio = (name: string, to: string, c: number) => middle(runs[name]![c]!.map((run, i) => run.rps / runs[to]![c]![i]!.rps));
@@ -390,6 +441,14 @@ pairedSection(
   "unlimited",
   rateLimited,
 );
+lines.push("", "## Key-bound devices (DPoP)", "");
+lines.push(
+  `Each request from a device enrolled with a P-256 key carries a DPoP proof (ES256) of its own, signed just before the run (a proof is spent once and refused after a minute). ${DEVICES} such devices take turns, as a key may spend only ${REPLAY_LIMITS.perKey.toLocaleString("en")} proofs a minute; served by a second instance on the same file (here and in the tables above), paired with the same request from a device enrolled without a key on the first, the same way (${DPOP_PAIRED_ROUNDS} rounds, 64 connections): × without a key by req/s and by CPU per request. Errors (non-2xx of both, a replayed or stale proof among them) must be 0. The tables above have the first alone, at both connection counts: "key-bound (DPoP proof per request)".`,
+  "",
+);
+row("request", "without a key", "× without a key (req/s)", "× without a key (CPU per request)", "errors", "per round (req/s)");
+row("---", "---", "---:", "---:", "---:", "---");
+for (const { label, plain, result } of withKey) row(label, plain, result.rps.toFixed(2), result.cpu.toFixed(2), result.errors, result.rounds.map((r) => r.toFixed(2)).join(" "));
 lines.push("", "## Keyward scenarios", "");
 row("scenario", "req/s", "p50 ms", "p99 ms", "errors");
 row("---", "---:", "---:", "---:", "---:");
