@@ -105,14 +105,39 @@ async function verifySigned(request: ProofRequest, now: number): Promise<Signed>
   if (htm !== request.method) return refused("The DPoP proof's htm is not this request's method");
   const uri = typeof htu === "string" ? proofUri(htu) : null;
   if (uri === null || !request.uris.includes(uri)) return refused(`The DPoP proof's htu is not this request's URL: ${request.uris[0]} (without the query)`);
-  let verified;
+  const header = proof.slice(0, proof.indexOf("."));
+  let signer: KeyOf | undefined;
   try {
-    verified = await jwtVerify(proof, EmbeddedJWK, { typ: "dpop+jwt", algorithms: [...DPOP_ALGORITHMS], currentDate: new Date(now) });
+    await jwtVerify(proof, async (protectedHeader, token) => (signer = await keyOf(header, protectedHeader, token)).key, {
+      typ: "dpop+jwt",
+      algorithms: [...DPOP_ALGORITHMS],
+      currentDate: new Date(now),
+    });
   } catch {
     return refused(`The DPoP proof is not a dpop+jwt signed (${DPOP_ALGORITHMS.join(", ")}) by the public key in its jwk header`);
   }
-  const thumbprint = await calculateJwkThumbprint(verified.protectedHeader.jwk as JWK, "sha256");
-  return { ok: true, thumbprint, jti, iat, ath };
+  return { ok: true, thumbprint: signer!.thumbprint, jti, iat, ath };
 }
 
 const refused = (problem: string) => ({ ok: false as const, problem });
+
+type KeyOf = { key: Awaited<ReturnType<typeof EmbeddedJWK>>; thumbprint: string };
+/** A device makes every proof with one header (alg, typ, its jwk): this many keys' imports are kept. */
+const KEYS_KEPT = 10_000;
+const keys = new Map<string, Promise<KeyOf>>();
+
+/**
+ * The public key in a proof's header (jose's EmbeddedJWK: a public key, fit for the header's alg)
+ * and its thumbprint, kept per header as sent: importing and hashing cost a third as much as the
+ * signature check, and a device sends the same header every time. A header that fails is not kept.
+ */
+function keyOf(header: string, ...args: Parameters<typeof EmbeddedJWK>): Promise<KeyOf> {
+  let found = keys.get(header);
+  if (found === undefined) {
+    found = EmbeddedJWK(...args).then(async (key) => ({ key, thumbprint: await calculateJwkThumbprint((args[0] as { jwk: JWK }).jwk, "sha256") }));
+    found.catch(() => keys.delete(header));
+    if (keys.size >= KEYS_KEPT) keys.delete(keys.keys().next().value!);
+    keys.set(header, found);
+  }
+  return found;
+}
