@@ -32,6 +32,8 @@ export function client(server: Pick<RunningServer, "fetch">, token: string = ADM
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
   return {
+    /** Any method, with headers of its own. */
+    call,
     get: <T = any>(path: string, headers?: Record<string, string>) => call<T>("GET", path, undefined, headers),
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>("POST", path, body, headers),
     delete: <T = any>(path: string) => call<T>("DELETE", path),

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN } from "../helpers/api";
-import { inProcessApp } from "../helpers/app";
-import { deviceKey, type DeviceKey, type ProofOptions } from "../helpers/dpop-device";
+import { boundDevice, dpopApp, type DpopApp, ENROLL, ME, ORIGIN } from "../helpers/dpop-app";
+import { deviceKey, type DeviceKey } from "../helpers/dpop-device";
 import { DpopProofs, type ProofRequest } from "../../src/modules/auth/dpop";
 import { ProofReplays, REPLAY_LIMITS, type ReplayLimits } from "../../src/modules/auth/proof-replays";
 import { keyBinding } from "../../src/modules/auth/key-binding";
@@ -9,42 +8,8 @@ import { keyBinding } from "../../src/modules/auth/key-binding";
 // The attacker's pass over issue 18 (DPoP device keys). The "held" tests pin what resisted; the
 // "found" tests reproduce what did not at first, and pin the fix.
 
-const ORIGIN = "http://localhost";
-const ENROLL = `${ORIGIN}/api/v1/tokens/main`;
-const ME = `${ORIGIN}/api/v1/me`;
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function keyward(env: Record<string, string> = {}) {
-  const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_MAX_FAILURES: "1000", ...env });
-  const call = async (method: string, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<Reply> => {
-    const init = { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) };
-    const res = await kw.app.handle(new Request(url.startsWith("http") ? url : `${ORIGIN}${url}`, init));
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // plain text stays text
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  };
-  const proofBy = (key: DeviceKey, options: ProofOptions) => key.proof({ iat: Math.floor(kw.clock.now() / 1000), ...options });
-  const enroll = async (fingerprint: string, key: DeviceKey | null) =>
-    call("POST", ENROLL, key === null ? {} : { dpop: await proofBy(key, { method: "POST", url: ENROLL }) }, { hardware_fingerprint: fingerprint });
-  return { ...kw, call, proofBy, enroll };
-}
-
-async function boundDevice(kw: Awaited<ReturnType<typeof keyward>>, fingerprint = "fp-sensor") {
-  const key = await deviceKey();
-  const enrolled = await kw.enroll(fingerprint, key);
-  expect(enrolled.status).toBe(201);
-  return { key, main: enrolled.body.main_token as string, id: enrolled.body.device_id as string };
-}
+type Reply = Awaited<ReturnType<DpopApp["call"]>>;
+const keyward = dpopApp;
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 

@@ -1,63 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
 import { ADMIN_TOKEN } from "../helpers/api";
-import { inProcessApp } from "../helpers/app";
-import { deviceKey, type DeviceKey, type ProofOptions } from "../helpers/dpop-device";
+import { boundDevice, dpopApp, type DpopApp, ENROLL, ME, ORIGIN, VERIFY } from "../helpers/dpop-app";
+import { deviceKey, type ProofOptions } from "../helpers/dpop-device";
 
-const ORIGIN = "http://localhost";
-const ENROLL = `${ORIGIN}/api/v1/tokens/main`;
-const ME = `${ORIGIN}/api/v1/me`;
-const VERIFY = `${ORIGIN}/api/v1/tokens/verify`;
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-/** The app in process, and a device's calls to it with DPoP. */
-async function keyward(env: Record<string, string> = {}) {
-  const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN, KEYWARD_MAX_FAILURES: "1000", ...env });
-  const call = async (method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Reply> => {
-    const res = await kw.app.handle(
-      new Request(`${ORIGIN}${path}`, {
-        method,
-        headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-    );
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // plain text stays text
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  };
-  /** A proof made the usual way: at the clock's now. */
-  const proofBy = (key: DeviceKey, options: ProofOptions) => key.proof({ iat: Math.floor(kw.clock.now() / 1000), ...options });
-  const enroll = async (fingerprint: string, key: DeviceKey | null, { body = {}, headers = {} }: { body?: Record<string, unknown>; headers?: Record<string, string> } = {}) => {
-    const proof: Record<string, string> = key === null ? {} : { dpop: await proofBy(key, { method: "POST", url: ENROLL }) };
-    return call("POST", "/api/v1/tokens/main", { ...proof, ...headers }, { hardware_fingerprint: fingerprint, ...(key === null ? {} : { public_jwk: key.publicJwk }), ...body });
-  };
-  /** GET /api/v1/me with the main token as DPoP and a proof by `key` (change any part with `options`). */
-  const me = async (mainToken: string, key: DeviceKey, options: Partial<ProofOptions> = {}, headers: Record<string, string> = {}) =>
-    call("GET", "/api/v1/me", { authorization: `DPoP ${mainToken}`, dpop: await proofBy(key, { method: "GET", url: ME, token: mainToken, ...options }), ...headers });
-  const verify = async (shortToken: string, key: DeviceKey | null, options: Partial<ProofOptions> = {}, query = "") =>
-    call("GET", `/api/v1/tokens/verify?short_token=${shortToken}${query}`, key === null ? {} : { dpop: await proofBy(key, { method: "GET", url: VERIFY, ...options }) });
-  const admin = (method: string, path: string, body?: unknown) => call(method, path, { authorization: `Bearer ${ADMIN_TOKEN}` }, body);
-  return { ...kw, call, proofBy, enroll, me, verify, admin };
-}
-
-type Keyward = Awaited<ReturnType<typeof keyward>>;
-
-async function boundDevice(kw: Keyward, fingerprint = "fp-sensor", alg: "ES256" | "Ed25519" = "ES256") {
-  const key = await deviceKey(alg);
-  const enrolled = await kw.enroll(fingerprint, key);
-  expect(enrolled.status).toBe(201);
-  return { key, main: enrolled.body.main_token as string, short: enrolled.body.short_token as string, id: enrolled.body.device_id as string, enrolled };
-}
+type Reply = Awaited<ReturnType<DpopApp["call"]>>;
+const keyward = dpopApp;
 
 describe("enrolling with a key", () => {
   test.each(["ES256", "Ed25519"] as const)("%s: the main token carries cnf.jkt, the device keeps the thumbprint, and /api/v1/me and verify pass with proofs", async (alg) => {
