@@ -57,7 +57,8 @@ describe.skipIf(!hasPostgres)("a throwaway PostgreSQL and the PostgreSQL migrati
       const made = (rows: Record<string, string>[], key: string, column: string) => rows.filter((r) => r[key] === name).map((r) => r[column]).sort();
       expect({ name, columns: made(columns, "table_name", "column_name") }).toEqual({ name, columns: config.columns.map((c) => c.name).sort() });
       const declared = [
-        `${name}_pkey`,
+        // A column's primary key is PostgreSQL's <table>_pkey; a composite one is named by drizzle.
+        ...(config.primaryKeys.length > 0 ? config.primaryKeys.map((key) => key.getName()) : [`${name}_pkey`]),
         ...config.indexes.map((i) => i.config.name),
         ...config.columns.filter((c) => c.isUnique).map((c) => c.uniqueName),
       ];
