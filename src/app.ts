@@ -31,7 +31,7 @@ import type { Services } from "./services";
  * The whole HTTP surface, without listening: the binary and the tests build it the same way.
  * Client addresses come from the server the app listens on, or from `peers` (a test's socket).
  */
-export function createApp({ store, config, log, usage, series, audit, core, lockout, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
+export function createApp({ store, config, log, usage, series, audit, core, lockout, rates, sessions, signer, sightings, metrics, handlers, now }: Services, peers?: () => PeerSource | null) {
   const { allowQueryToken } = config;
   // Without a public URL there is no portal: its routes are 404s and forward auth is as before.
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
@@ -73,7 +73,7 @@ export function createApp({ store, config, log, usage, series, audit, core, lock
         allowQueryToken,
       }),
     )
-    .use(tokenRoutes({ store, auth, usage, defaultLifetimeMs: config.tokenTtl }))
+    .use(tokenRoutes({ store, auth, usage, rates, defaultLifetimeMs: config.tokenTtl, now }))
     .use(userRoutes({ store, auth }))
     .use(sessionRoutes({ store, auth, sessions, now }))
     .use(auditRoutes({ db: store.db, auth, queue: audit }))

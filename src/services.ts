@@ -40,6 +40,8 @@ export interface Services {
   core: AuthCore;
   /** The core's failure budgets, read by the admin's list of current lockouts. */
   lockout: Lockout;
+  /** Tokens' rate-limit windows, read by the admin's view of one token. */
+  rates: RateLimiter;
   /** Browser sign-in sessions (the portal), decided by the core. */
   sessions: Sessions;
   signer: DeviceSigner;
@@ -112,6 +114,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
     audit,
     core,
     lockout,
+    rates: limits.rates,
     sessions,
     now,
     signer,

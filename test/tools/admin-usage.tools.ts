@@ -154,7 +154,8 @@ describe.skipIf(!hasChromium)("the admin page's usage charts", () => {
     const facts = await panel.locator("dl").textContent();
     expect(facts).toContain(`Requests${USES}`);
     expect(facts).toContain(`Quota${500 - USES} uses left; back to 500 every 30d`);
-    expect(facts).toContain("Rate limit1,000 per 1m (per instance)");
+    // Its window as the answering instance counts it: the known uses, unless a slow run let the minute end.
+    expect(facts).toMatch(new RegExp(`Rate limit1,000 per 1m \\(per instance\\); (${USES} used in this window, until \\d\\d:\\d\\d:\\d\\d UTC|no window open)`));
     await page.close();
   });
 

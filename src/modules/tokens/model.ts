@@ -45,6 +45,14 @@ const limitFields = {
       description: "Beyond `requests` per window (a fixed window from the first request, per instance, in memory), 429 rate_limited with Retry-After and RateLimit headers",
     }),
   ),
+  rate_limit_window: t.Optional(
+    Nullable(
+      t.Object(
+        { used: WholeNumber({ minimum: 0 }), refused: WholeNumber({ minimum: 0 }), ends_at: Timestamp },
+        { description: "GET /api/v1/tokens/{id} only, for a token with a rate limit: its current window on the instance that answers (each counts its own); null when none is open" },
+      ),
+    ),
+  ),
   remaining_uses: Nullable(WholeNumber({ minimum: 0, description: "Uses left now (a refill due is counted); null: unlimited. At 0, 429 quota_exhausted" })),
   refill: Nullable(
     t.Object({ ...RefillShape, next_at: Timestamp }, { description: "Every period remaining_uses is set back to `uses`; next_at is the next time" }),

@@ -39,6 +39,12 @@ export class RateLimiter {
     return 0;
   }
 
+  /** The token's window at `now` on this instance, or null when none is open (no request since its last one ended). */
+  window(tokenId: string, now: number): { used: number; refused: number; endsAt: number } | null {
+    const window = this.windows.get(tokenId);
+    return window === undefined || window.end <= now ? null : { used: window.count, refused: window.refused, endsAt: window.end };
+  }
+
   /** Requests refused in the token's current window: the first is audited, not each one. */
   refusals(tokenId: string): number {
     return this.windows.get(tokenId)?.refused ?? 0;

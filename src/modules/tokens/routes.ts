@@ -19,13 +19,17 @@ import {
 } from "./model";
 import { parseLimits } from "./limits";
 import { getToken, issueToken, listTokens, revokeToken, revokeUserTokens, rotateToken } from "./service";
+import type { RateLimiter } from "./rate-limit";
 import type { UsageTracker } from "./usage";
 
 export interface TokenRouteDeps {
   store: Store;
   auth: ReturnType<typeof authentication>;
   usage: UsageTracker;
+  /** Tokens' rate-limit windows, in this instance's memory. */
+  rates: RateLimiter;
   defaultLifetimeMs: number | null;
+  now: () => number;
 }
 
 /** Wraps a duration parser so a bad value is a 422 naming the field. */
@@ -37,7 +41,7 @@ function duration<T>(field: string, parse: (text: string) => T, text: string): T
   }
 }
 
-export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRouteDeps) =>
+export const tokenRoutes = ({ store, auth, usage, rates, defaultLifetimeMs, now }: TokenRouteDeps) =>
   new Elysia({ name: "keyward/tokens", prefix: "/api/v1/tokens", detail: { tags: ["Tokens"] } })
     .use(auth)
     .post(
@@ -98,7 +102,10 @@ export const tokenRoutes = ({ store, auth, usage, defaultLifetimeMs }: TokenRout
       "/:id",
       async ({ params }) => {
         await usage.flush();
-        return presentToken(await getToken(store.db, params.id));
+        const record = presentToken(await getToken(store.db, params.id));
+        if (record.rate_limit === null) return record;
+        const window = rates.window(record.id, now());
+        return { ...record, rate_limit_window: window && { used: window.used, refused: window.refused, ends_at: new Date(window.endsAt).toISOString() } };
       },
       {
         auth: "admin",

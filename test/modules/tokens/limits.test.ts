@@ -107,6 +107,22 @@ describe("a rate limit", () => {
     expect(audited.reduce((sum, row) => sum + row.count, 0)).toBe(2);
   });
 
+  test("a token's record shows its current window as this instance counts it, and none once it ended", async () => {
+    const server = await start();
+    const { token, id } = await createToken(server, { rate_limit: { requests: 3, per: "1m" } });
+    expect((await record(server, id)).rate_limit_window).toBeNull();
+    const opened = server.clock.now();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => use(server, token)));
+    expect(statuses(answers)).toEqual([200, 200, 200, 429, 429]);
+    const { rate_limit_window: window } = await record(server, id);
+    expect([window.used, window.refused, Date.parse(window.ends_at) - opened]).toEqual([3, 2, expect.any(Number)]);
+    expect(Math.abs(Date.parse(window.ends_at) - opened - 60_000)).toBeLessThan(1_000);
+    server.clock.advance(60_001);
+    expect((await record(server, id)).rate_limit_window).toBeNull();
+    const unlimited = await createToken(server, {});
+    expect((await record(server, unlimited.id)).rate_limit_window).toBeUndefined();
+  });
+
   test("refusals do not lock the address out, and a refused request spends no use", async () => {
     const server = await start();
     const { token, id } = await createToken(server, { rate_limit: { requests: 2, per: "1m" }, remaining_uses: 10 });

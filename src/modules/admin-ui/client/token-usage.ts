@@ -11,8 +11,14 @@ function quota({ remaining_uses, refill }: TokenRecord): string {
   return refill === null ? `${left}, no refill` : `${left}; back to ${refill.uses.toLocaleString("en-US")} every ${refill.every}, next at ${refill.next_at.slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** Its rate limit: a window counted in each instance's memory, so only the limit itself can be shown. */
-const rate = ({ rate_limit }: TokenRecord) => (rate_limit === null ? "none" : `${rate_limit.requests.toLocaleString("en-US")} per ${rate_limit.per} (per instance)`);
+/** Its rate limit, and its current window as the answering instance counts it (each counts its own). */
+function rate({ rate_limit, rate_limit_window: window }: TokenRecord): string {
+  if (rate_limit === null) return "none";
+  const limit = `${rate_limit.requests.toLocaleString("en-US")} per ${rate_limit.per} (per instance)`;
+  if (!window) return `${limit}; no window open`;
+  const refused = window.refused === 0 ? "" : `, ${window.refused.toLocaleString("en-US")} refused`;
+  return `${limit}; ${window.used.toLocaleString("en-US")} used${refused} in this window, until ${window.ends_at.slice(11, 19)} UTC`;
+}
 
 /**
  * One token's use: when and from where it was last used, its quota and rate limit as they are now
