@@ -17,7 +17,7 @@ if (!hasPostgres) {
 }
 
 // What builds the app in-process, directly or through the scenario and portal helpers.
-const inProcess = /\binProcessApp\b|helpers\/(scenario|portal)"/;
+const inProcess = /\binProcessApp\b|helpers\/(scenario|portal|dpop-app)"/;
 const files = ["test/http", "test/modules"]
   .flatMap((dir) => globSync(`${dir}/**/*.test.ts`))
   .filter((file) => inProcess.test(readFileSync(file, "utf8")))
