@@ -8,6 +8,7 @@ import { PgChangeMonitor } from "./postgres-changes";
 import { type MigrationReport, SchemaTooNewError } from "./migrate";
 import { LOCK, migratePostgres } from "./postgres-migrate";
 import * as schema from "./schema-postgres";
+import { Turns } from "../lib/turns";
 
 /** A PostgreSQL store: its pool too, for what only src/db does (migrations, backups, the change signal). */
 export interface PostgresStore extends Store {
@@ -92,7 +93,7 @@ export async function openPostgres(url: string, { clock }: PostgresOptions = {})
  * connections the reads need.
  */
 class PgWrites {
-  private turn: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
   private closing = false;
 
   constructor(
@@ -105,14 +106,12 @@ class PgWrites {
     // Code scheduled from a write's body keeps its context after it ends: only a running one counts.
     if (this.inside.getStore()?.ended === false) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
     if (this.closing) return Promise.reject(new Error("the database is closing"));
-    const result = this.turn.then(() => this.transact(work, quiet));
-    this.turn = result.catch(() => undefined);
-    return result;
+    return this.turns.take(() => this.transact(work, quiet));
   }
 
   async drain(): Promise<void> {
     this.closing = true;
-    await this.turn;
+    await this.turns.ended();
   }
 
   private async transact<T>(work: (tx: Transaction) => T | Promise<T>, quiet: boolean): Promise<T> {

@@ -7,6 +7,7 @@ import type { ChangeMonitor } from "./changes";
 import type { Db, Transaction } from "./client";
 import { WriteInProgressError } from "./errors";
 import * as schema from "./schema";
+import { Turns } from "../lib/turns";
 
 /** One write: its statements are refused once it has ended. */
 interface OpenWrite {
@@ -36,7 +37,7 @@ export class SqliteWrites {
   readonly db: Db;
   private readonly dialect = new SQLiteSyncDialect();
   private readonly relations;
-  private turn: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
   /** Writes queued or running: the connection closes only once there are none. */
   private pending = 0;
   private closing = false;
@@ -60,9 +61,7 @@ export class SqliteWrites {
     if (this.inside.getStore()?.ended === false) return Promise.reject(new Error("a write started inside another write's body; write through its tx instead"));
     if (this.closing) return Promise.reject(new Error("the database is closing"));
     this.pending++;
-    const result = this.turn.then(() => this.transact(work, quiet)).finally(() => this.pending--);
-    this.turn = result.catch(() => undefined);
-    return result;
+    return this.turns.take(() => this.transact(work, quiet).finally(() => this.pending--));
   }
 
   /**
@@ -72,7 +71,7 @@ export class SqliteWrites {
    */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.pending > 0) await this.turn;
+    if (this.pending > 0) await this.turns.ended();
     this.sqlite.close(true);
   }
 

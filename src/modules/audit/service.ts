@@ -4,6 +4,7 @@ import { Keyset, type Page, type PageRequest } from "../../db/pagination";
 import type { auditEvents } from "../../db/schema";
 import { WriteBehind } from "../../db/write-behind";
 import { normalizeUser } from "../../lib/names";
+import { Turns } from "../../lib/turns";
 
 export type AuditAction =
   | "admin.bootstrap"
@@ -102,7 +103,7 @@ export class AuditQueue {
   /** Rows inserted by the flush under way: remembered in `rows` only once it commits. */
   private inserted = new Map<string, number>();
   private prunedAt = -Infinity;
-  private flushing: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
 
   constructor(
     private readonly store: Pick<Store, "bookkeeping">,
@@ -133,9 +134,7 @@ export class AuditQueue {
    * take turns: each must learn the ids of the rows it inserted, and no other's.
    */
   flush(): Promise<void> {
-    const flushed = this.flushing.then(() => this.flushOnce());
-    this.flushing = flushed.catch(() => undefined);
-    return flushed;
+    return this.turns.take(() => this.flushOnce());
   }
 
   private async flushOnce(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Store } from "../../db/client";
 import type { Logger } from "../../log";
 import { addToBuckets, ALL_SERIES, type BucketRow, bucketMs, type Counted, pruneBuckets, rollUp, type UsageRetention } from "./buckets";
+import { Turns } from "../../lib/turns";
 
 /** Distinct tokens held across the unwritten minutes: only tokens that verified count, so this is far past a LAN's. */
 const TOKEN_CAPACITY = 100_000;
@@ -45,7 +46,7 @@ export class UsageSeries {
   private current: Minute = emptyMinute();
   private tokensHeld = 0;
   private prunedAt = -Infinity;
-  private flushing: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Turns();
 
   constructor(
     private readonly store: Pick<Store, "bookkeeping">,
@@ -90,9 +91,7 @@ export class UsageSeries {
    * take turns, so a reader that flushes first sees every count taken before it, written.
    */
   flush(): Promise<void> {
-    const flushed = this.flushing.then(() => this.flushOnce());
-    this.flushing = flushed.catch(() => undefined);
-    return flushed;
+    return this.turns.take(() => this.flushOnce());
   }
 
   private async flushOnce(): Promise<void> {
