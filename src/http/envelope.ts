@@ -3,7 +3,7 @@ import type { HandlerCount } from "../shutdown";
 import { runAgainWhenDecided } from "./deferred";
 import { limitBody } from "./limits";
 import type { RequestObserver } from "./request-observer";
-import { secure } from "./security-headers";
+import { SecuredJson, secure } from "./security-headers";
 
 type Handle = (request: Request) => unknown;
 
@@ -30,8 +30,8 @@ export function headersOnSuccess(request: Request, headers: readonly (readonly [
  * 2. its body bounded (limits.ts);
  * 3. the route run, and run again once a credential decided later is known (deferred.ts):
  *    the placeholder answer of the first run is dropped, so the rest sees one answer;
- * 4. the security headers set on the answer (security-headers.ts), and a success's own headers
- *    (`headersOnSuccess`);
+ * 4. the security headers set on the answer (security-headers.ts) unless it was born with them
+ *    (a hot route's SecuredJson), and a success's own headers (`headersOnSuccess`);
  * 5. the answer counted and logged (request-observer.ts).
  *
  * A good token on a hot route is answered synchronously all the way through: no promise, no
@@ -39,10 +39,9 @@ export function headersOnSuccess(request: Request, headers: readonly (readonly [
  */
 export function requestEnvelope(observer: RequestObserver, handlers: HandlerCount) {
   const finish = (request: Carrying, response: Response, start: number): Response => {
-    const headers = response.headers;
-    secure(headers);
+    if (!(response instanceof SecuredJson)) secure(response.headers);
     const granted = request[successHeaders];
-    if (granted !== undefined && response.ok) for (const [name, value] of granted) headers.set(name, value);
+    if (granted !== undefined && response.ok) for (const [name, value] of granted) response.headers.set(name, value);
     observer.answered(request, response, start);
     handlers.exit();
     return response;

@@ -31,6 +31,24 @@ describe("the hot path", () => {
     expect(handlerOf("POST", "/api/v1/tokens")?.constructor.name).toBe("AsyncFunction");
   });
 
+  test("the hot routes answer as every JSON route does: the same content type and security headers, in the same order", async () => {
+    const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const { token } = (await client(kw).post("/api/v1/tokens", { user: "alice" })).body as { token: string };
+    const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });
+    const { short_token } = (await enrolled.json()) as { short_token: string };
+    const headersOf = async (path: string, init?: RequestInit) => {
+      const res = await kw.fetch(path, init);
+      expect(`${path} ${res.status}`).toBe(`${path} 200`);
+      return [...res.headers.entries()].filter(([name]) => name !== "content-length");
+    };
+    // /health's answer goes through Elysia's own mapping: the reference.
+    const reference = await headersOf("/health");
+    const bearer = { headers: { authorization: `Bearer ${token}` } };
+    for (const path of ["/data", "/api/v1/me", `/api/v1/tokens/verify?short_token=${short_token}`]) expect(await headersOf(path, bearer)).toEqual(reference);
+    const forwarded = await headersOf("/auth/forward", bearer);
+    expect(forwarded.filter(([name]) => !["remote-user", "remote-groups", "x-keyward-token-id"].includes(name))).toEqual(reference);
+  });
+
   test("a device credential decided later runs its route again: one answer, counted once", async () => {
     const kw = await inProcessApp();
     const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });

@@ -108,7 +108,8 @@ describe("the OpenAPI document, read by independent tools", () => {
       user: "alice",
       created: { user: "alice", status: "active" },
       me: "alice",
-      requests: [1],
+      hot: { data: "Hello alice, here is your data!", forwarded: "alice", requested: "user", verified: expect.any(String), learned: "fp-lifecycle" },
+      requests: [4],
       firstAfterRotation: { status: 401, code: "invalid_token" },
       secondAfterRotation: life.rotated.id,
       revoked: { status: "revoked" },
@@ -116,6 +117,6 @@ describe("the OpenAPI document, read by independent tools", () => {
     });
     expect(life.created.expiresAt).toEqual(expect.any(String));
     expect(mismatches).toEqual([]);
-    expect(checked).toHaveLength(9);
+    expect(checked).toHaveLength(15);
   });
 });

@@ -7,6 +7,7 @@ import type { ProofRequests } from "../../http/dpop";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
+import { SecuredJson } from "../../http/security-headers";
 import { lockoutBucket } from "../../lib/cidr";
 import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";
@@ -197,9 +198,11 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     .get(
       "/api/v1/tokens/verify",
       ({ device, deviceToken, fingerprintSent }) =>
-        fingerprintSent
-          ? { valid: true as const, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: isoTime(deviceToken.expiresAt) }
-          : { valid: true as const, hardware_fingerprint: device.fingerprint },
+        new SecuredJson<typeof Verified.static>(
+          fingerprintSent
+            ? { valid: true, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: isoTime(deviceToken.expiresAt) }
+            : { valid: true, hardware_fingerprint: device.fingerprint },
+        ),
       {
         shortTokenCheck: true,
         query: VerifyQuery,

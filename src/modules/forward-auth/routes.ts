@@ -10,6 +10,7 @@ import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
 import { identityHeader } from "../../http/identity-header";
+import { SecuredJson } from "../../http/security-headers";
 import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
 
 export interface ForwardAuthDeps {
@@ -125,7 +126,7 @@ function granted({ principal, request }: { principal: Principal; request: Reques
     ["remote-groups", identityHeader(principal.role)],
     ["x-keyward-token-id", principal.tokenId],
   ]);
-  return { user: principal.user, role: principal.role, token_id: principal.tokenId };
+  return new SecuredJson<typeof ForwardAuthOk.static>({ user: principal.user, role: principal.role, token_id: principal.tokenId });
 }
 
 const ANSWERS =

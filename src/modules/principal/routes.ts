@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { authentication } from "../../http/auth";
+import { SecuredJson } from "../../http/security-headers";
 import { withFailures } from "../../http/errors";
 import { DataMessage, Me } from "./model";
 
@@ -7,21 +8,22 @@ import { DataMessage, Me } from "./model";
 export const principalRoutes = (auth: ReturnType<typeof authentication>) =>
   new Elysia({ name: "keyward/principal", detail: { tags: ["Principal"] } })
     .use(auth)
-    .get("/data", ({ principal }) => ({ message: `Hello ${principal.user}, here is your data!` }), {
+    .get("/data", ({ principal }) => new SecuredJson<typeof DataMessage.static>({ message: `Hello ${principal.user}, here is your data!` }), {
       auth: "token",
       response: withFailures({ 200: DataMessage }, "credential"),
       detail: { summary: "A protected resource", description: "Any valid token." },
     })
     .get(
       "/api/v1/me",
-      ({ principal }) => ({
-        user: principal.user,
-        role: principal.role,
-        token_id: principal.tokenId,
-        source: principal.source,
-        expires_at: principal.expiresAt?.toISOString() ?? null,
-        scopes: [...principal.scopes],
-      }),
+      ({ principal }) =>
+        new SecuredJson<typeof Me.static>({
+          user: principal.user,
+          role: principal.role,
+          token_id: principal.tokenId,
+          source: principal.source,
+          expires_at: principal.expiresAt?.toISOString() ?? null,
+          scopes: [...principal.scopes],
+        }),
       {
         auth: "token",
         response: withFailures({ 200: Me }, "credential"),

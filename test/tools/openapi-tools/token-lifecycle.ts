@@ -25,6 +25,14 @@ export async function tokenLifecycle({ fetch, adminToken, check }: Connection) {
   if (created.data === undefined) throw new Error(`creating a token answered ${created.response.status}`);
   const first = created.data;
   const me = await as(first.token).GET("/api/v1/me");
+  // The hot routes answer without Elysia's run-time response check (SecuredJson): this is the check.
+  const data = await as(first.token).GET("/data");
+  const forwarded = await as(first.token).GET("/auth/forward");
+  const requested = await as(first.token).GET("/auth/request");
+  const enrolled = await as(adminToken).POST("/api/v1/tokens/main", { body: { hardware_fingerprint: "fp-lifecycle" } });
+  const shortToken = enrolled.data && "short_token" in enrolled.data ? enrolled.data.short_token : "";
+  const verified = await admin.GET("/api/v1/tokens/verify", { params: { query: { short_token: shortToken, hardware_fingerprint: "fp-lifecycle" } } });
+  const learned = await admin.GET("/api/v1/tokens/verify", { params: { query: { short_token: shortToken } } });
   const listed = await admin.GET("/api/v1/tokens", { params: { query: { user: "alice", limit: 10 } } });
   const requests: number[] = [];
   for (const token of listed.data ?? []) requests.push(token.request_count);
@@ -41,6 +49,13 @@ export async function tokenLifecycle({ fetch, adminToken, check }: Connection) {
     user: user.data?.username,
     created: { user: first.user, status: first.status, expiresAt },
     me: me.data?.user,
+    hot: {
+      data: data.data?.message,
+      forwarded: forwarded.data?.user,
+      requested: requested.data?.role,
+      verified: verified.data?.expires_at,
+      learned: learned.data?.hardware_fingerprint,
+    },
     requests,
     rotated: { replaces: first.id, id: second.id },
     firstAfterRotation: { status: firstAfterRotation.response.status, code: firstAfterRotation.error?.code },
