@@ -60,22 +60,25 @@ export function requestEnvelope(observer: RequestObserver, handlers: HandlerCoun
     }
   };
 
-  return new Elysia({ name: "keyward/envelope" }).use(observer.hooks).wrap(
+  const envelope =
     (handle: Handle) =>
-      (request: Request): unknown => {
-        const start = performance.now();
-        handlers.enter();
-        let answer: unknown;
-        try {
-          limitBody(request);
-          answer = handle(request);
-        } catch (error) {
-          handlers.exit();
-          throw error;
-        }
-        if (answer instanceof Promise) return settle(handle, request, answer, start);
-        const again = runAgainWhenDecided(handle, request);
-        return again === null ? finish(request, answer as Response, start) : settle(handle, request, again, start);
-      },
-  );
+    (request: Request): unknown => {
+      const start = performance.now();
+      handlers.enter();
+      let answer: unknown;
+      try {
+        limitBody(request);
+        answer = handle(request);
+      } catch (error) {
+        handlers.exit();
+        throw error;
+      }
+      if (answer instanceof Promise) return settle(handle, request, answer, start);
+      const again = runAgainWhenDecided(handle, request);
+      return again === null ? finish(request, answer as Response, start) : settle(handle, request, again, start);
+    };
+  // Elysia calls a wrap on every request to make that request's handler: made once per route, the
+  // handler is kept on the route's own function (about 2% of GET /data's throughput, paired).
+  const enveloped = Symbol("keyward.enveloped");
+  return new Elysia({ name: "keyward/envelope" }).use(observer.hooks).wrap((handle: Handle & { [enveloped]?: Handle }) => (handle[enveloped] ??= envelope(handle)));
 }
