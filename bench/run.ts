@@ -204,6 +204,7 @@ const dpopScript = (request: (device: KeyedDevice) => DeviceRequest) => proofScr
 const verifyScript = dpopScript(({ short, fingerprint }) => ({ path: `/api/v1/tokens/verify?short_token=${short}&hardware_fingerprint=${fingerprint}` }));
 const ceiling = await start("bun", ["bun", "bench/ceiling.ts", "{port}"]);
 const floor = await start("floor", ["bun", "bench/floor.ts", "{port}", token]);
+const elysiaFloor = await start("elysia", ["bun", "bench/elysia-floor.ts", "{port}", token]);
 const fastify = await start("fastify", ["node", "bench/fastify-peer.mjs", "{port}", token]);
 
 const auth = [`Authorization: Bearer ${token}`];
@@ -219,6 +220,7 @@ interface Contender {
 const contenders: Contender[] = [
   { name: "bun", label: "bare Bun.serve", server: ceiling, path: "/data", headers: auth },
   { name: "floor", label: "floor: hand-written Bun.serve, same check", server: floor, path: "/data", headers: auth },
+  { name: "elysia", label: "the floor's check as one Elysia route (bench/elysia-floor.ts)", server: elysiaFloor, path: "/data", headers: auth },
   { name: "keyward", label: "Keyward GET /data", server: kw, path: "/data", headers: auth },
   { name: "forward", label: "Keyward /auth/forward", server: kw, path: "/auth/forward", headers: auth },
   { name: "short", label: "Keyward device short-token check", server: kw, path: `/api/v1/tokens/verify?short_token=${device.short_token}&hardware_fingerprint=fp-bench`, headers: [] },
@@ -277,11 +279,12 @@ async function paired(contender: Target, connections: number, baseline: Target =
 }
 const pairs: Record<string, Record<number, Paired>> = {};
 for (const connections of CONNECTIONS) {
-  for (const contender of contenders.filter((c) => ["keyward", "forward", "short"].includes(c.name))) {
+  for (const contender of contenders.filter((c) => ["elysia", "keyward", "forward", "short"].includes(c.name))) {
     (pairs[contender.name] ??= {})[connections] = await paired(contender, connections);
   }
 }
 floor.proc.kill();
+elysiaFloor.proc.kill();
 
 // ---- the same hot path with PostgreSQL as the store (issue 16), paired with SQLite ----
 // A warm cache answers without PostgreSQL, so the two should match; both serve at once, as above.
@@ -396,6 +399,7 @@ lines.push("- Ratios to the floor in the targets are the paired ones (section be
 lines.push(`- Pinning: ${hasTaskset ? "servers on CPU 0, wrk on CPU 1 (taskset)" : "none (taskset missing or one core)"}.`);
 lines.push("- Keyward: the compiled binary, KEYWARD_LOG=warn (no access-log line per request), usage tracking and request metrics on, 1,000 tokens in its database.");
 lines.push("- The floor (`bench/floor.ts`): `Bun.serve` routes with no framework doing the token check itself — strict Bearer parse, shape and checksum, SHA-256, a cached lookup, expiry and revocation, a usage count, a JSON answer with the security headers. What Keyward costs above it is the framework and Keyward's own layers (metrics, lockout, audit, shutdown bookkeeping).");
+lines.push("- The floor's check as one Elysia route (`bench/elysia-floor.ts`): the same work, served by Elysia as Keyward is served. Its ratio to the floor is what Elysia itself costs; the rest of Keyward's gap is Keyward's own layers.");
 lines.push("- CPU µs/request: the server process's user + system time over the run, divided by the requests answered (about 70% of bare Bun's is kernel loopback time).", "");
 for (const c of CONNECTIONS) {
   lines.push(`## ${c} connections`, "");
@@ -409,7 +413,7 @@ for (const c of CONNECTIONS) {
 }
 lines.push("![req/s by server and connections](chart.svg)", "", "## Paired with the floor", "");
 lines.push(
-  `Each Keyward route and the floor served at the same time, both pinned to CPU 0, each loaded by its own wrk on CPU 1, ${PAIRED_ROUNDS} rounds of ${PAIRED_SECONDS} s: both see the same machine, so the ratio holds where runs one after the other swing (see the per-round ratios). × floor by req/s is what each answered in the same seconds; by CPU, the floor's CPU time per request over Keyward's.`,
+  `Each Keyward route (and the floor's check as an Elysia route) and the floor served at the same time, both pinned to CPU 0, each loaded by its own wrk on CPU 1, ${PAIRED_ROUNDS} rounds of ${PAIRED_SECONDS} s: both see the same machine, so the ratio holds where runs one after the other swing (see the per-round ratios). × floor by req/s is what each answered in the same seconds; by CPU, the floor's CPU time per request over Keyward's.`,
   "",
 );
 row("route", "connections", "× floor (req/s)", "× floor (CPU per request)", "per round (req/s)");
@@ -480,6 +484,8 @@ targets.push(["cold start under 100 ms", cold < 100, `${cold.toFixed(1)} ms`]);
 const rssPeak = Math.max(...CONNECTIONS.map((c) => m("keyward", c).rssMb));
 targets.push(["RSS under 100 MB under load", rssPeak < 100, `${rssPeak.toFixed(0)} MB`]);
 lines.push("## Targets", "");
+const framework = (c: number) => pairs.elysia![c]!.rps.toFixed(2);
+lines.push(`Elysia alone, doing the floor's check, answers ${framework(64)}× / ${framework(256)}× the floor (paired, 64 / 256 connections): what is left below that is Keyward's own work per request (the request envelope, the auth core's lockout, limits and usage counts, metrics).`, "");
 row("target", "measured", "met?");
 row("---", "---:", "---");
 for (const [name, met, value] of targets) row(name, value, met ? "yes" : "**no**");
