@@ -492,8 +492,10 @@ for (const [name, met, value] of targets) row(name, value, met ? "yes" : "**no**
 lines.push("", "## Where Keyward's CPU goes", "");
 lines.push(`\`bun --cpu-prof\` on the compiled binary under GET /data at 64 connections: the functions that ran most often themselves (share of all samples, idle included).`, "");
 lines.push(...profileTable(hot), "");
-const before = join(root, "bench/profile-before.md");
-if (existsSync(before)) lines.push(readFileSync(before, "utf8").trimEnd(), "");
+// Measured by hand and dated inside: the profile before issue 13's work, and where the gap goes.
+for (const note of ["bench/profile-before.md", "bench/gap.md"]) {
+  if (existsSync(join(root, note))) lines.push(readFileSync(join(root, note), "utf8").trimEnd(), "");
+}
 writeFileSync(join(root, "bench/RESULTS.md"), `${lines.join("\n")}\n`);
 writeFileSync(
   join(root, "bench/chart.svg"),
