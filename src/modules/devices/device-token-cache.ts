@@ -1,24 +1,17 @@
-import { timingSafeEqual } from "node:crypto";
 import { ChangeBoundCache } from "../../db/change-bound-cache";
 import type { Store } from "../../db/client";
-import { sha256Hex } from "../../lib/crypto";
 import { whyNotLive, type Lifespan } from "../tokens/liveness";
-import { verifyMainToken, verifyShortToken, type DeviceCheck } from "./service";
+import { sameFingerprint, verifyMainToken, verifyShortToken, type DeviceCheck } from "./service";
 import type { DeviceSigner } from "./signing";
 
 type Verified = Extract<DeviceCheck, { ok: true }>;
-/**
- * A check that passed, with what every later call compares kept ready: the device's fingerprint
- * as a SHA-256 digest, the token's lifespan in milliseconds.
- */
-type Remembered = { verified: Verified; fingerprintDigest: Uint8Array; lifespan: Lifespan<number> };
-
-const digest = (text: string) => Bun.SHA256.hash(text) as Uint8Array;
+/** A check that passed, with the token's lifespan in milliseconds kept ready for every later call. */
+type Remembered = { verified: Verified; lifespan: Lifespan<number> };
 
 /**
  * A device's tokens are checked by signature (a main token's by jose, a short token's by
  * re-signing its main token), asynchronously and at most of a check's cost. A token that passed is
- * remembered by hash until the database changes (at once for this process's writes, within a
+ * remembered (only such a token: a stranger's text is never kept) until the database changes (at once for this process's writes, within a
  * second for another's: see ChangeMonitor), so later checks answer at once. Liveness and the
  * fingerprint, when the request sends one, are checked on every call, cached or not.
  */
@@ -47,7 +40,10 @@ export class DeviceTokenChecker {
 
   /** `verify` is the full check without the fingerprint. */
   private check(token: string, fingerprint: string | null, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
-    const key = sha256Hex(token);
+    // The token itself is the key: a digest would cost a SHA-256 per check (3% of the short-token
+    // check's throughput) and hide nothing from whoever can read this process's memory, which holds
+    // the signing secret. The capacity bounds what it holds.
+    const key = token;
     const remembered = this.cache.get(key, now);
     if (remembered) return judge(remembered, fingerprint, now);
     return this.load(key, verify, now).then((loaded) => ("verified" in loaded ? judge(loaded, fingerprint, now) : loaded));
@@ -65,7 +61,6 @@ export class DeviceTokenChecker {
     const { revokedAt, expiresAt } = check.token;
     const remembered = {
       verified: check,
-      fingerprintDigest: digest(check.device.fingerprint),
       lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
     };
     // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
@@ -75,11 +70,11 @@ export class DeviceTokenChecker {
 }
 
 /** What the full check would answer for a token that passed it. */
-function judge({ verified, fingerprintDigest, lifespan }: Remembered, fingerprint: string | null, now: number): DeviceCheck {
+function judge({ verified, lifespan }: Remembered, fingerprint: string | null, now: number): DeviceCheck {
   const who = () => ({ deviceId: verified.device.id, tokenId: verified.token.id });
   const ended = whyNotLive(lifespan, now);
   // As the full check answers: a revoked token is no longer known, an expired one is expired.
   if (ended) return { ok: false, reason: ended === "expired" ? "expired" : "unknown", ...who() };
-  if (fingerprint !== null && !timingSafeEqual(digest(fingerprint), fingerprintDigest)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
+  if (fingerprint !== null && !sameFingerprint(fingerprint, verified.device.fingerprint)) return { ok: false, reason: "fingerprint_mismatch", ...who() };
   return verified;
 }
