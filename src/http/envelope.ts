@@ -12,10 +12,10 @@ type Carrying = Request & { [successHeaders]?: readonly (readonly [string, strin
 
 /**
  * Headers for this request's answer if it is a success (2xx), set by the envelope on the finished
- * response. For a hot route's own headers: what a route puts in `set.headers` reaches Bun as a
- * plain object, read property by property, while setting them on the response is cheaper (three
- * identity headers on /auth/forward: 0.68x -> 0.77x the floor, paired). Only on a success, so an
- * error raised after the route named them never carries them.
+ * response: for a hook that knows them before the route answers (the auth macro's no-store for a
+ * session). What a hook puts in `set.headers` instead reaches Bun as a plain object, read property
+ * by property, and an error raised after the hook named them would carry them too. A route that
+ * always answers with the same headers makes them once (see IdentityHeaders).
  */
 export function headersOnSuccess(request: Request, headers: readonly (readonly [string, string])[]): void {
   (request as Carrying)[successHeaders] = headers;

@@ -21,7 +21,7 @@ export function secure(headers: Headers): void {
 
 // The content type Bun gives JSON (Response.json), as on every other JSON answer.
 const JSON_TYPE = Response.json(null).headers.get("content-type") ?? "application/json";
-const securedJsonInit = { headers: new Headers({ "content-type": JSON_TYPE, ...SECURITY_HEADERS }) };
+const SECURED_JSON = new Headers({ "content-type": JSON_TYPE, ...SECURITY_HEADERS });
 
 /**
  * A hot route's answer, JSON born with the security headers (issue 13). Elysia passes a Response on
@@ -32,7 +32,15 @@ const securedJsonInit = { headers: new Headers({ "content-type": JSON_TYPE, ...S
  * as asynchronous (see http/deferred.ts).
  */
 export class SecuredJson<T> extends Response {
-  constructor(body: T) {
-    super(JSON.stringify(body), securedJsonInit);
+  /** `headers`, from `securedJsonHeaders`, adds the answer's own; a Response copies what it is given. */
+  constructor(body: T, headers: Headers = SECURED_JSON) {
+    super(JSON.stringify(body), { headers });
   }
+}
+
+/** A SecuredJson's headers with `extra` after them: made once and kept by whoever answers with them often. */
+export function securedJsonHeaders(extra: readonly (readonly [string, string])[]): Headers {
+  const headers = new Headers(SECURED_JSON);
+  for (const [name, value] of extra) headers.set(name, value);
+  return headers;
 }

@@ -1,7 +1,6 @@
 import { Elysia, t, type Context } from "elysia";
 import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import { resolveHook } from "../../http/deferred";
-import { headersOnSuccess } from "../../http/envelope";
 import type { AddressOf } from "../../http/client-address";
 import type { ProofRequests } from "../../http/dpop";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
@@ -9,7 +8,7 @@ import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
-import { identityHeader } from "../../http/identity-header";
+import { IdentityHeaders } from "../../http/identity-header";
 import { SecuredJson } from "../../http/security-headers";
 import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
 
@@ -119,15 +118,6 @@ const ForwardAuthOk = t.Object({ user: t.String(), role: t.String(), token_id: t
 // Not withFailures: no 422, 429 or 5xx here, whatever happens (see the descriptions).
 const answers = { 200: ForwardAuthOk, 401: ErrorBody, 403: ErrorBody };
 
-/** A request let through: the identity headers the proxy copies to the service, and the same in the body. */
-function granted({ principal, request }: { principal: Principal; request: Request }) {
-  headersOnSuccess(request, [
-    ["remote-user", identityHeader(principal.user)],
-    ["remote-groups", identityHeader(principal.role)],
-    ["x-keyward-token-id", principal.tokenId],
-  ]);
-  return new SecuredJson<typeof ForwardAuthOk.static>({ user: principal.user, role: principal.role, token_id: principal.tokenId });
-}
 
 const ANSWERS =
   "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id). With ?role=, another role gets 403 insufficient_role; with ?scope=, a credential lacking any scope asked for gets 403 insufficient_scope (a session carries its account's scopes). A misspelt check (?roles=, ?Scope=, ?scope[]=) is 403 invalid_query, never read as no check. A device's key-bound main token passes as Authorization: DPoP with a DPoP proof naming the proxied method and URL, as the proxy forwards them (X-Forwarded-Method with -Proto, -Host and -Uri, or X-Original-Method with -URL; where both are sent they must agree); 401 dpop_required as Bearer, 401 invalid_dpop_proof for a wrong or reused proof.";
@@ -143,8 +133,12 @@ const NGINX_STATUSES =
  * passes too; /auth/forward sends a browser refused with a 401 to sign in (302), /auth/request
  * never redirects (nginx's own `error_page 401` does).
  */
-export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, log, portal }: ForwardAuthDeps) =>
-  new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
+export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, log, portal }: ForwardAuthDeps) => {
+  const identities = new IdentityHeaders();
+  /** A request let through: the identity headers the proxy copies to the service, and the same in the body. */
+  const granted = ({ principal }: { principal: Principal }) =>
+    new SecuredJson<typeof ForwardAuthOk.static>({ user: principal.user, role: principal.role, token_id: principal.tokenId }, identities.for(principal));
+  return new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with
       // no promise on the way (see http/deferred.ts).
@@ -207,3 +201,4 @@ export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, lo
         security: [{ bearer: [] }],
       },
     });
+};
