@@ -3,7 +3,8 @@ import type { HandlerCount } from "../shutdown";
 import { runAgainWhenDecided } from "./deferred";
 import { limitBody } from "./limits";
 import type { RequestObserver } from "./request-observer";
-import { SecuredJson, secure } from "./security-headers";
+import { SecuredJson } from "./secured-json";
+import { secure } from "./security-headers";
 
 type Handle = (request: Request) => unknown;
 
@@ -15,7 +16,7 @@ type Carrying = Request & { [successHeaders]?: readonly (readonly [string, strin
  * response: for a hook that knows them before the route answers (the auth macro's no-store for a
  * session). What a hook puts in `set.headers` instead reaches Bun as a plain object, read property
  * by property, and an error raised after the hook named them would carry them too. A route that
- * always answers with the same headers makes them once (see IdentityHeaders).
+ * always answers with the same headers makes them once (see PerCredential).
  */
 export function headersOnSuccess(request: Request, headers: readonly (readonly [string, string])[]): void {
   (request as Carrying)[successHeaders] = headers;

@@ -7,7 +7,7 @@ import type { ProofRequests } from "../../http/dpop";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
-import { SecuredJson } from "../../http/security-headers";
+import { SecuredJson } from "../../http/secured-json";
 import { lockoutBucket } from "../../lib/cidr";
 import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";

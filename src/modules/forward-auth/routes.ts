@@ -8,8 +8,9 @@ import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
-import { IdentityHeaders } from "../../http/identity-header";
-import { SecuredJson } from "../../http/security-headers";
+import { identityHeader } from "../../http/identity-header";
+import { PerCredential } from "../../http/per-credential";
+import { SecuredJson, securedJsonHeaders, Serialized } from "../../http/secured-json";
 import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
 
 export interface ForwardAuthDeps {
@@ -134,10 +135,22 @@ const NGINX_STATUSES =
  * never redirects (nginx's own `error_page 401` does).
  */
 export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, log, portal }: ForwardAuthDeps) => {
-  const identities = new IdentityHeaders();
-  /** A request let through: the identity headers the proxy copies to the service, and the same in the body. */
-  const granted = ({ principal }: { principal: Principal }) =>
-    new SecuredJson<typeof ForwardAuthOk.static>({ user: principal.user, role: principal.role, token_id: principal.tokenId }, identities.for(principal));
+  // A request let through: the identity headers the proxy copies to the service, and the same in the body.
+  const passes = new PerCredential(
+    ({ user, role }) => `${role} ${user}`,
+    ({ user, role, tokenId }) => ({
+      body: new Serialized<typeof ForwardAuthOk.static>({ user, role, token_id: tokenId }),
+      headers: securedJsonHeaders([
+        ["remote-user", identityHeader(user)],
+        ["remote-groups", identityHeader(role)],
+        ["x-keyward-token-id", tokenId],
+      ]),
+    }),
+  );
+  const granted = ({ principal }: { principal: Principal }) => {
+    const { body, headers } = passes.for(principal);
+    return new SecuredJson(body, headers);
+  };
   return new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
     .macro({
       // The proxied request's token, decided in a hook not awaited: a good token is answered with

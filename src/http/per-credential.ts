@@ -1,0 +1,32 @@
+import type { Principal } from "../modules/tokens/verifier";
+
+/** Past this many credentials the oldest is made again when next seen: far more than a LAN uses at once. */
+const HELD = 10_000;
+
+/**
+ * What a hot route answers every request of one credential with, made once and reused: its JSON
+ * body and headers (serialising and setting them on every answer cost 5–7% of GET /data's and
+ * /auth/forward's throughput). Kept by token (or session) id, and made again when `basis`, what the
+ * answer depends on, differs from what it was made for; at most 10,000 credentials, the oldest
+ * made again. Only admitted credentials get here, so strangers add nothing.
+ */
+export class PerCredential<V> {
+  private readonly made = new Map<string, { basis: string; value: V }>();
+
+  constructor(
+    private readonly basis: (principal: Principal) => string,
+    private readonly make: (principal: Principal) => V,
+    private readonly held = HELD,
+  ) {}
+
+  for(principal: Principal): V {
+    const basis = this.basis(principal);
+    const known = this.made.get(principal.tokenId);
+    if (known !== undefined && known.basis === basis) return known.value;
+    const value = this.make(principal);
+    this.made.delete(principal.tokenId);
+    if (this.made.size >= this.held) this.made.delete(this.made.keys().next().value!);
+    this.made.set(principal.tokenId, { basis, value });
+    return value;
+  }
+}
