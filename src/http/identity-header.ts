@@ -17,4 +17,3 @@ export function identityHeader(name: string): string {
 }
 
 const plainByte = (byte: number) => byte > 0x20 && byte < 0x7f && byte !== 0x25;
-

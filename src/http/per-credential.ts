@@ -5,7 +5,7 @@ const HELD = 10_000;
 
 /**
  * What a hot route answers every request of one credential with, made once and reused: its JSON
- * body and headers (serialising and setting them on every answer cost 5–7% of GET /data's and
+ * body and headers (serialising and setting them on every answer cost 4–7% of GET /data's and
  * /auth/forward's throughput). Kept by token (or session) id, and made again when `basis`, what the
  * answer depends on, differs from what it was made for; at most 10,000 credentials, the oldest
  * made again. Only admitted credentials get here, so strangers add nothing.

@@ -10,10 +10,11 @@ type Remembered = { verified: Verified; lifespan: Lifespan<number> };
 
 /**
  * A device's tokens are checked by signature (a main token's by jose, a short token's by
- * re-signing its main token), asynchronously and at most of a check's cost. A token that passed is
- * remembered (only such a token: a stranger's text is never kept) until the database changes (at once for this process's writes, within a
- * second for another's: see ChangeMonitor), so later checks answer at once. Liveness and the
- * fingerprint, when the request sends one, are checked on every call, cached or not.
+ * re-signing its main token), asynchronously and at most of a check's cost. A token that passed
+ * (only such a token: a stranger's text is never kept) is remembered until the database changes
+ * (at once for this process's writes, within a second for another's: see ChangeMonitor), so later
+ * checks answer at once. Liveness and the fingerprint, when the request sends one, are checked on
+ * every call, cached or not.
  */
 export class DeviceTokenChecker {
   private readonly cache;

@@ -119,7 +119,6 @@ const ForwardAuthOk = t.Object({ user: t.String(), role: t.String(), token_id: t
 // Not withFailures: no 422, 429 or 5xx here, whatever happens (see the descriptions).
 const answers = { 200: ForwardAuthOk, 401: ErrorBody, 403: ErrorBody };
 
-
 const ANSWERS =
   "200 sets Remote-User, Remote-Groups (the role) and X-Keyward-Token-Id. Reads the token from Authorization, a keyward_token cookie, or ?token= in X-Original-URL / X-Forwarded-Uri; honours X-Forwarded-For from KEYWARD_TRUSTED_PROXIES. With KEYWARD_PUBLIC_URL set (the sign-in portal), a request with no token may pass with a keyward_session cookie (X-Keyward-Token-Id is then the session id). With ?role=, another role gets 403 insufficient_role; with ?scope=, a credential lacking any scope asked for gets 403 insufficient_scope (a session carries its account's scopes). A misspelt check (?roles=, ?Scope=, ?scope[]=) is 403 invalid_query, never read as no check. A device's key-bound main token passes as Authorization: DPoP with a DPoP proof naming the proxied method and URL, as the proxy forwards them (X-Forwarded-Method with -Proto, -Host and -Uri, or X-Original-Method with -URL; where both are sent they must agree); 401 dpop_required as Bearer, 401 invalid_dpop_proof for a wrong or reused proof.";
 const NGINX_STATUSES =
