@@ -4,7 +4,6 @@ import { resolveHook } from "../../http/deferred";
 import type { AddressOf } from "../../http/client-address";
 import type { ProofRequests } from "../../http/dpop";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
-import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
@@ -12,6 +11,7 @@ import { identityHeader } from "../../http/identity-header";
 import { PerCredential } from "../../http/per-credential";
 import { SecuredJson, securedJsonHeaders, Serialized } from "../../http/secured-json";
 import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
+import { checksAsked, queryDocumented } from "./checks";
 
 export interface ForwardAuthDeps {
   core: AuthCore;
@@ -60,55 +60,6 @@ function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: st
   return status(302, SIGN_IN);
 }
 
-/** Past this a role list is a misconfigured proxy, not a request to weigh. */
-const MAX_ROLES_LENGTH = 200;
-const TOO_MANY_ROLES = errorBody("invalid_role", `?role= in Keyward's URL is over ${MAX_ROLES_LENGTH} characters: fix the proxy's configuration`);
-
-const MISSPELT = errorBody("invalid_query", "Keyward's URL names a check it does not know (a misspelt ?role= or ?scope=, such as ?roles= or ?scope[]=), which would check nothing: fix the proxy's configuration");
-/** A query key that is almost `role` or `scope`: a proxy configured with one would silently check nothing. */
-const nearMiss = /^(?:roles?|scopes?)(?:\[\]|%5b%5d)?$/i;
-
-/** Whether Keyward's URL holds a misspelt check; free when it has no query (the hot path's case). */
-function misspeltCheck(url: string): boolean {
-  const query = url.indexOf("?");
-  if (query === -1) return false;
-  for (const pair of url.slice(query + 1).split("&")) {
-    const equals = pair.indexOf("=");
-    const key = equals === -1 ? pair : pair.slice(0, equals);
-    if (key !== "role" && key !== "scope" && nearMiss.test(key)) return true;
-  }
-  return false;
-}
-
-const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is not a list a credential could carry (${SCOPE_RULES}): fix the proxy's configuration`);
-
-/**
- * The scopes asked for, read from the URL itself: Elysia splits a lone value on commas, which a
- * scope may contain. Undefined when none is asked for; null when the list is refused.
- */
-function scopesAsked(request: Request, parsed: string | undefined): string[] | null | undefined {
-  if (parsed === undefined) return undefined;
-  const url = request.url;
-  return requestedScopes(new URLSearchParams(url.slice(url.indexOf("?") + 1)).getAll("scope"));
-}
-
-const ForwardQuery = t.Object({
-  scope: t.Optional(
-    // A string, not an array: Elysia parses an array query field on every request, ~10% of this
-    // route's speed (measured paired), and every value is read from the URL anyway (scopesAsked).
-    t.String({
-      description: `Scopes a credential must all carry, repeated (\`scope=nas&scope=backup:read\`) or space-separated; by default none is checked. A credential without scopes passes no scope check. A list no credential could carry (empty, over ${MAX_SCOPES}, a malformed scope) is refused with 403 (invalid_scope)`,
-      examples: ["nas"],
-    }),
-  ),
-  role: t.Optional(
-    t.String({
-      description: `Roles that may pass, comma-separated (any of them); by default any valid token passes. At most ${MAX_ROLES_LENGTH} characters: a longer list is refused with 403 (invalid_role), not the 422 nginx would turn into a 500`,
-      examples: ["admin"],
-    }),
-  ),
-});
-
 /**
  * What a browser refused for want of a credential is answered: sent to sign in (302, which Caddy
  * and Traefik hand on), or given the 401 itself, for nginx's `error_page 401` to act on.
@@ -156,13 +107,11 @@ export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, lo
       // no promise on the way (see http/deferred.ts).
       forwardAuth: (browsers: BrowserRefusal) => ({
         resolve: resolveHook(
-          ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof ForwardQuery.static }) => {
-            if (query.role !== undefined && query.role.length > MAX_ROLES_LENGTH) return status(403, TOO_MANY_ROLES);
-            if (misspeltCheck(request.url)) return status(403, MISSPELT);
-            const roles = query.role?.split(",").map((role) => role.trim().toLowerCase()).filter(Boolean) ?? [];
-            const need = roles.length > 0 ? roles : "token";
-            const scopes = scopesAsked(request, query.scope);
-            if (scopes === null) return status(403, INVALID_SCOPE);
+          ({ request, set, status }: Pick<Context, "request" | "set" | "status">) => {
+            const asked = checksAsked(request.url);
+            if (!asked.ok) return status(403, asked.refusal);
+            const { scopes } = asked;
+            const need = asked.roles.length > 0 ? asked.roles : "token";
             const token = forwardedToken(request, allowQueryToken);
             // A token presented is decided as ever; only a request with none is a browser's session.
             const cookies = portal === null || token !== null ? [] : domainCookies(request);
@@ -194,23 +143,23 @@ export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, lo
       }),
     })
     .all("/auth/forward", granted, {
-      query: ForwardQuery,
       forwardAuth: "sent-to-sign-in",
       response: { ...answers, 302: ErrorBody },
       detail: {
         summary: "Forward auth for reverse proxies",
         description: `${ANSWERS} A browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as \`rd\` — unless it carries X-Original-URL, as nginx's auth_request does. ${NGINX_STATUSES}`,
         security: [{ bearer: [] }],
+        parameters: queryDocumented,
       },
     })
     .all("/auth/request", granted, {
-      query: ForwardQuery,
       forwardAuth: "kept",
       response: answers,
       detail: {
         summary: "Forward auth for nginx auth_request, never a redirect",
         description: `The same decision as /auth/forward, answered only with 200, 401 or 403: a browser without a valid credential gets 401 like a script, and nginx's \`error_page 401\` sends it to the sign-in page (see the README). ${ANSWERS} ${NGINX_STATUSES}`,
         security: [{ bearer: [] }],
+        parameters: queryDocumented,
       },
     });
 };
