@@ -1,7 +1,7 @@
 import { parseDbTarget } from "../config-db";
 import { openDatabase, type SqliteStore } from "./client";
 import { migrate, type MigrationReport } from "./migrate";
-import { openPostgres, type PostgresStore } from "./postgres-client";
+import type { PostgresStore } from "./postgres-client";
 
 export type AnyStore = SqliteStore | PostgresStore;
 
@@ -11,7 +11,8 @@ export type AnyStore = SqliteStore | PostgresStore;
  */
 export async function openStore(db: string): Promise<{ store: AnyStore; migration: MigrationReport }> {
   const target = parseDbTarget(db);
-  if (target.kind === "postgres") return openPostgres(target.url);
+  // Loaded only for PostgreSQL: its driver and schema cost a SQLite box's start and memory nothing.
+  if (target.kind === "postgres") return (await import("./postgres-client")).openPostgres(target.url);
   const store = openDatabase(target.path);
   try {
     return { store, migration: migrate(store) };

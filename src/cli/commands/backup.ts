@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { displayDb } from "../../config-db";
 import { backupDatabase, keptName, restoreDatabase } from "../../db/backup";
-import { backupPostgres, restorePostgres } from "../../db/backup-postgres";
 import type { AnyStore } from "../../db/open";
 import { settleRestoredSigningKey, sharedSigningKey } from "../../modules/devices/signing";
 import { command, jsonOption, settingOptions } from "../command";
@@ -17,7 +16,7 @@ export const backupCommand = command({
   options,
   run: (flags, [file]) =>
     withDatabase(flags, async (store, config) => {
-      const { bytes } = store.engine === "sqlite" ? backupDatabase(store, file) : await backupPostgres(store, file);
+      const { bytes } = store.engine === "sqlite" ? backupDatabase(store, file) : await (await import("../../db/backup-postgres")).backupPostgres(store, file);
       const db = displayDb(config.db);
       printResult(flags.json, { db, file, bytes }, `Backed up ${db} to ${file} (${bytes} bytes).\n`);
       return 0;
@@ -54,6 +53,7 @@ async function restoreInto(store: AnyStore, file: string, keep: string | undefin
   // config-load refuses a PostgreSQL database without SECRET_KEY.
   const key = secretKey!;
   const before = await sharedSigningKey(store.db, key);
+  const { restorePostgres } = await import("../../db/backup-postgres");
   const restored = await restorePostgres(store, file, {
     keep: keep ?? resolve(`${keptName("keyward-before-restore", new Date())}.db`),
     settle: (tx) => settleRestoredSigningKey(tx, key),
