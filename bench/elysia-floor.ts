@@ -8,10 +8,10 @@ import { Elysia } from "elysia";
 import { FLOOR_HEADERS, floorCheck, REFUSED } from "./floor-check";
 
 export function elysiaFloor(token: string) {
-  const userOf = floorCheck(token);
+  const check = floorCheck(token);
   return new Elysia().get("/data", ({ request }) => {
-    const user = userOf(request);
-    return user === null
+    const user = check(request)?.user;
+    return user === undefined
       ? new Response(REFUSED, { status: 401, headers: FLOOR_HEADERS })
       : new Response(JSON.stringify({ message: `Hello ${user}, here is your data!` }), { headers: FLOOR_HEADERS });
   });

@@ -5,25 +5,39 @@
  */
 import { hasValidChecksum, hashToken } from "../src/lib/token-format";
 
-interface Known {
+/** The one token the floor knows: who it is, as Keyward's forward auth tells it. */
+export interface Known {
   user: string;
+  role: string;
+  tokenId: string;
   expiresAt: number | null;
   revokedAt: number | null;
 }
 
-export const FLOOR_HEADERS = {
-  "content-type": "application/json",
+const ANSWER_HEADERS = {
+  // As Keyward (and Response.json) says it: the floor sends the same bytes.
+  "content-type": "application/json;charset=utf-8",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
 };
+
+/**
+ * The floor's answer headers, made once as Keyward makes its own: Bun copies a Headers object into
+ * a response far faster than it reads a plain object's properties (a floor answering with the
+ * plain object served about 10% less, paired, which flattered every ratio to it).
+ */
+export const FLOOR_HEADERS = new Headers(ANSWER_HEADERS);
+
+/** The floor's answer headers with `extra` after them, made once by whoever answers with them often. */
+export const floorHeaders = (extra: Record<string, string>) => new Headers({ ...ANSWER_HEADERS, ...extra });
 export const REFUSED = '{"error":{"code":"invalid_token","message":"Invalid or expired authentication token"}}';
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
-/** Knows one token; answers the user a request's Bearer token belongs to, or null. */
-export function floorCheck(token: string): (request: Request) => string | null {
-  const known = new Map<string, Known>([[hashToken(token), { user: "bench", expiresAt: null, revokedAt: null }]]);
+/** Knows one token (its id as Keyward gave it); answers who a request's Bearer token is, or null. */
+export function floorCheck(token: string, tokenId = "tok_floor0000000000"): (request: Request) => Known | null {
+  const known = new Map<string, Known>([[hashToken(token), { user: "bench", role: "user", tokenId, expiresAt: null, revokedAt: null }]]);
   const uses = new Map<string, { count: number; at: number }>();
   return (request) => {
     const presented = bearer.exec(request.headers.get("authorization") ?? "")?.[1];
@@ -37,6 +51,6 @@ export function floorCheck(token: string): (request: Request) => string | null {
       use.count++;
       use.at = now;
     } else uses.set(hash, { count: 1, at: now });
-    return entry.user;
+    return entry;
   };
 }
