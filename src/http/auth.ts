@@ -5,13 +5,14 @@ import type { Actor } from "../modules/tokens/service";
 import type { RateLimit } from "../modules/tokens/limits";
 import type { Principal } from "../modules/tokens/verifier";
 import type { AddressOf } from "./client-address";
-import { decideOnce, DEFERRED, resolveHook } from "./deferred";
+import { decideOnce, DEFERRED } from "./deferred";
 import { headersOnSuccess } from "./envelope";
 import { errorBody, type ErrorBody } from "./errors";
 import { whenSettled } from "../lib/settled";
 import { DPOP_ALGORITHMS, type ProofRequest } from "../modules/auth/dpop";
 import type { ProofRequests } from "./dpop";
 import { apiConsoleCookie, type Portal } from "../modules/portal/service";
+import { noteUser } from "./request-observer";
 
 const bearer = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bearerScheme = /^bearer(\s|$)/i;
@@ -137,7 +138,7 @@ function answerFor(refusal: Refusal, invalid: ErrorBody = INVALID_TOKEN, audienc
   return { status: 401, body: answer.body, headers: { ...answer.headers, "www-authenticate": 'Bearer realm="keyward"' } };
 }
 
-interface Answering<S> {
+export interface Answering<S> {
   set: { headers: Record<string, unknown> };
   // A method, so that a route whose schema lists only the statuses it can meet still fits.
   status(code: Answer["status"], body: ErrorBody): S;
@@ -157,7 +158,7 @@ const NOT_STORED = [["cache-control", "no-store"]] as const;
 const DECIDING = errorBody("deciding", "The credential is still being checked");
 
 /**
- * For a resolve hook Elysia does not await (see deferred.ts): the core's decision on this request
+ * For a hot route's handler, which Elysia does not await (see deferred.ts): the core's decision on this request
  * (`decide` runs once per request, even when the route runs again for a deferred one), or the
  * answer to give instead: a refusal, or the placeholder of a decision still being made.
  */
@@ -172,7 +173,7 @@ export function decidedAtOnce<T extends object, S>(
   return decision;
 }
 
-/** What a route receives from the auth macro (a type, not an interface: Elysia needs an object type with an index signature). */
+/** What an admin route receives from the auth macro (a type, not an interface: Elysia needs an object type with an index signature). */
 type Authenticated = {
   principal: Principal;
   /** Who is asking, for the audit log of a change (the address is looked up only when this is called). */
@@ -200,27 +201,22 @@ export function presented(request: Request, addressOf: AddressOf, token: string 
 }
 
 /**
- * The `auth` macro: `{ auth: "token" }` or `{ auth: "admin" }` on a route. The route gets the
- * principal and its actor; a refusal is answered before the handler runs. (Elysia runs a macro
- * only for a primitive value, so a route needing other roles calls the core itself.)
- *
- * Any token opens the hot GET routes (`token`): there the check is a hook Elysia calls without
- * awaiting, so a good token is answered with no promise on the way (see deferred.ts). Admin
- * routes read bodies, which a deferred decision could not read twice: their check is awaited.
+ * The credential a request to Keyward's own API presents, decided: a token when there is one;
+ * with none, a browser signed in at the portal (the admin page, say) is its session, by the
+ * cookie only Keyward's own host receives. An admitted one is named in the access log, and the
+ * answer to a session's request is kept out of shared caches (which hold back an answer to a
+ * request with Authorization, but not to one with a cookie).
  */
-export const authentication = ({ core, addressOf, proofs, allowQueryToken, portal }: AuthPluginDeps) => {
-  // A token, when there is one, is decided; with none, a browser signed in at the portal (the admin
-  // page, say) is its session, by the cookie only Keyward's own host receives.
+function ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal }: AuthPluginDeps) {
   const decide = (request: Request, need: Need) => {
     const token = presentedToken(request, allowQueryToken);
     const cookies = token === null && portal !== null ? apiConsoleCookie(portal, request) : [];
     if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "console");
     return core.token(presented(request, addressOf, token, need, proofs.self));
   };
-  const admitted = (request: Request, principal: Principal): Authenticated => {
-    // A shared cache holds back an answer to a request with Authorization, but not to one with a cookie.
+  const admit = (request: Request, principal: Principal): void => {
+    noteUser(request, principal);
     if (principal.source === "session") headersOnSuccess(request, NOT_STORED);
-    return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }) };
   };
   const security: Record<string, string[]>[] = [
     { bearer: [] },
@@ -229,20 +225,60 @@ export const authentication = ({ core, addressOf, proofs, allowQueryToken, porta
     { dpop: [] },
     ...(portal === null ? [] : [{ consoleCookie: [] }]),
   ];
+  return { decide, admit, security };
+}
+
+/**
+ * The `auth` macro, `{ auth: "admin" }` on a route: the route gets the principal and its actor,
+ * and a refusal is answered before the handler runs. (Elysia runs a macro only for a primitive
+ * value, so a route needing other roles calls the core itself.) Admin routes read bodies, which a
+ * deferred decision could not read twice: their check is awaited.
+ */
+export const authentication = (deps: AuthPluginDeps) => {
+  const { decide, admit, security } = ownApiCredentials(deps);
   return new Elysia({ name: "keyward/auth" }).macro({
-    auth: (need: "token" | "admin") => ({
+    auth: (_: "admin") => ({
       detail: { security },
-      resolve: resolveHook(
-        ({ request, set, status }: Pick<Context, "request" | "set" | "status">) => {
-          if (need === "token") {
-            const decided = decidedAtOnce({ request, set, status }, () => decide(request, "token"));
-            return decided.ok ? admitted(request, decided.principal) : decided.answer;
-          }
-          const answer = (decision: Decision) => (decision.ok ? admitted(request, decision.principal) : refuse({ set, status }, decision));
-          return whenSettled(decide(request, ADMIN_ONLY), answer);
-        },
-        { awaited: need !== "token" },
-      ),
+      // Read by Elysia as asynchronous (it returns what a call returns), so awaited.
+      resolve({ request, set, status }: Pick<Context, "request" | "set" | "status">) {
+        const answer = (decision: Decision) => {
+          if (!decision.ok) return refuse({ set, status }, decision);
+          const { principal } = decision;
+          admit(request, principal);
+          return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: deps.addressOf(request) }) } satisfies Authenticated;
+        };
+        return whenSettled(decide(request, ADMIN_ONLY), answer);
+      },
     }),
   });
 };
+
+/**
+ * Any token (or console session), checked by a hot route's own handler, which Elysia must read as
+ * synchronous (no `return f(…)`, no "async" or "await" in its text; test/http/hot-path.test.ts
+ * holds it):
+ *
+ *     ({ request, set, status }) => {
+ *       const who = anyToken.check({ request, set, status });
+ *       return who.ok ? new SecuredJson(…who.principal…) : who.answer;
+ *     }
+ *
+ * and its OpenAPI `security` from here. Not a macro: Elysia runs a route with a resolve hook through
+ * its general lifecycle (the context extended with what the hook returns, the answer mapped with
+ * the hook's headers), about 4% of GET /data's throughput, paired (bench/gap.md). A good token is
+ * answered with no promise on the way; a credential decided later (a device's JWT) runs the route
+ * again (deferred.ts).
+ */
+export const anyToken = (deps: AuthPluginDeps) => {
+  const { decide, admit, security } = ownApiCredentials(deps);
+  return {
+    security,
+    check<S>(answering: Answering<S> & { request: Request }) {
+      const decided = decidedAtOnce(answering, () => decide(answering.request, "token"));
+      if (decided.ok) admit(answering.request, decided.principal);
+      return decided;
+    },
+  };
+};
+
+export type AnyToken = ReturnType<typeof anyToken>;

@@ -1,26 +1,24 @@
 /**
- * A resolve hook whose awaiting is decided here. Elysia decides whether to await a hook by reading
- * its source, and a hook that returns what another function returns reads as asynchronous:
- * awaited on every request, it makes its whole route answer through a promise and a turn of the
- * event loop (4–20% of GET /data's throughput, measured on the benchmark VM), while a hook that reads as
- * synchronous but returns a promise would be taken for its answer. Given as Elysia's own hook
- * container, `isAsync` says it outright. test/http/hot-path.test.ts fails if a new Elysia stops
- * honouring it. A hook not awaited must never return a promise: see `decideOnce`.
+ * Credentials decided later, for the hot routes' handlers. Elysia decides whether to await a
+ * handler by reading its source: one that reads as asynchronous (a `return f(…)`, the word
+ * async or await) makes its route answer through a promise and a turn of the event loop (4–20% of
+ * GET /data's throughput, measured on the benchmark VM), while one that reads as synchronous but
+ * returns a promise would have the promise taken for its answer. So a hot route's handler reads as
+ * synchronous (test/http/hot-path.test.ts holds it) and never returns a promise: almost every
+ * credential is decided at once, and the rare one that is not (a device's JWT, checked by signature
+ * the first time it is seen) is deferred here.
  */
-export function resolveHook<F extends (...args: never[]) => unknown>(fn: F, { awaited }: { awaited: boolean }): F {
-  return { fn, subType: "resolve", isAsync: awaited } as unknown as F;
-}
 
 const pending = Symbol("keyward.pendingDecision");
 const settled = Symbol("keyward.settledDecision");
 type Outcome = { value: unknown } | { error: unknown };
 type Deferring = Request & { [pending]?: Promise<unknown>; [settled]?: Outcome };
 
-/** What `decideOnce` gives a synchronous hook whose decision is not known yet: answer a placeholder. */
+/** What `decideOnce` gives a synchronous handler whose decision is not known yet: answer a placeholder. */
 export const DEFERRED = Symbol("keyward.deferred");
 
 /**
- * A decision a synchronous hook can make: almost every credential is decided at once, but a
+ * A decision a synchronous handler can make: almost every credential is decided at once, but a
  * device's is checked by signature, asynchronously, the first time it is seen. Then the pending
  * decision is noted on the request and DEFERRED returned; the envelope waits for it and
  * runs the route again, and this call then returns the decision, made once. Only for routes that

@@ -13,9 +13,9 @@ type Carrying = Request & { [successHeaders]?: readonly (readonly [string, strin
 
 /**
  * Headers for this request's answer if it is a success (2xx), set by the envelope on the finished
- * response: for a hook that knows them before the route answers (the auth macro's no-store for a
- * session). What a hook puts in `set.headers` instead reaches Bun as a plain object, read property
- * by property, and an error raised after the hook named them would carry them too. A route that
+ * response: for a check that knows them before the route answers (the no-store for a signed-in
+ * session's answer). What goes in `set.headers` instead reaches Bun as a plain object, read property
+ * by property, and an error raised after the check named them would carry them too. A route that
  * always answers with the same headers makes them once (see PerCredential).
  */
 export function headersOnSuccess(request: Request, headers: readonly (readonly [string, string])[]): void {

@@ -17,6 +17,15 @@ export interface RequestObserver {
 }
 
 /**
+ * Names who made a request in its access-log line (the multi-token setup logs who made each
+ * request), never the token: called wherever a credential is admitted. A symbol written on the
+ * request rather than a hook reading the context: a hook would cost every request.
+ */
+export function noteUser(request: Request, principal: Principal): void {
+  (request as Observed)[userOf] = principal.user;
+}
+
+/**
  * Watches every request once it is answered: counts it (route template, method, status, time)
  * for /metrics and, when info logging is on, writes one line with method, path, status,
  * milliseconds and the user. The path is logged without the query string and without anything
@@ -26,7 +35,7 @@ export interface RequestObserver {
  * a global `onRequest` makes every route read the URL, and an `onAfterResponse` schedules a task
  * per request. The route template is known only inside, so it is noted on the request where a
  * matched route starts (transform) or where an error is handled (a body that fails to parse, no
- * such route), whichever comes first; the user, only when there is a line to write it in.
+ * such route), whichever comes first; the user where a credential is admitted (`noteUser`).
  */
 export const requestObserver = (log: Logger, metrics: Metrics): RequestObserver => {
   const logging = log.enabled("info");
@@ -35,12 +44,6 @@ export const requestObserver = (log: Logger, metrics: Metrics): RequestObserver 
     (request as Observed)[routeOf] ??= route;
   };
   const hooks = new Elysia({ name: "keyward/request-observer" }).onTransform({ as: "global" }, noteRoute).onError({ as: "global" }, noteRoute);
-  // Set by the auth macro: the access log names the user (the multi-token setup logs who made each request), never the token.
-  if (logging) {
-    hooks.onAfterHandle({ as: "global" }, ({ request, principal }: { request: Request; principal?: Principal }) => {
-      (request as Observed)[userOf] = principal?.user;
-    });
-  }
 
   return {
     hooks,

@@ -1,7 +1,6 @@
-import { Elysia, type Context } from "elysia";
+import { Elysia } from "elysia";
 import type { Store } from "../../db/client";
-import { decidedAtOnce, DPOP_ALGS, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
-import { resolveHook } from "../../http/deferred";
+import { type Answering, decidedAtOnce, DPOP_ALGS, INVALID_TOKEN, presentedToken, refuse, type authentication } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import type { ProofRequests } from "../../http/dpop";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
@@ -12,7 +11,7 @@ import { lockoutBucket } from "../../lib/cidr";
 import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";
 import { DEVICE_ROLE } from "../../lib/names";
-import type { Refusal } from "../auth/model";
+import type { DeviceCredential, Refusal } from "../auth/model";
 import type { ProofRequest } from "../auth/dpop";
 import type { AuthCore } from "../auth/service";
 import type { Actor } from "../tokens/service";
@@ -85,9 +84,27 @@ function isoTime(date: Date): string {
   return text;
 }
 
+/** What verify answers: the fingerprint alone to the short token alone, as a device client verifies; more to a check with the fingerprint. */
+function verified({ device, token }: DeviceCredential, fingerprintSent: boolean): typeof Verified.static {
+  return fingerprintSent
+    ? { valid: true, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: isoTime(token.expiresAt) }
+    : { valid: true, hardware_fingerprint: device.fingerprint };
+}
+
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
   const { store, auth, core, addressOf, proofs, signer, sightings } = deps;
   const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
+
+  /**
+   * Verify's short token and fingerprint, checked by the route's own handler rather than a macro
+   * (see `anyToken` in http/auth.ts): a short token seen before is answered with no promise on the way.
+   */
+  const checkShortToken = <S>({ query, request, set, status }: Answering<S> & { request: Request; query: typeof VerifyQuery.static }) => {
+    const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
+    const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
+    const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request), () => proofs.self(request)));
+    return decided.ok ? { ...decided, fingerprintSent: fingerprint !== null } : decided;
+  };
 
   /**
    * What entitles this request to enroll. Past the open policy a fingerprint is not a secret: a
@@ -180,31 +197,13 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
         },
       },
     )
-    .macro({
-      // The short token and fingerprint, checked in a hook not awaited: a short token seen before is
-      // answered with no promise on the way (see http/deferred.ts).
-      shortTokenCheck: (_: true) => ({
-        resolve: resolveHook(
-          ({ query, request, set, status }: Pick<Context, "request" | "set" | "status"> & { query: typeof VerifyQuery.static }) => {
-            const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
-            const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
-            const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request), () => proofs.self(request)));
-            return decided.ok ? { device: decided.device, deviceToken: decided.token, fingerprintSent: fingerprint !== null } : decided.answer;
-          },
-          { awaited: false },
-        ),
-      }),
-    })
     .get(
       "/api/v1/tokens/verify",
-      ({ device, deviceToken, fingerprintSent }) =>
-        new SecuredJson<typeof Verified.static>(
-          fingerprintSent
-            ? { valid: true, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: isoTime(deviceToken.expiresAt) }
-            : { valid: true, hardware_fingerprint: device.fingerprint },
-        ),
+      ({ query, request, set, status }) => {
+        const checked = checkShortToken({ query, request, set, status });
+        return checked.ok ? new SecuredJson(verified(checked, checked.fingerprintSent)) : checked.answer;
+      },
       {
-        shortTokenCheck: true,
         query: VerifyQuery,
         response: withFailures({ 200: Verified }, "credential", "input"),
         detail: {

@@ -1,6 +1,5 @@
-import { Elysia, t, type Context } from "elysia";
-import { decidedAtOnce, presented, presentedToken } from "../../http/auth";
-import { resolveHook } from "../../http/deferred";
+import { Elysia, t } from "elysia";
+import { type Answering, decidedAtOnce, presented, presentedToken } from "../../http/auth";
 import type { AddressOf } from "../../http/client-address";
 import type { ProofRequests } from "../../http/dpop";
 import { ErrorBody, errorBody, serverFailure } from "../../http/errors";
@@ -8,6 +7,7 @@ import type { Logger } from "../../log";
 import type { AuthCore } from "../auth/service";
 import type { Principal } from "../tokens/verifier";
 import { identityHeader } from "../../http/identity-header";
+import { noteUser } from "../../http/request-observer";
 import { PerCredential } from "../../http/per-credential";
 import { SecuredJson, securedJsonHeaders, Serialized } from "../../http/secured-json";
 import { domainCookies, originalUrl, signInUrl, wantsPage, type Portal } from "../portal/service";
@@ -61,10 +61,17 @@ function sendToSignIn<S>(set: { headers: Record<string, unknown> }, location: st
 }
 
 /**
- * What a browser refused for want of a credential is answered: sent to sign in (302, which Caddy
- * and Traefik hand on), or given the 401 itself, for nginx's `error_page 401` to act on.
+ * What a forward-auth route's handler answers with (methods, so that the route's own `status`
+ * fits). `signIn`, the same `status` on the route that declares its 302: a browser refused for
+ * want of a credential is sent to sign in (302, which Caddy and Traefik hand on); without it the
+ * browser gets the 401 itself, for nginx's `error_page 401` to act on.
  */
-type BrowserRefusal = "sent-to-sign-in" | "kept";
+interface ProxyAnswering<S, R> {
+  request: Request;
+  set: { headers: Record<string, unknown> };
+  status(code: 401 | 403, body: ErrorBody): S;
+  signIn?(code: 302, body: ErrorBody): R;
+}
 
 const ForwardAuthOk = t.Object({ user: t.String(), role: t.String(), token_id: t.String() }, { title: "ForwardAuthOk" });
 // Not withFailures: no 422, 429 or 5xx here, whatever happens (see the descriptions).
@@ -97,69 +104,77 @@ export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, lo
       ]),
     }),
   );
-  const granted = ({ principal }: { principal: Principal }) => {
+  const granted = (principal: Principal) => {
     const { body, headers } = passes.for(principal);
     return new SecuredJson(body, headers);
   };
+  // The proxied request's credential, checked by each route's own handler rather than a macro (see
+  // `anyToken` in http/auth.ts): a good token is answered with no promise on the way.
+  const check = <S extends { code: unknown }, R = never>({ request, set, status, signIn }: ProxyAnswering<S, R>): { ok: true; principal: Principal } | { ok: false; answer: S | R } => {
+    const asked = checksAsked(request.url);
+    if (!asked.ok) return { ok: false, answer: status(403, asked.refusal) };
+    const { scopes } = asked;
+    const need = asked.roles.length > 0 ? asked.roles : "token";
+    const token = forwardedToken(request, allowQueryToken);
+    // A token presented is decided as ever; only a request with none is a browser's session.
+    const cookies = portal === null || token !== null ? [] : domainCookies(request);
+    const decide = () => {
+      if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "domain", scopes);
+      const presenting = presented(request, addressOf, token, need, proofs.forwarded);
+      if (scopes !== undefined) presenting.scopes = scopes;
+      return core.token(presenting);
+    };
+    try {
+      // A proxy is never told 429 (see Audience): 401 and 403 suffice.
+      const decided = decidedAtOnce({ request, set, status: status as Answering<S>["status"], audience: "proxy" }, decide);
+      if (decided.ok) {
+        noteUser(request, decided.principal);
+        return { ok: true, principal: decided.principal };
+      }
+      // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
+      // script still gets its 401. So does nginx (its auth_request, which the README's older
+      // snippet marks with X-Original-URL, would turn a 302 into a 500).
+      const toSignIn = signIn !== undefined && decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
+      return { ok: false, answer: toSignIn ? sendToSignIn(set, signInUrl(portal, originalUrl(request.headers)), signIn) : decided.answer };
+    } catch (error) {
+      // Undecided is not let in, said as 403: the token was not found bad, so a client that
+      // drops its token on a 401 keeps it through a busy moment.
+      const failure = serverFailure(log, request, error);
+      Object.assign(set.headers, failure.headers);
+      return { ok: false, answer: status(403, failure.body) };
+    }
+  };
   return new Elysia({ name: "keyward/forward-auth", detail: { tags: ["Forward auth"] } })
-    .macro({
-      // The proxied request's token, decided in a hook not awaited: a good token is answered with
-      // no promise on the way (see http/deferred.ts).
-      forwardAuth: (browsers: BrowserRefusal) => ({
-        resolve: resolveHook(
-          ({ request, set, status }: Pick<Context, "request" | "set" | "status">) => {
-            const asked = checksAsked(request.url);
-            if (!asked.ok) return status(403, asked.refusal);
-            const { scopes } = asked;
-            const need = asked.roles.length > 0 ? asked.roles : "token";
-            const token = forwardedToken(request, allowQueryToken);
-            // A token presented is decided as ever; only a request with none is a browser's session.
-            const cookies = portal === null || token !== null ? [] : domainCookies(request);
-            const decide = () => {
-              if (cookies.length > 0) return core.session(cookies, () => addressOf(request), need, "domain", scopes);
-              const asked = presented(request, addressOf, token, need, proofs.forwarded);
-              if (scopes !== undefined) asked.scopes = scopes;
-              return core.token(asked);
-            };
-            try {
-              const decided = decidedAtOnce({ request, set, status, audience: "proxy" }, decide);
-              if (decided.ok) return { principal: decided.principal };
-              // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
-              // script still gets its 401. So does nginx (its auth_request, which the README's older
-              // snippet marks with X-Original-URL, would turn a 302 into a 500).
-              const signIn =
-                browsers === "sent-to-sign-in" && decided.answer.code === 401 && portal !== null && wantsPage(request) && !request.headers.has("x-original-url");
-              return signIn ? sendToSignIn(set, signInUrl(portal, originalUrl(request.headers)), status) : decided.answer;
-            } catch (error) {
-              // Undecided is not let in, said as 403: the token was not found bad, so a client that
-              // drops its token on a 401 keeps it through a busy moment.
-              const failure = serverFailure(log, request, error);
-              Object.assign(set.headers, failure.headers);
-              return status(403, failure.body);
-            }
-          },
-          { awaited: false },
-        ),
-      }),
-    })
-    .all("/auth/forward", granted, {
-      forwardAuth: "sent-to-sign-in",
-      response: { ...answers, 302: ErrorBody },
-      detail: {
-        summary: "Forward auth for reverse proxies",
-        description: `${ANSWERS} A browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as \`rd\` — unless it carries X-Original-URL, as nginx's auth_request does. ${NGINX_STATUSES}`,
-        security: [{ bearer: [] }],
-        parameters: queryDocumented,
+    .all(
+      "/auth/forward",
+      ({ request, set, status }) => {
+        const who = check({ request, set, status, signIn: status });
+        return who.ok ? granted(who.principal) : who.answer;
       },
-    })
-    .all("/auth/request", granted, {
-      forwardAuth: "kept",
-      response: answers,
-      detail: {
-        summary: "Forward auth for nginx auth_request, never a redirect",
-        description: `The same decision as /auth/forward, answered only with 200, 401 or 403: a browser without a valid credential gets 401 like a script, and nginx's \`error_page 401\` sends it to the sign-in page (see the README). ${ANSWERS} ${NGINX_STATUSES}`,
-        security: [{ bearer: [] }],
-        parameters: queryDocumented,
+      {
+        response: { ...answers, 302: ErrorBody },
+        detail: {
+          summary: "Forward auth for reverse proxies",
+          description: `${ANSWERS} A browser's request (Accept includes text/html) that would get 401 gets 302 to the sign-in page instead, with the original URL from X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri as \`rd\` — unless it carries X-Original-URL, as nginx's auth_request does. ${NGINX_STATUSES}`,
+          security: [{ bearer: [] }],
+          parameters: queryDocumented,
+        },
       },
-    });
+    )
+    .all(
+      "/auth/request",
+      ({ request, set, status }) => {
+        const who = check({ request, set, status });
+        return who.ok ? granted(who.principal) : who.answer;
+      },
+      {
+        response: answers,
+        detail: {
+          summary: "Forward auth for nginx auth_request, never a redirect",
+          description: `The same decision as /auth/forward, answered only with 200, 401 or 403: a browser without a valid credential gets 401 like a script, and nginx's \`error_page 401\` sends it to the sign-in page (see the README). ${ANSWERS} ${NGINX_STATUSES}`,
+          security: [{ bearer: [] }],
+          parameters: queryDocumented,
+        },
+      },
+    );
 };

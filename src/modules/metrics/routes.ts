@@ -52,7 +52,7 @@ export const metricsRoutes = ({ db, core, addressOf, allowQueryToken, metrics, i
   };
   const plugin = new Elysia({ name: "keyward/metrics" });
   if (isPublic) return plugin.get("/metrics", scrape, { response: withFailures({ 200: t.String() }), detail: { ...detail, security: [] } });
-  // The auth macro knows only "any token" and "admin": a second role is asked of the core directly.
+  // The auth macro knows only "admin": a second role is asked of the core directly.
   const need = [ADMIN_ROLE, role];
   return plugin.get(
     "/metrics",
