@@ -23,7 +23,7 @@ interface RouteStats {
 
 /** Where outcomes are also counted over time (the usage series): the same outcomes as these totals. */
 export interface OutcomesOverTime {
-  outcome(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void;
+  outcome(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1], at?: number): void;
 }
 
 export interface Gauge {
@@ -68,12 +68,13 @@ export class Metrics {
   }
 
   // Overloads rather than a rest tuple: this runs on every request, and a rest parameter allocates.
-  authentication(outcome: "success", reason: Principal["source"]): void;
-  authentication(outcome: "failure", reason: Reason): void;
-  authentication(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1]): void {
+  // `at`, when the caller read the clock already (the hot path reads it once per decision).
+  authentication(outcome: "success", reason: Principal["source"], at?: number): void;
+  authentication(outcome: "failure", reason: Reason, at?: number): void;
+  authentication(outcome: AuthenticationOutcome[0], reason: AuthenticationOutcome[1], at?: number): void {
     if (outcome === "success") increment(this.successes, reason as Principal["source"]);
     else increment(this.failures, reason as Reason);
-    this.overTime?.outcome(outcome, reason);
+    this.overTime?.outcome(outcome, reason, at);
   }
 
   render(gauges: Gauge[]): string {

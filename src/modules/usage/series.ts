@@ -56,9 +56,9 @@ export class UsageSeries {
     private readonly capacity = TOKEN_CAPACITY,
   ) {}
 
-  /** Every authentication's outcome, from where metrics count it: a success by credential source, a failure by reason. */
-  outcome(outcome: "success" | "failure", reason: string): void {
-    const minute = this.at(this.now());
+  /** Every authentication's outcome, from where metrics count it: a success by credential source, a failure by reason; at `at`, now by default. */
+  outcome(outcome: "success" | "failure", reason: string, at = this.now()): void {
+    const minute = this.at(at);
     add(outcome === "success" ? minute.successes : minute.failures, reason);
   }
 
