@@ -29,7 +29,8 @@ export function countHandlers(): HandlerCount {
       running++;
     },
     exit() {
-      if (--running === 0) for (const wake of waiters) wake();
+      // Every request ends here: no iterator over an empty set unless a stop waits.
+      if (--running === 0 && waiters.size > 0) for (const wake of waiters) wake();
     },
     running: () => running,
     idle(timeoutMs) {
