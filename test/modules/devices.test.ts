@@ -171,6 +171,17 @@ describe("the device-token cache", () => {
     expect(await checker.main(`${mainToken.slice(0, -2)}xx`, "fp-1", now.getTime())).toMatchObject({ ok: false, reason: "unknown" });
   });
 
+  test("a token that passed as one kind is never found as the other: a main token is no short token, nor the reverse", async () => {
+    const { db, changes, signer, enrollNow } = setup();
+    const now = new Date();
+    const { mainToken, shortToken } = await issued(enrollNow("fp-1", now));
+    const checker = new DeviceTokenChecker({ db, changes }, signer);
+    expect((await checker.main(mainToken, "fp-1", now.getTime())).ok).toBe(true);
+    expect((await checker.short(shortToken, "fp-1", now.getTime())).ok).toBe(true);
+    expect((await checker.short(mainToken, "fp-1", now.getTime())).ok).toBe(false);
+    expect((await checker.main(shortToken, "fp-1", now.getTime())).ok).toBe(false);
+  });
+
   test("a refused token is checked once, not a second time for its fingerprint: a stranger's guess costs one signature", async () => {
     const { db, changes, signer, enrollNow } = setup();
     const { mainToken } = await issued(enrollNow("fp-1", new Date()));

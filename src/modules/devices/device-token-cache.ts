@@ -17,7 +17,13 @@ type Remembered = { verified: Verified; lifespan: Lifespan<number> };
  * every call, cached or not.
  */
 export class DeviceTokenChecker {
-  private readonly cache;
+  // One cache per kind of token, each keyed by the token itself: a text passed as a short token is
+  // never found among main tokens. A digest as the key would cost a SHA-256 per check (3% of the
+  // short-token check's throughput) and hide nothing from whoever can read this process's memory,
+  // which holds the signing secret; a prefix ("short …") would make a new string to hash on every
+  // check. The capacity bounds what each holds.
+  private readonly mains;
+  private readonly shorts;
   private readonly db;
 
   constructor(
@@ -26,48 +32,45 @@ export class DeviceTokenChecker {
     capacity = 10_000,
   ) {
     this.db = store.db;
-    this.cache = new ChangeBoundCache<Remembered>(store.changes, capacity);
+    this.mains = new ChangeBoundCache<Remembered>(store.changes, capacity);
+    this.shorts = new ChangeBoundCache<Remembered>(store.changes, capacity);
   }
 
   /** A main token (a JWT) with the fingerprint the request claims, null when it claims none. */
   main(jwt: string, fingerprint: string | null, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
-    return this.check(`main ${jwt}`, fingerprint, now, () => verifyMainToken(this.db, this.signer, jwt, null, new Date(now)));
+    return check(this.mains, jwt, fingerprint, now, () => verifyMainToken(this.db, this.signer, jwt, null, new Date(now)));
   }
 
   /** A short token with the fingerprint it must be bound to, null when the request sent none. */
   short(shortToken: string, fingerprint: string | null, now = Date.now()): DeviceCheck | Promise<DeviceCheck> {
-    return this.check(`short ${shortToken}`, fingerprint, now, () => verifyShortToken(this.db, this.signer, shortToken, null, new Date(now)));
+    return check(this.shorts, shortToken, fingerprint, now, () => verifyShortToken(this.db, this.signer, shortToken, null, new Date(now)));
   }
+}
 
-  /** `verify` is the full check without the fingerprint. */
-  private check(token: string, fingerprint: string | null, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
-    // The token itself is the key: a digest would cost a SHA-256 per check (3% of the short-token
-    // check's throughput) and hide nothing from whoever can read this process's memory, which holds
-    // the signing secret. The capacity bounds what it holds.
-    const key = token;
-    const remembered = this.cache.get(key, now);
-    if (remembered) return judge(remembered, fingerprint, now);
-    return this.load(key, verify, now).then((loaded) => ("verified" in loaded ? judge(loaded, fingerprint, now) : loaded));
-  }
+/** `verify` is the full check without the fingerprint. */
+function check(cache: ChangeBoundCache<Remembered>, token: string, fingerprint: string | null, now: number, verify: () => Promise<DeviceCheck>): DeviceCheck | Promise<DeviceCheck> {
+  const remembered = cache.get(token, now);
+  if (remembered) return judge(remembered, fingerprint, now);
+  return load(cache, token, verify, now).then((loaded) => ("verified" in loaded ? judge(loaded, fingerprint, now) : loaded));
+}
 
-  /**
-   * A full check without the fingerprint, which is compared last: a refusal is the full check's
-   * answer as it is (checked once, not again with the fingerprint). A pass is cached unless the
-   * database changed meanwhile.
-   */
-  private async load(key: string, verify: () => Promise<DeviceCheck>, now: number): Promise<Remembered | Exclude<DeviceCheck, Verified>> {
-    const readUnder = this.cache.current(now);
-    const check = await verify();
-    if (!check.ok) return check;
-    const { revokedAt, expiresAt } = check.token;
-    const remembered = {
-      verified: check,
-      lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
-    };
-    // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
-    this.cache.set(key, remembered, readUnder, now);
-    return remembered;
-  }
+/**
+ * A full check without the fingerprint, which is compared last: a refusal is the full check's
+ * answer as it is (checked once, not again with the fingerprint). A pass is cached unless the
+ * database changed meanwhile.
+ */
+async function load(cache: ChangeBoundCache<Remembered>, token: string, verify: () => Promise<DeviceCheck>, now: number): Promise<Remembered | Exclude<DeviceCheck, Verified>> {
+  const readUnder = cache.current(now);
+  const check = await verify();
+  if (!check.ok) return check;
+  const { revokedAt, expiresAt } = check.token;
+  const remembered = {
+    verified: check,
+    lifespan: { revokedAt: revokedAt?.getTime() ?? null, expiresAt: expiresAt.getTime() },
+  };
+  // The check awaits a signature: a revocation meanwhile must not be outlived by this entry.
+  cache.set(token, remembered, readUnder, now);
+  return remembered;
 }
 
 /** What the full check would answer for a token that passed it. */

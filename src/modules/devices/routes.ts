@@ -6,7 +6,7 @@ import type { ProofRequests } from "../../http/dpop";
 import { errorBody, ErrorBody, withFailures } from "../../http/errors";
 import { IdParams } from "../../http/path-params";
 import { answerPage, pageOf } from "../../http/pagination";
-import { SecuredJson } from "../../http/secured-json";
+import { SecuredJson, Serialized } from "../../http/secured-json";
 import { lockoutBucket } from "../../lib/cidr";
 import { DomainError } from "../../lib/errors";
 import { FailureLimiter } from "../../lib/failure-limiter";
@@ -74,21 +74,21 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody; 
 
 /** The device-token flow's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 /**
- * A cached device token's expiry, formatted once: the verify route answers the same token row
- * (and so the same Date) many times from the cache, and formatting a date is a tenth of its work.
+ * Verify's two answers for a device token that passed (the fingerprint alone to the short token
+ * alone, as a device client verifies; more to a check with the fingerprint), made once for each
+ * check the device-token cache returns, which it returns again, the same object, until the
+ * database changes: writing them on every request cost the check a tenth of its work.
  */
-const formatted = new WeakMap<Date, string>();
-function isoTime(date: Date): string {
-  let text = formatted.get(date);
-  if (text === undefined) formatted.set(date, (text = date.toISOString()));
-  return text;
-}
-
-/** What verify answers: the fingerprint alone to the short token alone, as a device client verifies; more to a check with the fingerprint. */
-function verified({ device, token }: DeviceCredential, fingerprintSent: boolean): typeof Verified.static {
-  return fingerprintSent
-    ? { valid: true, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: isoTime(token.expiresAt) }
-    : { valid: true, hardware_fingerprint: device.fingerprint };
+const verifiedAnswers = new WeakMap<DeviceCredential, readonly [Serialized<typeof Verified.static>, Serialized<typeof Verified.static>]>();
+function verifiedAnswer(check: DeviceCredential, fingerprintSent: boolean): SecuredJson<typeof Verified.static> {
+  let made = verifiedAnswers.get(check);
+  if (made === undefined) {
+    const { device, token } = check;
+    const alone = new Serialized<typeof Verified.static>({ valid: true, hardware_fingerprint: device.fingerprint });
+    const full = new Serialized<typeof Verified.static>({ valid: true, hardware_fingerprint: device.fingerprint, device_id: device.id, expires_at: token.expiresAt.toISOString() });
+    verifiedAnswers.set(check, (made = [alone, full]));
+  }
+  return new SecuredJson(made[fingerprintSent ? 1 : 0]);
 }
 
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
@@ -99,11 +99,9 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
    * Verify's short token and fingerprint, checked by the route's own handler rather than a macro
    * (see `anyToken` in http/auth.ts): a short token seen before is answered with no promise on the way.
    */
-  const checkShortToken = <S>({ query, request, set, status }: Answering<S> & { request: Request; query: typeof VerifyQuery.static }) => {
+  const checkShortToken = <S>({ query, request, set, status }: Answering<S> & { request: Request; query: typeof VerifyQuery.static }, fingerprint: string | null) => {
     const shortToken = query.short_token ?? request.headers.get("x-short-token") ?? presentedToken(request, false);
-    const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
-    const decided = decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request), () => proofs.self(request)));
-    return decided.ok ? { ...decided, fingerprintSent: fingerprint !== null } : decided;
+    return decidedAtOnce({ request, set, status }, () => core.shortToken(shortToken, fingerprint, () => addressOf(request), () => proofs.self(request)));
   };
 
   /**
@@ -200,8 +198,9 @@ export const deviceRoutes = (deps: DeviceRouteDeps) => {
     .get(
       "/api/v1/tokens/verify",
       ({ query, request, set, status }) => {
-        const checked = checkShortToken({ query, request, set, status });
-        return checked.ok ? new SecuredJson(verified(checked, checked.fingerprintSent)) : checked.answer;
+        const fingerprint = query.hardware_fingerprint || request.headers.get("x-hardware-fingerprint") || null;
+        const checked = checkShortToken({ query, request, set, status }, fingerprint);
+        return checked.ok ? verifiedAnswer(checked, fingerprint !== null) : checked.answer;
       },
       {
         query: VerifyQuery,
