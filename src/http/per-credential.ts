@@ -11,7 +11,7 @@ const HELD = 10_000;
  * made again. Only admitted credentials get here, so strangers add nothing.
  */
 export class PerCredential<V> {
-  private readonly made = new Map<string, { basis: string; value: V }>();
+  private readonly made = new Map<string, { principal: Principal; basis: string; value: V }>();
 
   constructor(
     private readonly basis: (principal: Principal) => string,
@@ -20,13 +20,18 @@ export class PerCredential<V> {
   ) {}
 
   for(principal: Principal): V {
-    const basis = this.basis(principal);
     const known = this.made.get(principal.tokenId);
-    if (known !== undefined && known.basis === basis) return known.value;
+    // The verifier hands out the same principal until the database changes: then the basis decides.
+    if (known !== undefined && known.principal === principal) return known.value;
+    const basis = this.basis(principal);
+    if (known !== undefined && known.basis === basis) {
+      known.principal = principal;
+      return known.value;
+    }
     const value = this.make(principal);
     this.made.delete(principal.tokenId);
     if (this.made.size >= this.held) this.made.delete(this.made.keys().next().value!);
-    this.made.set(principal.tokenId, { basis, value });
+    this.made.set(principal.tokenId, { principal, basis, value });
     return value;
   }
 }

@@ -129,7 +129,7 @@ export const forwardAuthRoutes = ({ core, addressOf, proofs, allowQueryToken, lo
       const decided = decidedAtOnce({ request, set, status: status as Answering<S>["status"], audience: "proxy" }, decide);
       if (decided.ok) {
         noteUser(request, decided.principal);
-        return { ok: true, principal: decided.principal };
+        return decided;
       }
       // Caddy and Traefik hand a 302 to the browser, which follows it to the sign-in page; a
       // script still gets its 401. So does nginx (its auth_request, which the README's older
