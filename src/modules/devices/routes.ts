@@ -72,7 +72,6 @@ const refusals: Record<EnrollmentRefusal, { status: 401 | 403; body: ErrorBody; 
   },
 };
 
-/** The device-token flow's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 /**
  * Verify's two answers for a device token that passed (the fingerprint alone to the short token
  * alone, as a device client verifies; more to a check with the fingerprint), made once for each
@@ -91,6 +90,7 @@ function verifiedAnswer(check: DeviceCredential, fingerprintSent: boolean): Secu
   return new SecuredJson(made[fingerprintSent ? 1 : 0]);
 }
 
+/** The device-token flow's two endpoints (enroll a fingerprint, verify a short token) and device administration. */
 export const deviceRoutes = (deps: DeviceRouteDeps) => {
   const { store, auth, core, addressOf, proofs, signer, sightings } = deps;
   const enrollments = new FailureLimiter(deps.enrollRate, 60_000);
