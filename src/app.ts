@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { requestEnvelope } from "./http/envelope";
 import { requestObserver } from "./http/request-observer";
-import { anyToken, authentication } from "./http/auth";
+import { anyToken, authentication, ownApiCredentials } from "./http/auth";
 import { addressResolver } from "./http/client-address";
 import type { PeerSource } from "./http/client-ip";
 import { docs } from "./http/docs";
@@ -37,7 +37,7 @@ export function createApp({ store, config, log, usage, series, audit, core, lock
   const portal: Portal | null = config.publicUrl === null ? null : { publicUrl: config.publicUrl, cookieDomain: config.cookieDomain, maxMs: config.sessionMax };
   const addressOf = addressResolver(config.trustedProxies, peers ?? (() => app.server));
   const proofs = proofRequests({ publicUrl: config.publicUrl, trustedProxies: config.trustedProxies, peers: peers ?? (() => app.server) });
-  const credentials = { core, addressOf, proofs, allowQueryToken, portal };
+  const credentials = ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal });
   const auth = authentication(credentials);
   // Elysia finds where the path starts in the request's URL by searching for "/" from index 11, past
   // "https://" and at least three characters of host: with a shorter host (a LAN box called

@@ -207,7 +207,7 @@ export function presented(request: Request, addressOf: AddressOf, token: string 
  * answer to a session's request is kept out of shared caches (which hold back an answer to a
  * request with Authorization, but not to one with a cookie).
  */
-function ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal }: AuthPluginDeps) {
+export function ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal }: AuthPluginDeps) {
   const decide = (request: Request, need: Need) => {
     const token = presentedToken(request, allowQueryToken);
     const cookies = token === null && portal !== null ? apiConsoleCookie(portal, request) : [];
@@ -225,8 +225,11 @@ function ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal }:
     { dpop: [] },
     ...(portal === null ? [] : [{ consoleCookie: [] }]),
   ];
-  return { decide, admit, security };
+  return { decide, admit, security, addressOf };
 }
+
+/** Made once per app, for both the admin macro and the hot routes' check. */
+export type OwnApiCredentials = ReturnType<typeof ownApiCredentials>;
 
 /**
  * The `auth` macro, `{ auth: "admin" }` on a route: the route gets the principal and its actor,
@@ -234,8 +237,7 @@ function ownApiCredentials({ core, addressOf, proofs, allowQueryToken, portal }:
  * value, so a route needing other roles calls the core itself.) Admin routes read bodies, which a
  * deferred decision could not read twice: their check is awaited.
  */
-export const authentication = (deps: AuthPluginDeps) => {
-  const { decide, admit, security } = ownApiCredentials(deps);
+export const authentication = ({ decide, admit, security, addressOf }: OwnApiCredentials) => {
   return new Elysia({ name: "keyward/auth" }).macro({
     auth: (_: "admin") => ({
       detail: { security },
@@ -245,7 +247,7 @@ export const authentication = (deps: AuthPluginDeps) => {
           if (!decision.ok) return refuse({ set, status }, decision);
           const { principal } = decision;
           admit(request, principal);
-          return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: deps.addressOf(request) }) } satisfies Authenticated;
+          return { principal, actor: () => ({ name: principal.user, tokenId: principal.tokenId, ip: addressOf(request) }) } satisfies Authenticated;
         };
         return whenSettled(decide(request, ADMIN_ONLY), answer);
       },
@@ -269,16 +271,13 @@ export const authentication = (deps: AuthPluginDeps) => {
  * answered with no promise on the way; a credential decided later (a device's JWT) runs the route
  * again (deferred.ts).
  */
-export const anyToken = (deps: AuthPluginDeps) => {
-  const { decide, admit, security } = ownApiCredentials(deps);
-  return {
-    security,
-    check<S>(answering: Answering<S> & { request: Request }) {
-      const decided = decidedAtOnce(answering, () => decide(answering.request, "token"));
-      if (decided.ok) admit(answering.request, decided.principal);
-      return decided;
-    },
-  };
-};
+export const anyToken = ({ decide, admit, security }: OwnApiCredentials) => ({
+  security,
+  check<S>(answering: Answering<S> & { request: Request }) {
+    const decided = decidedAtOnce(answering, () => decide(answering.request, "token"));
+    if (decided.ok) admit(answering.request, decided.principal);
+    return decided;
+  },
+});
 
 export type AnyToken = ReturnType<typeof anyToken>;
