@@ -36,7 +36,14 @@ describe("forward auth reads its own query as Elysia did", () => {
   const cases: [string, unknown][] = [
     ["", { ok: true, roles: [], scopes: undefined }],
     ["?", { ok: true, roles: [], scopes: undefined }],
-    ["?role=admin&role=user", { ok: true, roles: ["user"], scopes: undefined }],
+    ["?role=admin,user", { ok: true, roles: ["admin", "user"], scopes: undefined }],
+    // Neither is read as less than the proxy meant: a repeated list, or one that names no role.
+    ["?role=admin&role=user", { ok: false, code: "invalid_role" }],
+    ["?role=admin&ro%6Ce=user", { ok: false, code: "invalid_role" }],
+    ["?role=", { ok: false, code: "invalid_role" }],
+    ["?role", { ok: false, code: "invalid_role" }],
+    ["?role=%20,+,", { ok: false, code: "invalid_role" }],
+    ["?x=1&role=&scope=nas", { ok: false, code: "invalid_role" }],
     ["?role=Admin,%20User", { ok: true, roles: ["admin", "user"], scopes: undefined }],
     ["?scope=nas&scope=backup:read", { ok: true, roles: [], scopes: ["nas", "backup:read"] }],
     ["?roles=admin", { ok: false, code: "invalid_query" }],

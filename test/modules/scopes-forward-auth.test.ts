@@ -158,6 +158,18 @@ describe("a hostile or broken ?scope=: a clean 403 invalid_scope, never 422, 429
     },
   );
 
+  test.each(["role=", "role=admin&role=user", "role=user&role=", "role=%20,"])(
+    "a role check that would check less than the proxy meant (%s) is refused as the proxy's mistake",
+    async (query) => {
+      const kw = await scopedApp();
+      const { token } = await kw.issue();
+      for (const route of ROUTES) {
+        const res = await kw.fetch(`${route}?${query}`, { headers: { authorization: `Bearer ${token}` } });
+        expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([403, "invalid_role"]);
+      }
+    },
+  );
+
   test("no credential with a bad list is still told about the list (the proxy's mistake comes first, as with ?role=)", async () => {
     const kw = await scopedApp();
     const res = await kw.fetch("/auth/request?scope=", {});

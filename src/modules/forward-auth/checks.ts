@@ -6,6 +6,9 @@ import { MAX_SCOPES, requestedScopes, SCOPE_RULES } from "../../lib/scopes";
 /** Past this a role list is a misconfigured proxy, not a request to weigh. */
 const MAX_ROLES_LENGTH = 200;
 const TOO_MANY_ROLES = errorBody("invalid_role", `?role= in Keyward's URL is over ${MAX_ROLES_LENGTH} characters: fix the proxy's configuration`);
+// Both would otherwise pass more than the proxy meant: no role checked at all, or only the last list.
+const NO_ROLE = errorBody("invalid_role", "?role= in Keyward's URL names no role, which would check nothing (an unset variable in the proxy's configuration?): fix the proxy's configuration");
+const REPEATED_ROLE = errorBody("invalid_role", "?role= appears more than once in Keyward's URL: list the roles in one ?role=, comma-separated: fix the proxy's configuration");
 const MISSPELT = errorBody("invalid_query", "Keyward's URL names a check it does not know (a misspelt ?role= or ?scope=, such as ?roles= or ?scope[]=), which would check nothing: fix the proxy's configuration");
 const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is not a list a credential could carry (${SCOPE_RULES}): fix the proxy's configuration`);
 
@@ -21,7 +24,7 @@ const ForwardQuery = t.Object({
   ),
   role: t.Optional(
     t.String({
-      description: `Roles that may pass, comma-separated (any of them); by default any valid token passes. At most ${MAX_ROLES_LENGTH} characters: a longer list is refused with 403 (invalid_role), not the 422 nginx would turn into a 500`,
+      description: `Roles that may pass, comma-separated (any of them), in one ?role=; by default any valid token passes. At most ${MAX_ROLES_LENGTH} characters: a longer list, one naming no role (\`?role=\`) and a repeated ?role= are refused with 403 (invalid_role), not the 422 nginx would turn into a 500`,
       examples: ["admin"],
     }),
   ),
@@ -51,26 +54,33 @@ function unescaped(text: string): string {
  * Elysia read the request's URL twice more, parse and check the query on every request (1–2% of
  * this route's throughput), while a proxy's request here usually has none. Read
  * as Elysia read it before (test/modules/forward-auth-query.test.ts holds `readQuery` to Elysia's own
- * reading): the last `role=` counts, and the scopes are every `scope=`, split by `requestedScopes`.
+ * reading): one `role=`, naming at least one role, and the scopes are every `scope=`, split by
+ * `requestedScopes`.
  */
 export function checksAsked(url: string): Checks {
   const query = readQuery(url);
   if (query === null) return NONE;
-  const { role, scoped, misspelt } = query;
+  const { role, roleLists, scoped, misspelt } = query;
   if (role !== undefined && role.length > MAX_ROLES_LENGTH) return { ok: false, refusal: TOO_MANY_ROLES };
   if (misspelt) return { ok: false, refusal: MISSPELT };
+  if (roleLists > 1) return { ok: false, refusal: REPEATED_ROLE };
   const roles = role?.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean) ?? [];
+  if (role !== undefined && roles.length === 0) return { ok: false, refusal: NO_ROLE };
   // Every `scope=`, however many, each split by requestedScopes.
   const scopes = scoped ? requestedScopes(new URLSearchParams(url.slice(url.indexOf("?") + 1)).getAll("scope")) : undefined;
   if (scopes === null) return { ok: false, refusal: INVALID_SCOPE };
   return { ok: true, roles, scopes };
 }
 
-/** The query as Elysia would read `role` and `scope` from it, and whether a key is a near miss of either; null without one. */
-export function readQuery(url: string): { role: string | undefined; scoped: boolean; misspelt: boolean } | null {
+/**
+ * The query as Elysia would read `role` and `scope` from it (the last `role=`), how many `role=` it
+ * has, and whether a key is a near miss of either; null without one.
+ */
+export function readQuery(url: string): { role: string | undefined; roleLists: number; scoped: boolean; misspelt: boolean } | null {
   const start = url.indexOf("?");
   if (start === -1) return null;
   let role: string | undefined;
+  let roleLists = 0;
   let scoped = false;
   let misspelt = false;
   for (const pair of url.slice(start + 1).split("&")) {
@@ -78,8 +88,10 @@ export function readQuery(url: string): { role: string | undefined; scoped: bool
     const rawKey = equals === -1 ? pair : pair.slice(0, equals);
     if (rawKey !== "role" && rawKey !== "scope" && nearMiss.test(rawKey)) misspelt = true;
     const key = unescaped(rawKey);
-    if (key === "role") role = equals === -1 ? "" : unescaped(pair.slice(equals + 1));
-    else if (key === "scope") scoped = true;
+    if (key === "role") {
+      role = equals === -1 ? "" : unescaped(pair.slice(equals + 1));
+      roleLists++;
+    } else if (key === "scope") scoped = true;
   }
-  return { role, scoped, misspelt };
+  return { role, roleLists, scoped, misspelt };
 }
