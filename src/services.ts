@@ -23,6 +23,7 @@ import { RateLimiter } from "./modules/tokens/rate-limit";
 import { UsageTracker } from "./modules/tokens/usage";
 import { TokenVerifier } from "./modules/tokens/verifier";
 import { UsageSeries } from "./modules/usage/series";
+import { Tallies } from "./modules/usage/tallies";
 import { whenSettled } from "./lib/settled";
 import { countHandlers, type HandlerCount } from "./shutdown";
 
@@ -71,7 +72,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   if (config.openLogin) {
     log.warn("KEYWARD_OPEN_LOGIN is on: /login hands out tokens for any name that is not an account, without a password");
   }
-  const usage = new UsageTracker(store, log);
+  // Token uses are counted in place and handed on to these three when one of them reads.
+  const tallies = new Tallies();
+  const usage = new UsageTracker(store, log, tallies.settle);
   const audit = new AuditQueue(store, { maxAgeMs: config.auditRetention, maxRows: config.auditMaxRows }, now);
   const verifier = new TokenVerifier(store, envTokens.hashes);
   const failures = () => new FailureLimiter(config.maxFailures, config.failureWindow);
@@ -82,8 +85,9 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   const shared = parseDbTarget(config.db).kind === "postgres";
   const signer = new DeviceSigner(await loadSigningSecret(store, config.secretKey, { shared }), config.algorithm);
   const sightings = new DeviceSightings(store, log);
-  const series = new UsageSeries(store, log, { "1m": config.usageMinutes, "1h": config.usageHours, "1d": config.usageDays }, now);
-  const metrics = new Metrics(series);
+  const series = new UsageSeries(store, log, { "1m": config.usageMinutes, "1h": config.usageHours, "1d": config.usageDays }, now, tallies.settle);
+  const metrics = new Metrics(series, tallies.settle);
+  tallies.deliverTo([usage, series, metrics]);
   const deviceTokens = new DeviceTokenChecker(store, signer);
   const seen = (check: DeviceCheck | Promise<DeviceCheck>) =>
     whenSettled(check, (done) => {
@@ -103,7 +107,7 @@ export async function createServices(store: Store, config: Config, log: Logger, 
   // Several instances share spent proofs through their database; a SQLite file has one server.
   const replays = store.engine === "postgres" ? new SharedProofReplays(new ProofReplays(), (store as PostgresStore).sql) : null;
   const keys = keyBinding(new DpopProofs(replays ?? new ProofReplays()), now);
-  const core = createAuthCore({ db: store.db, verifier, usage, series, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
+  const core = createAuthCore({ db: store.db, verifier, tallies, audit, metrics, lockout, devices, sessions, lab, limits, keys, now });
   return {
     store,
     config,

@@ -5,8 +5,7 @@ import type { AuditQueue } from "../audit/service";
 import { looksLikeJwt, looksLikeShortToken } from "../devices/signing";
 import type { Metrics } from "../metrics/registry";
 import { type KnownSession, looksLikeSessionValue, type SessionCookie, type Sessions } from "../portal/sessions";
-import type { UsageTracker } from "../tokens/usage";
-import type { UsageSeries } from "../usage/series";
+import type { Tallies } from "../usage/tallies";
 import type { Quotas } from "../tokens/quota";
 import type { RateLimiter } from "../tokens/rate-limit";
 import type { Granted, Principal, TokenVerifier, Verification } from "../tokens/verifier";
@@ -24,9 +23,8 @@ import { carriesAll } from "../../lib/scopes";
 export interface AuthCoreDeps {
   db: Db;
   verifier: TokenVerifier;
-  usage: UsageTracker;
-  /** Per-token successes over time; the whole server's outcomes reach it through metrics. */
-  series: Pick<UsageSeries, "token">;
+  /** Where a token's successful uses are counted, for its usage, the series over time and the metrics' totals. */
+  tallies: Pick<Tallies, "count">;
   audit: AuditQueue;
   metrics: Metrics;
   lockout: Lockout;
@@ -62,7 +60,7 @@ export const ADMIN_ONLY: Need = [ADMIN_ROLE];
  * admin tokens, passwords, lab logins, device main and short tokens, introspection subjects —
  * and owns what follows from a decision: lockout, failure counts, audit and metrics.
  */
-export function createAuthCore({ db, verifier, usage, series, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
+export function createAuthCore({ db, verifier, tallies, audit, metrics, lockout, devices, sessions, lab, limits, keys, now }: AuthCoreDeps) {
   const limited = limitGate({ ...limits, metrics, audit });
 
   /** A wrong credential: counted against the address, audited, and answered. */
@@ -103,14 +101,14 @@ export function createAuthCore({ db, verifier, usage, series, audit, metrics, lo
     return pass(granted, address, at);
   };
 
-  /** A use counted three ways (per token, per minute, per outcome), at one reading of the clock (a reading costs about 50 ns here). */
+  /**
+   * A use counted, at one reading of the clock (a reading costs about 50 ns here): a token's in its
+   * tally (per token, per minute, per source); a device's, whose grant is made anew for each check,
+   * in the totals only (its record counts its sightings).
+   */
   const pass = (granted: Granted, address: Address, at: number): Decision => {
-    const { principal } = granted;
-    if (principal.source !== "device") {
-      usage.record(principal.tokenId, at, address);
-      series.token(principal.tokenId, at);
-    }
-    metrics.authentication("success", principal.source, at);
+    if (granted.principal.source === "device") metrics.authentication("success", "device", at);
+    else tallies.count(granted, at, address);
     return granted;
   };
 

@@ -1,5 +1,6 @@
 import type { Reason } from "../auth/model";
 import type { Principal } from "../tokens/verifier";
+import type { Tally, TallyReceiver } from "../usage/tallies";
 
 /**
  * An authentication's labels: a success by the kind of credential, a failure by its reason. Both
@@ -45,13 +46,17 @@ const increment = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key)
  * the number of series stays small. Counting runs on every request: it looks up keys it already
  * has and allocates nothing once a series exists.
  */
-export class Metrics {
+export class Metrics implements TallyReceiver {
   private readonly routes = new Map<string, RouteStats>();
   private readonly successes = new Map<Principal["source"], number>();
   private readonly failures = new Map<Reason, number>();
   private readonly started = Date.now();
 
-  constructor(private readonly overTime?: OutcomesOverTime) {}
+  constructor(
+    private readonly overTime?: OutcomesOverTime,
+    /** Hands on the token uses still counted in place (usage/tallies.ts): called before the totals are read. */
+    private readonly settle: () => void = () => undefined,
+  ) {}
 
   request(route: string, method: string, status: number, seconds: number): void {
     let stats = this.routes.get(route);
@@ -77,7 +82,13 @@ export class Metrics {
     this.overTime?.outcome(outcome, reason, at);
   }
 
+  /** A token's tallied successes (the series takes them from the tally itself). */
+  received({ source, count }: Readonly<Tally>): void {
+    this.successes.set(source, (this.successes.get(source) ?? 0) + count);
+  }
+
   render(gauges: Gauge[]): string {
+    this.settle();
     const out: string[] = [];
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     family("keyward_http_requests_total", "counter", "HTTP requests by route template, method and status.");

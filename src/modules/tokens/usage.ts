@@ -2,6 +2,7 @@ import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { tablesOf, type Store } from "../../db/client";
 import { WriteBehind } from "../../db/write-behind";
 import type { Logger } from "../../log";
+import type { Tally, TallyReceiver } from "../usage/tallies";
 
 interface Use {
   count: number;
@@ -14,16 +15,25 @@ const CAPACITY = 100_000;
 const UNATTRIBUTED = "";
 
 /**
- * Counts token uses in memory and writes them in one transaction per flush (every second, and at
- * shutdown), so authenticating a request never costs a database write.
+ * Token uses, taken from their tallies (usage/tallies.ts) and written in one transaction per flush
+ * (every second, and at shutdown), so authenticating a request never costs a database write.
+ * `last_ip` is the address of a token's first use in its tally: the first use in a flush window,
+ * the same as the last one for a client that does not move within a second.
  */
-export class UsageTracker {
+export class UsageTracker implements TallyReceiver {
   private readonly buffer;
 
-  constructor(store: Pick<Store, "bookkeeping">, log: Logger, capacity = CAPACITY) {
+  constructor(
+    store: Pick<Store, "bookkeeping">,
+    log: Logger,
+    /** Hands on the uses still counted in place: called before a flush. */
+    private readonly settle: () => void = () => undefined,
+    capacity = CAPACITY,
+  ) {
     this.buffer = new WriteBehind<Use>(store, {
       capacity,
-      merge: (earlier, later) => ({ ...later, count: earlier.count + later.count }),
+      // Two tallies of one token in a window (a new minute, or its cache entry made again): the latest use's time and address.
+      merge: (earlier, later) => ({ ...(later.lastUsedAt >= earlier.lastUsedAt ? later : earlier), count: earlier.count + later.count }),
       overflow: (_, use) => [UNATTRIBUTED, use],
       async write(tx, batch) {
         const { tokens } = tablesOf(tx);
@@ -44,24 +54,13 @@ export class UsageTracker {
     });
   }
 
-  /**
-   * On every authenticated request: a token already counted in this flush window is changed in
-   * place, allocating nothing. Its address is asked for only at its first use in the window (asking
-   * costs a system call), so `last_ip` is the first address a token was used from in its last
-   * flush window: the same as the last one for a client that does not move within a second.
-   */
-  record(tokenId: string, at: number, address: () => string): void {
-    const use = this.buffer.held(tokenId);
-    if (use === undefined) {
-      this.buffer.add(tokenId, { count: 1, lastUsedAt: at, lastIp: address() });
-      return;
-    }
-    use.count++;
-    use.lastUsedAt = at;
+  received({ tokenId, count, lastUsedAt, lastIp }: Readonly<Tally>): void {
+    this.buffer.add(tokenId, { count, lastUsedAt, lastIp });
   }
 
   /** Writes the counts; on failure they are kept for the next flush and the error is rethrown. */
   flush(): Promise<void> {
+    this.settle();
     return this.buffer.flush();
   }
 }

@@ -2,6 +2,7 @@ import type { Store } from "../../db/client";
 import type { Logger } from "../../log";
 import { addToBuckets, ALL_SERIES, type BucketRow, bucketMs, type Counted, pruneBuckets, rollUp, type UsageRetention } from "./buckets";
 import { Turns } from "../../lib/turns";
+import type { Tally, TallyReceiver } from "./tallies";
 
 /** Distinct tokens held across the unwritten minutes: only tokens that verified count, so this is far past a LAN's. */
 const TOKEN_CAPACITY = 100_000;
@@ -39,7 +40,7 @@ function* counted({ successes, failures, tokens }: Minute): Generator<Counted> {
  * request costs one Map increment and never a write. Minutes are kept apart until written: a flush
  * window that spans a minute's end is split exactly. A write that fails is kept for the next flush.
  */
-export class UsageSeries {
+export class UsageSeries implements TallyReceiver {
   private minutes = new Map<number, Minute>();
   /** The minute counted last and its counts: while it lasts, counting is one lookup and no allocation. */
   private minute = Number.NaN;
@@ -53,27 +54,35 @@ export class UsageSeries {
     private readonly log: Logger,
     private readonly retention: UsageRetention,
     private readonly now: () => number,
+    /** Hands on the uses still counted in place (usage/tallies.ts): called before a flush. */
+    private readonly settle: () => void = () => undefined,
     private readonly capacity = TOKEN_CAPACITY,
   ) {}
 
-  /** Every authentication's outcome, from where metrics count it: a success by credential source, a failure by reason; at `at`, now by default. */
-  outcome(outcome: "success" | "failure", reason: string, at = this.now()): void {
+  /** An authentication's outcome, from where metrics count it: a success by credential source, a failure by reason; at `at`, now by default. */
+  outcome(outcome: "success" | "failure", reason: string, at = this.now(), count = 1): void {
     const minute = this.at(at);
-    add(outcome === "success" ? minute.successes : minute.failures, reason);
+    add(outcome === "success" ? minute.successes : minute.failures, reason, count);
   }
 
-  /** A token's successful use at `at`, from where its usage is counted. */
-  token(tokenId: string, at: number): void {
+  /** A token's successful uses at `at`. */
+  token(tokenId: string, at: number, count = 1): void {
     const { tokens } = this.at(at);
     const held = tokens.get(tokenId);
     if (held !== undefined) {
-      tokens.set(tokenId, held + 1);
+      tokens.set(tokenId, held + count);
     } else if (this.tokensHeld < this.capacity) {
-      tokens.set(tokenId, 1);
+      tokens.set(tokenId, count);
       this.tokensHeld++;
     } else {
-      add(tokens, OVERFLOW_SERIES);
+      add(tokens, OVERFLOW_SERIES, count);
     }
+  }
+
+  /** A token's tallied uses, all in one minute: the server's successes by source, and the token's own. */
+  received({ tokenId, source, count, minute }: Readonly<Tally>): void {
+    this.outcome("success", source, minute, count);
+    this.token(tokenId, minute, count);
   }
 
   private at(time: number): Minute {
@@ -95,6 +104,7 @@ export class UsageSeries {
   }
 
   private async flushOnce(): Promise<void> {
+    this.settle();
     const now = this.now();
     if (this.minutes.size > 0) await this.write();
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {

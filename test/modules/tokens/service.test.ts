@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { Tally } from "../../../src/modules/usage/tallies";
 import { DomainError } from "../../../src/lib/errors";
 import { listAudit } from "../../../src/modules/audit/service";
 import { bootstrapAdmin } from "../../../src/modules/tokens/bootstrap";
@@ -169,44 +170,66 @@ describe("environment tokens and the first admin", () => {
 });
 
 describe("usage tracking", () => {
+  /** `count` uses of a token, the first at `at` from `ip`, as a tally hands them on (usage/tallies.ts). */
+  const uses = (tokenId: string, count: number, lastUsedAt: number, lastIp = "10.0.0.5"): Tally => ({ tokenId, source: "api", count, minute: 0, lastUsedAt, lastIp, listed: false });
+
   test("counts uses in memory and writes them on flush", async () => {
     const store = memoryStore();
     const { db } = store;
     const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     const usage = new UsageTracker(store, memoryLogger());
-    const asked: string[] = [];
-    const from = (ip: string) => () => (asked.push(ip), ip);
-    for (let i = 0; i < 5; i++) usage.record(row.id, 1_000 + i, from("10.0.0.5"));
-    usage.record(row.id, 2_000, from("10.0.0.6"));
+    usage.received(uses(row.id, 5, 1_004));
+    usage.received(uses(row.id, 1, 2_000, "10.0.0.6"));
     expect((await getToken(db, row.id)).requestCount).toBe(0);
     await usage.flush();
-    // The address is asked for once per token and flush window: its first use's.
-    expect(asked).toEqual(["10.0.0.5"]);
-    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.5", lastUsedAt: new Date(2_000) });
-    usage.record(row.id, 3_000, from("10.0.0.7"));
+    expect(await getToken(db, row.id)).toMatchObject({ requestCount: 6, lastIp: "10.0.0.6", lastUsedAt: new Date(2_000) });
+    usage.received(uses(row.id, 1, 3_000, "10.0.0.7"));
     await usage.flush();
     expect(await getToken(db, row.id)).toMatchObject({ requestCount: 7, lastIp: "10.0.0.7" });
+  });
+
+  test("a flush takes the uses still counted in place first", async () => {
+    const store = memoryStore();
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    let settled = 0;
+    const usage: UsageTracker = new UsageTracker(store, memoryLogger(), () => {
+      settled++;
+      usage.received(uses(row.id, 3, 1_000));
+    });
+    await usage.flush();
+    expect(settled).toBe(1);
+    expect((await getToken(store.db, row.id)).requestCount).toBe(3);
   });
 
   test("a flush of older uses (another instance's, late) adds its count but keeps the latest use and its address", async () => {
     const store = memoryStore();
     const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
     const [late, prompt] = [new UsageTracker(store, memoryLogger()), new UsageTracker(store, memoryLogger())];
-    late.record(row.id, 1_000, () => "10.0.0.1");
-    prompt.record(row.id, 5_000, () => "10.0.0.2");
+    late.received(uses(row.id, 1, 1_000, "10.0.0.1"));
+    prompt.received(uses(row.id, 1, 5_000, "10.0.0.2"));
     await prompt.flush();
     await late.flush();
     expect(await getToken(store.db, row.id)).toMatchObject({ requestCount: 2, lastIp: "10.0.0.2", lastUsedAt: new Date(5_000) });
   });
 
+  test("two tallies of one token in a window keep the latest use's time and address, whichever comes first", async () => {
+    const store = memoryStore();
+    const { row } = await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor);
+    const usage = new UsageTracker(store, memoryLogger());
+    usage.received(uses(row.id, 2, 9_000, "10.0.0.9"));
+    usage.received(uses(row.id, 3, 4_000, "10.0.0.4"));
+    await usage.flush();
+    expect(await getToken(store.db, row.id)).toMatchObject({ requestCount: 5, lastIp: "10.0.0.9", lastUsedAt: new Date(9_000) });
+  });
+
   test("past its capacity, uses are not counted per token but the log says how many", async () => {
     const store = memoryStore();
     const log = memoryLogger();
-    const usage = new UsageTracker(store, log, 2);
+    const usage = new UsageTracker(store, log, undefined, 2);
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await issueToken(store, { user: "alice", lifetimeMs: hour, source: "api" }, actor)).row.id);
-    for (const id of ids) usage.record(id, Date.now(), () => "10.0.0.5");
-    usage.record(ids[3]!, Date.now(), () => "10.0.0.5");
+    for (const id of ids) usage.received(uses(id, 1, Date.now()));
+    usage.received(uses(ids[3]!, 1, Date.now()));
     await usage.flush();
     expect(await Promise.all(ids.map(async (id) => (await getToken(store.db, id)).requestCount))).toEqual([1, 1, 0, 0]);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: "warn", uses: 3 }));

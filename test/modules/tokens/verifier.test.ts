@@ -78,7 +78,7 @@ describe("verifying a token", () => {
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now)).ok).toBe(true);
     // Behind drizzle's back, so nothing tells the cache: only a cache emptied by the flush would see it.
     store.sqlite.run("UPDATE tokens SET revoked_at = ? WHERE id = ?", [now, row.id]);
-    usage.record(row.id, now, () => "127.0.0.1");
+    usage.received({ tokenId: row.id, source: "api", count: 1, minute: 0, lastUsedAt: now, lastIp: "127.0.0.1", listed: false });
     await usage.flush();
     expect(atOnce(verifier.verify(token, () => "127.0.0.1", now)).ok).toBe(true);
     expect((await getToken(store.db, row.id)).requestCount).toBe(1);

@@ -18,7 +18,7 @@ function setup(capacity?: number) {
   const store = memoryStore();
   const log = memoryLogger();
   let now = t0;
-  const series = new UsageSeries(store, log, keep, () => now, capacity);
+  const series = new UsageSeries(store, log, keep, () => now, undefined, capacity);
   const rows = () => {
     const { usageBuckets } = tablesOf(store.db);
     return store.db
@@ -61,6 +61,21 @@ describe("the usage series recorder", () => {
     await series.flush();
     expect(rows()).toContain("1d 2026-01-05T00:00:00.000Z tok_a success - 6");
     expect(rows()).toContain("1m 2026-01-05T11:00:00.000Z tok_a success - 3");
+  });
+
+  test("a tally's uses count for the server by source and for the token, in the tally's minute; a flush settles tallies first", async () => {
+    const store = memoryStore();
+    let settled = 0;
+    const series: UsageSeries = new UsageSeries(store, memoryLogger(), keep, () => t0 + 40_000, () => {
+      if (settled++ === 0) series.received({ tokenId: "tok_a", source: "env", count: 4, minute: t0 - 30_000, lastUsedAt: t0, lastIp: "10.0.0.5", listed: false });
+    });
+    await series.flush();
+    const { usageBuckets } = tablesOf(store.db);
+    const rows = store.db.select().from(usageBuckets).all().filter((row) => row.resolution === "1m");
+    expect(rows.map((row) => `${row.start.toISOString()} ${row.series} ${row.reason || "-"} ${row.count}`).toSorted()).toEqual([
+      "2026-01-05T10:59:00.000Z all env 4",
+      "2026-01-05T10:59:00.000Z tok_a - 4",
+    ]);
   });
 
   test("a write that fails keeps its counts for the next flush, merged with those counted meanwhile", async () => {
