@@ -164,7 +164,7 @@ const DECIDING = errorBody("deciding", "The credential is still being checked");
  */
 export function decidedAtOnce<T extends object, S>(
   answering: Answering<S> & { request: Request },
-  decide: () => Decision<T> | Promise<Decision<T>>,
+  decide: (request: Request) => Decision<T> | Promise<Decision<T>>,
 ): ({ ok: true } & T) | { ok: false; answer: S } {
   const decision = decideOnce(answering.request, decide);
   // Never sent: the envelope drops it and runs the route again (so no route declares a 503).
@@ -196,7 +196,8 @@ export interface AuthPluginDeps {
  */
 export function presented(request: Request, addressOf: AddressOf, token: string | null, need: Need, proofs?: (request: Request) => ProofRequest): Presented {
   const address = () => addressOf(request);
-  if (proofs === undefined) return { token, need, address };
+  // Only a JWT, a device's main token, is asked for a fingerprint or a proof: a token without a dot needs neither.
+  if (proofs === undefined || token === null || !token.includes(".")) return { token, need, address };
   return { token, need, address, fingerprint: () => request.headers.get("x-hardware-fingerprint"), dpop: () => proofs(request) };
 }
 
@@ -271,13 +272,16 @@ export const authentication = ({ decide, admit, security, addressOf }: OwnApiCre
  * answered with no promise on the way; a credential decided later (a device's JWT) runs the route
  * again (deferred.ts).
  */
-export const anyToken = ({ decide, admit, security }: OwnApiCredentials) => ({
-  security,
-  check<S>(answering: Answering<S> & { request: Request }) {
-    const decided = decidedAtOnce(answering, () => decide(answering.request, "token"));
-    if (decided.ok) admit(answering.request, decided.principal);
-    return decided;
-  },
-});
+export const anyToken = ({ decide, admit, security }: OwnApiCredentials) => {
+  const anyOf = (request: Request) => decide(request, "token");
+  return {
+    security,
+    check<S>(answering: Answering<S> & { request: Request }) {
+      const decided = decidedAtOnce(answering, anyOf);
+      if (decided.ok) admit(answering.request, decided.principal);
+      return decided;
+    },
+  };
+};
 
 export type AnyToken = ReturnType<typeof anyToken>;

@@ -24,13 +24,13 @@ export const DEFERRED = Symbol("keyward.deferred");
  * runs the route again, and this call then returns the decision, made once. Only for routes that
  * read no body, as the second run must find the request as the first did.
  */
-export function decideOnce<D>(request: Request, decide: () => D | Promise<D>): D | typeof DEFERRED {
+export function decideOnce<D>(request: Request, decide: (request: Request) => D | Promise<D>): D | typeof DEFERRED {
   const known = (request as Deferring)[settled];
   if (known !== undefined) {
     if ("error" in known) throw known.error;
     return known.value as D;
   }
-  const decision = decide();
+  const decision = decide(request);
   if (!(decision instanceof Promise)) return decision;
   (request as Deferring)[pending] = decision;
   return DEFERRED;
