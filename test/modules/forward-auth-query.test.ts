@@ -47,6 +47,11 @@ describe("forward auth reads its own query as Elysia did", () => {
     ["?role=Admin,%20User", { ok: true, roles: ["admin", "user"], scopes: undefined }],
     ["?scope=nas&scope=backup:read", { ok: true, roles: [], scopes: ["nas", "backup:read"] }],
     ["?roles=admin", { ok: false, code: "invalid_query" }],
+    // A misspelling is judged as Elysia decodes the key, spacing and invisible characters aside.
+    ...["%52ole", "rol%65s", "%72ole[]", "role%20", "role+", "%09role", "role%00", "%E2%80%8Brole", "%53cope", "scope%20", "scope%5B%5D"].map(
+      (key): [string, unknown] => [`?${key}=admin`, { ok: false, code: "invalid_query" }],
+    ),
+    ["?rd=https%3A%2F%2Fwiki.home.lan%2F&rolex=1&myscope=x", { ok: true, roles: [], scopes: undefined }],
     [`?role=${"a".repeat(201)}&roles=x`, { ok: false, code: "invalid_role" }],
     ["?scope=", { ok: false, code: "invalid_scope" }],
   ];

@@ -91,6 +91,21 @@ describe("scope refusals", () => {
     expect(kw.metrics.render([])).toContain('keyward_authentications_total{outcome="failure",reason="insufficient_scope"} 20');
   });
 
+  test("role refusals too: a valid token on a route for another role, over and over, locks no address out", async () => {
+    const kw = await scopedApp({ KEYWARD_MAX_FAILURES: "3" });
+    const { token, id } = await kw.issue();
+    for (let i = 0; i < 10; i++) {
+      expect((await kw.fetch("/auth/forward?role=admin", { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+      expect((await kw.fetch("/api/v1/users", { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+    }
+    // The environment's admin token is guessable text: from a locked-out address it would get 429.
+    expect((await kw.admin.get("/api/v1/users")).status).toBe(200);
+    expect(((await kw.fetch("/data", { headers: { authorization: "Bearer guess" } })).headers.get("retry-after"))).toBeNull();
+    await kw.flush();
+    const audit = await kw.admin.get("/api/v1/audit?action=auth.failed");
+    expect(audit.body).toEqual(expect.arrayContaining([expect.objectContaining({ token_id: id, user: "alice", detail: "token insufficient_role", count: 20 })]));
+  });
+
   test("a device token and an environment token carry no scopes: refused by any scope check", async () => {
     const kw = await scopedApp();
     const enrolled = await kw.fetch("/api/v1/tokens/main", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hardware_fingerprint: "fp-1" }) });

@@ -85,12 +85,14 @@ export function createAuthCore({ db, verifier, tallies, audit, metrics, lockout,
   /**
    * A good credential, checked against what the route needs (role, then scopes), then against its
    * token's limits: at once for a token without any (one property check), a promise only when a
-   * use is spent.
+   * use is spent. A refusal for its role, like one for its scopes, is audited but not counted
+   * towards the lockout: the credential proved itself, and counting would let its holder lock out
+   * an address, a proxy's included.
    */
   const admit: Admit = (granted, address, need, credential, scopes, at = now()) => {
     const { principal } = granted;
     if (!allows(need, principal.role)) {
-      return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user });
+      return fail(refusal("insufficient_role", credential, { roles: rolesOf(need) }), address(), { tokenId: principal.tokenId, user: principal.user }, undefined, { guess: false });
     }
     const lacking = lacksScopes(principal, scopes, credential, address);
     if (lacking !== null) return lacking;

@@ -12,8 +12,13 @@ const REPEATED_ROLE = errorBody("invalid_role", "?role= appears more than once i
 const MISSPELT = errorBody("invalid_query", "Keyward's URL names a check it does not know (a misspelt ?role= or ?scope=, such as ?roles= or ?scope[]=), which would check nothing: fix the proxy's configuration");
 const INVALID_SCOPE = errorBody("invalid_scope", `?scope= in Keyward's URL is not a list a credential could carry (${SCOPE_RULES}): fix the proxy's configuration`);
 
-/** A query key that is almost `role` or `scope`: a proxy configured with one would silently check nothing. */
-const nearMiss = /^(?:roles?|scopes?)(?:\[\]|%5b%5d)?$/i;
+/**
+ * A query key that is almost `role` or `scope`, as Elysia decodes it and with any spacing, control
+ * or invisible character taken out (`?Role=`, `?%52ole=`, `?role%20=`, `?scope[]=`): a proxy
+ * configured with one would silently check nothing.
+ */
+const nearMiss = /^(?:roles?|scopes?)(?:\[\])?$/i;
+const unseen = /[\s\p{Cc}\p{Cf}]/gu;
 
 const ForwardQuery = t.Object({
   scope: t.Optional(
@@ -85,9 +90,8 @@ export function readQuery(url: string): { role: string | undefined; roleLists: n
   let misspelt = false;
   for (const pair of url.slice(start + 1).split("&")) {
     const equals = pair.indexOf("=");
-    const rawKey = equals === -1 ? pair : pair.slice(0, equals);
-    if (rawKey !== "role" && rawKey !== "scope" && nearMiss.test(rawKey)) misspelt = true;
-    const key = unescaped(rawKey);
+    const key = unescaped(equals === -1 ? pair : pair.slice(0, equals));
+    if (key !== "role" && key !== "scope" && nearMiss.test(key.replace(unseen, ""))) misspelt = true;
     if (key === "role") {
       role = equals === -1 ? "" : unescaped(pair.slice(equals + 1));
       roleLists++;
