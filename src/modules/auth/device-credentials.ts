@@ -17,8 +17,7 @@ export interface DeviceChecks {
 
 /** The core's answer to a wrong credential: audited, counted against the address unless `guess` is false. */
 export type Fail = (refused: Refusal, ip: string, who?: { tokenId?: string; user?: string }, detail?: FailureDetail, options?: { guess?: boolean }) => Refusal;
-/** The core's checks of a good credential against what the route needs. */
-/** `at`, when the caller read the clock already: the hot path reads it once per decision. */
+/** The core's checks of a good credential against what the route needs; `at`, when the caller read the clock already (the hot path reads it once per decision). */
 export type Admit = (granted: Granted, address: Address, need: Need, credential: CredentialKind, scopes?: readonly string[], at?: number) => Decision | Promise<Decision>;
 
 export interface DeviceDecisionDeps {

@@ -1,8 +1,10 @@
 import type { Granted, Principal } from "../tokens/verifier";
+import { bucketMs, bucketStart } from "./buckets";
 
 /** Tallies counted since the last settling, past which a token's use goes straight to the receivers: far more distinct tokens than a LAN uses in a second. */
 const CAPACITY = 100_000;
-const MINUTE_MS = 60_000;
+// The series' own minute, read once: the range check runs on every use.
+const MINUTE_MS = bucketMs["1m"];
 
 /** One token's successful uses since its counts were last handed on, all in one minute of the clock. */
 export interface Tally {
@@ -56,7 +58,7 @@ export class Tallies {
     }
     tally.count = 1;
     tally.lastUsedAt = at;
-    tally.minute = at - (at % MINUTE_MS);
+    tally.minute = bucketStart(at, "1m");
     tally.lastIp = address();
     if (tally.listed) return;
     if (this.listed.length < this.capacity) {
