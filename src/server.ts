@@ -66,6 +66,9 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     process.stdout.write(bootstrapBanner(first.token, url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")));
   }
 
+  // The binary starts with the JIT held back (scripts/compile.ts): startup code runs once, and
+  // compiling it costs more than it saves. From here on it serves, and the JIT pays for itself.
+  Bun.unsafe.setJITPolicy(1);
   const ticker = setInterval(flushTick(() => services.flush(), log), FLUSH_INTERVAL_MS);
 
   await stopOnSignals({
