@@ -24,6 +24,30 @@ describe("the server binary", () => {
     expect(statSync(join(cwd, "data")).mode & 0o777).toBe(0o700);
   });
 
+  test("what only some starts need is inside it too: started for PostgreSQL beside decoy copies of its chunks, it runs its own", async () => {
+    await buildOnce();
+    const cwd = tempDir();
+    const binary = join(cwd, "keyward");
+    copyFileSync(binaryPath, binary);
+    chmodSync(binary, 0o700);
+    // The chunks (scripts/compile.ts splits the code), by the names the binary loads them by: near its end, with the code.
+    const file = Bun.file(binary);
+    const tail = Buffer.from(await file.slice(Math.max(0, file.size - 16 * 1024 * 1024)).arrayBuffer()).toString("latin1");
+    const chunks = [...new Set(tail.match(/chunk-[a-z0-9]+\.js/g))];
+    expect(chunks.length).toBeGreaterThan(0);
+    const ran = join(cwd, "decoy-ran");
+    for (const chunk of chunks) writeFileSync(join(cwd, chunk), `require("node:fs").writeFileSync(${JSON.stringify(ran)}, "ran");\n`);
+    // An sslmode Bun's driver refuses: the driver's chunk is loaded, and fails at once, before connecting.
+    const run = await runKeyward(["serve", "--port", "8080", "--db", "postgres://keyward:secret@127.0.0.1:1/keyward?sslmode=bogus"], {
+      cwd,
+      binary,
+      env: { SECRET_KEY: "e2e-secret-key-0123456789abcdef-0123456789" },
+    });
+    expect(run.stderr).toContain("keyward: cannot open database postgres://keyward:***@127.0.0.1:1/keyward?sslmode=bogus: The argument 'sslmode' must be one of");
+    expect(run.code).toBe(1);
+    expect(existsSync(ran)).toBe(false);
+  });
+
   test("a second start on the same database applies no migration", async () => {
     const cwd = tempDir();
     const first = await start({ cwd });
