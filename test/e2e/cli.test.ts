@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { version } from "../../package.json";
 import { runKeyward, tempDir } from "../helpers/binary";
@@ -18,6 +18,13 @@ describe("the keyward command line", () => {
     expect(stdout).toContain("Usage: keyward [command]");
     expect(stdout).toMatch(/^\s+serve\s/m);
     expect(stdout).toMatch(/^\s+migrate\s/m);
+  });
+
+  test("README's command-line section shows what --help prints, from its usage line on", async () => {
+    const { stdout } = await runKeyward(["--help"]);
+    const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+    const shown = /## Command line\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown).toBe(stdout.slice(stdout.indexOf("Usage: keyward [command]")));
   });
 
   test.each([
