@@ -5,21 +5,15 @@
  * framework and Keyward's own layers (logging, metrics, lockout, audit) cost.
  *
  * It also answers /auth/forward as Keyward does (the same body, and the identity headers a proxy
- * copies): forward auth's answer is bigger than GET /data's, and this route says what that alone
- * costs. Written as GET /data is: its headers made once per token, its body per request.
+ * copies), and reads its URL for a `?role=` check as forward auth must: forward auth's work is more
+ * than GET /data's, and this route says what that alone costs. Written as GET /data is: its headers
+ * made once per token, its body per request.
  */
-import { FLOOR_HEADERS, floorCheck, floorHeaders, type Known, REFUSED } from "./floor-check";
+import { FLOOR_HEADERS, floorCheck, identityHeaders, REFUSED, roleAllowed, WRONG_ROLE } from "./floor-check";
 
 const [port, token, tokenId] = process.argv.slice(2);
 if (!token) throw new Error("usage: bun bench/floor.ts PORT TOKEN [TOKEN_ID]");
 const check = floorCheck(token, tokenId);
-
-const identities = new WeakMap<Known, Headers>();
-const identityOf = (known: Known) => {
-  let headers = identities.get(known);
-  if (headers === undefined) identities.set(known, (headers = floorHeaders({ "remote-user": known.user, "remote-groups": known.role, "x-keyward-token-id": known.tokenId })));
-  return headers;
-};
 
 const server = Bun.serve({
   hostname: "127.0.0.1",
@@ -36,7 +30,8 @@ const server = Bun.serve({
       GET(request) {
         const known = check(request);
         if (known === null) return new Response(REFUSED, { status: 401, headers: FLOOR_HEADERS });
-        return new Response(JSON.stringify({ user: known.user, role: known.role, token_id: known.tokenId }), { headers: identityOf(known) });
+        if (!roleAllowed(request, known)) return new Response(WRONG_ROLE, { status: 403, headers: FLOOR_HEADERS });
+        return new Response(JSON.stringify({ user: known.user, role: known.role, token_id: known.tokenId }), { headers: identityHeaders(known) });
       },
     },
   },

@@ -37,24 +37,32 @@ describe("the benchmark's floor and its Elysia twin", () => {
     }
   });
 
-  test("the floor answers GET /data and /auth/forward as Keyward does: same status, body and headers", async () => {
+  test("the floor and its twin answer GET /data and /auth/forward as Keyward does: same status, body and headers", async () => {
     const admin = "floor-test-admin-token-0123456789abcdef";
     const kw = await inProcessApp({ KEYWARD_ADMIN_TOKEN: admin });
     const created = await kw.fetch("/api/v1/tokens", { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ user: "bench" }) });
     const { token: kwToken, id } = (await created.json()) as { token: string; id: string };
-    const floor = await serve("bench/floor.ts", [kwToken, id]);
+    const [floor, twin] = await Promise.all([serve("bench/floor.ts", [kwToken, id]), serve("bench/elysia-floor.ts", [kwToken, id])]);
+    const init = { headers: { authorization: `Bearer ${kwToken}` } };
     for (const path of ["/data", "/auth/forward"]) {
-      const init = { headers: { authorization: `Bearer ${kwToken}` } };
-      const [ours, theirs] = await Promise.all([kw.fetch(path, init).then(answer), fetch(`${floor}${path}`, init).then(answer)]);
+      const [ours, theirs, twins] = await Promise.all([kw.fetch(path, init).then(answer), fetch(`${floor}${path}`, init).then(answer), fetch(`${twin}${path}`, init).then(answer)]);
       expect(theirs).toEqual(ours);
+      expect(twins).toEqual(ours);
       expect(ours.status).toBe(200);
+    }
+    // Forward auth reads its URL for ?role=, and so do the floor and its twin: another role passes none.
+    for (const [query, status] of [["?role=admin", 403], ["?role=admin,user", 200]] as const) {
+      const statuses = await Promise.all([kw.fetch(`/auth/forward${query}`, init), fetch(`${floor}/auth/forward${query}`, init), fetch(`${twin}/auth/forward${query}`, init)].map((r) => r.then((res) => res.status)));
+      expect(statuses).toEqual([status, status, status]);
     }
   });
 
-  test("the twin's route compiles as synchronous, as Keyward's hot routes do: else it would measure a promise per request", () => {
+  test("the twin's routes compile as synchronous, as Keyward's hot routes do: else they would measure a promise per request", () => {
     const app = elysiaFloor(token);
     app.compile();
-    const route = (app.router.history as { path: string; compile?: () => Function }[]).find((r) => r.path === "/data");
-    expect(route?.compile?.().constructor.name).toBe("Function");
+    const routes = app.router.history as { path: string; method: string; compile?: () => Function }[];
+    for (const path of ["/data", "/auth/forward"]) expect(routes.find((r) => r.path === path)?.compile?.().constructor.name).toBe("Function");
+    // Routed as Keyward's /auth/forward is: for every method, through Elysia's own router.
+    expect(routes.find((r) => r.path === "/auth/forward")?.method).toBe("ALL");
   });
 });
