@@ -2,9 +2,10 @@
  * The floor's work (bench/floor-check.ts) as Elysia routes, served as Keyward serves: what Elysia
  * itself costs, apart from Keyward's own layers. GET /data is the floor's; /auth/forward answers as
  * the floor's does and, like Keyward's, is registered for every method, so that Elysia routes it:
- * no Keyward /auth/forward can beat it. Its answers are written `new Response(…)` so that Elysia
- * compiles each route as synchronous (a route returning a call reads as asynchronous to it: see
- * src/http/deferred.ts); test/bench/floor.test.ts holds it to that.
+ * the nearest a forward-auth route that Elysia routes this way comes to the GET /data floor. The
+ * answers are written `new Response(…)` so that Elysia compiles each route as synchronous (a route
+ * returning a call reads as asynchronous to it: see src/http/deferred.ts);
+ * test/bench/floor.test.ts holds it to that.
  */
 import { Elysia } from "elysia";
 import { FLOOR_HEADERS, floorCheck, identityHeaders, REFUSED, roleAllowed, WRONG_ROLE } from "./floor-check";

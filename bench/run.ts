@@ -510,7 +510,7 @@ lines.push("## Targets", "");
 const framework = (c: number) => pairs.elysia![c]!.rps.toFixed(2);
 lines.push(`Elysia alone, doing the floor's check, answers ${framework(64)}× / ${framework(256)}× the floor (paired, 64 / 256 connections): what is left below that is Keyward's own work per request (the request envelope, the auth core's lockout, limits and usage counts, metrics).`, "");
 lines.push(
-  `/auth/forward does more than the floor's GET /data does (it reads its URL for \`?role=\` and \`?scope=\`, and answers with three identity headers and a longer body): against the floor answering as /auth/forward does, it is ${ownFloor[64]!.rps.toFixed(2)}× / ${ownFloor[256]!.rps.toFixed(2)}× (paired, 64 / 256 connections). The targets below hold it to the GET /data floor, as the issue asks. Elysia alone, answering as the floor's /auth/forward does and routing it as Keyward's, is ${forwardBound[64]!.rps.toFixed(2)}× / ${forwardBound[256]!.rps.toFixed(2)}× that floor: no /auth/forward served by Elysia answers faster.`,
+  `/auth/forward does more than the floor's GET /data does (it reads its URL for \`?role=\` and \`?scope=\`, and answers with three identity headers and a longer body): against the floor answering as /auth/forward does, it is ${ownFloor[64]!.rps.toFixed(2)}× / ${ownFloor[256]!.rps.toFixed(2)}× (paired, 64 / 256 connections). The targets below hold it to the GET /data floor, as the issue asks. Elysia alone, answering as the floor's /auth/forward does and routing it as Keyward's, is ${forwardBound[64]!.rps.toFixed(2)}× / ${forwardBound[256]!.rps.toFixed(2)}× that floor: the nearest a forward-auth route that Elysia routes as it routes Keyward's can come, before any of Keyward's own work.`,
   "",
 );
 row("target", "measured", "met?");
